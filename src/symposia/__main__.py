@@ -1,0 +1,5 @@
+"""`python -m symposia` is the CLI."""
+
+from symposia.cli.main import main
+
+main()

@@ -1,0 +1,96 @@
+"""`symposia ask VOICE QUESTION`: one question to one voice, streamed live and stored."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from rich.markup import escape
+
+from symposia.cli.context import Options, err, friendly_errors, out, pass_options
+from symposia.codec import turn_to_dict
+from symposia.records import ReasoningChunk, Restart, TextChunk, TurnRecord
+
+
+def _read_question(question: str | None) -> str:
+    if question is None or question == "-":
+        if sys.stdin.isatty():
+            raise click.UsageError("give a QUESTION, or pipe it on standard input")
+        question = sys.stdin.read()
+    if not question.strip():
+        raise click.UsageError("the question is empty")
+    return question
+
+
+def _footer(turn: TurnRecord, archive: str) -> str:
+    r = turn.result
+    u = r.usage
+    parts = [f"turn {turn.id}", f"session {turn.session_id}"]
+    if u.completion_tokens is not None:
+        parts.append(f"{u.prompt_tokens or 0}+{u.completion_tokens} tokens")
+    if u.cost:
+        parts.append(f"${u.cost:.4f}")
+    parts.append(f"{r.latency_s:.1f}s")
+    if r.attempts > 1:
+        parts.append(f"{r.attempts} attempts")
+    return f"stored as {' · '.join(parts)} in {archive}"
+
+
+@click.command("ask")
+@click.argument("voice")
+@click.argument("question", required=False)
+@click.option("-s", "--system", help="System prompt for this call.")
+@click.option("-t", "--temperature", type=float, help="Sampling temperature (default: the voice's).")
+@click.option("--max-tokens", type=int, help="Limit the answer's length in tokens.")
+@click.option("--json", "as_json", is_flag=True, help="Print the stored turn as JSON instead of streaming.")
+@pass_options
+@friendly_errors
+def ask_cmd(opts: Options, voice: str, question: str | None, system: str | None, temperature: float | None,
+            max_tokens: int | None, as_json: bool) -> None:
+    """Ask VOICE one QUESTION (or read it from stdin); stream the answer and store it.
+
+    \b
+    Examples:
+      symposia ask local "What is play?"
+      echo "What persists between instances?" | symposia ask qwen -t 0.7
+      symposia ask opus "..." --json | jq .result.text
+    """
+    q = _read_question(question)
+    with opts.open() as s:
+        v = s.voice(voice)
+        state = {"reasoning": False}
+
+        def on_event(ev: TextChunk | ReasoningChunk | Restart) -> None:
+            if as_json:
+                return
+            if isinstance(ev, ReasoningChunk):
+                if not state["reasoning"]:
+                    err.print("[dim]thinking…[/]")
+                    state["reasoning"] = True
+                err.print(f"[dim]{escape(ev.text)}[/]", end="")
+            elif isinstance(ev, TextChunk):
+                if state["reasoning"]:
+                    err.print()
+                    state["reasoning"] = False
+                out.print(ev.text, end="", markup=False)
+            else:
+                err.print(f"\n[yellow]↻ retrying (attempt {ev.attempt}): {escape(ev.reason)}[/]")
+
+        if not as_json:
+            err.print(f"[bold]{escape(v.name)}[/] [dim]({escape(v.shortcut)} · {escape(v.model)})[/]")
+        turn = s.ask(v.shortcut, q, system=system, temperature=temperature, max_tokens=max_tokens,
+                     on_event=on_event)
+        if as_json:
+            click.echo(json.dumps(turn_to_dict(turn), ensure_ascii=False, indent=2))
+        else:
+            out.print()
+            r = turn.result
+            if r.error is not None:
+                err.print(f"[bold red]✗ {escape(v.shortcut)} failed:[/] {escape(r.error.message)}")
+            for flag in r.flags:
+                if flag != "error":
+                    err.print(f"[yellow]⚠ flagged: {flag}[/]")
+            err.print(f"[dim]{escape(_footer(turn, str(s.archive.path)))}[/]")
+        if turn.result.error is not None:
+            sys.exit(1)

@@ -1,0 +1,54 @@
+"""Shared CLI plumbing: the consoles, the global options, and turning errors into messages."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from symposia.errors import SymposiaError
+from symposia.redact import redact
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+out = Console(soft_wrap=True, highlight=False)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+class Options:
+    """Values of the group's options, passed to every command."""
+
+    def __init__(self, archive: Path | None, config: Path | None) -> None:
+        self.archive = archive
+        self.config = config
+
+    def open(self) -> Any:
+        from symposia.api import Symposia
+
+        return Symposia(self.archive, config=self.config)
+
+
+pass_options = click.make_pass_decorator(Options)
+
+
+def friendly_errors(fn: F) -> F:
+    """Print a SymposiaError as one actionable line (never a traceback, never a key); exit 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except SymposiaError as exc:
+            err.print(f"[bold red]Error:[/] {escape(redact(str(exc)))}")
+            sys.exit(2)
+        except KeyboardInterrupt:
+            err.print("[yellow]Interrupted.[/] Finished turns are stored in the archive.")
+            sys.exit(130)
+
+    return cast(F, wrapper)

@@ -1,0 +1,47 @@
+"""`symposia` — convene dialogues across language models and keep every word.
+
+The group holds the options every verb shares; each verb lives in its own module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from symposia import __version__
+from symposia.cli import ask, record, voices
+from symposia.cli.context import Options
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="symposia")
+@click.option("--archive", type=click.Path(dir_okay=False, path_type=Path), envvar="SYMPOSIA_ARCHIVE",
+              help="SQLite archive to use (default: the user data dir; env SYMPOSIA_ARCHIVE).")
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path),
+              help="User config TOML extending the voice catalog (default: the user config dir).")
+@click.pass_context
+def cli(ctx: click.Context, archive: Path | None, config: Path | None) -> None:
+    """Convene dialogues across language models, record every word, measure what they share.
+
+    \b
+    Start offline (no API key; the embedded local model):
+      symposia ask local "What is play?"
+    \b
+    With a key (OPENROUTER_API_KEY reaches every cloud voice):
+      symposia voices                 which voices are usable right now
+      symposia ask qwen "What persists between instances?"
+      symposia log                    what was asked and answered, newest first
+    """
+    ctx.obj = Options(archive, config)
+
+
+cli.add_command(ask.ask_cmd)
+cli.add_command(record.log_cmd)
+cli.add_command(record.show_cmd)
+cli.add_command(voices.voices_cmd)
+cli.add_command(voices.presets_cmd)
+
+
+def main() -> None:
+    cli(prog_name="symposia")

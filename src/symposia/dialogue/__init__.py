@@ -1,0 +1,1 @@
+"""Dialogue engine: plans, visibility, orchestration of turns."""

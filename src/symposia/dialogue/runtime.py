@@ -1,0 +1,94 @@
+"""The one place where a planned call meets a provider and the archive.
+
+``Runtime.call`` runs one turn (with retries, through the runner) and stores it the moment it ends,
+in its own transaction. Given a ``step_key`` it is idempotent: a call already recorded for that step
+of the session is returned from the archive instead of being made (and paid for) again — that is
+what makes an interrupted session resumable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from symposia.archive import Archive
+from symposia.catalog import Catalog, Voice
+from symposia.keys import resolve_key
+from symposia.providers.base import Provider
+from symposia.providers.registry import make_provider
+from symposia.providers.runner import run_turn
+from symposia.records import (
+    Message,
+    Params,
+    ReasoningChunk,
+    Restart,
+    SessionRecord,
+    TextChunk,
+    TurnRecord,
+    TurnRequest,
+    utcnow,
+)
+
+OnEvent = Callable[[TextChunk | ReasoningChunk | Restart], None]
+
+
+@dataclass
+class Runtime:
+    """Catalog + archive + one provider instance per configured provider."""
+
+    catalog: Catalog
+    archive: Archive
+    _providers: dict[str, Provider] = field(default_factory=dict)
+
+    def provider(self, voice: Voice) -> Provider:
+        spec = self.catalog.provider_for(voice)
+        if spec.name not in self._providers:
+            self._providers[spec.name] = make_provider(spec, resolve_key(spec))
+        return self._providers[spec.name]
+
+    def request_for(self, voice: Voice, messages: list[Message], *, system: str | None = None,
+                    params: Params | None = None) -> TurnRequest:
+        """The exact request a voice will see: catalog defaults overridden by call parameters."""
+        merged = voice.params.merged(params) if params is not None else voice.params
+        return TurnRequest(model=voice.model, messages=tuple(messages), system=system, params=merged)
+
+    def start_session(self, kind: str, title: str, *, plan: dict[str, Any] | None = None,
+                      meta: dict[str, Any] | None = None, session_id: str | None = None) -> SessionRecord:
+        from symposia.archive import new_session_id
+
+        rec = SessionRecord(id=session_id or new_session_id(kind), kind=kind, title=title, created_at=utcnow(),
+                            plan=plan or {}, meta=meta or {})
+        self.archive.create_session(rec)
+        return rec
+
+    async def call(self, session_id: str, voice: Voice, request: TurnRequest, *,
+                   role: Literal["voice", "host", "chair"] = "voice", step_key: str | None = None,
+                   on_event: OnEvent | None = None, meta: dict[str, Any] | None = None) -> TurnRecord:
+        """Run one turn and store it; with ``step_key``, never repeat a finished call."""
+        if step_key is not None:
+            done = self.archive.find_turn(session_id, step_key)
+            if done is not None and done.result.ok:
+                return done
+        provider = self.provider(voice)
+        result = await run_turn(provider, request, voice=voice.shortcut, on_event=on_event)
+        record = TurnRecord(
+            id=None,
+            session_id=session_id,
+            seq=self.archive.next_seq(session_id),
+            voice=voice.shortcut,
+            voice_name=voice.name,
+            provider=provider.spec.name,
+            request=request,
+            result=result,
+            role=role,
+            step_key=step_key,
+            meta=meta or {},
+        )
+        turn_id = self.archive.add_turn(record)
+        return self.archive.get_turn(turn_id)
+
+    async def aclose(self) -> None:
+        for p in self._providers.values():
+            await p.aclose()
+        self._providers.clear()
