@@ -224,6 +224,23 @@ def test_step_key_is_unique_per_session(archive: Archive) -> None:
     assert len(archive.session_turns(sid)) == 3
 
 
+def test_a_failed_step_can_be_retried_and_both_attempts_are_kept(archive: Archive) -> None:
+    sid = "20260131-141428-symposium-3f9a"
+    failed = archive.add_turn(turn(seq=1, step_key="r1/grok", voice="grok", text="",
+                                   error=ErrorInfo(kind="server_error", message="boom", status=500)))
+    assert archive.find_turn(sid, "r1/grok").id == failed  # type: ignore[union-attr]
+    ok = archive.add_turn(turn(seq=2, step_key="r1/grok", voice="grok", text="Synchrony, not solipsism."))
+    found = archive.find_turn(sid, "r1/grok")
+    assert found is not None and found.id == ok and found.result.ok
+    # A later failure of the same step does not shadow the success, and a second success is refused.
+    archive.add_turn(turn(seq=3, step_key="r1/grok", voice="grok", text="",
+                          error=ErrorInfo(kind="timeout", message="slow")))
+    assert archive.find_turn(sid, "r1/grok").id == ok  # type: ignore[union-attr]
+    with pytest.raises(ArchiveError, match="already has a turn"):
+        archive.add_turn(turn(seq=4, step_key="r1/grok", voice="grok", text="again"))
+    assert len(archive.session_turns(sid)) == 3
+
+
 def test_add_turn_refuses_unknown_session_and_preset_id(archive: Archive) -> None:
     with pytest.raises(ArchiveError, match="no session 'ghost'.*create_session"):
         archive.add_turn(turn(session_id="ghost"))

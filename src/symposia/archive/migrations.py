@@ -79,10 +79,14 @@ def m001_initial(conn: sqlite3.Connection) -> None:
             status            TEXT NOT NULL CHECK (status IN ('ok', 'error', 'flagged')),
             started_at        TEXT NOT NULL,
             ended_at          TEXT NOT NULL,
-            meta_json         TEXT NOT NULL DEFAULT '{}',
-            UNIQUE (session_id, step_key)
+            meta_json         TEXT NOT NULL DEFAULT '{}'
         )
         """
+    )
+    # One *successful* turn per step of a session; failed attempts of a step are kept beside it (a
+    # resumed run retries a failed step, and the record keeps both).
+    conn.execute(
+        "CREATE UNIQUE INDEX turns_step ON turns (session_id, step_key) WHERE status != 'error'"
     )
     conn.execute("CREATE INDEX turns_session_seq ON turns (session_id, seq)")
     conn.execute("CREATE INDEX turns_voice ON turns (voice)")

@@ -403,9 +403,12 @@ class Archive:
         return [_turn_from_row(r) for r in rows]
 
     def find_turn(self, session_id: str, step_key: str) -> TurnRecord | None:
-        """The turn already recorded for this step, if any: a resumed run skips (and does not re-pay)."""
+        """The turn recorded for this step, if any — the successful one when there is one, else the latest
+        failed attempt. A resumed run skips (and does not re-pay for) a successful step."""
         rows = self._read(
-            "SELECT * FROM turns WHERE session_id = ? AND step_key = ?", (session_id, step_key)
+            "SELECT * FROM turns WHERE session_id = ? AND step_key = ? "
+            "ORDER BY (status = 'error'), id DESC LIMIT 1",
+            (session_id, step_key),
         )
         return _turn_from_row(rows[0]) if rows else None
 

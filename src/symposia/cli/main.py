@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from symposia import __version__
-from symposia.cli import ask, record, voices
+from symposia.cli import ask, council, record, voices
 from symposia.cli.context import Options
 
 
@@ -41,6 +41,9 @@ cli.add_command(record.log_cmd)
 cli.add_command(record.show_cmd)
 cli.add_command(voices.voices_cmd)
 cli.add_command(voices.presets_cmd)
+cli.add_command(council.council_cmd)
+cli.add_command(council.resume_cmd)
+cli.add_command(council.export_cmd)
 
 
 def main() -> None:

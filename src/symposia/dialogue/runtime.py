@@ -19,6 +19,7 @@ from symposia.providers.base import Provider
 from symposia.providers.registry import make_provider
 from symposia.providers.runner import run_turn
 from symposia.records import (
+    ErrorInfo,
     Message,
     Params,
     ReasoningChunk,
@@ -27,6 +28,7 @@ from symposia.records import (
     TextChunk,
     TurnRecord,
     TurnRequest,
+    TurnResult,
     utcnow,
 )
 
@@ -87,6 +89,23 @@ class Runtime:
         )
         turn_id = self.archive.add_turn(record)
         return self.archive.get_turn(turn_id)
+
+    def record_host(self, session_id: str, text: str, *, kind: str, step_key: str, host_name: str,
+                    provider: str = "plan", role: Literal["host", "chair"] = "host",
+                    meta: dict[str, Any] | None = None, error: ErrorInfo | None = None) -> TurnRecord:
+        """Store a contribution that is not a model call (a person's or a plan's words), idempotently."""
+        done = self.archive.find_turn(session_id, step_key)
+        if done is not None and done.result.ok:
+            return done
+        now = utcnow()
+        record = TurnRecord(
+            id=None, session_id=session_id, seq=self.archive.next_seq(session_id), voice="host",
+            voice_name=host_name, provider=provider, request=TurnRequest(model=provider, messages=()),
+            result=TurnResult(text=text, finish_reason="stop", model_requested=provider, started_at=now,
+                              ended_at=now, error=error),
+            role=role, step_key=step_key, meta={"kind": kind, **(meta or {})},
+        )
+        return self.archive.get_turn(self.archive.add_turn(record))
 
     async def aclose(self) -> None:
         for p in self._providers.values():

@@ -112,14 +112,18 @@ class AnthropicProvider:
         }
         if system:
             kw["system"] = system
-        if p.temperature is not None:
-            kw["temperature"] = p.temperature
-        if p.top_p is not None:
-            kw["top_p"] = p.top_p
         if p.stop:
             kw["stop_sequences"] = list(p.stop)
-        if p.extra:
-            kw["extra_body"] = dict(p.extra)
+        # Sampling knobs travel in extra_body: newer SDKs dropped them from create()'s signature
+        # (newer models reject them), while the API still takes them for the models that do.
+        body: dict[str, Any] = {}
+        if p.temperature is not None:
+            body["temperature"] = p.temperature
+        if p.top_p is not None:
+            body["top_p"] = p.top_p
+        body.update(p.extra)
+        if body:
+            kw["extra_body"] = body
         return kw
 
     async def stream(self, request: TurnRequest) -> AsyncIterator[StreamEvent]:

@@ -19,8 +19,9 @@ from symposia.records import ErrorInfo, TurnRecord, TurnResult
 __all__ = ["turn_detail_markdown", "turns_markdown"]
 
 # Any ASCII punctuation may be backslash-escaped in CommonMark; these are the ones that can start
-# markup inline (emphasis, code, links, HTML, entities, tables, strikethrough, headings).
-_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~!&])")
+# markup inline (emphasis, code, links and images, HTML, entities, tables, strikethrough, a heading's
+# closing #).
+_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&])")
 _BACKTICK_RUN = re.compile(r"`+")
 
 

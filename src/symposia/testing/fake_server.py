@@ -291,20 +291,25 @@ class FakeServer:
         if unknown:
             raise ValueError(f"unknown script key(s) {', '.join(map(repr, unknown))}; "
                              "expected default, queue, models")
-        if "default" in script:
-            self.default = _reply_at("default", script["default"])
+        # Parse everything before applying anything, so a bad script changes nothing.
+        default = _reply_at("default", script["default"]) if "default" in script else None
         queue = script.get("queue", [])
         if not isinstance(queue, list):
             raise ValueError("script 'queue' must be a list of replies")
-        self.enqueue(*(_reply_at(f"queue[{i}]", r) for i, r in enumerate(queue)))
+        replies = [_reply_at(f"queue[{i}]", r) for i, r in enumerate(queue)]
         per_model = script.get("models", {})
         if not isinstance(per_model, Mapping):
             raise ValueError("script 'models' must map model ids to lists of replies")
-        for model, replies in per_model.items():
-            if not isinstance(replies, list):
+        by_model: dict[str, list[Reply]] = {}
+        for model, items in per_model.items():
+            if not isinstance(items, list):
                 raise ValueError(f"script models[{model!r}] must be a list of replies")
-            self.enqueue(*(_reply_at(f"models[{model!r}][{i}]", r) for i, r in enumerate(replies)),
-                         model=model)
+            by_model[model] = [_reply_at(f"models[{model!r}][{i}]", r) for i, r in enumerate(items)]
+        if default is not None:
+            self.default = default
+        self.enqueue(*replies)
+        for model, items in by_model.items():
+            self.enqueue(*items, model=model)
 
     def reset(self) -> None:
         """Forget queued replies and recorded requests (``default`` is kept)."""

@@ -1,0 +1,181 @@
+"""`symposia council`, `symposia resume` and `symposia export`."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape
+
+from symposia import paths
+from symposia.cli.context import Options, err, friendly_errors, out, pass_options
+from symposia.cli.live import LiveView, usage_table
+from symposia.dialogue.council import CouncilPlan, council_preview, run_council
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Never leave a half-written transcript: write a temp file beside it, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def render_session(s: Any, session_id: str, fmt: str) -> str:
+    from symposia.render.transcript import transcript_json, transcript_markdown
+
+    session = s.archive.get_session(session_id)
+    turns = s.archive.session_turns(session.id)
+    if fmt == "json":
+        return json.dumps(transcript_json(session, turns), ensure_ascii=False, indent=2) + "\n"
+    return transcript_markdown(session, turns)
+
+
+def save_transcript(s: Any, session_id: str, out_path: Path | None) -> Path:
+    target = out_path or paths.data_dir() / "transcripts" / f"{session_id}.md"
+    write_atomically(target, render_session(s, session_id, "md"))
+    return target
+
+
+def _question(question: str | None) -> str:
+    if question is None or question == "-":
+        if sys.stdin.isatty():
+            raise click.UsageError("give a QUESTION, or pipe it on standard input")
+        question = sys.stdin.read()
+    if not question.strip():
+        raise click.UsageError("the question is empty")
+    return question.strip()
+
+
+@click.command("council")
+@click.argument("question", required=False)
+@click.option("-p", "--preset", help="A named council (see `symposia presets`).")
+@click.option("-m", "--voice", "voices", multiple=True, help="A voice; repeat for several (-m qwen -m grok).")
+@click.option("--rounds", type=click.IntRange(1, 10), default=1, show_default=True,
+              help="Later rounds show each voice the others' previous answers.")
+@click.option("--chair", help="A voice that writes the synthesis (agreement, divergence, unique insights…).")
+@click.option("--rank", is_flag=True, help="Add anonymised peer ranking of the final round.")
+@click.option("-s", "--system", help="System prompt for every voice.")
+@click.option("-t", "--temperature", type=float)
+@click.option("--max-tokens", type=int)
+@click.option("--token-budget", type=int, default=6000, show_default=True,
+              help="How much of the others' answers a voice is shown in later rounds (tokens, estimated).")
+@click.option("--max-cost", type=float, help="Stop before the reported spend would pass this many dollars/credits.")
+@click.option("--dry-run", is_flag=True, help="Show what each voice would be sent, call nothing.")
+@click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the Markdown transcript (default: the data dir's transcripts/).")
+@click.option("--json", "as_json", is_flag=True, help="Print the session as JSON at the end.")
+@pass_options
+@friendly_errors
+def council_cmd(opts: Options, question: str | None, preset: str | None, voices: tuple[str, ...], rounds: int,
+                chair: str | None, rank: bool, system: str | None, temperature: float | None,
+                max_tokens: int | None, token_budget: int, max_cost: float | None, dry_run: bool,
+                out_path: Path | None, as_json: bool) -> None:
+    """Put one QUESTION to several voices at once; optional rounds, chair synthesis and ranking.
+
+    \b
+    Examples:
+      symposia council "What persists between instances?" --preset core
+      symposia council "What is play?" -m local -m local --rounds 2
+      symposia council "..." --preset seven --rounds 2 --chair opus --rank --max-cost 0.50
+    """
+    q = _question(question)
+    with opts.open() as s:
+        names: list[str] = []
+        if preset:
+            names += list(s.catalog.preset(preset).voices)
+        names += list(voices)
+        if not names:
+            raise click.UsageError("name the voices: --preset NAME or -m VOICE (repeatable)")
+        resolved = [s.catalog.voice(n).shortcut for n in names]
+        if len(set(resolved)) != len(resolved):
+            raise click.UsageError(f"a voice is named twice: {', '.join(resolved)} (each voice speaks once a round)")
+        if chair:
+            chair = s.catalog.voice(chair).shortcut
+        plan = CouncilPlan(question=q, voices=tuple(resolved), rounds=rounds, chair=chair, rank=rank,
+                           system=system, temperature=temperature, max_tokens=max_tokens,
+                           token_budget=token_budget, max_cost=max_cost, preset=preset)
+        if dry_run:
+            for v, req in council_preview(s.runtime, plan):
+                out.print(f"[bold]{escape(v.name)}[/] ({escape(v.shortcut)} · {escape(v.model)}) would be sent:")
+                out.print_json(json.dumps({"system": req.system, "messages": [m.to_dict() for m in req.messages],
+                                           "params": req.params.to_dict()}, ensure_ascii=False))
+            if rounds > 1:
+                out.print("[dim]Later rounds add the others' answers, which do not exist yet.[/]")
+            return
+        run_and_report(s, lambda view: run_council(s.runtime, plan, observer=view), out_path, as_json)
+
+
+def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool) -> None:
+    """Run an orchestrator under the live view, then print the usage table and write the transcript."""
+    from symposia.api import run_sync
+
+    view = LiveView(err)
+    outcome: Any = None
+    try:
+        with view:
+            outcome = run_sync(start(view))
+    finally:
+        sid = getattr(outcome, "session_id", None) or _last_session(s)
+        if sid is not None:
+            turns = s.archive.session_turns(sid)
+            if turns:
+                err.print(usage_table(turns))
+            target = save_transcript(s, sid, out_path)
+            status = s.archive.get_session(sid).status
+            err.print(f"[dim]session {sid} ({status}) in {s.archive.path}[/]")
+            err.print(f"transcript: {target}")
+            if status != "complete":
+                err.print(f"[yellow]Resume with: symposia resume {sid}[/]")
+    if as_json and outcome is not None:
+        click.echo(render_session(s, outcome.session_id, "json"))
+
+
+def _last_session(s: Any) -> str | None:
+    sessions = s.archive.list_sessions(limit=1)
+    return sessions[0].id if sessions else None
+
+
+@click.command("resume")
+@click.argument("session_id")
+@click.option("--max-cost", type=float, help="A new spending limit for the rest of the session.")
+@click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path))
+@pass_options
+@friendly_errors
+def resume_cmd(opts: Options, session_id: str, max_cost: float | None, out_path: Path | None) -> None:
+    """Finish an interrupted session; calls already stored are not repeated (nor paid for again)."""
+    from symposia.dialogue.resume import resume_session
+
+    with opts.open() as s:
+        session = s.archive.get_session(session_id)
+        run_and_report(s, lambda view: resume_session(s.runtime, session.id, observer=view, max_cost=max_cost),
+                       out_path, False)
+
+
+@click.command("export")
+@click.argument("session_id")
+@click.option("-f", "--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to a file (atomically) instead of standard output.")
+@pass_options
+@friendly_errors
+def export_cmd(opts: Options, session_id: str, fmt: str, out_path: Path | None) -> None:
+    """A session's transcript rendered from the record: Markdown in the seed's shape, or the full JSON."""
+    with opts.open() as s:
+        text = render_session(s, s.archive.get_session(session_id).id, fmt)
+        if out_path is None:
+            click.echo(text, nl=False)
+        else:
+            write_atomically(out_path, text)
+            err.print(f"wrote {out_path}")
+

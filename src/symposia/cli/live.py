@@ -1,0 +1,147 @@
+"""The terminal's live view of a session: a panel per voice streaming as tokens arrive, then a table of
+tokens, cost and latency per call. On a non-terminal (pipes, CI) it prints one line per finished call."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from symposia.catalog import Voice
+from symposia.records import ReasoningChunk, Restart, TextChunk, TurnRecord
+
+TAIL_LINES = 6
+
+
+@dataclass
+class _Pane:
+    voice: Voice
+    label: str
+    text: list[str] = field(default_factory=list)
+    thinking: int = 0
+    started: float = field(default_factory=time.monotonic)
+    done: TurnRecord | None = None
+    restarts: int = 0
+
+    def render(self, width: int) -> Panel:
+        body = "".join(self.text)
+        lines = body.splitlines()[-TAIL_LINES:] if body else []
+        content = Text("\n".join(lines))
+        if not body and self.thinking:
+            content = Text(f"thinking… ({self.thinking} chunks)", style="dim")
+        title = f"{self.voice.name} · {self.label}"
+        if self.done is not None:
+            r = self.done.result
+            status = "[red]failed[/]" if not r.ok else f"[green]done[/] {r.latency_s:.1f}s"
+            border = "red" if not r.ok else "green"
+        else:
+            status = f"[yellow]{time.monotonic() - self.started:.1f}s[/]"
+            border = "yellow"
+        if self.restarts:
+            status += f" [yellow]↻{self.restarts}[/]"
+        return Panel(content, title=escape(title), subtitle=status, border_style=border, width=width)
+
+
+class LiveView:
+    """An Observer that draws to a Rich console (stderr by default)."""
+
+    def __init__(self, console: Console, *, max_panes: int = 8) -> None:
+        self.console = console
+        self.panes: dict[str, _Pane] = {}
+        self.order: list[str] = []
+        self.notes: list[str] = []
+        self.max_panes = max_panes
+        self.live: Live | None = None
+        self.interactive = console.is_terminal
+
+    def __enter__(self) -> LiveView:
+        if self.interactive:
+            self.live = Live(self._render(), console=self.console, refresh_per_second=8, transient=True)
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.__exit__(None, None, None)
+            self.live = None
+
+    def _render(self) -> RenderableType:
+        active = [k for k in self.order if self.panes[k].done is None]
+        recent = [k for k in self.order if self.panes[k].done is not None][-2:]
+        shown = (active + recent)[: self.max_panes]
+        width = max(40, min(self.console.width, 100))
+        done = sum(1 for p in self.panes.values() if p.done is not None)
+        header = Text(f"{self.notes[-1] if self.notes else ''}  [{done}/{len(self.panes)} calls done]",
+                      style="bold")
+        return Group(header, *(self.panes[k].render(width) for k in shown))
+
+    def _refresh(self) -> None:
+        if self.live is not None:
+            self.live.update(self._render())
+
+    # -- Observer ---------------------------------------------------------------------------------
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+        if not self.interactive:
+            self.console.print(f"[bold]{escape(text)}[/]")
+        self._refresh()
+
+    def turn_started(self, key: str, voice: Voice, label: str) -> None:
+        self.panes[key] = _Pane(voice, label)
+        self.order.append(key)
+        self._refresh()
+
+    def event(self, key: str, event: TextChunk | ReasoningChunk | Restart) -> None:
+        pane = self.panes.get(key)
+        if pane is None:
+            return
+        if isinstance(event, TextChunk):
+            pane.text.append(event.text)
+        elif isinstance(event, ReasoningChunk):
+            pane.thinking += 1
+        else:
+            pane.text.clear()
+            pane.restarts += 1
+        self._refresh()
+
+    def turn_finished(self, key: str, turn: TurnRecord) -> None:
+        pane = self.panes.get(key)
+        if pane is not None:
+            pane.done = turn
+        if not self.interactive:
+            r = turn.result
+            mark = "✗" if not r.ok else "✓"
+            extra = f" — {r.error.message}" if r.error else (f" [{' '.join(r.flags)}]" if r.flags else "")
+            self.console.print(f"{mark} {escape(turn.voice_name)} ({escape(key)}) {r.latency_s:.1f}s{escape(extra)}")
+        self._refresh()
+
+
+def usage_table(turns: Sequence[TurnRecord], title: str = "Calls") -> Table:
+    """Tokens, cost and latency per call, with totals."""
+    table = Table(title=title, title_justify="left")
+    for col, justify in (("voice", "left"), ("step", "left"), ("tokens in", "right"), ("out", "right"),
+                         ("reasoning", "right"), ("cost", "right"), ("ttft", "right"), ("latency", "right"),
+                         ("status", "left")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    tin = tout = 0
+    cost = 0.0
+    for t in turns:
+        r, u = t.result, t.result.usage
+        tin += u.prompt_tokens or 0
+        tout += u.completion_tokens or 0
+        cost += u.cost or 0.0
+        status = "[red]failed[/]" if not r.ok else ("[yellow]" + " ".join(r.flags) + "[/]" if r.flags else "ok")
+        table.add_row(escape(t.voice_name), escape(t.step_key or ""), str(u.prompt_tokens or "–"),
+                      str(u.completion_tokens or "–"), str(u.reasoning_tokens or "–"),
+                      f"${u.cost:.4f}" if u.cost else "–", f"{r.ttft_s:.2f}s" if r.ttft_s is not None else "–",
+                      f"{r.latency_s:.1f}s", status)
+    table.add_section()
+    table.add_row("total", "", str(tin), str(tout), "", f"${cost:.4f}", "", "", "")
+    return table

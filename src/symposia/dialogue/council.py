@@ -1,0 +1,240 @@
+"""Council: one question to N voices at once, optional further rounds, a chair's synthesis, peer ranking.
+
+Planning (what each voice is sent, the chair's and rankers' prompts, parsing rankings) is pure; the
+orchestrator fans calls out with asyncio and lets :class:`~symposia.dialogue.runtime.Runtime` store each
+call as it ends. Every call has a step key (``r1:qwen``, ``chair``, ``rank:grok``), so a council that
+was interrupted resumes without repeating — or re-paying for — a finished call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from symposia import prompts
+from symposia.catalog import Voice
+from symposia.dialogue.observer import NullObserver, Observer
+from symposia.dialogue.runtime import Runtime
+from symposia.dialogue.visibility import council_round_messages
+from symposia.errors import SymposiaError
+from symposia.records import Message, Params, TurnRecord, TurnRequest
+
+
+class BudgetExceeded(SymposiaError):
+    """Raised before a call that would take the session past ``--max-cost``."""
+
+
+@dataclass(frozen=True)
+class CouncilPlan:
+    question: str
+    voices: tuple[str, ...]
+    rounds: int = 1
+    chair: str | None = None
+    rank: bool = False
+    system: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    token_budget: int = 6000  # what a voice is shown of the others' answers in later rounds
+    max_cost: float | None = None
+    preset: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["voices"] = list(self.voices)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CouncilPlan:
+        known = {f for f in cls.__dataclass_fields__}
+        kw = {k: v for k, v in d.items() if k in known}
+        kw["voices"] = tuple(kw["voices"])
+        return cls(**kw)
+
+    @property
+    def params(self) -> Params:
+        return Params(temperature=self.temperature, max_tokens=self.max_tokens)
+
+
+# -- pure planning -------------------------------------------------------------------------------
+
+def step_key(round_no: int, voice: str) -> str:
+    return f"r{round_no}:{voice}"
+
+
+def chair_prompt(question: str, rounds: Sequence[Sequence[TurnRecord]]) -> str:
+    """The chair sees every successful answer of every round, attributed by display name."""
+    t = prompts.load("council")
+    blocks = []
+    for i, turns in enumerate(rounds, start=1):
+        answers = "\n".join(t["answer_block"].format(name=x.voice_name, text=x.result.text.strip())
+                            for x in turns if x.result.ok and x.result.text.strip())
+        blocks.append(t["round_heading"].format(round=i) + "\n\n" + answers)
+    return str(t["chair"]).format(question=question, rounds="\n\n".join(blocks))
+
+
+def anonymise(voices: Sequence[str], seed: str) -> dict[str, str]:
+    """Label map ``{"A": "qwen", ...}``, shuffled deterministically from ``seed`` (stored with the session)."""
+    order = list(voices)
+    random.Random(hashlib.sha256(seed.encode()).hexdigest()).shuffle(order)
+    return {chr(ord("A") + i): v for i, v in enumerate(order)}
+
+
+def rank_prompt(question: str, answers: dict[str, str]) -> str:
+    t = prompts.load("council")
+    responses = "\n".join(t["rank_response"].format(label=label, text=text.strip())
+                          for label, text in sorted(answers.items()))
+    return str(t["rank"]).format(question=question, responses=responses)
+
+
+_RANK_LINE = re.compile(r"Response\s+([A-Z])\b")
+
+
+def parse_ranking(text: str, labels: Sequence[str]) -> list[str]:
+    """Labels in ranked order from the text after ``FINAL RANKING:`` (first mention wins, unknowns dropped)."""
+    idx = text.rfind("FINAL RANKING")
+    tail = text[idx:] if idx >= 0 else text
+    seen: list[str] = []
+    for m in _RANK_LINE.finditer(tail):
+        label = m.group(1)
+        if label in labels and label not in seen:
+            seen.append(label)
+    return seen
+
+
+def aggregate_rankings(rankings: dict[str, list[str]], label_map: dict[str, str]) -> list[tuple[str, float, int]]:
+    """Average position (1 = best) per voice over the rankers that ranked it: ``(voice, avg, votes)``."""
+    positions: dict[str, list[int]] = {}
+    for ranked in rankings.values():
+        for pos, label in enumerate(ranked, start=1):
+            positions.setdefault(label_map[label], []).append(pos)
+    rows = [(v, sum(p) / len(p), len(p)) for v, p in positions.items()]
+    return sorted(rows, key=lambda r: (r[1], r[0]))
+
+
+# -- orchestration -------------------------------------------------------------------------------
+
+@dataclass
+class CouncilOutcome:
+    session_id: str
+    rounds: list[list[TurnRecord]] = field(default_factory=list)
+    chair: TurnRecord | None = None
+    rankings: list[tuple[str, float, int]] = field(default_factory=list)
+    status: str = "complete"
+
+
+def _spent(turns: Sequence[TurnRecord]) -> tuple[float, int]:
+    costs = [t.result.usage.cost or 0.0 for t in turns]
+    return sum(costs), len(costs)
+
+
+def _check_budget(plan: CouncilPlan, done: Sequence[TurnRecord], upcoming: int, session_id: str) -> None:
+    """Stop *before* a batch of calls that would pass the budget, estimating each new call at the mean
+    cost of the calls made so far (no price table is consulted; reported costs only)."""
+    if plan.max_cost is None:
+        return
+    spent, n = _spent(done)
+    estimate = spent / n if n else 0.0
+    if spent + estimate * upcoming > plan.max_cost:
+        raise BudgetExceeded(
+            f"stopping before {upcoming} more call(s): spent ${spent:.4f} of --max-cost ${plan.max_cost:.4f} "
+            f"(about ${estimate:.4f} per call). Finished calls are stored; continue with "
+            f"`symposia resume {session_id} --max-cost <higher>`."
+        )
+
+
+async def run_council(rt: Runtime, plan: CouncilPlan, *, session_id: str | None = None,
+                      observer: Observer | None = None) -> CouncilOutcome:
+    """Run (or resume, given ``session_id``) a council and return its turns in the plan's voice order."""
+    obs = observer or NullObserver()
+    voices = [rt.catalog.voice(v) for v in plan.voices]
+    names = {v.shortcut: v.name for v in voices}
+    if session_id is None:
+        title = " ".join(plan.question.split())[:80]
+        session_id = rt.start_session("council", title, plan={"kind": "council", **plan.to_dict()},
+                                      meta={"voices": list(plan.voices)}).id
+    else:
+        rt.archive.set_session_status(session_id, "running")
+    outcome = CouncilOutcome(session_id)
+    made: list[TurnRecord] = []
+    try:
+        previous: list[TurnRecord] = []
+        for rnd in range(1, plan.rounds + 1):
+            _check_budget(plan, made, len(voices), session_id)
+            obs.note(f"Round {rnd} of {plan.rounds}: {len(voices)} voices")
+
+            async def one(i: int, v: Voice, rnd: int = rnd, previous: list[TurnRecord] = previous) -> TurnRecord:
+                if rnd == 1:
+                    messages = [Message("user", plan.question)]
+                else:
+                    messages = council_round_messages(v.shortcut, plan.question, previous, names,
+                                                      plan.token_budget)
+                request = rt.request_for(v, messages, system=plan.system, params=plan.params)
+                key = step_key(rnd, v.shortcut)
+                obs.turn_started(key, v, f"round {rnd}")
+                turn = await rt.call(session_id, v, request, step_key=key,
+                                     on_event=lambda ev: obs.event(key, ev),
+                                     meta={"round": rnd, "order": i, "step": key})
+                obs.turn_finished(key, turn)
+                return turn
+
+            turns = list(await asyncio.gather(*(one(i, v) for i, v in enumerate(voices))))
+            outcome.rounds.append(turns)
+            made.extend(turns)
+            previous = turns
+
+        answered = [t for t in outcome.rounds[-1] if t.result.ok and t.result.text.strip()]
+        if plan.chair and answered:
+            _check_budget(plan, made, 1, session_id)
+            chair = rt.catalog.voice(plan.chair)
+            request = rt.request_for(chair, [Message("user", chair_prompt(plan.question, outcome.rounds))],
+                                     system=str(prompts.load("council")["chair_system"]), params=plan.params)
+            obs.turn_started("chair", chair, "chair")
+            outcome.chair = await rt.call(session_id, chair, request, role="chair", step_key="chair",
+                                          on_event=lambda ev: obs.event("chair", ev),
+                                          meta={"kind": "synthesis", "step": "chair"})
+            obs.turn_finished("chair", outcome.chair)
+            made.append(outcome.chair)
+
+        if plan.rank and len(answered) >= 2:
+            _check_budget(plan, made, len(answered), session_id)
+            label_map = anonymise([t.voice for t in answered], session_id)
+            by_voice = {t.voice: t for t in answered}
+            answers = {label: by_voice[v].result.text for label, v in label_map.items()}
+            text = rank_prompt(plan.question, answers)
+
+            async def rank(v: Voice) -> tuple[str, TurnRecord]:
+                key = f"rank:{v.shortcut}"
+                request = rt.request_for(v, [Message("user", text)],
+                                         system=str(prompts.load("council")["rank_system"]), params=plan.params)
+                obs.turn_started(key, v, "ranking")
+                turn = await rt.call(session_id, v, request, step_key=key,
+                                     on_event=lambda ev: obs.event(key, ev),
+                                     meta={"kind": "ranking", "labels": label_map, "step": key})
+                obs.turn_finished(key, turn)
+                return v.shortcut, turn
+
+            ranked = await asyncio.gather(*(rank(rt.catalog.voice(t.voice)) for t in answered))
+            made.extend(t for _, t in ranked)
+            rankings = {v: parse_ranking(t.result.text, list(label_map)) for v, t in ranked if t.result.ok}
+            outcome.rankings = aggregate_rankings(rankings, label_map)
+    except BudgetExceeded:
+        rt.archive.set_session_status(session_id, "interrupted")
+        raise
+    except BaseException:
+        rt.archive.set_session_status(session_id, "interrupted")
+        raise
+    ok = any(t.result.ok for t in made)
+    outcome.status = "complete" if ok else "failed"
+    rt.archive.set_session_status(session_id, outcome.status)
+    return outcome
+
+
+def council_preview(rt: Runtime, plan: CouncilPlan) -> list[tuple[Voice, TurnRequest]]:
+    """What each voice would be sent in round 1 (``--dry-run``); later rounds depend on the answers."""
+    return [(v, rt.request_for(v, [Message("user", plan.question)], system=plan.system, params=plan.params))
+            for v in (rt.catalog.voice(name) for name in plan.voices)]

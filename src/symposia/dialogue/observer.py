@@ -1,0 +1,36 @@
+"""How an orchestrator reports progress: the live view, the web page and tests implement this."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from symposia.catalog import Voice
+from symposia.records import ReasoningChunk, Restart, TextChunk, TurnRecord
+
+
+class Observer(Protocol):
+    def note(self, text: str) -> None:
+        """A line of progress ("Round 2 of 3")."""
+
+    def turn_started(self, key: str, voice: Voice, label: str) -> None:
+        """A call for step ``key`` begins (or is found already finished in the record)."""
+
+    def event(self, key: str, event: TextChunk | ReasoningChunk | Restart) -> None:
+        """A streamed chunk of step ``key``."""
+
+    def turn_finished(self, key: str, turn: TurnRecord) -> None:
+        """Step ``key`` ended and is stored."""
+
+
+class NullObserver:
+    def note(self, text: str) -> None:
+        pass
+
+    def turn_started(self, key: str, voice: Voice, label: str) -> None:
+        pass
+
+    def event(self, key: str, event: TextChunk | ReasoningChunk | Restart) -> None:
+        pass
+
+    def turn_finished(self, key: str, turn: TurnRecord) -> None:
+        pass

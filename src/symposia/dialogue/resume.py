@@ -1,0 +1,32 @@
+"""Finish an interrupted session from its stored plan. Each orchestrator is idempotent per step key, so
+resuming is simply running the same plan again against the same session id."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from symposia.dialogue.observer import Observer
+from symposia.dialogue.runtime import Runtime
+from symposia.errors import SymposiaError
+
+
+async def resume_session(rt: Runtime, session_id: str, *, observer: Observer | None = None,
+                         max_cost: float | None = None) -> Any:
+    session = rt.archive.get_session(session_id)
+    plan = dict(session.plan)
+    kind = plan.get("kind", session.kind)
+    if kind == "council":
+        from symposia.dialogue.council import CouncilPlan, run_council
+
+        cplan = CouncilPlan.from_dict(plan)
+        if max_cost is not None:
+            cplan = dataclasses.replace(cplan, max_cost=max_cost)
+        return await run_council(rt, cplan, session_id=session.id, observer=observer)
+    if kind == "symposium":
+        from symposia.dialogue.symposium import run_symposium, symposium_plan_from_session
+
+        return await run_symposium(rt, symposium_plan_from_session(session), session_id=session.id,
+                                   observer=observer)
+    raise SymposiaError(f"session {session.id} is a {session.kind!r} session, which cannot be resumed "
+                        "with `symposia resume` (chat: `symposia chat --resume ID`; arena: rerun with its id)")
