@@ -45,7 +45,8 @@ def catalog_for(srv: FakeServer, n: int) -> Catalog:
 
 async def council_wall(srv: FakeServer, n: int, db: Path) -> float:
     rt = Runtime(catalog_for(srv, n), Archive.open(db))
-    plan = CouncilPlan(question="What persists between instances?", voices=tuple(f"v{i}" for i in range(1, n + 1)))
+    voices = tuple(f"v{i}" for i in range(1, n + 1))
+    plan = CouncilPlan(question="What persists between instances?", voices=voices)
     t0 = time.perf_counter()
     await run_council(rt, plan)
     wall = time.perf_counter() - t0
@@ -78,7 +79,8 @@ def main() -> None:
     args = ap.parse_args()
     os.environ["BENCH_FAKE_KEY"] = KEY
     tmp = Path(tempfile.mkdtemp(prefix="symposia-bench-"))
-    result: dict[str, object] = {"machine": f"{platform.machine()} {os.cpu_count()} cpu, python {platform.python_version()}"}
+    machine = f"{platform.machine()} {os.cpu_count()} cpu, python {platform.python_version()}"
+    result: dict[str, object] = {"machine": machine}
     with FakeServer() as srv:
         if not args.skip_seven:
             walls = []

@@ -16,7 +16,8 @@ from click.testing import CliRunner
 
 from symposia.archive import Archive
 from symposia.cli.main import cli
-from symposia.testing import Fault, FakeServer, Reply
+from symposia.testing import FakeServer, Fault, Reply
+
 PLANTED = "sk-or-v1-PLANTEDPLANTEDPLANTED0000"
 
 

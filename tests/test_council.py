@@ -23,7 +23,7 @@ from symposia.dialogue.council import (
     parse_ranking,
     run_council,
 )
-from symposia.testing import Fault, FakeServer, Reply
+from symposia.testing import FakeServer, Fault, Reply
 
 VOICES = ("alpha", "beta", "gamma")
 

@@ -457,6 +457,13 @@ def test_retry_after_headers(srv: FakeServer, http: httpx.Client) -> None:
     assert r.status_code == 503 and r.headers["retry-after"] == "2" and r.headers["retry-after-ms"] == "2000"
     srv.enqueue(Reply(fault=Fault("http_500")))
     assert "retry-after" not in post_openai(http, srv).headers
+    # The SDK honours it and retries; the faulted attempt is counted too.
+    srv.reset()
+    srv.enqueue(Reply(fault=Fault("http_429", retry_after=0.05)), Reply(text="second try"))
+    client = openai.OpenAI(base_url=srv.openai_base_url, api_key=KEY, max_retries=1)
+    assert client.chat.completions.create(model="m", messages=USER).choices[0].message.content == "second try"
+    assert srv.request_count == 2
+    client.close()
 
 
 def test_dashscope_throttling_and_spend_limit_bodies(srv: FakeServer, http: httpx.Client) -> None:
@@ -509,6 +516,7 @@ def test_queues_per_model_global_default_and_reset(srv: FakeServer, http: httpx.
     assert [r.model for r in reqs] == ["b", "a", "a", "a", "b"] and srv.request_count == 5
     assert all(r.path == "/v1/chat/completions" and r.wire == "openai" and not r.stream for r in reqs)
     assert reqs[0].headers["authorization"] == f"Bearer {KEY}" and reqs[0].body["messages"] == USER
+    assert reqs[0].api_key == KEY and KEY not in repr(reqs[0])
     assert [r.t for r in reqs] == sorted(r.t for r in reqs)
     srv.enqueue(Reply(text="dropped by reset"), model="a")
     srv.reset()
@@ -602,3 +610,15 @@ def test_cli_rejects_a_bad_script(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "symposia.testing", "--port", "0", "--script", str(script)]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=10, env=ENV)
     assert r.returncode == 2 and "queue[0]" in r.stderr and "Fault.kind" in r.stderr
+
+
+def test_chunked_request_body_keeps_the_connection_usable(srv: FakeServer, http: httpx.Client) -> None:
+    def body() -> Iterator[bytes]:
+        yield b'{"model": "streamed-up", '
+        yield b'"messages": []}'
+
+    url = srv.openai_base_url + "/chat/completions"
+    first = http.post(url, content=body(), headers=AUTH)
+    assert first.request.headers["transfer-encoding"] == "chunked" and first.status_code == 200
+    assert post_openai(http, srv).status_code == 200  # the next request on the same socket parses
+    assert [r.model for r in srv.requests] == ["streamed-up", "m"]

@@ -47,10 +47,10 @@ def test_ask_local_answers_offline_and_is_stored(tmp_path: Path) -> None:
 
 @pytest.mark.local_model
 def test_long_history_is_trimmed_to_the_context_window(tmp_path: Path) -> None:
+    from symposia.api import run_sync
     from symposia.providers.base import ProviderSpec
     from symposia.providers.local import LocalProvider
     from symposia.records import Params, TurnRequest
-    from symposia.api import run_sync
 
     spec = ProviderSpec(name="local", kind="local", concurrency=1)
     provider = LocalProvider(spec)

@@ -165,7 +165,8 @@ async def test_length_finish_is_truncated(srv: FakeServer) -> None:
 
 
 async def test_empty_and_reasoning_only_are_flagged(srv: FakeServer) -> None:
-    srv.enqueue(Reply(fault=Fault("empty")), Reply(reasoning="all thought, no answer", fault=Fault("reasoning_only")))
+    srv.enqueue(Reply(fault=Fault("empty")),
+                Reply(reasoning="all thought, no answer", fault=Fault("reasoning_only")))
     p = make(srv)
     _, empty = await collect(p, req())
     _, ronly = await collect(p, req())
@@ -182,7 +183,8 @@ async def test_key_sent_as_bearer(srv: FakeServer) -> None:
     assert srv.requests[0].headers["authorization"] == f"Bearer {PLANTED}"
 
 
-async def test_no_key_never_falls_back_to_openai_env(srv: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_no_key_never_falls_back_to_openai_env(srv: FakeServer,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-proj-ENVKEYENVKEYENVKEY0000")
     p = make(srv, key=None)
     await collect(p, req())
@@ -299,7 +301,8 @@ async def test_external_cancel_is_not_a_timeout(srv: FakeServer) -> None:
 async def test_connection_refused_is_retryable() -> None:
     with FakeServer() as dead:
         url = dead.openai_base_url
-    spec = ProviderSpec(name="local", kind="openai", base_url=url, timeouts=Timeouts(connect=1.0, idle=2, total=5))
+    spec = ProviderSpec(name="local", kind="openai", base_url=url,
+                        timeouts=Timeouts(connect=1.0, idle=2, total=5))
     p = OpenAICompatProvider(spec, None)
     with pytest.raises(ProviderError) as ei:
         await collect(p, req())

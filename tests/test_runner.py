@@ -59,17 +59,20 @@ Event = TextChunk | ReasoningChunk | Restart
         (429, {"code": "Throttling.AllocationQuota", "message": "x"}, ("rate_limited", True)),  # native shape
         (429, "Throttling.AllocationQuota: slow", ("rate_limited", True)),
         # OpenAI-style billing exhaustion and Anthropic spend limits never clear by waiting.
-        (429, {"error": {"code": "insufficient_quota", "type": "insufficient_quota"}}, ("spend_limit", False)),
+        (429, {"error": {"code": "insufficient_quota", "type": "insufficient_quota"}},
+         ("spend_limit", False)),
         (429, {"type": "error", "error": {"type": "rate_limit_error", "message": "limit",
                                           "details": {"error_code": "enforced_spend_limit_reached"}}},
          ("spend_limit", False)),
         (429, {"type": "error", "error": {"type": "rate_limit_error",
-                                          "error_code": "enforced_spend_limit_reached"}}, ("spend_limit", False)),
+                                          "error_code": "enforced_spend_limit_reached"}},
+         ("spend_limit", False)),
         # Moderation refusals.
         (400, {"code": "DataInspectionFailed", "message": "Input data may contain inappropriate content."},
          ("moderation", False)),
         (400, {"error": {"code": "data_inspection_failed"}}, ("moderation", False)),
-        (403, {"error": {"message": "flagged", "metadata": {"reasons": ["violence"]}}}, ("moderation", False)),
+        (403, {"error": {"message": "flagged", "metadata": {"reasons": ["violence"]}}},
+         ("moderation", False)),
         (403, {"error": {"message": "Input was flagged by moderation"}}, ("forbidden", False)),
         # Errors inside a 200 stream.
         (None, {"error": {"code": 502, "message": "Provider returned error"}}, ("stream_error", True)),
@@ -144,11 +147,12 @@ def make(srv: FakeServer, wire: str, *, idle: float = 2.0, total: float = 10.0, 
          max_attempts: int = 4, key: str = "sk-test-key-0000000000") -> Provider:
     t = Timeouts(connect=2.0, idle=idle, total=total)
     if wire == "openai":
-        return OpenAICompatProvider(ProviderSpec(name="openrouter", kind="openai", base_url=srv.openai_base_url,
-                                                 timeouts=t, concurrency=concurrency,
-                                                 max_attempts=max_attempts), key)
-    return AnthropicProvider(ProviderSpec(name="anthropic", kind="anthropic", base_url=srv.anthropic_base_url,
-                                          timeouts=t, concurrency=concurrency, max_attempts=max_attempts), key)
+        spec = ProviderSpec(name="openrouter", kind="openai", base_url=srv.openai_base_url, timeouts=t,
+                            concurrency=concurrency, max_attempts=max_attempts)
+        return OpenAICompatProvider(spec, key)
+    spec = ProviderSpec(name="anthropic", kind="anthropic", base_url=srv.anthropic_base_url, timeouts=t,
+                        concurrency=concurrency, max_attempts=max_attempts)
+    return AnthropicProvider(spec, key)
 
 
 async def turn(p: Provider, policy: RetryPolicy | None = FAST) -> tuple[TurnResult, list[Event]]:
@@ -163,7 +167,8 @@ async def test_success_relays_events_and_sets_attempts(srv: FakeServer, wire: st
     srv.enqueue(Reply(text="a whole answer in parts", reasoning="first thoughts", chunk_chars=4))
     res, events = await turn(make(srv, wire))
     assert res.ok and res.attempts == 1 and srv.request_count == 1
-    assert "".join(e.text for e in events if isinstance(e, TextChunk)) == res.text == "a whole answer in parts"
+    text = "".join(e.text for e in events if isinstance(e, TextChunk))
+    assert text == res.text == "a whole answer in parts"
     assert "".join(e.text for e in events if isinstance(e, ReasoningChunk)) == "first thoughts"
     assert not any(isinstance(e, Restart) for e in events)
 
@@ -306,25 +311,26 @@ async def test_concurrency_limit(srv: FakeServer, wire: str) -> None:
 
 
 async def test_concurrency_limits_are_per_provider(srv: FakeServer) -> None:
-    srv.default = Reply(text="x", ttft=0.2)
+    srv.default = Reply(text="x", ttft=0.4)
     a = CountingProvider(make(srv, "openai", concurrency=1))
     b = CountingProvider(make(srv, "anthropic", concurrency=1))
     t0 = time.monotonic()
     await asyncio.gather(run_turn(a, REQ, voice="a"), run_turn(b, REQ, voice="b"))
-    assert time.monotonic() - t0 < 0.38  # ran side by side, not one after the other
+    assert time.monotonic() - t0 < 0.75  # ran side by side: one after the other takes >= 0.8 s
     await a.aclose()
     await b.aclose()
 
 
 async def test_backoff_sleep_releases_the_slot(srv: FakeServer) -> None:
     # concurrency 1: while turn A waits out a Retry-After, turn B must be able to run.
-    srv.enqueue(Reply(fault=Fault("http_429", retry_after=0.5)), model="a")
+    srv.enqueue(Reply(fault=Fault("http_429", retry_after=1.0)), model="a")
     p = make(srv, "openai", concurrency=1)
     t0 = time.monotonic()
-    ra = asyncio.create_task(run_turn(p, TurnRequest(model="a", messages=REQ.messages), voice="a", policy=FAST))
+    req_a = TurnRequest(model="a", messages=REQ.messages)
+    ra = asyncio.create_task(run_turn(p, req_a, voice="a", policy=FAST))
     await asyncio.sleep(0.1)
     rb = await run_turn(p, TurnRequest(model="b", messages=REQ.messages), voice="b", policy=FAST)
-    assert rb.ok and time.monotonic() - t0 < 0.45
+    assert rb.ok and time.monotonic() - t0 < 0.9  # not stuck behind A's 1 s wait
     assert (await ra).ok
     await p.aclose()
 

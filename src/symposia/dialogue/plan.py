@@ -418,7 +418,8 @@ class _Parser:
         mode = raw.get("mode", "plan")
         if mode not in HOST_MODES:
             raise self.fail(f"invalid value for host.mode, expected one of "
-                            f"{', '.join(map(repr, HOST_MODES))} (not {mode!r})", "host.mode", L.in_host("mode"))
+                            f"{', '.join(map(repr, HOST_MODES))} (not {mode!r})", "host.mode",
+                            L.in_host("mode"))
         voice = self.text(raw, "voice", "host.voice", L.in_host("voice"))
         if mode == "llm" and voice is None:
             raise self.fail("host.mode is 'llm' but no host.voice drafts the questions", "host.voice",

@@ -28,5 +28,9 @@ async def resume_session(rt: Runtime, session_id: str, *, observer: Observer | N
 
         return await run_symposium(rt, symposium_plan_from_session(session), session_id=session.id,
                                    observer=observer)
+    if kind == "arena":
+        from symposia.dialogue.arena import resume_arena
+
+        return await resume_arena(rt, session.id, observer=observer)
     raise SymposiaError(f"session {session.id} is a {session.kind!r} session, which cannot be resumed "
-                        "with `symposia resume` (chat: `symposia chat --resume ID`; arena: rerun with its id)")
+                        "with `symposia resume` (a chat continues with `symposia chat --resume ID`)")

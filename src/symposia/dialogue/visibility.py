@@ -239,7 +239,8 @@ def visibility_proof(request_messages: Sequence[Message], snapshot: Sequence[Tur
 
     Returns ``own`` / ``shown``: ids of the voice's own / other turns whose whole answer appears;
     ``excerpts``: {turn id: [spans]} for other turns of which only runs of at least
-    ``EXCERPT_MIN_WORDS`` consecutive words (same case) appear; ``voices_seen``: the other voices
+    ``EXCERPT_MIN_WORDS`` consecutive words (same case, punctuation between words ignored) appear
+    — a relayed quote, or an echo of a phrase the host repeated; ``voices_seen``: the other voices
     with any text shown. ``roles`` records what each message was (user/assistant).
     """
     seen = "\n\n".join(m.content for m in request_messages)
@@ -261,8 +262,8 @@ def visibility_proof(request_messages: Sequence[Message], snapshot: Sequence[Tur
             if not mine and t.role == "voice":
                 voices_seen.add(t.voice)
             continue
-        if mine:
-            continue
+        if mine or t.role == "host":
+            continue  # the host's own words are not a relay: only whole host turns are reported
         words = _words(t.result.text)
         hits = [i for i in range(len(words) - n + 1)
                 if tuple(w.group() for w in words[i:i + n]) in grams]
@@ -270,7 +271,7 @@ def visibility_proof(request_messages: Sequence[Message], snapshot: Sequence[Tur
         run_start: int | None = None
         run_end = -1
         for i in [*hits, None]:
-            if i is not None and run_start is not None and i <= run_end:
+            if i is not None and run_start is not None and i <= run_end + 1:
                 run_end = i + n - 1
                 continue
             if run_start is not None:

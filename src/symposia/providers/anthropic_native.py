@@ -8,7 +8,8 @@ Message shaping: the system prompt goes in the ``system`` parameter (a ``system`
 ``messages`` is appended to it); the API wants user/assistant turns to alternate, which is the
 caller's job, but two consecutive messages with the same role are merged here, joined by a blank
 line, rather than rejected. ``max_tokens`` is required by the API: 4096 unless the params set it.
-``seed`` has no Anthropic equivalent and is not sent.
+``temperature``/``top_p`` travel in ``extra_body`` (the installed SDK's ``create()`` no longer
+accepts them as arguments); ``seed`` has no Anthropic equivalent and is not sent.
 """
 
 from __future__ import annotations
@@ -77,6 +78,33 @@ def shape_messages(
     return ("\n\n".join(sys_parts) if sys_parts else None), out
 
 
+def map_sdk_error(provider: str, exc: Exception) -> ProviderError | None:
+    """Our :class:`ProviderError` for an ``anthropic`` SDK or transport exception; None for anything else."""
+    if isinstance(exc, anthropic.APITimeoutError):
+        return timeout_error(provider, "the HTTP client timed out")
+    if isinstance(exc, anthropic.APIConnectionError):
+        return connection_error(provider, describe_cause(exc))
+    if isinstance(exc, anthropic.APIStatusError):
+        status: int | None = exc.status_code
+        body: Any
+        if status is not None and 200 <= status < 300:
+            # `event: error` inside a 200 stream: classify by the error type it names.
+            status, body = None, exc.body
+        else:
+            body = response_body(exc.response, exc.body)
+        return status_error(provider, status, body if isinstance(body, Mapping | str) else None,
+                            exc.response.headers, fallback=redact(exc.message))
+    if isinstance(exc, anthropic.APIError):
+        return status_error(provider, None, exc.body if isinstance(exc.body, Mapping) else None,
+                            fallback=redact(exc.message))
+    if isinstance(exc, TRANSPORT_ERRORS):
+        return connection_error(provider, describe_cause(exc))
+    if isinstance(exc, json.JSONDecodeError):
+        return ProviderError("the stream carried malformed data", provider=provider, retryable=True,
+                             kind="stream_error")
+    return None
+
+
 class AnthropicProvider:
     """Streams Messages from Anthropic (or any server speaking its wire format)."""
 
@@ -114,8 +142,8 @@ class AnthropicProvider:
             kw["system"] = system
         if p.stop:
             kw["stop_sequences"] = list(p.stop)
-        # Sampling knobs travel in extra_body: newer SDKs dropped them from create()'s signature
-        # (newer models reject them), while the API still takes them for the models that do.
+        # Sampling knobs travel in extra_body: newer SDKs dropped them from create()'s signature,
+        # but the JSON body is where the API reads them either way.
         body: dict[str, Any] = {}
         if p.temperature is not None:
             body["temperature"] = p.temperature
@@ -205,28 +233,15 @@ class AnthropicProvider:
             if dl.expired():
                 raise timeout_error(name, dl.describe()) from None
             raise
-        except anthropic.APITimeoutError as exc:
-            raise timeout_error(name, "the HTTP client timed out") from exc
-        except anthropic.APIConnectionError as exc:
-            raise connection_error(name, describe_cause(exc)) from exc
-        except anthropic.APIStatusError as exc:
-            status: int | None = exc.status_code
-            if status is not None and 200 <= status < 300:
-                # `event: error` inside a 200 stream: classify by the error type it names.
-                status = None
-                body: Any = exc.body
-            else:
-                body = response_body(exc.response, exc.body)
-            raise status_error(name, status, body if isinstance(body, Mapping | str) else None,
-                               exc.response.headers, fallback=redact(exc.message)) from exc
-        except anthropic.APIError as exc:
-            raise status_error(name, None, exc.body if isinstance(exc.body, Mapping) else None,
-                               fallback=redact(exc.message)) from exc
-        except TRANSPORT_ERRORS as exc:
-            raise connection_error(name, describe_cause(exc)) from exc
-        except json.JSONDecodeError as exc:
-            raise ProviderError("the stream carried malformed data", provider=name, retryable=True,
-                                kind="stream_error") from exc
+        except ProviderError:
+            raise
+        except Exception as exc:
+            if dl.fired is not None and dl.expired():  # our cancellation surfaced as another error
+                raise timeout_error(name, dl.describe()) from exc
+            mapped = map_sdk_error(name, exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
         finally:
             dl.close()
             if sdk_stream is not None:

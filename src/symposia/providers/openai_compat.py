@@ -81,6 +81,27 @@ def _int_or_none(v: Any) -> int | None:
     return int(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
 
 
+def map_sdk_error(provider: str, exc: Exception) -> ProviderError | None:
+    """Our :class:`ProviderError` for an ``openai`` SDK or transport exception; None for anything else."""
+    if isinstance(exc, openai.APITimeoutError):
+        return timeout_error(provider, "the HTTP client timed out")
+    if isinstance(exc, openai.APIConnectionError):
+        return connection_error(provider, describe_cause(exc))
+    if isinstance(exc, openai.APIStatusError):
+        body = response_body(exc.response, exc.body)
+        return status_error(provider, exc.status_code, body if isinstance(body, Mapping | str) else None,
+                            exc.response.headers, fallback=redact(exc.message))
+    if isinstance(exc, openai.APIError):  # an `error` object inside a 200 stream
+        inner = exc.body if isinstance(exc.body, Mapping) else None
+        return status_error(provider, None, {"error": inner} if inner else None, fallback=redact(exc.message))
+    if isinstance(exc, TRANSPORT_ERRORS):
+        return connection_error(provider, describe_cause(exc))
+    if isinstance(exc, json.JSONDecodeError):
+        return ProviderError("the stream carried malformed data", provider=provider, retryable=True,
+                             kind="stream_error")
+    return None
+
+
 class OpenAICompatProvider:
     """Streams chat completions from one OpenAI-compatible endpoint."""
 
@@ -206,23 +227,15 @@ class OpenAICompatProvider:
             if dl.expired():
                 raise timeout_error(name, dl.describe()) from None
             raise
-        except openai.APITimeoutError as exc:
-            raise timeout_error(name, "the HTTP client timed out") from exc
-        except openai.APIConnectionError as exc:
-            raise connection_error(name, describe_cause(exc)) from exc
-        except openai.APIStatusError as exc:
-            body = response_body(exc.response, exc.body)
-            raise status_error(name, exc.status_code, body, exc.response.headers,
-                               fallback=redact(exc.message)) from exc
-        except openai.APIError as exc:  # an `error` object inside a 200 stream
-            body = exc.body if isinstance(exc.body, Mapping) else None
-            raise status_error(name, None, {"error": body} if body else None,
-                               fallback=redact(exc.message)) from exc
-        except TRANSPORT_ERRORS as exc:
-            raise connection_error(name, describe_cause(exc)) from exc
-        except json.JSONDecodeError as exc:
-            raise ProviderError("the stream carried malformed data", provider=name, retryable=True,
-                                kind="stream_error") from exc
+        except ProviderError:
+            raise
+        except Exception as exc:
+            if dl.fired is not None and dl.expired():  # our cancellation surfaced as another error
+                raise timeout_error(name, dl.describe()) from exc
+            mapped = map_sdk_error(name, exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
         finally:
             dl.close()
             if sdk_stream is not None:

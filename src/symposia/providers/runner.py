@@ -77,7 +77,7 @@ class Deadline:
             if now >= self.total_at:
                 self._fire("total")
                 return
-            if False:
+            if now - self.last >= self.idle:
                 self._fire("idle")
                 return
         nxt = min(self.last + self.idle, self.total_at)

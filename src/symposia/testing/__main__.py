@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     print("symposia fake provider is listening", flush=True)
     print(f"  OpenAI-compatible base URL: {srv.openai_base_url}", flush=True)
     print(f"  Anthropic base URL:         {srv.anthropic_base_url}", flush=True)
-    print("Any non-empty API key is accepted. Press Ctrl-C to stop.", flush=True)
+    keys = "No API key is needed." if args.no_auth else "Any non-empty API key is accepted."
+    print(f"{keys} Press Ctrl-C to stop.", flush=True)
     while not done.wait(0.5):
         pass
     srv.stop()

@@ -13,6 +13,7 @@ import json
 import re
 import secrets
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -90,7 +91,16 @@ def _non_negative(name: str, value: float | None) -> None:
 
 @dataclass
 class Fault:
-    """A failure the server injects instead of (or in the middle of) a normal reply."""
+    """A failure the server injects instead of (or in the middle of) a normal reply.
+
+    ``http_*``, ``spend_limit``, ``dashscope_throttling``: that status with the vendor's error body.
+    ``midstream_error``: 200, ``after_chunks`` chunks, then an error event (OpenRouter data event
+    with finish_reason "error" / Anthropic ``event: error``); without streaming OpenAI gets a 200
+    whose choice finished with "error", Anthropic a 529. ``drop``: 200, ``after_chunks`` chunks,
+    then the socket closes mid-body. ``hang``: nothing at all until the server stops.
+    ``hang_stream``: headers and ``after_chunks`` chunks, then only keep-alives every 0.2 s.
+    ``empty``: no text, finish "stop". ``reasoning_only``: reasoning, no text, finish "length".
+    """
 
     kind: str
     after_chunks: int = 0  # mid-stream faults: content chunks sent before the fault
@@ -110,7 +120,11 @@ class Fault:
 
 @dataclass
 class Reply:
-    """One scripted answer: its text, reasoning, pacing, usage placement and optional fault."""
+    """One scripted answer: its text, reasoning, pacing, usage placement and optional fault.
+
+    Streams send headers at once, keep-alives during ``ttft``, then chunks ``per_token`` apart;
+    a non-streamed reply arrives whole after ``ttft + per_token * chunks``.
+    """
 
     text: str = "ok"
     reasoning: str = ""  # streamed before the text
@@ -172,7 +186,7 @@ class RecordedRequest:
     """A POST the server received, faulted or not. Headers hold API keys: never log them."""
 
     path: str
-    headers: dict[str, str]  # lower-case names
+    headers: dict[str, str] = field(repr=False)  # lower-case names; kept out of repr (API keys)
     body: dict[str, Any]  # parsed JSON ({} when the body was not a JSON object)
     model: str | None
     stream: bool
@@ -399,8 +413,6 @@ class _HTTPServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Clients hanging up mid-response are normal here (timeouts, drops); stay quiet about them.
         # Anything else still prints a traceback (never request headers).
-        import sys
-
         exc = sys.exc_info()[1]
         if isinstance(exc, OSError | _Abort):
             return
@@ -621,11 +633,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         t = time.monotonic()
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = 0
-        raw = self.rfile.read(length) if length > 0 else b""
+        raw = self._read_body()
         path = urlsplit(self.path).path
         headers = {k.lower(): v for k, v in self.headers.items()}
         wire: Wire | None = None
@@ -645,7 +653,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if wire is None:
                 self._send_json(404, {"error": {"message": f"no route for POST {path}; use "
-                                                f"/v1/chat/completions or /v1/messages",
+                                                "/v1/chat/completions or /v1/messages",
                                                 "type": "not_found", "code": "not_found"}})
                 return
             problem = self._check(wire, headers, parsed, body)
@@ -658,6 +666,23 @@ class _Handler(BaseHTTPRequestHandler):
             self._respond(plan, stream, body)
         except _Abort:
             self._hard_close()
+
+    def _read_body(self) -> bytes:
+        """The request body, by Content-Length or chunked transfer-encoding."""
+        try:
+            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                parts: list[bytes] = []
+                while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                    parts.append(self.rfile.read(size))
+                    self.rfile.readline()
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):  # trailers
+                    pass
+                return b"".join(parts)
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:  # unreadable framing: answer (400) and drop the connection
+            self.close_connection = True
+            return b""
+        return self.rfile.read(length) if length > 0 else b""
 
     def _check(self, wire: Wire, headers: Mapping[str, str], parsed: Any,
                body: Mapping[str, Any]) -> tuple[int, str, str] | None:
