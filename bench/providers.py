@@ -77,18 +77,18 @@ async def _raw_stream(client: openai.AsyncOpenAI, on_chunk: Callable[[str], None
     return "".join(parts)
 
 
-async def calls_ours(url: str, n: int, concurrency: int) -> float:
+async def calls_ours(url: str, n: int, concurrency: int) -> tuple[float, float]:
     provider = OpenAICompatProvider(_spec(url, concurrency), KEY)
     request = TurnRequest(model=MODEL, messages=(Message("user", PROMPT),))
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     results = await asyncio.gather(*(run_turn(provider, request, voice="bench") for _ in range(n)))
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     await provider.aclose()
     assert all(r.ok and r.text == SHORT for r in results), "our layer returned a wrong answer"
-    return elapsed
+    return elapsed, cpu
 
 
-async def calls_raw(url: str, n: int, concurrency: int) -> float:
+async def calls_raw(url: str, n: int, concurrency: int) -> tuple[float, float]:
     client = _raw_client(url)
     sem = asyncio.Semaphore(concurrency)
 
@@ -96,12 +96,12 @@ async def calls_raw(url: str, n: int, concurrency: int) -> float:
         async with sem:
             return await _raw_stream(client)
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     texts = await asyncio.gather(*(one() for _ in range(n)))
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     await client.close()
     assert all(t == SHORT for t in texts), "the raw SDK returned a wrong answer"
-    return elapsed
+    return elapsed, cpu
 
 
 async def relay_ours(url: str) -> tuple[float, int]:
@@ -136,11 +136,6 @@ async def relay_raw(url: str) -> tuple[float, int]:
     return elapsed, count
 
 
-async def _timed(fn: Callable[[], Awaitable[float]]) -> float:
-    gc.collect()
-    return await fn()
-
-
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     with FakeServer() as srv:
         url = srv.openai_base_url
@@ -150,14 +145,19 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         await calls_raw(url, args.concurrency * 2, args.concurrency)
         ours: list[float] = []
         raw: list[float] = []
+        ours_cpu: list[float] = []
+        raw_cpu: list[float] = []
         for rep in range(args.reps):
             # Alternate which goes first so drift on a shared machine hits both sides.
-            pair: list[tuple[list[float], Callable[[], Awaitable[float]]]] = [
-                (ours, lambda: calls_ours(url, args.calls, args.concurrency)),
-                (raw, lambda: calls_raw(url, args.calls, args.concurrency)),
+            pair: list[tuple[list[float], list[float], Callable[[], Awaitable[tuple[float, float]]]]] = [
+                (ours, ours_cpu, lambda: calls_ours(url, args.calls, args.concurrency)),
+                (raw, raw_cpu, lambda: calls_raw(url, args.calls, args.concurrency)),
             ]
-            for sink, fn in pair if rep % 2 == 0 else reversed(pair):
-                sink.append(await _timed(fn))
+            for wall_sink, cpu_sink, fn in pair if rep % 2 == 0 else reversed(pair):
+                gc.collect()
+                wall, cpu = await fn()
+                wall_sink.append(wall)
+                cpu_sink.append(cpu)
 
         long_text = ("word " * (args.long_chars // 5 + 1))[: args.long_chars]
         srv.default = Reply(text=long_text, chunk_chars=4)
@@ -174,6 +174,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 (ours_tp if which == "ours" else raw_tp).append(chunks / elapsed)
 
     ours_med, raw_med = statistics.median(ours), statistics.median(raw)
+    cpu_ratio = statistics.median(ours_cpu) / statistics.median(raw_cpu)
     tp_ours, tp_raw = statistics.median(ours_tp), statistics.median(raw_tp)
     wall_ratio = ours_med / raw_med
     tp_ratio = tp_ours / tp_raw
@@ -184,6 +185,11 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "ours_s_median": round(ours_med, 4), "raw_s_median": round(raw_med, 4),
             "ours_s": [round(x, 4) for x in ours], "raw_s": [round(x, 4) for x in raw],
             "ratio_ours_over_raw": round(wall_ratio, 4), "target_max": 1.10,
+            # CPU seconds of this process (both clients + the server thread): less sensitive than
+            # wall time to other load on a shared machine.
+            "ours_cpu_s_median": round(statistics.median(ours_cpu), 4),
+            "raw_cpu_s_median": round(statistics.median(raw_cpu), 4),
+            "cpu_ratio_ours_over_raw": round(cpu_ratio, 4),
         },
         "throughput": {
             "reply_chars": args.long_chars, "chunk_chars": 4, "chunks": chunks, "reps": args.reps,
@@ -206,7 +212,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--calls", type=int, default=200)
     ap.add_argument("--concurrency", type=int, default=8)
-    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--long-chars", type=int, default=20000)
     args = ap.parse_args()
     print(json.dumps(asyncio.run(bench(args)), indent=2))

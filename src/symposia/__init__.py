@@ -1,5 +1,24 @@
-"""symposia: convene dialogues across language models, record every word, measure what they share."""
+"""symposia: convene dialogues across language models, record every word, measure what they share.
+
+The Python API mirrors the CLI: ``Symposia().ask(...)``, ``.council(...)``, ``.arena(...)``,
+``.resume(...)``, ``.export(...)``, ``.log(...)``, ``.show(...)``, ``.voices()``.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+__all__ = ["Symposia", "__version__"]
+
+if TYPE_CHECKING:
+    from symposia.api import Symposia
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so `import symposia` (and the CLI's start-up) stays light.
+    if name == "Symposia":
+        from symposia.api import Symposia
+
+        return Symposia
+    raise AttributeError(name)

@@ -17,8 +17,10 @@ from typing import Any, TypeVar
 from symposia.archive import Archive
 from symposia.catalog import Catalog, Preset, Voice, load_catalog
 from symposia.catalog.status import VoiceStatus, all_statuses
+from symposia.dialogue.council import CouncilOutcome, CouncilPlan, run_council
+from symposia.dialogue.observer import Observer
 from symposia.dialogue.runtime import OnEvent, Runtime
-from symposia.records import Message, Params, TurnRecord
+from symposia.records import Message, Params, SessionRecord, TurnRecord
 
 T = TypeVar("T")
 
@@ -80,6 +82,57 @@ class Symposia:
 
     def ask(self, voice: str, question: str, **kwargs: Any) -> TurnRecord:
         return run_sync(self.ask_async(voice, question, **kwargs))
+
+    # -- sessions -----------------------------------------------------------------------------------
+    async def council_async(self, question: str, voices: list[str] | tuple[str, ...] | str, *, rounds: int = 1,
+                            chair: str | None = None, rank: bool = False, system: str | None = None,
+                            temperature: float | None = None, max_tokens: int | None = None,
+                            max_cost: float | None = None, observer: Observer | None = None) -> CouncilOutcome:
+        """The same question to several voices at once (``voices`` may name a preset)."""
+        names = tuple(v.shortcut for v in self.catalog.resolve_voices(voices))
+        plan = CouncilPlan(question=question, voices=names, rounds=rounds,
+                           chair=self.catalog.voice(chair).shortcut if chair else None, rank=rank, system=system,
+                           temperature=temperature, max_tokens=max_tokens, max_cost=max_cost)
+        return await run_council(self.runtime, plan, observer=observer)
+
+    def council(self, question: str, voices: list[str] | tuple[str, ...] | str, **kwargs: Any) -> CouncilOutcome:
+        return run_sync(self.council_async(question, voices, **kwargs))
+
+    async def arena_async(self, voice_a: str, voice_b: str, topic: str, *, mode: str = "free", turns: int = 6,
+                          system: str | None = None, temperature: float | None = None,
+                          max_tokens: int | None = None, session_id: str | None = None) -> SessionRecord:
+        """Two voices talk, each seeing the conversation from its own side."""
+        from symposia.dialogue.arena import run_arena
+
+        sid = await run_arena(self.runtime, voice_a, voice_b, topic, mode, turns, session_id=session_id,
+                              system=system, params=Params(temperature=temperature, max_tokens=max_tokens))
+        return self.archive.get_session(sid)
+
+    def arena(self, voice_a: str, voice_b: str, topic: str, **kwargs: Any) -> SessionRecord:
+        return run_sync(self.arena_async(voice_a, voice_b, topic, **kwargs))
+
+    async def resume_async(self, session_id: str, *, max_cost: float | None = None,
+                           observer: Observer | None = None) -> Any:
+        """Finish an interrupted session without repeating its finished calls."""
+        from symposia.dialogue.resume import resume_session
+
+        return await resume_session(self.runtime, self.archive.get_session(session_id).id, observer=observer,
+                                    max_cost=max_cost)
+
+    def resume(self, session_id: str, **kwargs: Any) -> Any:
+        return run_sync(self.resume_async(session_id, **kwargs))
+
+    def export(self, session_id: str, fmt: str = "md") -> str:
+        """A session rendered from the record: Markdown in the seed's shape (``md``) or full JSON (``json``)."""
+        import json
+
+        from symposia.render.transcript import transcript_json, transcript_markdown
+
+        session = self.archive.get_session(session_id)
+        turns = self.archive.session_turns(session.id)
+        if fmt == "json":
+            return json.dumps(transcript_json(session, turns), ensure_ascii=False, indent=2)
+        return transcript_markdown(session, turns)
 
     # -- the record ---------------------------------------------------------------------------
     def log(self, n: int = 10, voice: str | None = None) -> list[TurnRecord]:

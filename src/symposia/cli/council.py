@@ -116,7 +116,7 @@ def council_cmd(opts: Options, question: str | None, preset: str | None, voices:
         run_and_report(s, lambda view: run_council(s.runtime, plan, observer=view), out_path, as_json)
 
 
-def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool) -> None:
+def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool, session_id: str | None = None) -> None:
     """Run an orchestrator under the live view, then print the usage table and write the transcript."""
     from symposia.api import run_sync
 
@@ -126,7 +126,7 @@ def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool) -> 
         with view:
             outcome = run_sync(start(view))
     finally:
-        sid = getattr(outcome, "session_id", None) or _last_session(s)
+        sid = session_id or getattr(outcome, "session_id", None) or _last_session(s)
         if sid is not None:
             turns = s.archive.session_turns(sid)
             if turns:
@@ -138,7 +138,7 @@ def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool) -> 
             if status != "complete":
                 err.print(f"[yellow]Resume with: symposia resume {sid}[/]")
     if as_json and outcome is not None:
-        click.echo(render_session(s, outcome.session_id, "json"))
+        click.echo(render_session(s, session_id or outcome.session_id, "json"))
 
 
 def _last_session(s: Any) -> str | None:
@@ -159,7 +159,7 @@ def resume_cmd(opts: Options, session_id: str, max_cost: float | None, out_path:
     with opts.open() as s:
         session = s.archive.get_session(session_id)
         run_and_report(s, lambda view: resume_session(s.runtime, session.id, observer=view, max_cost=max_cost),
-                       out_path, False)
+                       out_path, False, session_id=session.id)
 
 
 @click.command("export")

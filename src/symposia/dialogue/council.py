@@ -178,7 +178,7 @@ async def run_council(rt: Runtime, plan: CouncilPlan, *, session_id: str | None 
                 obs.turn_started(key, v, f"round {rnd}")
                 turn = await rt.call(session_id, v, request, step_key=key,
                                      on_event=lambda ev: obs.event(key, ev),
-                                     meta={"round": rnd, "order": i, "step": key})
+                                     meta={"round": rnd, "order": i, "step": key, "family": v.family})
                 obs.turn_finished(key, turn)
                 return turn
 
