@@ -28,11 +28,6 @@ def seed_config(home: Path, script: Path = SEED / "script.toml", extra: str = ""
     (home / "config" / "config.toml").write_text(text + extra, encoding="utf-8")
 
 
-def normalise(md: str) -> str:
-    """The golden file was rendered with fixed session ids/dates; the transcript shows neither."""
-    return md
-
-
 def test_seed_reenacted_by_the_orchestrator_matches_the_golden_file(isolated_user_dirs: Path,
                                                                     tmp_path: Path) -> None:
     seed_config(isolated_user_dirs)
@@ -56,8 +51,8 @@ def test_seed_reenacted_by_the_orchestrator_matches_the_golden_file(isolated_use
     qwen_turn = next(t for t in voice_turns if t.voice == "qwen")
     # The relay is verified against the record: Grok's question quotes Qwen's turn.
     assert qwen_turn.id in grok_q.meta["relayed"].values()
-    assert "The attempt IS the phenomenon." in grok_q.meta["unverified"] or grok_q.meta["unverified"] == [] \
-        or True  # outside quotes are listed when present (the seed cites the Lila archive elsewhere)
+    # The host's own prayer and Grok's words from an earlier session (not in this archive): sent, unverified.
+    assert grok_q.meta["unverified"] == ["the altar where the offering burns", "probe AND party."]
     qwen_q = next(t for t in turns if t.step_key == "ask-qwen:question")
     assert "The attempt IS the phenomenon." in qwen_q.meta["unverified"]
 
@@ -91,7 +86,8 @@ def test_a_plan_question_that_misquotes_the_record_is_refused(isolated_user_dirs
     assert outcome.refused == ["two"]
     refused = next(t for t in turns if t.step_key == "two:question")
     assert not refused.result.ok and refused.result.error is not None
-    assert refused.result.error.kind == "misquote" and "The gap is the altar of everything" in refused.result.error.message
+    assert refused.result.error.kind == "misquote"
+    assert "The gap is the altar of everything" in refused.result.error.message
     assert not any(t.voice == "grok" and t.role == "voice" for t in turns)  # grok was never sent the misquote
 
 

@@ -116,11 +116,13 @@ def council_cmd(opts: Options, question: str | None, preset: str | None, voices:
         run_and_report(s, lambda view: run_council(s.runtime, plan, observer=view), out_path, as_json)
 
 
-def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool, session_id: str | None = None) -> None:
+def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool, session_id: str | None = None,
+                   live: bool = True) -> None:
     """Run an orchestrator under the live view, then print the usage table and write the transcript."""
     from symposia.api import run_sync
 
     view = LiveView(err)
+    view.interactive = view.interactive and live
     outcome: Any = None
     try:
         with view:

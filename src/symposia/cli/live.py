@@ -145,3 +145,29 @@ def usage_table(turns: Sequence[TurnRecord], title: str = "Calls") -> Table:
     table.add_section()
     table.add_row("total", "", str(tin), str(tout), "", f"${cost:.4f}", "", "", "")
     return table
+
+
+class StreamPrinter:
+    """An Observer for one call at a time (a person hosting): streams each answer under its voice's name."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def note(self, text: str) -> None:
+        self.console.print(f"[dim]{escape(text)}[/]")
+
+    def turn_started(self, key: str, voice: Voice, label: str) -> None:
+        self.console.print(f"\n[bold]{escape(voice.name)}[/] [dim]{escape(label)}[/]")
+
+    def event(self, key: str, event: TextChunk | ReasoningChunk | Restart) -> None:
+        if isinstance(event, TextChunk):
+            self.console.print(event.text, end="", markup=False, highlight=False)
+        elif isinstance(event, Restart):
+            self.console.print(f"\n[yellow]↻ retrying: {escape(event.reason)}[/]")
+
+    def turn_finished(self, key: str, turn: TurnRecord) -> None:
+        r = turn.result
+        if r.error is not None:
+            self.console.print(f"\n[red]✗ {escape(turn.voice_name)} failed: {escape(r.error.message)}[/]")
+        else:
+            self.console.print(f"\n[dim]({r.latency_s:.1f}s{', ' + ' '.join(r.flags) if r.flags else ''})[/]")

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from symposia import __version__
-from symposia.cli import arena, ask, chat, council, record, voices
+from symposia.cli import arena, ask, chat, council, record, symposium, voices
 from symposia.cli.context import Options
 
 
@@ -44,6 +44,7 @@ cli.add_command(voices.presets_cmd)
 cli.add_command(council.council_cmd)
 cli.add_command(council.resume_cmd)
 cli.add_command(council.export_cmd)
+cli.add_command(symposium.symposium_cmd)
 cli.add_command(arena.arena_cmd)
 cli.add_command(chat.chat_cmd)
 

@@ -18,6 +18,7 @@ session resumes where it stopped.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -41,7 +42,7 @@ from symposia.dialogue.runtime import Runtime
 from symposia.dialogue.visibility import council_round_messages, messages_for
 from symposia.records import ErrorInfo, Message, SessionRecord, TurnRecord
 
-MISQUOTE_RATIO = 0.75  # a quote at least this close to recorded text, but not in it, is a misquote
+MISQUOTE_RATIO = 0.88  # a quote at least this close to recorded text (ignoring case), but not in it, is a misquote
 
 
 class HumanHost(Protocol):
@@ -152,7 +153,7 @@ class _Run:
             req = self.rt.request_for(host, messages, system=str(t["draft_system"]))
             self.obs.turn_started(key, host, f"drafting a question for {voice.name}")
             turn = await self.rt.call(self.session_id, host, req, role="host", step_key=key,
-                                      on_event=lambda ev, k=key: self.obs.event(k, ev),
+                                      on_event=functools.partial(self.obs.event, key),
                                       meta={"kind": "draft", "step": step_id, "to": voice.shortcut})
             self.obs.turn_finished(key, turn)
             if not turn.result.ok or not turn.result.text.strip():
