@@ -74,7 +74,7 @@ SEVEN = ("glm47", "deepseek", "gemini", "qwen", "kimi", "grok", "llama")
 
 def test_builtin_catalog_has_every_shortcut_with_its_openrouter_id() -> None:
     cat = load_catalog()
-    assert set(cat.voices) == {*OPENROUTER_IDS, "local"}
+    assert set(cat.voices) == {*OPENROUTER_IDS, "local", "local-warm"}
     for shortcut, model in OPENROUTER_IDS.items():
         v = cat.voice(shortcut)
         assert (v.provider, v.model) == ("openrouter", model), shortcut
@@ -114,7 +114,7 @@ def test_builtin_presets() -> None:
     assert cat.preset("siblings").voices == ("haiku", "sonnet")
     assert cat.preset("international").voices == ("glm47", "deepseek", "qwen", "kimi", "mistral")
     assert cat.preset("twelve").voices == (*SEVEN, "mistral", "gpt52", "haiku", "sonnet", "minimax")
-    assert cat.preset("local").voices == ("local",)
+    assert cat.preset("offline").voices == ("local", "local-warm")
     assert cat.preset("The Twelve Voices").key == "twelve"
 
 

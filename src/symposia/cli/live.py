@@ -124,12 +124,12 @@ class LiveView:
 
 
 def usage_table(turns: Sequence[TurnRecord], title: str = "Calls") -> Table:
-    """Tokens, cost and latency per call, with totals."""
+    """Tokens, cost and latency per call, with totals (voices by shortcut, to fit 80 columns)."""
     table = Table(title=title, title_justify="left")
-    for col, justify in (("voice", "left"), ("step", "left"), ("tokens in", "right"), ("out", "right"),
-                         ("reasoning", "right"), ("cost", "right"), ("ttft", "right"), ("latency", "right"),
+    for col, justify in (("voice", "left"), ("step", "left"), ("in", "right"), ("out", "right"),
+                         ("think", "right"), ("cost", "right"), ("ttft", "right"), ("time", "right"),
                          ("status", "left")):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+        table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
     tin = tout = 0
     cost = 0.0
     for t in turns:
@@ -138,7 +138,7 @@ def usage_table(turns: Sequence[TurnRecord], title: str = "Calls") -> Table:
         tout += u.completion_tokens or 0
         cost += u.cost or 0.0
         status = "[red]failed[/]" if not r.ok else ("[yellow]" + " ".join(r.flags) + "[/]" if r.flags else "ok")
-        table.add_row(escape(t.voice_name), escape(t.step_key or ""), str(u.prompt_tokens or "–"),
+        table.add_row(escape(t.voice), escape(t.step_key or ""), str(u.prompt_tokens or "–"),
                       str(u.completion_tokens or "–"), str(u.reasoning_tokens or "–"),
                       f"${u.cost:.4f}" if u.cost else "–", f"{r.ttft_s:.2f}s" if r.ttft_s is not None else "–",
                       f"{r.latency_s:.1f}s", status)
