@@ -161,6 +161,9 @@ def test_failed_call_is_recorded_and_reported_without_key(isolated_user_dirs: Pa
     assert PLANTED not in log
     data = json.loads(log)
     assert data[0]["result"]["error"]["status"] == 401
+    for fmt in ("md", "json"):
+        exported = runner.invoke(cli, ["export", data[0]["session_id"], "-f", fmt], env={"FAKE_API_KEY": PLANTED})
+        assert exported.exit_code == 0 and "401" in exported.stdout and PLANTED not in exported.stdout
     db = isolated_user_dirs / "data" / "archive.db"
     for f in db.parent.iterdir():
         assert PLANTED.encode() not in f.read_bytes(), f
