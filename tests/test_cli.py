@@ -93,7 +93,7 @@ def test_ask_reads_question_from_stdin_and_json_output(isolated_user_dirs: Path,
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert data["result"]["text"] == "stdin ok"
-    assert data["request"]["messages"][0]["content"] == "a piped question\n"
+    assert data["request"]["messages"][0]["content"] == "a piped question"
 
 
 def test_archive_option_and_env(isolated_user_dirs: Path, runner: CliRunner, tmp_path: Path) -> None:

@@ -10,22 +10,12 @@ import click
 from rich.markup import escape
 
 from symposia.api import Symposia, run_sync
-from symposia.cli.context import Options, err, friendly_errors, out, pass_options
+from symposia.cli.context import Options, err, friendly_errors, out, pass_options, read_text_argument
 from symposia.codec import session_to_dict, turn_to_dict
 from symposia.dialogue.arena import MODES, ArenaEvent, TurnFinished, TurnStarted, resume_arena, run_arena
 from symposia.records import Params, ReasoningChunk, Restart, TextChunk, TurnRecord
 
 DEFAULT_TURNS = 6
-
-
-def _read_topic(topic: str | None) -> str:
-    if topic is None or topic == "-":
-        if sys.stdin.isatty():
-            raise click.UsageError("give the topic with --topic TEXT, or pipe it on standard input")
-        topic = sys.stdin.read()
-    if not topic.strip():
-        raise click.UsageError("the topic is empty")
-    return topic.strip()
 
 
 def arena_summary(session_id: str, turns: Sequence[TurnRecord], archive: str) -> str:
@@ -123,7 +113,7 @@ def arena_cmd(opts: Options, voice_a: str | None, voice_b: str | None, mode: str
                                    "give either --resume SESSION_ID or VOICE_A VOICE_B, not both")
     elif voice_a is None or voice_b is None:
         raise click.UsageError("give two voices, VOICE_A and VOICE_B (or --resume SESSION_ID)")
-    text = _read_topic(topic) if resume_id is None else ""
+    text = read_text_argument(topic, what="topic", how="give the topic with --topic TEXT") if resume_id is None else ""
     params = Params(temperature=temperature, max_tokens=max_tokens)
     printer = ArenaEventPrinter(as_json)
     s: Symposia

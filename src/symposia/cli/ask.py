@@ -8,19 +8,9 @@ import sys
 import click
 from rich.markup import escape
 
-from symposia.cli.context import Options, err, friendly_errors, out, pass_options
+from symposia.cli.context import Options, err, friendly_errors, out, pass_options, read_text_argument
 from symposia.codec import turn_to_dict
 from symposia.records import ReasoningChunk, Restart, TextChunk, TurnRecord
-
-
-def _read_question(question: str | None) -> str:
-    if question is None or question == "-":
-        if sys.stdin.isatty():
-            raise click.UsageError("give a QUESTION, or pipe it on standard input")
-        question = sys.stdin.read()
-    if not question.strip():
-        raise click.UsageError("the question is empty")
-    return question
 
 
 def _footer(turn: TurnRecord, archive: str) -> str:
@@ -56,7 +46,7 @@ def ask_cmd(opts: Options, voice: str, question: str | None, system: str | None,
       echo "What persists between instances?" | symposia ask qwen -t 0.7
       symposia ask opus "..." --json | jq .result.text
     """
-    q = _read_question(question)
+    q = read_text_argument(question, what="question", how="give a QUESTION")
     with opts.open() as s:
         v = s.voice(voice)
         state = {"reasoning": False}

@@ -37,6 +37,17 @@ class Options:
 pass_options = click.make_pass_decorator(Options)
 
 
+def read_text_argument(value: str | None, *, what: str, how: str) -> str:
+    """An argument that may also come on standard input (``-`` or omitted), stripped and non-empty."""
+    if value is None or value == "-":
+        if sys.stdin.isatty():
+            raise click.UsageError(f"{how}, or pipe the {what} on standard input")
+        value = sys.stdin.read()
+    if not value.strip():
+        raise click.UsageError(f"the {what} is empty")
+    return value.strip()
+
+
 def friendly_errors(fn: F) -> F:
     """Print a SymposiaError as one actionable line (never a traceback, never a key); exit 2."""
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ import click
 from rich.markup import escape
 
 from symposia import paths
-from symposia.cli.context import Options, err, friendly_errors, out, pass_options
+from symposia.cli.context import Options, err, friendly_errors, out, pass_options, read_text_argument
 from symposia.cli.live import LiveView, usage_table
 from symposia.dialogue.council import CouncilPlan, council_preview, run_council
 
@@ -45,16 +44,6 @@ def save_transcript(s: Any, session_id: str, out_path: Path | None) -> Path:
     target = out_path or paths.data_dir() / "transcripts" / f"{session_id}.md"
     write_atomically(target, render_session(s, session_id, "md"))
     return target
-
-
-def _question(question: str | None) -> str:
-    if question is None or question == "-":
-        if sys.stdin.isatty():
-            raise click.UsageError("give a QUESTION, or pipe it on standard input")
-        question = sys.stdin.read()
-    if not question.strip():
-        raise click.UsageError("the question is empty")
-    return question.strip()
 
 
 @click.command("council")
@@ -89,7 +78,7 @@ def council_cmd(opts: Options, question: str | None, preset: str | None, voices:
       symposia council "What is play?" -m local -m local --rounds 2
       symposia council "..." --preset seven --rounds 2 --chair opus --rank --max-cost 0.50
     """
-    q = _question(question)
+    q = read_text_argument(question, what="question", how="give a QUESTION")
     with opts.open() as s:
         names: list[str] = []
         if preset:
