@@ -159,3 +159,12 @@ def migrate(conn: sqlite3.Connection, where: str = "the archive",
             raise
         done_now.append(name)
     return done_now
+
+
+from symposia.archive.schema_search import m002_fts, m003_embeddings  # noqa: E402
+migration(m002_fts)
+migration(m003_embeddings)
+
+
+from symposia.publish.schema import m004_publications  # noqa: E402
+migration(m004_publications)

@@ -1,0 +1,92 @@
+"""Similarity of answers: one embedding per answer (long answers chunked and averaged by
+:mod:`symposia.embed`), cosine between them, the floor of unrelated answers and the lift over it.
+
+Raw cosines depend on the encoder; only ``lift = (inter - floor) / (1 - floor)`` with a floor from the
+*same* encoder is comparable across studies (see docs CONVERGENCE.md).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from symposia.errors import SymposiaError
+
+__all__ = ["Embed", "cross_mean", "default_embed", "floor_between", "lift", "pair_mean", "unit_rows"]
+
+Vectors = NDArray[np.float32]
+Embed = Callable[[Sequence[str]], Vectors]
+"""Texts -> float32 array (n, d) of L2-normalised embeddings, one per whole text."""
+
+
+def default_embed() -> Embed:
+    """The offline encoder (all-MiniLM-L6-v2, chunked and averaged for long texts)."""
+    try:
+        from symposia.embed import Embedder
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise SymposiaError(f"the offline embedding model is not available ({exc}); "
+                            "reinstall symposia with its embedding dependencies") from exc
+    embedder = Embedder.default()
+
+    def embed(texts: Sequence[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, 1), dtype=np.float32)
+        return unit_rows(np.stack([np.asarray(embedder.embed_long(t), dtype=np.float32) for t in texts]))
+
+    return embed
+
+
+def unit_rows(x: NDArray[np.floating]) -> Vectors:
+    """Rows scaled to unit length (zero rows stay zero), so a dot product is a cosine."""
+    arr = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(arr, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (arr / norms).astype(np.float32)
+
+
+def cross_mean(a: Vectors, b: Vectors) -> float:
+    """Mean cosine over every pair (one from ``a``, one from ``b``)."""
+    if len(a) == 0 or len(b) == 0:
+        return math.nan
+    return float(np.mean(a @ b.T))
+
+
+def pair_mean(a: Vectors) -> float:
+    """Mean cosine over the i<j pairs within ``a`` (NaN with fewer than two)."""
+    n = len(a)
+    if n < 2:
+        return math.nan
+    s = a @ a.T
+    iu = np.triu_indices(n, k=1)
+    return float(np.mean(s[iu]))
+
+
+def floor_between(groups: Mapping[str, Vectors] | Sequence[Vectors], *, max_pairs: int = 20000) -> float:
+    """Mean cosine between texts of *different* groups (answers to different prompts or sessions).
+
+    NaN when fewer than two groups hold texts. Group pairs are weighted by their number of text pairs.
+    """
+    vals = list(groups.values()) if isinstance(groups, Mapping) else list(groups)
+    vals = [g for g in vals if len(g)]
+    if len(vals) < 2:
+        return math.nan
+    total = 0.0
+    count = 0
+    for a, b in itertools.combinations(vals, 2):
+        s = a @ b.T
+        total += float(np.sum(s))
+        count += s.size
+        if count >= max_pairs:
+            break
+    return total / count if count else math.nan
+
+
+def lift(inter: float, floor: float) -> float:
+    """``(inter - floor) / (1 - floor)``: 0 at the floor of unrelated answers, 1 for identical ones."""
+    if math.isnan(inter) or math.isnan(floor) or floor >= 1.0:
+        return math.nan
+    return (inter - floor) / (1.0 - floor)

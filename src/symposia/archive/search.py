@@ -1,0 +1,386 @@
+"""Search the archive: full text (FTS5), by meaning (chunk embeddings), or both fused.
+
+Query syntax (never an FTS5 syntax error): words are all required; ``"a phrase"`` (straight or
+curly quotes) must appear as is; ``word*`` matches a prefix; ``-word`` / ``-"a phrase"`` excludes;
+``OR`` between two terms accepts either. Matching ignores case, punctuation and diacritics, and
+does not stem: ``mirror`` does not find ``mirrors`` (``mirror*`` does).
+
+By default only answers are searched (what was *said*); ``field="question"`` searches what the
+voices were shown, ``field="any"`` both. Every hit says who spoke and in what role (host or voice).
+Ranking: FTS5's bm25 for full text; cosine similarity for semantic search; hybrid (the default
+when the archive has embeddings) fuses the two rankings by reciprocal rank (k = 60).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+from symposia.archive.store import Archive
+from symposia.codec import datetime_to_iso
+from symposia.errors import ArchiveError
+
+__all__ = [
+    "RRF_K",
+    "Field",
+    "Hit",
+    "Mode",
+    "SearchFilters",
+    "SearchResult",
+    "build_fts_query",
+    "filter_sql",
+    "parse_when",
+    "phrase_query",
+    "search",
+    "search_fts",
+    "turn_info",
+]
+
+Mode = Literal["auto", "fts", "semantic", "hybrid"]
+Field = Literal["answer", "question", "any"]
+RRF_K = 60
+SNIPPET_TOKENS = 24
+_HL_OPEN, _HL_CLOSE = "\x02", "\x03"
+# What FTS5's unicode61 tokenizer calls a token: letters and digits (the underscore separates).
+TOKEN = re.compile(r"[^\W_]+")
+_COLUMNS = {"answer": "answer", "question": "question", "any": "{answer question}"}
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Restrict a search. ``voice`` matches the shortcut or the display name, in any case."""
+
+    voice: str | None = None
+    role: str | None = None  # "voice", "host" or "chair"
+    since: str | None = None  # a date (YYYY-MM-DD, inclusive) or an ISO time
+    until: str | None = None  # a date (inclusive: the whole day) or an ISO time
+    kind: str | None = None  # session kind: ask, council, symposium, ...
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One turn found: who said it, where and when, and the matching passage."""
+
+    turn_id: int
+    session_id: str
+    session_kind: str
+    seq: int
+    role: str
+    voice: str
+    voice_name: str
+    started_at: str
+    field: str  # "answer" or "question": where the passage is
+    snippet: str
+    highlights: tuple[tuple[int, int], ...]  # [start, end) of matched words in ``snippet``
+    score: float
+    via: tuple[str, ...]  # "fts", "semantic"
+    similarity: float | None = None  # cosine, when found by meaning
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    mode: str  # what was actually done: "fts", "semantic" or "hybrid"
+    hits: tuple[Hit, ...]
+    fts_query: str | None = None
+    unembedded: int = 0  # turns not yet embedded (a semantic search cannot find them)
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+# -- query building ------------------------------------------------------------------------------------
+
+_QUERY_TOKEN = re.compile(
+    r'(?P<neg>-)?(?:["\u201c\u201d](?P<phrase>[^"\u201c\u201d]*)["\u201c\u201d]?|(?P<word>[^\s"\u201c\u201d]+))'
+    r"(?P<star>\*)?"
+)
+
+
+def _fts_string(words: Sequence[str]) -> str:
+    return '"' + " ".join(w.replace('"', '""') for w in words) + '"'
+
+
+def phrase_query(text: str, column: Field = "answer") -> str | None:
+    """An FTS5 query for ``text`` as one phrase (punctuation and typography ignored), or None if no words."""
+    words = TOKEN.findall(text)
+    if not words:
+        return None
+    return f"{_COLUMNS[column]} : {_fts_string(words)}"
+
+
+def build_fts_query(query: str, column: Field = "answer") -> str:
+    """Turn the user's query into a safe FTS5 expression (see the module docstring for the syntax)."""
+    positive: list[str] = []
+    negative: list[str] = []
+    pending_or = False
+    for m in _QUERY_TOKEN.finditer(query):
+        if m.group("word") == "OR" and not m.group("neg"):
+            pending_or = bool(positive)
+            continue
+        text = m.group("phrase") if m.group("phrase") is not None else m.group("word") or ""
+        words = TOKEN.findall(text)
+        if not words:
+            continue
+        term = _fts_string(words) + (" *" if m.group("star") else "")
+        if m.group("neg"):
+            negative.append(term)
+        elif pending_or:
+            positive[-1] = f"{positive[-1]} OR {term}"
+            pending_or = False
+        else:
+            positive.append(term)
+    if not positive:
+        raise ArchiveError(
+            f"nothing to search for in {query!r}: give at least one word or \"quoted phrase\" "
+            f"(a -word only excludes)"
+        )
+    expr = " AND ".join(f"({p})" for p in positive)
+    for n in negative:
+        expr = f"({expr}) NOT {n}"
+    return f"{_COLUMNS[column]} : ({expr})"
+
+
+def _plain_words(query: str) -> str:
+    """The query without its operators, for embedding."""
+    text = re.sub(r"(?<!\w)-(?=\S)", " ", query.replace("*", " "))
+    text = re.sub(r"\bOR\b", " ", text)
+    return " ".join(TOKEN.findall(text)) or query
+
+
+# -- filters ----------------------------------------------------------------------------------------
+
+
+def parse_when(value: str, *, end: bool = False) -> str:
+    """A date or ISO time as the archive's UTC text; a bare date ``end`` of range means the day after."""
+    v = value.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
+            d = date.fromisoformat(v) + (timedelta(days=1) if end else timedelta(0))
+            dt = datetime(d.year, d.month, d.day, tzinfo=UTC)
+        else:
+            dt = datetime.fromisoformat(v.replace("Z", "+00:00"))
+            if dt.tzinfo is None:
+                dt = dt.replace(tzinfo=UTC)
+    except ValueError as e:
+        raise ArchiveError(f"cannot read {value!r} as a date: use YYYY-MM-DD or an ISO time") from e
+    return datetime_to_iso(dt.astimezone(UTC))
+
+
+def filter_sql(filters: SearchFilters | None) -> tuple[str, list[Any]]:
+    """SQL conditions (over ``t`` = turns, ``s`` = sessions) and their parameters."""
+    if filters is None:
+        return "", []
+    conds: list[str] = []
+    params: list[Any] = []
+    if filters.voice:
+        conds.append("(t.voice = ? COLLATE NOCASE OR t.voice_name = ? COLLATE NOCASE)")
+        params += [filters.voice, filters.voice]
+    if filters.role:
+        if filters.role not in ("voice", "host", "chair"):
+            raise ArchiveError(f"unknown role {filters.role!r}: use voice, host or chair")
+        conds.append("t.role = ?")
+        params.append(filters.role)
+    if filters.since:
+        conds.append("t.started_at >= ?")
+        params.append(parse_when(filters.since))
+    if filters.until:
+        bare = re.fullmatch(r"\d{4}-\d{2}-\d{2}", filters.until.strip()) is not None
+        conds.append("t.started_at < ?" if bare else "t.started_at <= ?")
+        params.append(parse_when(filters.until, end=bare))
+    if filters.kind:
+        conds.append("s.kind = ?")
+        params.append(filters.kind)
+    return " AND ".join(conds), params
+
+
+# -- turn details -----------------------------------------------------------------------------------
+
+
+def turn_info(archive: Archive, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Who/where/when of each turn id (no texts), keyed by id."""
+    out: dict[int, dict[str, Any]] = {}
+    for a in range(0, len(ids), 500):
+        part = list(ids[a:a + 500])
+        rows = archive.query(
+            "SELECT t.id, t.session_id, COALESCE(s.kind, '') AS kind, t.seq, t.role, t.voice, t.voice_name, "
+            "t.started_at FROM turns t LEFT JOIN sessions s ON s.id = t.session_id "
+            f"WHERE t.id IN ({','.join('?' * len(part))})",
+            part,
+        )
+        out.update({int(r["id"]): dict(r) for r in rows})
+    return out
+
+
+def _split_highlights(marked: str) -> tuple[str, tuple[tuple[int, int], ...]]:
+    text: list[str] = []
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    start: int | None = None
+    for ch in marked:
+        if ch == _HL_OPEN:
+            start = pos
+        elif ch == _HL_CLOSE:
+            if start is not None:
+                spans.append((start, pos))
+            start = None
+        else:
+            text.append(ch)
+            pos += 1
+    return "".join(text), tuple(spans)
+
+
+def _snippet(archive: Archive, fts_query: str, turn_id: int, column: Field) -> tuple[str, str, tuple[tuple[int, int], ...]]:
+    cols = {"answer": (0,), "question": (1,), "any": (0, 1)}[column]
+    best: tuple[str, str, tuple[tuple[int, int], ...]] | None = None
+    for c in cols:
+        rows = archive.query(
+            f"SELECT snippet(turns_fts, {c}, ?, ?, '…', {SNIPPET_TOKENS}) FROM turns_fts "
+            "WHERE turns_fts MATCH ? AND rowid = ?",
+            (_HL_OPEN, _HL_CLOSE, fts_query, turn_id),
+        )
+        if not rows or rows[0][0] is None:
+            continue
+        text, spans = _split_highlights(" ".join(str(rows[0][0]).split()))
+        name = "answer" if c == 0 else "question"
+        if spans:
+            return name, text, spans
+        best = best or (name, text, spans)
+    return best or ("answer", "", ())
+
+
+def _hit(info: dict[str, Any], *, field: str, snippet: str, highlights: tuple[tuple[int, int], ...],
+         score: float, via: tuple[str, ...], similarity: float | None = None) -> Hit:
+    return Hit(turn_id=int(info["id"]), session_id=str(info["session_id"]), session_kind=str(info["kind"]),
+               seq=int(info["seq"]), role=str(info["role"]), voice=str(info["voice"]),
+               voice_name=str(info["voice_name"]), started_at=str(info["started_at"]), field=field,
+               snippet=snippet, highlights=highlights, score=score, via=via, similarity=similarity)
+
+
+# -- full text -----------------------------------------------------------------------------------------
+
+
+def _fts_ranked(archive: Archive, fts_query: str, n: int, filters: SearchFilters | None) -> list[tuple[int, float]]:
+    where, params = filter_sql(filters)
+    try:
+        if not where:
+            # FTS5 sorts by rank inside the virtual table: no join until the top n are known.
+            rows = archive.query(
+                "SELECT rowid, rank FROM turns_fts WHERE turns_fts MATCH ? ORDER BY rank LIMIT ?",
+                (fts_query, n),
+            )
+        else:
+            rows = archive.query(
+                "SELECT f.rowid, f.rank FROM turns_fts f JOIN turns t ON t.id = f.rowid "
+                "LEFT JOIN sessions s ON s.id = t.session_id "
+                f"WHERE turns_fts MATCH ? AND {where} ORDER BY f.rank LIMIT ?",
+                (fts_query, *params, n),
+            )
+    except ArchiveError as e:
+        raise ArchiveError(f"the full-text search failed ({e}); is the archive from an older symposia?") from e
+    return [(int(r[0]), float(r[1])) for r in rows]
+
+
+def search_fts(archive: Archive, query: str, *, n: int = 10, filters: SearchFilters | None = None,
+               field: Field = "answer", fts_query: str | None = None) -> list[Hit]:
+    """Full-text search: the ``n`` best turns by bm25, each with a highlighted snippet."""
+    fq = fts_query or build_fts_query(query, field)
+    ranked = _fts_ranked(archive, fq, n, filters)
+    info = turn_info(archive, [i for i, _ in ranked])
+    hits: list[Hit] = []
+    for turn_id, rank in ranked:
+        col, snip, spans = _snippet(archive, fq, turn_id, field)
+        hits.append(_hit(info[turn_id], field=col, snippet=snip, highlights=spans, score=-rank, via=("fts",)))
+    return hits
+
+
+# -- semantic and hybrid ------------------------------------------------------------------------------
+
+
+def _passage(text: str, start: int | None, end: int | None, max_words: int = 40) -> str:
+    piece = text[start:end] if start is not None and end is not None else text
+    words = piece.split()
+    return " ".join(words[:max_words]) + (" …" if len(words) > max_words else "")
+
+
+def _semantic(archive: Archive, query: str, n: int, filters: SearchFilters | None,
+              embedder: Any) -> list[Hit]:
+    from symposia.archive.semantic import semantic_hits
+
+    chunk_hits = semantic_hits(archive, _plain_words(query), n, embedder, filters)
+    info = turn_info(archive, [h.turn_id for h in chunk_hits])
+    texts = {int(r[0]): str(r[1]) for r in archive.query(
+        f"SELECT id, answer FROM turns WHERE id IN ({','.join('?' * len(chunk_hits))})",
+        [h.turn_id for h in chunk_hits])} if chunk_hits else {}
+    return [
+        _hit(info[h.turn_id], field="answer", snippet=_passage(texts[h.turn_id], h.start, h.end), highlights=(),
+             score=h.score, via=("semantic",), similarity=round(h.score, 4))
+        for h in chunk_hits if h.turn_id in info
+    ]
+
+
+def _fuse(fts_hits: list[Hit], sem_hits: list[Hit], n: int) -> list[Hit]:
+    """Reciprocal rank fusion: score = sum over the rankings of 1 / (RRF_K + rank)."""
+    scores: dict[int, float] = {}
+    first: dict[int, Hit] = {}
+    sim: dict[int, float] = {}
+    via: dict[int, list[str]] = {}
+    for hits, name in ((fts_hits, "fts"), (sem_hits, "semantic")):
+        for rank, h in enumerate(hits, start=1):
+            scores[h.turn_id] = scores.get(h.turn_id, 0.0) + 1.0 / (RRF_K + rank)
+            first.setdefault(h.turn_id, h)  # the FTS hit (with highlights) wins when both found it
+            via.setdefault(h.turn_id, []).append(name)
+            if h.similarity is not None:
+                sim[h.turn_id] = h.similarity
+    order = sorted(scores, key=lambda i: -scores[i])[:n]
+    out: list[Hit] = []
+    for i in order:
+        h = first[i]
+        out.append(Hit(**{**h.__dict__, "score": round(scores[i], 6), "via": tuple(via[i]),
+                          "similarity": sim.get(i)}))
+    return out
+
+
+def search(archive: Archive, query: str, *, n: int = 10, filters: SearchFilters | None = None,
+           mode: Mode = "auto", field: Field = "answer", embedder: Any = None,
+           index_pending: bool = False) -> SearchResult:
+    """Search the archive (see the module docstring); ``mode="auto"`` is hybrid when embeddings exist.
+
+    ``embedder`` is a :class:`symposia.archive.semantic.Embedder` (default: ``symposia.embed``);
+    ``index_pending`` embeds the turns not yet embedded before a semantic or hybrid search.
+    """
+    if n <= 0:
+        raise ArchiveError("the number of results must be at least 1")
+    notes: list[str] = []
+    fq = build_fts_query(query, field) if mode != "semantic" else None
+    if mode in ("auto", "semantic", "hybrid"):
+        from symposia.archive.semantic import default_embedder, embedded_count, index_archive, pending_count
+
+        if mode == "auto" and embedded_count(archive) == 0:
+            mode = "fts"
+        else:
+            try:
+                emb = embedder or default_embedder()
+            except ArchiveError as e:
+                if mode != "auto":
+                    raise
+                notes.append(f"full-text only: {e}")
+                mode = "fts"
+            else:
+                if index_pending:
+                    index_archive(archive, emb)
+                if field != "answer":
+                    notes.append("semantic search covers answers only")
+                pending = pending_count(archive)
+                if mode == "semantic":
+                    hits = _semantic(archive, query, n, filters, emb)
+                    return SearchResult(query, "semantic", tuple(hits), None, pending, tuple(notes))
+                assert fq is not None
+                fetch = max(n * 4, 40)
+                fused = _fuse(search_fts(archive, query, n=fetch, filters=filters, field=field, fts_query=fq),
+                              _semantic(archive, query, fetch, filters, emb), n)
+                return SearchResult(query, "hybrid", tuple(fused), fq, pending, tuple(notes))
+    assert fq is not None
+    hits = search_fts(archive, query, n=n, filters=filters, field=field, fts_query=fq)
+    return SearchResult(query, "fts", tuple(hits), fq, 0, tuple(notes))
