@@ -29,7 +29,7 @@ _IRREGULAR = {
     "lives": "life", "selves": "self", "wolves": "wolf", "leaves": "leaf", "knives": "knife",
 }
 
-STOPWORDS = frozenset("""
+_STOP_TEXT = """
 a about above across after again against all almost alone along already also although always among an and
 another any anyone anything are aren't around as at away back be because become been before being below
 between both but by can cannot can't could couldn't did didn't do does doesn't doing don't down during each
@@ -43,7 +43,8 @@ then there there's these they they're this those though through thus to too towa
 upon us very via was wasn't we we're we've were weren't what what's when where whether which while who
 whom whose why will with within without won't would wouldn't yes yet you you're you've your yours yourself
 yourselves s t ll re ve d m o oh ah yeah okay ok mr ms dr
-""".split())
+"""
+STOPWORDS = frozenset(_STOP_TEXT.split())
 
 
 def _fold(word: str) -> str:
@@ -73,9 +74,7 @@ def lemma(word: str) -> str:
     stem = w
     if len(w) > 4 and w.endswith("ies"):
         stem = w[:-3] + "y"
-    elif len(w) > 4 and w.endswith(("sses", "shes", "ches", "xes", "zes")):
-        stem = w[:-2]
-    elif len(w) > 3 and w.endswith("oes"):
+    elif (len(w) > 4 and w.endswith(("sses", "shes", "ches", "xes", "zes"))) or (len(w) > 3 and w.endswith("oes")):
         stem = w[:-2]
     elif w.endswith("s") and not w.endswith(("ss", "us", "is", "ous")) and _stem_ok(w[:-1]):
         stem = w[:-1]

@@ -24,9 +24,10 @@ Embed = Callable[[Sequence[str]], Vectors]
 
 
 def default_embed() -> Embed:
-    """The offline encoder (all-MiniLM-L6-v2, chunked and averaged for long texts)."""
+    """The offline encoder (all-MiniLM-L6-v2): long texts are cut into chunks whose vectors are averaged
+    (as ``Embedder.embed_long`` does), every chunk of every text embedded in one batched pass."""
     try:
-        from symposia.embed import Embedder
+        from symposia.embed import Embedder, chunk_text
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise SymposiaError(f"the offline embedding model is not available ({exc}); "
                             "reinstall symposia with its embedding dependencies") from exc
@@ -35,8 +36,19 @@ def default_embed() -> Embed:
     def embed(texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.zeros((0, 1), dtype=np.float32)
-        return unit_rows(np.stack([np.asarray(embedder.embed_long(t), dtype=np.float32) for t in texts]))
+        chunks: list[str] = []
+        owner: list[int] = []
+        for i, t in enumerate(texts):
+            parts = chunk_text(t) if t.strip() else [t]
+            parts = parts or [t]
+            chunks.extend(parts)
+            owner.extend([i] * len(parts))
+        vecs = np.asarray(embedder.embed(chunks), dtype=np.float32)
+        out = np.zeros((len(texts), vecs.shape[1]), dtype=np.float32)
+        np.add.at(out, np.array(owner), vecs)
+        return unit_rows(out)
 
+    embed.encoder_name = "all-MiniLM-L6-v2 (int8 ONNX, offline)"  # type: ignore[attr-defined]
     return embed
 
 
@@ -45,7 +57,8 @@ def unit_rows(x: NDArray[np.floating]) -> Vectors:
     arr = np.asarray(x, dtype=np.float32)
     norms = np.linalg.norm(arr, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return (arr / norms).astype(np.float32)
+    out: Vectors = (arr / norms).astype(np.float32)
+    return out
 
 
 def cross_mean(a: Vectors, b: Vectors) -> float:

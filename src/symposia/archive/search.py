@@ -93,7 +93,7 @@ class SearchResult:
 # -- query building ------------------------------------------------------------------------------------
 
 _QUERY_TOKEN = re.compile(
-    r'(?P<neg>-)?(?:["\u201c\u201d](?P<phrase>[^"\u201c\u201d]*)["\u201c\u201d]?|(?P<word>[^\s"\u201c\u201d]+))'
+    r'(?P<neg>-)?(?:["\u201c\u201d](?P<phrase>[^"\u201c\u201d]*)["\u201c\u201d]?|(?P<word>[^\s"\u201c\u201d*]+))'
     r"(?P<star>\*)?"
 )
 
@@ -231,9 +231,12 @@ def _split_highlights(marked: str) -> tuple[str, tuple[tuple[int, int], ...]]:
     return "".join(text), tuple(spans)
 
 
-def _snippet(archive: Archive, fts_query: str, turn_id: int, column: Field) -> tuple[str, str, tuple[tuple[int, int], ...]]:
+Spans = tuple[tuple[int, int], ...]
+
+
+def _snippet(archive: Archive, fts_query: str, turn_id: int, column: Field) -> tuple[str, str, Spans]:
     cols = {"answer": (0,), "question": (1,), "any": (0, 1)}[column]
-    best: tuple[str, str, tuple[tuple[int, int], ...]] | None = None
+    best: tuple[str, str, Spans] | None = None
     for c in cols:
         rows = archive.query(
             f"SELECT snippet(turns_fts, {c}, ?, ?, '…', {SNIPPET_TOKENS}) FROM turns_fts "
@@ -320,25 +323,34 @@ def _semantic(archive: Archive, query: str, n: int, filters: SearchFilters | Non
     ]
 
 
-def _fuse(fts_hits: list[Hit], sem_hits: list[Hit], n: int) -> list[Hit]:
+def _fuse(rankings: Sequence[Sequence[int]], n: int) -> list[tuple[int, float]]:
     """Reciprocal rank fusion: score = sum over the rankings of 1 / (RRF_K + rank)."""
     scores: dict[int, float] = {}
-    first: dict[int, Hit] = {}
-    sim: dict[int, float] = {}
-    via: dict[int, list[str]] = {}
-    for hits, name in ((fts_hits, "fts"), (sem_hits, "semantic")):
-        for rank, h in enumerate(hits, start=1):
-            scores[h.turn_id] = scores.get(h.turn_id, 0.0) + 1.0 / (RRF_K + rank)
-            first.setdefault(h.turn_id, h)  # the FTS hit (with highlights) wins when both found it
-            via.setdefault(h.turn_id, []).append(name)
-            if h.similarity is not None:
-                sim[h.turn_id] = h.similarity
-    order = sorted(scores, key=lambda i: -scores[i])[:n]
+    for ranking in rankings:
+        for rank, turn_id in enumerate(ranking, start=1):
+            scores[turn_id] = scores.get(turn_id, 0.0) + 1.0 / (RRF_K + rank)
+    return sorted(scores.items(), key=lambda kv: -kv[1])[:n]
+
+
+def _hybrid(archive: Archive, query: str, fq: str, n: int, filters: SearchFilters | None, field: Field,
+            embedder: Any) -> list[Hit]:
+    fetch = max(n * 4, 40)
+    fts_ranked = [i for i, _ in _fts_ranked(archive, fq, fetch, filters)]
+    sem = {h.turn_id: h for h in _semantic(archive, query, fetch, filters, embedder)}
+    fused = _fuse([fts_ranked, list(sem)], n)
+    in_fts = set(fts_ranked)
+    info = turn_info(archive, [i for i, _ in fused])
     out: list[Hit] = []
-    for i in order:
-        h = first[i]
-        out.append(Hit(**{**h.__dict__, "score": round(scores[i], 6), "via": tuple(via[i]),
-                          "similarity": sim.get(i)}))
+    for turn_id, score in fused:
+        s = sem.get(turn_id)
+        via = tuple(name for name, found in (("fts", turn_id in in_fts), ("semantic", s is not None)) if found)
+        similarity = s.similarity if s is not None else None
+        if turn_id in in_fts:  # the full-text snippet shows the matched words
+            col, snip, spans = _snippet(archive, fq, turn_id, field)
+            out.append(_hit(info[turn_id], field=col, snippet=snip, highlights=spans, score=round(score, 6),
+                            via=via, similarity=similarity))
+        elif s is not None:
+            out.append(Hit(**{**s.__dict__, "score": round(score, 6), "via": via}))
     return out
 
 
@@ -377,9 +389,7 @@ def search(archive: Archive, query: str, *, n: int = 10, filters: SearchFilters 
                     hits = _semantic(archive, query, n, filters, emb)
                     return SearchResult(query, "semantic", tuple(hits), None, pending, tuple(notes))
                 assert fq is not None
-                fetch = max(n * 4, 40)
-                fused = _fuse(search_fts(archive, query, n=fetch, filters=filters, field=field, fts_query=fq),
-                              _semantic(archive, query, fetch, filters, emb), n)
+                fused = _hybrid(archive, query, fq, n, filters, field, emb)
                 return SearchResult(query, "hybrid", tuple(fused), fq, pending, tuple(notes))
     assert fq is not None
     hits = search_fts(archive, query, n=n, filters=filters, field=field, fts_query=fq)

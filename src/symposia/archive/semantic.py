@@ -29,7 +29,7 @@ import numpy.typing as npt
 from symposia.archive.store import Archive
 from symposia.codec import datetime_to_iso
 from symposia.dialogue.quotes import locate
-from symposia.errors import ArchiveError
+from symposia.errors import ArchiveError, SymposiaError
 from symposia.records import utcnow
 
 if TYPE_CHECKING:
@@ -88,9 +88,14 @@ class ModuleEmbedder:
             raise ArchiveError(
                 f"semantic search needs the embedding model (symposia.embed), which cannot be loaded: {e}"
             ) from e
+        try:  # load the model now, so that a missing or broken model file is reported up front
+            if hasattr(mod, "Embedder") and hasattr(mod.Embedder, "default"):
+                mod.Embedder.default()
+        except SymposiaError as e:
+            raise ArchiveError(f"semantic search needs the embedding model, which cannot be loaded: {e}") from e
         self._mod = mod
         self.dim = int(mod.EMBED_DIM)
-        self.name = str(getattr(mod, "MODEL_NAME", "all-MiniLM-L6-v2"))
+        self.name = str(getattr(mod, "MODEL_ID", "all-MiniLM-L6-v2"))
 
     def embed(self, texts: list[str]) -> F32:
         return np.asarray(self._mod.embed_texts(texts), dtype=np.float32)

@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Literal
 
-import yaml
 from ftfy.badness import is_bad
 
 from symposia.catalog import Catalog, Voice
 from symposia.errors import SymposiaError, UnknownVoiceError
-from symposia.records import ErrorInfo, Message, Usage
+from symposia.records import ErrorInfo, Message, TurnRecord, Usage
 
 __all__ = [
     "ImportError_",
@@ -39,6 +38,8 @@ __all__ = [
 ]
 
 TurnRole = Literal["voice", "host", "chair"]
+# Placeholder date of a parse that found none; the importer replaces it (file time) and flags it.
+NO_DATE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class ImportError_(SymposiaError):  # noqa: N801 - trailing underscore: do not shadow the builtin
@@ -66,6 +67,7 @@ class ImportedTurn:
     latency_s: float = 0.0
     meta: dict[str, Any] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)  # import flags: problems seen in the file
+    record: TurnRecord | None = None  # our own export: the stored turn, kept whole
 
 
 @dataclass
@@ -106,9 +108,29 @@ def add_flag(turn: ImportedTurn, name: str) -> None:
 # -- text repair -----------------------------------------------------------------------------------
 
 
+def _encode_sloppy(text: str, encoding: str) -> bytes:
+    """Encode, but let C1 controls stand for themselves: CP1252 leaves 5 bytes undefined, and tools
+    that decoded UTF-8 as CP1252 kept those bytes as U+0081, U+008D, U+008F, U+0090, U+009D."""
+    try:
+        return text.encode(encoding)
+    except UnicodeEncodeError:
+        if encoding != "cp1252":
+            raise
+    out = bytearray()
+    for ch in text:
+        try:
+            out += ch.encode(encoding)
+        except UnicodeEncodeError:
+            if 0x80 <= ord(ch) <= 0x9F:
+                out.append(ord(ch))
+            else:
+                raise
+    return bytes(out)
+
+
 def _roundtrip(text: str, encoding: str) -> str | None:
     try:
-        return text.encode(encoding).decode("utf-8")
+        return _encode_sloppy(text, encoding).decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
         return None
 
@@ -123,15 +145,23 @@ def repair_mojibake(text: str) -> tuple[str, str | None]:
     """
     if text.isascii() or not is_bad(text):
         return text, None
-    for encoding in ("mac_roman", "cp1252"):
+    encodings = ("mac_roman", "cp1252")
+    for encoding in encodings:
         whole = _roundtrip(text, encoding)
         if whole is not None and whole != text:
             return whole, encoding
-        lines = text.split("\n")
-        fixed = [(_roundtrip(line, encoding) if not line.isascii() else None) for line in lines]
-        if any(f is not None and f != line for f, line in zip(fixed, lines, strict=True)):
-            return "\n".join(f if f is not None else line for f, line in zip(fixed, lines, strict=True)), encoding
-    return text, None
+    # Mixed files: repair line by line with the encoding that explains the most lines (the two can
+    # disagree on a line: "cafÃ©" is also valid Mac Roman mojibake, of a combining accent).
+    lines = text.split("\n")
+    best: tuple[int, str, list[str]] | None = None
+    for encoding in encodings:
+        fixed = [(_roundtrip(line, encoding) if not line.isascii() else None) or line for line in lines]
+        count = sum(1 for f, line in zip(fixed, lines, strict=True) if f != line)
+        if count and (best is None or count > best[0]):
+            best = (count, encoding, fixed)
+    if best is None:
+        return text, None
+    return "\n".join(best[2]), best[1]
 
 
 def decode_bytes(raw: bytes) -> tuple[str, str | None]:
@@ -157,18 +187,47 @@ def decode_bytes(raw: bytes) -> tuple[str, str | None]:
 # -- front matter ----------------------------------------------------------------------------------
 
 
+def _scalar(value: str) -> Any:
+    v = value.strip()
+    if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
+        return v[1:-1]
+    if v.startswith("[") and v.endswith("]"):
+        return [_scalar(x) for x in v[1:-1].split(",") if x.strip()]
+    if v.lower() in ("true", "false"):
+        return v.lower() == "true"
+    if re.fullmatch(r"-?\d+", v):
+        return int(v)
+    return v
+
+
 def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
-    """YAML front matter (``---`` ... ``---`` at the very top) and the body after it."""
+    """Front matter (``---`` ... ``---`` at the very top) and the body after it.
+
+    Transcripts use the simple part of YAML only — ``key: value`` lines, quoted strings, ``[a, b]``
+    and ``- item`` lists — so that is what is read (no YAML library needed); nested blocks are kept
+    as their text.
+    """
     m = re.match(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", text, re.DOTALL)
     if not m:
         return {}, text
-    try:
-        data = yaml.safe_load(m.group(1))
-    except yaml.YAMLError:
-        return {}, text
-    if not isinstance(data, dict):
-        return {}, text
-    return {str(k): v for k, v in data.items()}, text[m.end():]
+    data: dict[str, Any] = {}
+    key: str | None = None
+    for line in m.group(1).split("\n"):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        km = re.match(r"^([A-Za-z_][\w -]*?)\s*:(?:\s+(.*)|\s*)$", line)
+        if km and not line.startswith((" ", "\t")):
+            key = km.group(1).strip()
+            data[key] = _scalar(km.group(2)) if km.group(2) else ""
+        elif key is not None and re.match(r"^\s+-\s+", line):
+            prev = data.get(key)
+            data[key] = [*(prev if isinstance(prev, list) else []), _scalar(line.strip()[1:])]
+        elif key is not None:
+            prev = data.get(key)
+            data[key] = (f"{prev}\n" if prev else "") + line.strip()
+        else:
+            return {}, text  # not key/value front matter: leave the text as it is
+    return data, text[m.end():]
 
 
 # -- dates -----------------------------------------------------------------------------------------
@@ -543,3 +602,69 @@ def messages_of(*pairs: tuple[str, str]) -> tuple[Message, ...]:
             out.append(Message(role="system" if role == "system" else
                                "assistant" if role == "assistant" else "user", content=text))
     return tuple(out)
+
+
+# -- document structure ----------------------------------------------------------------------------
+
+
+@dataclass
+class Section:
+    """A heading (``None`` for text before the first one), its level and the text under it."""
+
+    heading: str | None
+    level: int
+    text: str
+
+
+def sections(body: str, max_level: int = 2) -> list[Section]:
+    """Split at ATX headings of level <= ``max_level`` that are not inside fenced code."""
+    lines = body.split("\n")
+    mask = fenced_mask(lines)
+    out: list[Section] = []
+    heading: str | None = None
+    level = 0
+    buf: list[str] = []
+    for line, fenced in zip(lines, mask, strict=True):
+        m = None if fenced else re.match(r"^(#{1,6})\s+(.*?)\s*#*\s*$", line)
+        if m and len(m.group(1)) <= max_level:
+            if heading is not None or "\n".join(buf).strip():
+                out.append(Section(heading, level, "\n".join(buf)))
+            heading, level, buf = m.group(2).strip(), len(m.group(1)), []
+        else:
+            buf.append(line)
+    if heading is not None or "\n".join(buf).strip():
+        out.append(Section(heading, level, "\n".join(buf)))
+    return out
+
+
+def title_and_head(body: str) -> tuple[str, list[str]]:
+    """The ``# `` title and the lines after it up to the first ``## `` heading (subtitle, fields)."""
+    title = ""
+    head: list[str] = []
+    for line in body.split("\n"):
+        if line.startswith("## "):
+            break
+        if not title and line.startswith("# "):
+            title = strip_md(line[2:])
+            head.append(line[2:])
+            continue
+        if line.strip() and len(head) < 40:
+            head.append(line)
+    return title, head
+
+
+def fields(text: str) -> dict[str, str]:
+    """``**Key:** value`` / ``- **Key:** value`` lines -> {key: value} (first occurrence of each key)."""
+    out: dict[str, str] = {}
+    for m in re.finditer(r"^\s*(?:[-*]\s+)?\*\*([^*\n]+?):?\*\*:?[ \t]*(.*?)\s*$", text, re.MULTILINE):
+        key = m.group(1).strip().rstrip(":")
+        out.setdefault(key, m.group(2).strip())
+    return out
+
+
+def number(text: str | None) -> float | None:
+    """The first number in a text ("81.2s", "$0.0213"), or None."""
+    if not text:
+        return None
+    m = re.search(r"-?\d+(?:\.\d+)?", text.replace(",", ""))
+    return float(m.group(0)) if m else None

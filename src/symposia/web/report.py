@@ -1,0 +1,65 @@
+"""The convergence report of a session, from :mod:`symposia.analysis` when it is installed.
+
+The analysis embeds every answer, so a result is cached per session and its latest turn: the
+report page and its heatmap image (served separately, so the SVG is loaded as an image and can
+never run anything) share one computation.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from symposia.archive import Archive
+
+__all__ = ["Report", "analysis_missing", "session_report"]
+
+CACHE_SIZE = 8
+
+
+@dataclass(frozen=True)
+class Report:
+    markdown: str  # the analysis report (contains model text: render it through the sanitiser)
+    heatmap_svg: str | None  # None when fewer than two voices answered
+
+
+def analysis_missing() -> str | None:
+    """Why the analysis cannot run here, or None when it can."""
+    try:
+        import symposia.analysis  # noqa: F401
+    except ImportError as exc:
+        return f"The analysis package is not installed or failed to import ({exc})."
+    return None
+
+
+_cache: OrderedDict[tuple[str, int], Report] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _latest_turn(archive: Archive, session_id: str) -> int:
+    rows = archive.query("SELECT COALESCE(MAX(id), 0) FROM turns WHERE session_id = ?", (session_id,))
+    return int(rows[0][0])
+
+
+def session_report(archive: Archive, session_id: str) -> Report:
+    """Analyse a stored session (cached until it gains a turn). Raises what the analysis raises."""
+    key = (session_id, _latest_turn(archive, session_id))
+    with _lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    from symposia.analysis import analyze_session, report_markdown
+    from symposia.analysis.heatmap import heatmap_svg
+
+    analysis: Any = analyze_session(archive, session_id)
+    labels = [analysis.names.get(v, v) for v in analysis.voices]
+    svg = heatmap_svg(labels, analysis.matrix, title="Similarity of answers", floor=analysis.floor) \
+        if len(labels) >= 2 else None
+    report = Report(report_markdown(analysis, heatmap=None, level=2), svg)
+    with _lock:
+        _cache[key] = report
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return report

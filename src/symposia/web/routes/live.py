@@ -1,0 +1,178 @@
+"""Start an ``ask`` or a council from a form, and watch it live (Server-Sent Events).
+
+The session runs as a task on the server's event loop through the same API as the CLI
+(:meth:`Symposia.ask_async`, :func:`run_council`); a :class:`~symposia.web.live.WebObserver` feeds
+the live page. Forms are POSTs carrying a CSRF token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from symposia.api import Symposia
+from symposia.catalog.status import all_statuses
+from symposia.dialogue.council import CouncilPlan, run_council
+from symposia.errors import SymposiaError
+from symposia.redact import redact
+from symposia.web.live import WebObserver
+from symposia.web.security import CSRF_COOKIE, CSRF_FIELD
+from symposia.web.state import page, web_state
+
+__all__ = ["routes"]
+
+MAX_ROUNDS = 10
+
+
+class FormProblem(Exception):
+    """A field the user must fix; shown above the form."""
+
+
+def _form_context(request: Request) -> dict[str, Any]:
+    st = web_state(request)
+    try:
+        catalog = st.symposia().catalog
+    except SymposiaError as exc:
+        return {"config_error": redact(str(exc)), "voices": [], "presets": [], "usable": {}}
+    usable = {s.voice: s for s in all_statuses(catalog)}
+    return {"config_error": None, "voices": list(catalog.voices.values()), "presets": list(catalog.presets.values()),
+            "usable": usable}
+
+
+def new_page(request: Request) -> Response:
+    return page(request, "new.html", {**_form_context(request), "problem": None, "values": {}})
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _number(form: FormData, name: str, kind: type[int] | type[float], what: str) -> Any:
+    raw = _text(form, name)
+    if not raw:
+        return None
+    try:
+        return kind(raw)
+    except ValueError:
+        raise FormProblem(f"{what} must be a number (not {raw!r})") from None
+
+
+async def _checked_form(request: Request) -> FormData:
+    form = await request.form()
+    token = form.get(CSRF_FIELD)
+    if not web_state(request).csrf.check(request.cookies.get(CSRF_COOKIE), token if isinstance(token, str) else None):
+        raise PermissionError("the form's security token is missing or stale: reload the page and submit again")
+    return form
+
+
+async def _start(request: Request, mode: str) -> Response:
+    try:
+        form = await _checked_form(request)
+    except PermissionError as exc:
+        return page(request, "error.html", {"title": "Form rejected", "message": str(exc)}, status_code=403)
+    st = web_state(request)
+    values = {k: form.getlist(k) if k == "voices" else _text(form, k) for k in form}
+    try:
+        s = st.symposia()
+        question = _text(form, "question")
+        if not question:
+            raise FormProblem("the question is empty")
+        if mode == "ask":
+            run = _start_ask(request, s, form, question)
+        else:
+            run = _start_council(request, s, form, question)
+    except (FormProblem, SymposiaError) as exc:
+        ctx = {**_form_context(request), "problem": redact(str(exc)), "values": values, "mode": mode}
+        return page(request, "new.html", ctx, status_code=400)
+    return RedirectResponse(f"/live/{run.id}", status_code=303)
+
+
+def _start_ask(request: Request, s: Symposia, form: FormData, question: str) -> Any:
+    voice = s.catalog.voice(_text(form, "voice") or "")
+    temperature = _number(form, "temperature", float, "temperature")
+    max_tokens = _number(form, "max_tokens", int, "max tokens")
+    system = _text(form, "system") or None
+
+    async def work(obs: WebObserver) -> tuple[str, str]:
+        obs.turn_started("ask", voice, "ask")
+        turn = await s.ask_async(voice.shortcut, question, system=system, temperature=temperature,
+                                 max_tokens=max_tokens, on_event=lambda ev: obs.event("ask", ev))
+        obs.turn_finished("ask", turn)
+        return turn.session_id, "complete" if turn.result.ok else "failed"
+
+    return web_state(request).live.start("ask", " ".join(question.split())[:80], work)
+
+
+def _start_council(request: Request, s: Symposia, form: FormData, question: str) -> Any:
+    names: list[str] = []
+    preset = _text(form, "preset") or None
+    if preset:
+        names += list(s.catalog.preset(preset).voices)
+    names += [v for v in form.getlist("voices") if isinstance(v, str) and v.strip()]
+    extra = _text(form, "more_voices")
+    names += [n.strip() for n in extra.split(",") if n.strip()]
+    resolved = list(dict.fromkeys(s.catalog.voice(n).shortcut for n in names))
+    if not resolved:
+        raise FormProblem("name the voices: choose a preset or tick at least one voice")
+    rounds = _number(form, "rounds", int, "rounds") or 1
+    if not 1 <= rounds <= MAX_ROUNDS:
+        raise FormProblem(f"rounds must be between 1 and {MAX_ROUNDS} (not {rounds})")
+    chair_name = _text(form, "chair")
+    chair = s.catalog.voice(chair_name).shortcut if chair_name else None
+    max_cost = _number(form, "max_cost", float, "max cost")
+    plan = CouncilPlan(question=question, voices=tuple(resolved), rounds=rounds, chair=chair,
+                       rank=form.get("rank") == "1", system=_text(form, "system") or None,
+                       temperature=_number(form, "temperature", float, "temperature"),
+                       max_tokens=_number(form, "max_tokens", int, "max tokens"), max_cost=max_cost, preset=preset)
+
+    async def work(obs: WebObserver) -> tuple[str, str]:
+        outcome = await run_council(s.runtime, plan, observer=obs)
+        return outcome.session_id, outcome.status
+
+    return web_state(request).live.start("council", " ".join(question.split())[:80], work)
+
+
+async def start_ask(request: Request) -> Response:
+    return await _start(request, "ask")
+
+
+async def start_council(request: Request) -> Response:
+    return await _start(request, "council")
+
+
+async def live_index(request: Request) -> Response:
+    return page(request, "live_index.html", {"runs": web_state(request).live.all()})
+
+
+async def live_page(request: Request) -> Response:
+    run = web_state(request).live.get(request.path_params["run_id"])
+    if run is None:
+        return page(request, "error.html", {
+            "title": "No such live session",
+            "message": "This server has no running session with that id (it may have been restarted). "
+                       "Finished sessions are in the archive."}, status_code=404)
+    return page(request, "live.html", {"run": run})
+
+
+async def live_events(request: Request) -> Response:
+    run = web_state(request).live.get(request.path_params["run_id"])
+    if run is None:
+        return Response("no such live session\n", status_code=404, media_type="text/plain")
+    stream = run.events(request.headers.get("last-event-id"))
+    return StreamingResponse(stream, media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+routes = [
+    Route("/new", new_page, name="new"),
+    Route("/new/ask", start_ask, methods=["POST"], name="start_ask"),
+    Route("/new/council", start_council, methods=["POST"], name="start_council"),
+    Route("/live", live_index, name="live_index"),
+    Route("/live/{run_id}", live_page, name="live"),
+    Route("/live/{run_id}/events", live_events, name="live_events"),
+]
