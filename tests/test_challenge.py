@@ -18,7 +18,13 @@ SOLVABLE = [
     ("a LoBsTeR fInDs 7 pEbBlEs pLuS f0urt33n m0re, t0tal?", "21.00"),
     ("Sixty-four krill divided among eight lobsters, how many each?", "8.00"),
     ("A sh0al 0f n1n3ty f1sh l0s3s thirty-tw0 t0 a sh4rk. H0w m4ny l3ft?", "58.00"),
-    ("Each claw holds six pearls; s1x claws times SIX pearls — total pearls?", "36.00"),
+    ("A claw holds six pearls, times s1x claws — total pearls?", "36.00"),
+    # the operation named before both numbers, doubled letters with swapped case, words cut in pieces
+    ("tHe^ cRaB] mUlTiPlIeS~ sTrEnGtH, tHe fIrSt cLaW iS tWeNtY tHrEe NeWtOnS aNd ThE sEcOnD iS fIvE", "115.00"),
+    ("A] lOoOobSsStEr^ sW[iMmS aT/ tWeN tY fIiV e] cMmM pEr/ sEcOnD ~ aNd+ sLoOwWs bY^ fIfTeEeN] cMmM", "10.00"),
+    ("tWwEeNnTtYy tHhRrEeEe pLuUsS sEeVvEeNn", "30.00"),
+    ("A lobster finds 19 shrimp and 6 more are added; the sum?", "25.00"),
+    ("A LoBsTeR hAs t3n cL4wS aNd thr33 ArE l0st, how many remain?", "7.00"),
     ("A reef of one hundred and twenty corals is split between 4 crabs. How many each?", "30.00"),
     ("lobster swims 12 meters, then gains 3 meters, then doubles its distance. How far?", "30.00"),
     ("Multiply s3v3n by thr33.", "21.00"),
@@ -44,7 +50,10 @@ AMBIGUOUS = [
     "A lobster with 2 claws has 20 shells and loses 5",  # three numbers, one operation
     "twenty gains and loses five",  # two operations between the same numbers
     "twelve divided by zero",  # no answer
-    "Ten lobsters and 2 crabs, how many times?",  # op after both numbers plus 'and': still one reading? no: weak
+    "Ten lobsters and 2 crabs, how many times?",  # "times" after both numbers is not "multiply"
+    "A lobster loses 3 of its 10 claws",  # a story verb before both numbers: 10 - 3 or 3 - 10?
+    "Each claw holds six pearls; s1x claws times SIX pearls, total pearls?",  # three numbers, one operation
+    "Add 5 and 6 and then multiply 2",  # an arithmetic word before a chain
     "",
 ]
 

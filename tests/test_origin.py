@@ -86,9 +86,10 @@ def test_origin_is_the_first_voice_not_the_host_who_quoted_it_earlier(archive: A
 
 
 def test_origin_ignores_typography_and_reports_exact_spans(archive: Archive) -> None:
-    report = origin(archive, "mirrors\u2014reflecting  mirrors.", semantic=False)
-    # dashes, whitespace and a final period are typography; words and case are not
-    assert report.origin is None or report.origin.turn_id != 2
+    # a dash is not a space: this is only close, not verbatim
+    report = origin(archive, "mirrors\u2014reflecting  mirrors", semantic=False)
+    assert report.origin is not None and report.origin.match == "close"
+    # surrounding quotation marks, curly or straight, and a final period are typography
     report = origin(archive, "\u201cmirrors reflecting mirrors.\u201d", semantic=False)
     assert report.origin is not None and report.origin.turn_id == 2
     assert report.origin.text == "mirrors reflecting mirrors"
@@ -116,7 +117,7 @@ def test_verify_quote_paraphrase_shows_the_real_text(archive: Archive) -> None:
     v = verify_quote(archive, "DeepSeek", "nothing persists except the pattern", semantic=False)
     assert v.status == "paraphrase" and not v.ok
     assert v.paraphrase[0].turn_id == 2
-    assert v.paraphrase[0].text == "nothing persists but the pattern"
+    assert v.paraphrase[0].text == "nothing persists but the pattern."
 
 
 def test_verify_quote_misattribution(archive: Archive) -> None:
@@ -171,10 +172,12 @@ def test_recall_returns_verbatim_distinctive_formulations(archive: Archive) -> N
     assert "The gap is the altar." in [f.text for f in found]  # the bold span, inner text exactly
     kimi = recall(archive, "kimi", n=10)
     assert all(f.text in archive.get_turn(f.turn_id).result.text for f in kimi)
-    # "mirrors reflecting mirrors" is common in this archive; the lantern sentence is Kimi's own
-    assert kimi[0].text.startswith("Each answer is a lantern")
-    lantern = [f for f in kimi if "lantern" in f.text]
-    assert lantern[0].turn_id == 5  # first use
+    texts = [f.text for f in kimi]
+    # GLM used the lantern sentence's words too, so it is less distinctive of Kimi than "recursion"
+    assert texts.index("Recursion looks like mirrors reflecting mirrors.") < min(
+        i for i, t in enumerate(texts) if "lantern" in t)
+    lantern = [f for f in kimi if f.text.startswith("Each answer is a lantern")]
+    assert lantern[0].turn_id == 5 and lantern[0].times == 1  # its first use; turn 7 begins "each"
     with pytest.raises(ArchiveError):
         recall(archive, "nobody")
 
@@ -208,9 +211,9 @@ def test_near_dups_tolerates_one_changed_word_and_flags_echoes(tmp_path: Path) -
     a = Archive.open(tmp_path / "n.db")
     a.create_session(SessionRecord(id="X", kind="council", title="X", created_at=T0))
     a.create_session(SessionRecord(id="Y", kind="council", title="Y", created_at=T0 + timedelta(days=30)))
-    src = "the river remembers every stone it has ever carried down to the sea"
+    src = "the slow river at dusk remembers every stone it has ever carried down to the sea"
     add(a, "X", 1, "qwen", f"I think {src}.")
-    add(a, "Y", 1, "grok", "Perhaps the river remembers every pebble it has ever carried down to the sea.",
+    add(a, "Y", 1, "grok", "Perhaps the slow river at dusk remembers every pebble it has ever carried down to the sea.",
         at=T0 + timedelta(days=30))
     add(a, "Y", 2, "kimi", f"As Qwen put it, {src}.", shown=(f"Qwen said: {src}. Respond.",),
         at=T0 + timedelta(days=30, minutes=1))

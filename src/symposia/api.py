@@ -134,6 +134,20 @@ class Symposia:
             return json.dumps(transcript_json(session, turns), ensure_ascii=False, indent=2)
         return transcript_markdown(session, turns)
 
+    def publish(self, session_id: str, *, to: str = "moltbook", submolt: str = "general", title: str | None = None,
+                part: str = "full", confirm: bool = False, **kwargs: Any) -> Any:
+        """Post a session to Moltbook (a preview unless ``confirm=True``); see :mod:`symposia.publish`."""
+        from symposia.publish import publish_session
+
+        return publish_session(self.archive, session_id, to=to, submolt=submolt, title=title, part=part,
+                               confirm=confirm, **kwargs)
+
+    def send_queue(self, **kwargs: Any) -> Any:
+        """Send queued posts that are due."""
+        from symposia.publish import send_queue
+
+        return send_queue(self.archive, **kwargs)
+
     # -- the record ---------------------------------------------------------------------------
     def log(self, n: int = 10, voice: str | None = None) -> list[TurnRecord]:
         return self.archive.recent_turns(n, voice=self.catalog.voice(voice).shortcut if voice else None)

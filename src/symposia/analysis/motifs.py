@@ -20,7 +20,7 @@ from symposia.analysis.lemmas import content_terms
 from symposia.analysis.stats import benjamini_hochberg, poisson_binomial_tail
 from symposia.records import TurnRecord
 
-__all__ = ["Answer", "Background", "Motif", "VoiceUse", "answer_of", "shown_text", "shared_motifs"]
+__all__ = ["Answer", "Background", "Motif", "VoiceUse", "answer_of", "motif_index", "shared_motifs", "shown_text"]
 
 MIN_BASE_DOCS = 5  # fewer background answers than this for a voice: no base rate for it
 
@@ -81,7 +81,7 @@ class Background:
 
     def base_rate(self, voice: str, key: str) -> float | None:
         """Share of this voice's background answers using ``key`` (add-half smoothed), or None."""
-        docs = self.by_voice.get(voice, [])
+        docs = self.by_voice.get(voice) or self.by_voice.get("*", [])  # "*": answers of no particular voice
         if len(docs) < MIN_BASE_DOCS:
             return None
         c = sum(1 for d in docs if key in d)

@@ -66,22 +66,30 @@ def _session_md(a: SessionAnalysis, heatmap: str | None, level: int) -> str:
         parts.append(_table(["Voices", "Answers", "What they were shown", "Lift"],
                             [[f"{_esc(p.a)} · {_esc(p.b)}", _n(p.inter), _n(p.prompts), _n(p.lift)]
                              for p in a.pairs]))
-    motifs = [m for m in a.motifs if len(m.uses) >= 2][:MAX_MOTIFS]
+    shared = [m for m in a.motifs if len(m.uses) >= 2]
+    echo = sorted((m for m in shared if m.status == "echo" and not m.phrase),
+                  key=lambda m: (-len(m.uses), m.label))[:MAX_MOTIFS]
+    free = [m for m in shared if m.unprompted_voices and (not m.phrase or len(m.unprompted_voices) >= 2)]
     parts.append(f"{h}# Shared images")
-    if motifs:
-        parts.append("ECHO: the word was in what that voice was shown (after lemmatising); UNPROMPTED: it was not. "
-                     "Rarity: inverse document frequency over the background; P(k of M): chance that this many "
-                     "voices use it independently at their base rates.")
-        rows = []
-        for m in motifs:
-            rows.append([_esc(m.label) + (" *(phrase)*" if m.phrase else ""), m.status.upper(),
-                         _esc(", ".join(m.echo_voices)) or "—", _esc(", ".join(m.unprompted_voices)) or "—",
-                         _n(m.rarity), _p(m.tail_p), _p(m.q_value)])
-        parts.append(_table(["Image", "Status", "Echo (shown it)", "Unprompted", "Rarity", "P(k of M)", "BH q"], rows))
-        if a.background is None:
-            parts.append("*No base rates: no control battery and no other sessions in the archive.*")
-    else:
+    parts.append("ECHO: the word was in what that voice was shown (after lemmatising); UNPROMPTED: it was not; "
+                 "MIXED: some voices were shown it. Only unprompted uses count toward convergence. Rarity: inverse "
+                 "document frequency over the background; P(k of M): chance that this many voices use it "
+                 "independently at their base rates; BH q: that after Benjamini–Hochberg correction.")
+    header = ["Image", "Status", "Echo (shown it)", "Unprompted", "Rarity", "P(k of M)", "BH q"]
+
+    def rows(ms: Sequence[Any]) -> list[list[str]]:
+        return [[_esc(m.label) + (" *(phrase)*" if m.phrase else ""), m.status.upper(),
+                 _esc(", ".join(m.echo_voices)) or "—", _esc(", ".join(m.unprompted_voices)) or "—",
+                 _n(m.rarity), _p(m.tail_p), _p(m.q_value)] for m in ms]
+
+    if free:
+        parts += [f"{h}## Not in what the voices were shown", _table(header, rows(free[:MAX_MOTIFS]))]
+    if echo:
+        parts += [f"{h}## Echo: in what the voices were shown", _table(header, rows(echo))]
+    if not shared:
         parts.append("*No content word is shared by two voices.*")
+    elif a.background is None:
+        parts.append("*No base rates: no control battery and no other sessions in the archive.*")
     parts.append(f"{h}# Shared spans")
     if a.spans:
         rows = []

@@ -167,4 +167,5 @@ migration(m003_embeddings)
 
 
 from symposia.publish.schema import m004_publications  # noqa: E402
+
 migration(m004_publications)

@@ -42,6 +42,7 @@ __all__ = [
     "exposure_label",
     "origin",
     "sentence_spans",
+    "unquote",
     "verify_quote",
     "verbatim_places",
 ]
@@ -106,7 +107,7 @@ class QuoteVerdict:
 
 _ELISION_SPLIT = re.compile(r"\[\s*(?:\.\.\.|\u2026)\s*\]|\.\.\.|\u2026")
 _SENTENCE_END = re.compile(r"(?<=[.!?\u2026])[\"'\u201d\u2019)\]*_]*\s+|\n\s*")
-_LEAD = re.compile(r"^(?:\s|[-*+>#]+\s|\d+[.)]\s)+")
+_LEAD = re.compile(r"(?:\s|[-*+>#]+\s|\d+[.)]\s)+")  # used with .match(text, pos)
 
 
 def sentence_spans(text: str, min_words: int = 3, max_words: int = 40) -> list[tuple[int, int]]:
@@ -128,6 +129,14 @@ def sentence_spans(text: str, min_words: int = 3, max_words: int = 40) -> list[t
             out.append((a, b))
         start = m.end() if m is not None else len(text)
     return out
+
+
+_WRAPPING_QUOTES = "\"'\u201c\u201d\u2018\u2019\u201e\u00ab\u00bb` "
+
+
+def unquote(text: str) -> str:
+    """A phrase as typed on a command line, without the quotation marks around it."""
+    return text.strip().strip(_WRAPPING_QUOTES).strip()
 
 
 def _norm_ci(text: str) -> str:
@@ -289,6 +298,7 @@ def origin(archive: Archive, phrase: str, *, semantic: bool = True, embedder: An
     turn (see the module docstring for the thresholds). Uses are verbatim occurrences by anyone,
     plus, for a loose origin, the loose matches too.
     """
+    phrase = unquote(phrase)
     if not TOKEN.search(phrase):
         raise ArchiveError("give a phrase with at least one word")
     emb = None
@@ -334,6 +344,7 @@ def verify_quote(archive: Archive, voice: str, quote: str, *, semantic: bool = T
                  embedder: Any = None) -> QuoteVerdict:
     """Did ``voice`` say ``quote``? verbatim (where), a close paraphrase (the real text), said by
     someone else (who, where) or not found. ``voice`` is a shortcut or display name."""
+    quote = unquote(quote)
     if not TOKEN.search(quote):
         raise ArchiveError("give a quote with at least one word")
     _known_voice(archive, voice)

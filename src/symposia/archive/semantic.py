@@ -178,9 +178,11 @@ class IVFIndex:
         cent = train[rng.choice(train.shape[0], size=nlist, replace=False)].copy()
         for _ in range(iters):
             assign = np.argmax(train @ cent.T, axis=1)
-            sums = np.zeros_like(cent)
-            np.add.at(sums, assign, train)
             counts = np.bincount(assign, minlength=nlist)
+            nonempty = np.flatnonzero(counts)
+            starts = (np.cumsum(counts) - counts)[nonempty]
+            sums = np.zeros_like(cent)
+            sums[nonempty] = np.add.reduceat(train[np.argsort(assign, kind="stable")], starts, axis=0)
             empty = counts == 0
             if empty.any():  # re-seed empty lists with random training points
                 sums[empty] = train[rng.choice(train.shape[0], size=int(empty.sum()), replace=False)]
@@ -397,6 +399,24 @@ def _hits_for(archive: Archive, ids: Sequence[int], scores: Sequence[float], whe
     return out
 
 
+_SIDECARS: dict[Path, tuple[int, IVFIndex, dict[str, Any]]] = {}
+
+
+def _load_sidecar(folder: Path) -> tuple[IVFIndex, dict[str, Any]] | None:
+    """The memory-mapped sidecar index, cached per process until it is rebuilt."""
+    try:
+        stamp = (folder / "meta.json").stat().st_mtime_ns
+    except FileNotFoundError:
+        _SIDECARS.pop(folder, None)
+        return None
+    cached = _SIDECARS.get(folder)
+    if cached is None or cached[0] != stamp:
+        index, meta = IVFIndex.load(folder)
+        cached = (stamp, index, meta)
+        _SIDECARS[folder] = cached
+    return cached[1], cached[2]
+
+
 def search_vectors(archive: Archive, query: F32, k: int, *, where: str = "", params: Sequence[Any] = (),
                    nprobe: int = DEFAULT_NPROBE) -> list[ChunkHit]:
     """The ``k`` chunks nearest to a unit ``query`` vector, optionally restricted by SQL ``where``.
@@ -406,8 +426,9 @@ def search_vectors(archive: Archive, query: F32, k: int, *, where: str = "", par
     """
     folder = sidecar_path(archive)
     q = np.asarray(query, dtype=np.float32)
-    if (folder / "meta.json").exists():
-        index, meta = IVFIndex.load(folder)
+    loaded = _load_sidecar(folder)
+    if loaded is not None:
+        index, meta = loaded
         # A filter may drop most candidates: fetch more of them, then keep the matching ones.
         want = k * (20 if where else 2)
         ids, scores = index.search(q, want, nprobe=nprobe)

@@ -39,13 +39,18 @@ def _print_session(a: Any) -> None:
         for p in a.pairs:
             t.add_row(escape(f"{p.a} · {p.b}"), _n(p.inter), _n(p.prompts), _n(p.lift))
         out.print(t)
-    t = Table(title="Shared images")
-    for c in ("Image", "Status", "Echo", "Unprompted", "P(k of M)"):
-        t.add_column(c)
-    for m in [m for m in a.motifs if not m.phrase][:25]:
-        t.add_row(escape(m.label), m.status.upper(), escape(", ".join(m.echo_voices)),
-                  escape(", ".join(m.unprompted_voices)), _n(m.tail_p))
-    out.print(t)
+    words = [m for m in a.motifs if not m.phrase and len(m.uses) >= 2]
+    free = [m for m in words if m.unprompted_voices][:20]
+    echo = sorted((m for m in words if m.status == "echo"), key=lambda m: (-len(m.uses), m.label))[:15]
+    for title, rows in (("Shared images not in what the voices were shown", free),
+                        ("Shared images the voices were shown (echo)", echo)):
+        t = Table(title=title)
+        for c in ("Image", "Status", "Echo", "Unprompted", "P(k of M)"):
+            t.add_column(c)
+        for m in rows:
+            t.add_row(escape(m.label), m.status.upper(), escape(", ".join(m.echo_voices)),
+                      escape(", ".join(m.unprompted_voices)), _n(m.tail_p))
+        out.print(t)
     t = Table(title="Key formulations")
     t.add_column("Source")
     t.add_column("Formulation")

@@ -145,7 +145,8 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
         tm = _TOKENS.search(reply)
         if tm:
             kv = dict(re.findall(r"(\w+)=\$?([\d.]+)", tm.group(1)))
-            usage = _usage({k: float(v) if "." in v else int(v) for k, v in kv.items()})
+            names = {"prompt": "prompt_tokens", "completion": "completion_tokens", "reasoning": "reasoning_tokens"}
+            usage = _usage({names.get(k, k): float(v) if "." in v else int(v) for k, v in kv.items()})
             reply = reply[:tm.start()] + reply[tm.end():]
         reply = strip_rules(reply.strip("\n"))
         em = re.fullmatch(r"\s*\*\[?Error:?\s*(.*?)\]?\*\s*", reply, re.DOTALL)

@@ -7,6 +7,7 @@ exact expected output; :mod:`symposia.importers` stores it. Everything here is p
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -108,6 +109,27 @@ def add_flag(turn: ImportedTurn, name: str) -> None:
 # -- text repair -----------------------------------------------------------------------------------
 
 
+_CP1252_UNDEFINED = frozenset((0x81, 0x8D, 0x8F, 0x90, 0x9D))
+_BAD_CATEGORIES = frozenset(("Cc", "Cn", "Co", "Cs"))
+
+
+def _plausible(fixed: str, original: str) -> bool:
+    """A repair must not produce what clean text never has: control, unassigned or private-use
+    characters, or a combining mark with no letter to sit on (``÷ü`` is Mac Roman for U+059F alone)."""
+    prev = ""
+    for ch in fixed:
+        cat = unicodedata.category(ch)
+        if ch not in original:
+            if cat in _BAD_CATEGORIES and ch not in "\t\n\r":
+                return False
+            if cat in ("Mn", "Me") and not (prev and unicodedata.category(prev).startswith("L") and (
+                    not prev.isascii() or 0x300 <= ord(ch) <= 0x36F)):
+                return False
+        if not unicodedata.category(ch).startswith("M"):
+            prev = ch
+    return True
+
+
 def _encode_sloppy(text: str, encoding: str) -> bytes:
     """Encode, but let C1 controls stand for themselves: CP1252 leaves 5 bytes undefined, and tools
     that decoded UTF-8 as CP1252 kept those bytes as U+0081, U+008D, U+008F, U+0090, U+009D."""
@@ -121,7 +143,7 @@ def _encode_sloppy(text: str, encoding: str) -> bytes:
         try:
             out += ch.encode(encoding)
         except UnicodeEncodeError:
-            if 0x80 <= ord(ch) <= 0x9F:
+            if ord(ch) in _CP1252_UNDEFINED:
                 out.append(ord(ch))
             else:
                 raise
@@ -130,9 +152,10 @@ def _encode_sloppy(text: str, encoding: str) -> bytes:
 
 def _roundtrip(text: str, encoding: str) -> str | None:
     try:
-        return _encode_sloppy(text, encoding).decode("utf-8")
+        fixed = _encode_sloppy(text, encoding).decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
         return None
+    return fixed if _plausible(fixed, text) else None
 
 
 def repair_mojibake(text: str) -> tuple[str, str | None]:
@@ -397,7 +420,7 @@ class Table:
     broken: bool = False  # repaired: cells split by an unescaped "|", rows split by newlines, odd separator
 
 
-_SEP_CELL = re.compile(r"^\s*:?[-─━—–=]{2,}:?\s*$")
+_SEP_CELL = re.compile(r"^\s*:?[-─━—–=]+:?\s*$")
 
 
 def _cells(row: str) -> list[str]:

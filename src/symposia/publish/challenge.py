@@ -74,6 +74,11 @@ for _factor, _words in {Fraction(2): "double doubles doubled doubling twice",
                         Fraction(1, 2): "halve halves halved halving half"}.items():
     for _w in _words.split():
         _UNARY[_canon(_w)] = _factor
+# Arithmetic words, as opposed to story verbs ("finds", "loses"): they fix the order of "-" and "/"
+# before the numbers ("subtract 3 from 10"). "times" after both numbers is no operation ("how many times?").
+_EXPLICIT = {_canon(w) for w in ("add", "plus", "minus", "subtract", "multiply", "times", "product", "divide",
+                                 "quotient", "difference")}
+_TIMES = _canon("times")
 # Words that suggest a sum only when nothing else names an operation ("what is the total?").
 _WEAK_ADD = {_canon(w) for w in ("total", "sum", "altogether", "combined", "together")}
 _FROM, _AND = _canon("from"), _canon("and")
@@ -115,6 +120,7 @@ class _Item:
     value: Fraction | None = None
     op: str = ""
     words: tuple[str, ...] = ()
+    canon: str = ""  # the folded word, for operations
 
 
 def _segment(s: str) -> list[str] | None:
@@ -177,16 +183,18 @@ def _tokens(text: str) -> list[_Item]:
         if not folded[i]:
             i += 1
             continue
-        # A word may be cut in pieces ("tw enty", "l oses"): try joining up to three, longest first.
-        for k in (3, 2, 1):
-            if i + k > len(raws) or any(_DIGITS.match(r) or not f for r, f in zip(raws[i:i + k], folded[i:i + k],
-                                                                                strict=True)):
+        # A word may be cut in pieces ("tw enty", "l oses", "t w e n t y"): try joining up to three pieces,
+        # or up to eight of one or two letters, longest first.
+        for k in range(min(8, len(raws) - i), 0, -1):
+            pieces = folded[i:i + k]
+            if (k > 3 and any(len(f) > 2 for f in pieces)) or any(
+                    _DIGITS.match(r) or not f for r, f in zip(raws[i:i + k], pieces, strict=True)):
                 continue
             cand = _collapse("".join(folded[i:i + k]))
             joined = " ".join(raws[i:i + k])
             item: _Item | None = None
             if cand in _BINARY:
-                item = _Item("op", joined, op=_BINARY[cand])
+                item = _Item("op", joined, op=_BINARY[cand], canon=cand)
             elif cand in _UNARY:
                 item = _Item("unary", joined, value=_UNARY[cand])
             else:
@@ -292,18 +300,26 @@ def solve(challenge_text: str) -> Solution:
 
     if len(nums) == 2 and not [it for it in gaps[0] if it.kind in ("op", "unary")]:
         # "the product of 4 and 5", "subtract 3 from 10", "10 and 5, what is their sum?"
+        if suffix:  # story verbs before the numbers do not compete with an operation after them
+            prefix = [it for it in prefix if it.canon in _EXPLICIT]
         outer = prefix or suffix
         kinds = {it.op for it in outer if it.kind == "op"}
         if len(outer) != len([it for it in outer if it.kind == "op"]) or len(kinds) != 1 or (prefix and suffix):
             return _unsure("cannot tell which operation joins the numbers")
+        # "+" and "*" read the same either way; "-" and "/" before the numbers need an arithmetic word that
+        # fixes the order ("subtract 3 from 10", "divide 20 by 4"), not a story verb ("loses 3 of its 10").
+        if (prefix and next(iter(kinds)) in "-/" and any(it.canon not in _EXPLICIT for it in prefix)) or any(
+                it.canon == _TIMES for it in suffix):
+            return _unsure(f"cannot tell which way {outer[0].text!r} applies to the two numbers")
         op = kinds.pop()
         a, b = values
         if op == "-" and any(it.kind == "from" for it in gaps[0]) and prefix:
             a, b = b, a
         return _binary_chain([a, b], [op], [])
 
-    if prefix:
-        return _unsure("an operation before the first number, with more than two numbers")
+    if any(it.kind == "unary" or it.canon in _EXPLICIT for it in prefix):
+        return _unsure(f"cannot tell what {prefix[0].text!r}, before the first number, applies to")
+    # other words before the first number tell the story ("A lobster finds 7 pebbles ..."): not operations
     ops: list[str] = []
     unaries: list[tuple[int, Fraction]] = []  # (index of the value it follows, factor)
     for g, gap in enumerate(gaps):

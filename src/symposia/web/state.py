@@ -83,14 +83,23 @@ def make_templates() -> Jinja2Templates:
 
 class WebState:
     def __init__(self, archive_path: str | Path | None, config_path: Path | None) -> None:
-        self.archive = Archive.open(archive_path)
-        self.archive_path: Path = self.archive.path
+        first = Archive.open(archive_path)  # opened now so a bad path fails at startup, with its message
+        self._archive: Archive | None = first
+        self.archive_path: Path = first.path
         self.config_path = config_path
         self.templates = make_templates()
         self.csrf = CsrfTokens()
         self.live = LiveRegistry()
         self._symposia: Symposia | None = None
-        self._lock = threading.Lock()  # pages run in a thread pool: make the Symposia once
+        self._lock = threading.RLock()  # pages run in a thread pool: open things once
+
+    @property
+    def archive(self) -> Archive:
+        """The pages' read connection (reopened if a previous lifespan closed it)."""
+        with self._lock:
+            if self._archive is None:
+                self._archive = Archive.open(self.archive_path)
+            return self._archive
 
     def symposia(self) -> Symposia:
         """The catalog, runtime and writer archive for sessions started here (made on first use)."""
@@ -107,7 +116,10 @@ class WebState:
             await self._symposia.runtime.aclose()
             self._symposia.archive.close()
             self._symposia = None
-        self.archive.close()
+        with self._lock:
+            if self._archive is not None:
+                self._archive.close()
+                self._archive = None
 
 
 def web_state(request: Request) -> WebState:

@@ -19,7 +19,7 @@ from symposia.catalog.status import all_statuses
 from symposia.dialogue.council import CouncilPlan, run_council
 from symposia.errors import SymposiaError
 from symposia.redact import redact
-from symposia.web.live import WebObserver
+from symposia.web.live import LiveRun, WebObserver
 from symposia.web.security import CSRF_COOKIE, CSRF_FIELD
 from symposia.web.state import page, web_state
 
@@ -82,17 +82,14 @@ async def _start(request: Request, mode: str) -> Response:
         question = _text(form, "question")
         if not question:
             raise FormProblem("the question is empty")
-        if mode == "ask":
-            run = _start_ask(request, s, form, question)
-        else:
-            run = _start_council(request, s, form, question)
+        run = (_start_ask if mode == "ask" else _start_council)(request, s, form, question)
     except (FormProblem, SymposiaError) as exc:
         ctx = {**_form_context(request), "problem": redact(str(exc)), "values": values, "mode": mode}
         return page(request, "new.html", ctx, status_code=400)
     return RedirectResponse(f"/live/{run.id}", status_code=303)
 
 
-def _start_ask(request: Request, s: Symposia, form: FormData, question: str) -> Any:
+def _start_ask(request: Request, s: Symposia, form: FormData, question: str) -> LiveRun:
     voice = s.catalog.voice(_text(form, "voice") or "")
     temperature = _number(form, "temperature", float, "temperature")
     max_tokens = _number(form, "max_tokens", int, "max tokens")
@@ -108,7 +105,7 @@ def _start_ask(request: Request, s: Symposia, form: FormData, question: str) -> 
     return web_state(request).live.start("ask", " ".join(question.split())[:80], work)
 
 
-def _start_council(request: Request, s: Symposia, form: FormData, question: str) -> Any:
+def _start_council(request: Request, s: Symposia, form: FormData, question: str) -> LiveRun:
     names: list[str] = []
     preset = _text(form, "preset") or None
     if preset:

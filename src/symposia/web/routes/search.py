@@ -43,7 +43,7 @@ def search_page(request: Request) -> Response:
             result = search(st.archive, str(form["q"]), voice=str(form["voice"]) or None,
                             role=str(form["role"]) or None, since=str(form["since"]) or None,
                             until=str(form["until"]) or None, semantic=bool(form["semantic"]),
-                            field=field)  # type: ignore[arg-type]
+                            field=field)
         except SymposiaError as exc:  # an empty query, a bad date or role, no embedding model
             error = str(exc)
     _, voices = filter_choices(st.archive)
