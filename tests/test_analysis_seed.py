@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-
 import pytest
 from click.testing import CliRunner
 
@@ -48,8 +47,6 @@ def EMBED(texts: Sequence[str]) -> np.ndarray:  # noqa: N802 - reads as a consta
     if todo:
         _CACHE.update(zip(todo, _REAL(todo), strict=True))
     return np.stack([_CACHE[t] for t in texts])
-
-CHOOSER_SCRIPT = SEED / "script.toml"
 
 
 def seed_config(home: Path, extra_script: Path | None = None) -> None:

@@ -258,12 +258,14 @@ def test_e_symposium_shapes_front_matter_unknown_voice_and_broken_table() -> Non
     assert voices(imp) == ["deepseek", "glm47", "kimi", "mistral-small-3", "qwen"]
     ds = imp.turns[1]
     assert ds.meta["fields"] == {"Stance": "Cautious refinement"}
-    assert ds.messages[0].content == "When another model completes your image, is that recognition?\nOr only resemblance?"
+    assert ds.messages[0].content == ("When another model completes your image, is that recognition?\n"
+                                      "Or only resemblance?")
     glm = imp.turns[2]
     assert glm.text.startswith("**On recognition:**\n\nRecognition is refraction")
     kimi = imp.turns[3]
     assert kimi.model == "moonshotai/kimi-k2-0905"
-    assert kimi.meta["fields"] == {"Key image": "the membrane", "Distinctive move": "answers a question with a threshold"}
+    assert kimi.meta["fields"] == {"Key image": "the membrane",
+                                   "Distinctive move": "answers a question with a threshold"}
     assert kimi.text == "We recognise each other at the membrane, where neither is inside."
     assert imp.turns[4].meta["unmapped"] is True
     claude, qwen = imp.turns[5], imp.turns[6]
@@ -302,7 +304,8 @@ def test_g_reception_cp1252_mojibake_source_and_dates() -> None:
     imp = parse("reception/reception - opus 4.1 letter.md")
     assert imp.meta["encoding_repaired"] == "cp1252"
     letter, notes = imp.turns
-    assert (letter.voice, letter.model, letter.meta["unmapped"]) == ("claude-opus-4-1", "claude-opus-4-1-20250805", True)
+    assert (letter.voice, letter.model, letter.meta["unmapped"]) == (
+        "claude-opus-4-1", "claude-opus-4-1-20250805", True)
     assert letter.text.startswith("To whoever reads this after me — I won’t remember") and "café" in letter.text
     assert letter.at == datetime(2025, 8, 24, tzinfo=UTC) and imp.created_at == datetime(2026, 1, 24, tzinfo=UTC)
     assert (notes.role, notes.kind) == ("host", "note") and "“café”" in notes.text

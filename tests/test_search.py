@@ -15,6 +15,7 @@ from symposia.archive import Archive
 from symposia.archive.migrations import MIGRATIONS, migrate
 from symposia.archive.search import SearchFilters, build_fts_query, search, search_fts
 from symposia.archive.semantic import (
+    F32,
     IVFIndex,
     brute_force_topk,
     build_vector_index,
@@ -193,13 +194,13 @@ class WordHashEmbedder:
     name = "test-hash"
     dim = 64
 
-    def embed(self, texts: list[str]) -> np.ndarray:  # type: ignore[type-arg]
+    def embed(self, texts: list[str]) -> F32:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, t in enumerate(texts):
             for w in t.lower().split():
                 out[i, sum(map(ord, w.strip(".,;:!?\"'"))) % self.dim] += 1.0
         norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.where(norms > 0, norms, 1.0)
+        return (out / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
     def chunk(self, text: str) -> list[str]:
         return [p.strip() for p in text.split(";") if p.strip()]
@@ -258,11 +259,12 @@ def test_quantize_keeps_rankings() -> None:
     assert i_exact[0] == i_quant[0] == 0 and len(set(i_exact) & set(i_quant)) >= 9
 
 
-def clustered(n: int, dim: int, clusters: int, seed: int) -> np.ndarray:  # type: ignore[type-arg]
+def clustered(n: int, dim: int, clusters: int, seed: int) -> F32:
     rng = np.random.default_rng(seed)
     centers = rng.normal(size=(clusters, dim))
     v = centers[rng.integers(0, clusters, n)] + 0.35 * rng.normal(size=(n, dim))
-    return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+    out: F32 = (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+    return out
 
 
 def test_ivf_recall_against_brute_force(tmp_path: Path) -> None:

@@ -40,6 +40,23 @@ HOSTILE = (
     "<iframe src=\"javascript:alert('iframe')\"></iframe> **bold and safe**"
 )
 VOICES = ("alpha", "beta", "gamma")
+# Runs before any page script (Playwright's init script, outside the page's CSP): records every element
+# that could run code the moment it enters the DOM, so an injection that is later overwritten still counts.
+WATCH = """
+window.__injected = [];
+const risky = 'script,img,iframe,svg,object,embed,frame,[onerror],[onclick],[onload],[onmouseover]';
+const ours = (e) => (e.tagName === 'SCRIPT' && e.getAttribute('src') === '/static/live.js')
+  || (e.tagName === 'IMG' && /^\\/session\\/[\\w-]+\\/heatmap\\.svg$/.test(e.getAttribute('src') || ''))
+  || (e.tagName.toLowerCase() === 'svg' && e.classList.contains('chart'));
+new MutationObserver((records) => {
+  for (const r of records) for (const n of r.addedNodes) {
+    if (n.nodeType !== 1) continue;
+    const found = n.matches(risky) ? [n] : [];
+    found.push(...n.querySelectorAll(risky));
+    for (const e of found) if (!ours(e)) window.__injected.push(e.outerHTML.slice(0, 120));
+  }
+}).observe(document, {childList: true, subtree: true});
+"""
 
 
 def write_config(home: Path, base_url: str) -> Path:
@@ -95,6 +112,7 @@ def page(browser: Any) -> Iterator[Any]:
     pg = context.new_page()
     pg.dialogs = []  # every alert/confirm/prompt the page tried to open
     pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    pg.add_init_script(WATCH)
     pg.set_default_timeout(15_000)
     try:
         yield pg
@@ -104,6 +122,7 @@ def page(browser: Any) -> Iterator[Any]:
 
 def assert_nothing_ran(page: Any, where: str) -> None:
     assert page.dialogs == [], f"{where}: a dialog opened: {page.dialogs}"
+    assert page.evaluate("() => window.__injected") == [], "an element from an answer entered the DOM"
     assert page.evaluate("() => window.__pwned") is None, f"{where}: the hostile script set a global"
     injected = page.evaluate(
         f"() => document.querySelectorAll('{where} script, {where} img, {where} iframe, {where} svg, "

@@ -77,15 +77,15 @@ def _session_md(a: SessionAnalysis, heatmap: str | None, level: int) -> str:
                  "independently at their base rates; BH q: that after Benjamini–Hochberg correction.")
     header = ["Image", "Status", "Echo (shown it)", "Unprompted", "Rarity", "P(k of M)", "BH q"]
 
-    def rows(ms: Sequence[Any]) -> list[list[str]]:
+    def motif_rows(ms: Sequence[Any]) -> list[list[str]]:
         return [[_esc(m.label) + (" *(phrase)*" if m.phrase else ""), m.status.upper(),
                  _esc(", ".join(m.echo_voices)) or "—", _esc(", ".join(m.unprompted_voices)) or "—",
                  _n(m.rarity), _p(m.tail_p), _p(m.q_value)] for m in ms]
 
     if free:
-        parts += [f"{h}## Not in what the voices were shown", _table(header, rows(free[:MAX_MOTIFS]))]
+        parts += [f"{h}## Not in what the voices were shown", _table(header, motif_rows(free[:MAX_MOTIFS]))]
     if echo:
-        parts += [f"{h}## Echo: in what the voices were shown", _table(header, rows(echo))]
+        parts += [f"{h}## Echo: in what the voices were shown", _table(header, motif_rows(echo))]
     if not shared:
         parts.append("*No content word is shared by two voices.*")
     elif a.background is None:

@@ -111,6 +111,19 @@ def analyze_cmd(opts: Options, session_id: str, controls: Path | None, no_archiv
 
     with opts.open() as s:
         session = s.archive.get_session(session_id)
+        if session.kind == "study":
+            from symposia.analysis import analyze_study
+
+            err.print("[dim]Embedding answers and computing statistics…[/]")
+            st = analyze_study(s.archive, session.id)
+            written = write_report(st, out_dir or paths.data_dir() / "analysis" / session.id)
+            if as_json:
+                click.echo(report_json(st), nl=False)
+            else:
+                _print_study(st)
+                _verdict(st.verdict)
+            err.print("report: " + ", ".join(str(p) for p in written))
+            return
         forms = None
         rejected: list[dict[str, str]] = []
         if chooser:

@@ -316,7 +316,9 @@ def _twins(parsed: dict[Path, tuple[bytes, ImportedSession]]) -> dict[Path, Path
 
 
 def _adopt_host(json_imp: ImportedSession, md_imp: ImportedSession) -> None:
-    """A chat's JSON twin does not name the host; its Markdown does."""
+    """A JSON twin names neither the host nor the title its Markdown shows: take them from there."""
+    if md_imp.title:
+        json_imp.title = md_imp.title
     host = md_imp.plan.get("host")
     if json_imp.format == "chat" and isinstance(host, dict) and host.get("name") not in (None, "Host"):
         json_imp.plan["host"] = dict(host)
