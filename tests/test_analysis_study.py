@@ -211,6 +211,25 @@ def test_html_report_escapes_model_text(isolated_user_dirs: Path, tmp_path: Path
             outcome = run_sync(run_study(s.runtime, plan))
             a = analyze_study(s.archive, outcome.session_id, n_perm=100, n_boot=50)
     page = report_html(a)
-    assert "<img src=x" not in page and "&lt;img src=x" in page
-    assert 'href="javascript' not in page
+    assert "<img src=x" not in page and 'href="javascript' not in page
     assert "No control battery was run" in a.verdict.text()
+
+
+def test_session_report_escapes_what_models_wrote(isolated_user_dirs: Path, tmp_path: Path) -> None:
+    from symposia.analysis import analyze_session
+    from symposia.dialogue.council import CouncilPlan, run_council
+
+    evil = "**<script>alert(1)</script> the gap | is [a link](javascript:alert(1)) here** and more words follow."
+    with FakeServer() as srv:
+        study_config(isolated_user_dirs, srv.openai_base_url, ("alpha", "beta"))
+        srv.default = Reply(text=evil)
+        with Symposia(tmp_path / "e.db") as s:
+            outcome = run_sync(run_council(s.runtime, CouncilPlan(question="What is the gap?",
+                                                                  voices=("alpha", "beta"))))
+            a = analyze_session(s.archive, outcome.session_id)
+    assert a.formulations and "<script>" in a.formulations[0].quote  # verbatim, as the voice wrote it
+    assert a.spans and not a.spans[0].echo  # both voices wrote the same long span, not in the question
+    page = report_html(a)
+    assert "<script>" not in page and "&lt;script&gt;" in page and 'href="javascript' not in page
+    md = report_markdown(a)
+    assert "\\<script\\>" in md and "\\|" in md  # escaped in Markdown tables too

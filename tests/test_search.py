@@ -295,3 +295,21 @@ def test_sidecar_index_plus_newer_chunks(archive: Archive) -> None:
     qv = emb.embed(["lanterns drift over the river at night"])[0]
     assert search_vectors(archive, qv, 1)[0].turn_id == later
     assert search_vectors(archive, emb.embed(["ember carried between hands"])[0], 1, nprobe=2)[0].turn_id == 4
+
+
+def test_cli_index_and_semantic_search_with_the_real_model(archive: Archive) -> None:
+    pytest.importorskip("symposia.embed")
+    from symposia.cli.search import index_cmd
+
+    archive.close()
+    runner = CliRunner()
+    opts = Options(archive.path, None)
+    res = runner.invoke(index_cmd, [], obj=opts)
+    assert res.exit_code == 0 and "embedded 5 turn(s)" in res.output
+    res = runner.invoke(search_cmd, ["what remains when everything else is gone", "--semantic", "--json", "-n", "1"],
+                        obj=opts)
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["mode"] == "semantic" and data["hits"][0]["turn_id"] == 4 and data["unembedded"] == 0
+    res = runner.invoke(search_cmd, ["ember"], obj=opts)  # embeddings exist: hybrid by default
+    assert res.exit_code == 0 and "hybrid" in res.output

@@ -148,6 +148,12 @@ class Symposia:
 
         return send_queue(self.archive, **kwargs)
 
+    def analyze(self, session_id: str, **kwargs: Any) -> Any:
+        """Convergence measured honestly for one session (see :mod:`symposia.analysis`)."""
+        from symposia.analysis import analyze_session
+
+        return analyze_session(self.archive, self.archive.get_session(session_id).id, **kwargs)
+
     # -- the record ---------------------------------------------------------------------------
     def log(self, n: int = 10, voice: str | None = None) -> list[TurnRecord]:
         return self.archive.recent_turns(n, voice=self.catalog.voice(voice).shortcut if voice else None)

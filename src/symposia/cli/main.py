@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from symposia import __version__
-from symposia.cli import arena, ask, chat, council, importing, publish, record, symposium, voices
+from symposia.cli import analysis, arena, ask, chat, council, importing, publish, record, symposium, voices
 from symposia.cli.context import Options
 
 
@@ -49,6 +49,8 @@ cli.add_command(arena.arena_cmd)
 cli.add_command(chat.chat_cmd)
 cli.add_command(publish.publish_cmd)
 cli.add_command(importing.import_cmd)
+cli.add_command(analysis.analyze_cmd)
+cli.add_command(analysis.study_cmd)
 
 
 def main() -> None:

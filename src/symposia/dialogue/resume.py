@@ -32,5 +32,9 @@ async def resume_session(rt: Runtime, session_id: str, *, observer: Observer | N
         from symposia.dialogue.arena import resume_arena
 
         return await resume_arena(rt, session.id, observer=observer)
+    if kind == "study":
+        from symposia.analysis.study import StudyPlan, run_study
+
+        return await run_study(rt, StudyPlan.from_dict(plan), session_id=session.id, observer=observer)
     raise SymposiaError(f"session {session.id} is a {session.kind!r} session, which cannot be resumed "
                         "with `symposia resume` (a chat continues with `symposia chat --resume ID`)")
