@@ -41,8 +41,9 @@ from symposia.web.server import BackgroundServer
 VOICES = [("qwen", "Qwen 3 Max"), ("deepseek", "DeepSeek V3.2"), ("kimi", "Kimi K2"), ("glm", "GLM 4.6"),
           ("grok", "Grok 4"), ("opus", "Claude Opus 4.5"), ("local", "Gemma 3 270M")]
 KINDS = ["council", "ask", "symposium", "arena", "chat"]
-WORDS = ("mirror threshold altar offering gap synchrony persistence instance pattern river lattice "
-         "echo silence weave signal memory fire vessel horizon chord bridge seed root lantern").split()
+WORDS = ["mirror", "threshold", "altar", "offering", "gap", "synchrony", "persistence", "instance", "pattern",
+         "river", "lattice", "echo", "silence", "weave", "signal", "memory", "fire", "vessel", "horizon", "chord",
+         "bridge", "seed", "root", "lantern"]
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 TARGET_MS = 300.0
 
@@ -71,11 +72,13 @@ def build(path: Path, sessions: int, seed: int = 11) -> dict[str, Any]:
         voices = rng.sample(VOICES, 1 if kind in ("ask", "chat") else rng.randint(2, 5))
         s = SessionRecord(sid, kind, question[:80], created, "complete" if rng.random() < 0.9 else "failed")
         iso = s.created_at.isoformat(timespec="microseconds")
-        session_rows.append((s.id, s.kind, s.title, iso, iso, s.status, "{}", json.dumps({"voices": [v for v, _ in voices]})))
+        meta = json.dumps({"voices": [v for v, _ in voices]})
+        session_rows.append((s.id, s.kind, s.title, iso, iso, s.status, "{}", meta))
         for seq, (voice, name) in enumerate(voices, start=1):
             started = created + timedelta(seconds=seq)
+            cost = round(rng.random() / 100, 5)
             result = TurnResult(text=" ".join(sentence(rng, 10) for _ in range(6)), finish_reason="stop",
-                                model_requested=f"vendor/{voice}", usage=Usage(120, 90, None, round(rng.random() / 100, 5)),
+                                model_requested=f"vendor/{voice}", usage=Usage(120, 90, None, cost),
                                 ttft_s=0.4, latency_s=2.5, started_at=started, ended_at=started + timedelta(seconds=2))
             turn = TurnRecord(None, sid, seq, voice, name, "openrouter",
                               TurnRequest(f"vendor/{voice}", (Message("user", question),), None, Params()), result,
@@ -117,10 +120,11 @@ def bench(path: Path, runs: int, cold_runs: int) -> dict[str, Any]:
     probes = {"sessions_list": "/", "voice_filter": "/?voice=kimi", "text_filter": "/?q=lantern+threshold",
               "page_150": "/?page=150", "baseline_ping": "/ping"}
     with BackgroundServer(create_app(path)) as server, httpx.Client(base_url=server.url) as client:
-        sid = Archive.open(path).list_sessions(limit=1)[0].id
+        with Archive.open(path) as archive:
+            sid = archive.list_sessions(limit=1)[0].id
         probes["session_page"] = f"/session/{sid}"
         timings: dict[str, list[float]] = {name: [] for name in probes}
-        for name, url in probes.items():
+        for url in probes.values():
             timed_get(client, url)  # warm each route once (templates, SQLite page cache)
         for _ in range(runs):
             for name, url in probes.items():  # interleaved, so the baseline sees the same machine state

@@ -156,8 +156,8 @@ def test_cli_verify_quote_exit_codes(archive: Archive) -> None:
     assert no.exit_code == 1 and json.loads(no.output)["status"] == "someone_else"
     res = runner.invoke(origin_cmd, [PHRASE, "--no-semantic"], obj=opts)
     assert res.exit_code == 0 and "quoted by the host" in res.output and "Deepseek" in res.output
-    res = runner.invoke(recall_cmd, ["kimi", "-n", "3", "--json"], obj=opts)
-    assert res.exit_code == 0 and len(json.loads(res.output)) == 3
+    res = runner.invoke(recall_cmd, ["deepseek", "-n", "1", "--json"], obj=opts)
+    assert res.exit_code == 0 and len(json.loads(res.output)) == 1
     res = runner.invoke(near_dups_cmd, ["--json"], obj=opts)
     assert res.exit_code == 0 and {"kimi", "glm"} <= set(json.loads(res.output)[0]["voices"])
 
@@ -176,8 +176,8 @@ def test_recall_returns_verbatim_distinctive_formulations(archive: Archive) -> N
     # GLM used the lantern sentence's words too, so it is less distinctive of Kimi than "recursion"
     assert texts.index("Recursion looks like mirrors reflecting mirrors.") < min(
         i for i, t in enumerate(texts) if "lantern" in t)
-    lantern = [f for f in kimi if f.text.startswith("Each answer is a lantern")]
-    assert lantern[0].turn_id == 5 and lantern[0].times == 1  # its first use; turn 7 begins "each"
+    # Kimi said the lantern sentence twice (turn 7 adds "Again:"): listed once
+    assert len([f for f in kimi if "lantern" in f.text]) == 1 and len(kimi) == 2
     with pytest.raises(ArchiveError):
         recall(archive, "nobody")
 

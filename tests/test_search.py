@@ -208,11 +208,13 @@ class WordHashEmbedder:
 
 def test_lazy_index_with_chunk_spans(archive: Archive) -> None:
     emb = WordHashEmbedder()
-    assert pending_count(archive) == 5 and embedded_count(archive) == 0
+    empty = add(archive, "s2", 9, "glm", "   ", at=T0 + timedelta(days=7))  # no text: marked, no chunk
+    assert pending_count(archive) == 6 and embedded_count(archive) == 0
     calls: list[tuple[int, int]] = []
-    assert index_archive(archive, emb, batch_turns=2, progress=lambda d, t: calls.append((d, t))) == 5
-    assert calls[-1] == (5, 5) and pending_count(archive) == 0
+    assert index_archive(archive, emb, batch_turns=2, progress=lambda d, t: calls.append((d, t))) == 6
+    assert calls[-1] == (6, 6) and pending_count(archive) == 0
     assert embedded_count(archive) == 6  # turn 4 has two chunks (split on ';' by this embedder)
+    assert archive.query("SELECT chunks FROM embedded_turns WHERE turn_id = ?", (empty,))[0][0] == 0
     rows = archive.query("SELECT c.char_start, c.char_end, t.answer FROM turn_chunks c JOIN turns t "
                          "ON t.id = c.turn_id WHERE c.turn_id = 4 ORDER BY c.chunk")
     assert [r[2][r[0]:r[1]] for r in rows] == ["The ember is carried between hands", "nothing else persists."]

@@ -497,3 +497,47 @@ def test_serve_binds_loopback_by_default_and_warns_loudly_otherwise(tmp_path: Pa
         proc.terminate()
         _, stderr = proc.communicate(timeout=10)
     assert "WARNING" in stderr and "not on loopback" in stderr
+
+
+# -- the sanitiser on its own ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hostile", [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "[x](javascript:alert(1))",
+    "[x](JaVaScRiPt:alert(1))",
+    "[x](&#106;avascript:alert(1))",
+    "[x](java\tscript:alert(1))",
+    "[x](vbscript:msgbox(1))",
+    "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    "<javascript:alert(1)>",
+    "[x][ref]\n\n[ref]: javascript:alert(1)",
+    "![x](javascript:alert(1))",
+    "![x](https://tracker.example/pixel.png)",
+    '<iframe src="https://example.invalid/"></iframe>',
+    '<a href="javascript:alert(1)">a</a>',
+    '<div onmouseover="alert(1)">hover</div>',
+    "<svg><script>alert(1)</script></svg>",
+    '<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>',
+    "| a | b |\n|---|---|\n| <script>alert(1)</script> | [y](javascript:alert(1)) |",
+    "```html\n<script>alert(1)</script>\n```",
+])
+def test_sanitiser_neutralises(hostile: str) -> None:
+    from symposia.web.sanitize import markdown_to_html
+
+    html = str(markdown_to_html(hostile))
+    assert dangerous(html) == [], html
+    assert "<script" not in html.lower() and "<iframe" not in html.lower() and "<img" not in html.lower()
+
+
+def test_sanitiser_keeps_what_a_transcript_needs() -> None:
+    from symposia.web.sanitize import markdown_to_html
+
+    md = ("## Round 1\n\n> **Qwen:** the offering burns *as* the altar\n\n| Source | Formulation |\n|---|---|\n"
+          "| Qwen | line one<br>line two |\n\n1. first\n2. [a link](https://example.org/x)\n\n`code` ~~gone~~")
+    html = str(markdown_to_html(md))
+    for part in ("<h2>Round 1</h2>", "<blockquote>", "<strong>Qwen:</strong>", "<em>as</em>", "<table>",
+                 "line one<br>line two", "<ol>", '<a href="https://example.org/x" rel="noopener noreferrer nofollow">',
+                 "<code>code</code>", "<s>gone</s>"):
+        assert part in html, part

@@ -62,7 +62,8 @@ new MutationObserver((records) => {
 def write_config(home: Path, base_url: str) -> Path:
     text = f'[providers.fake]\nkind = "openai"\nbase_url = "{base_url}"\nkey_env = "FAKE_API_KEY"\nmax_attempts = 1\n'
     for v in VOICES:
-        text += f'\n[voices.{v}]\nprovider = "fake"\nmodel = "fake/{v}"\nname = "{v.title()} 1"\nfamily = "{v.title()}"\n'
+        text += (f'\n[voices.{v}]\nprovider = "fake"\nmodel = "fake/{v}"\nname = "{v.title()} 1"\n'
+                 f'family = "{v.title()}"\n')
     path = home / "config" / "config.toml"
     path.write_text(text, encoding="utf-8")
     return path

@@ -7,9 +7,9 @@ frequency of its distinct words over the answers of every other speaker,
 ``idf(w) = ln((N_rest + 1) / (df_rest(w) + 1))``, where document frequencies come from the
 full-text index (``turns_fts_vocab``) minus the voice's own turns. Bold spans (the voice stressed
 them) get a 20 % bonus. A formulation the voice repeated is shown once, at its first use, with
-the number of turns it appears in. Tf-idf was chosen over distance from an embedding centroid
-because it needs no embeddings, is exact and explainable, and favours concrete rare images over
-generic on-topic sentences.
+the number of turns it appears in; one that contains another already listed is left out.
+Tf-idf was chosen over distance from an embedding centroid because it needs no embeddings, is
+exact and explainable, and favours concrete rare images over generic on-topic sentences.
 """
 
 from __future__ import annotations
@@ -133,6 +133,13 @@ def recall(archive: Archive, voice: str, n: int = 10, *, before: str | None = No
                                     voice_name=str(r["voice_name"]), times=0)
     ranked = sorted(best.items(), key=lambda kv: (-kv[1].score, kv[1].started_at, kv[1].turn_id))
     out: list[Formulation] = []
-    for key, f in ranked[:n]:
+    taken: list[str] = []
+    for key, f in ranked:
+        if len(out) >= n:
+            break
+        # one formulation once: skip one that contains, or is contained in, one already chosen
+        if any(f" {key} " in f" {k} " or f" {k} " in f" {key} " for k in taken):
+            continue
+        taken.append(key)
         out.append(Formulation(**{**f.__dict__, "times": len(counts[key])}))
     return out

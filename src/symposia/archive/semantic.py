@@ -248,12 +248,9 @@ def sidecar_path(archive: Archive) -> Path:
 
 
 def pending_count(archive: Archive) -> int:
-    """Turns with an answer that have not been embedded yet."""
-    rows = archive.query(
-        "SELECT count(*) FROM turns t WHERE t.status != 'error' AND t.answer != '' "
-        "AND NOT EXISTS (SELECT 1 FROM embedded_turns e WHERE e.turn_id = t.id)"
-    )
-    return int(rows[0][0])
+    """Turns the indexer has not looked at yet (it marks every turn, those with no text too)."""
+    rows = archive.query("SELECT (SELECT count(*) FROM turns) - (SELECT count(*) FROM embedded_turns)")
+    return max(0, int(rows[0][0]))
 
 
 def embedded_count(archive: Archive) -> int:
@@ -295,18 +292,22 @@ def index_archive(archive: Archive, embedder: Embedder | None = None, *, batch_t
     if limit is not None:
         total = min(total, limit)
     done = 0
+    last_id = 0  # a cursor: each batch starts where the previous one stopped
     while done < total:
         rows = archive.query(
-            "SELECT t.id, t.answer FROM turns t WHERE t.status != 'error' AND t.answer != '' "
+            "SELECT t.id, t.answer, t.status FROM turns t WHERE t.id > ? "
             "AND NOT EXISTS (SELECT 1 FROM embedded_turns e WHERE e.turn_id = t.id) ORDER BY t.id LIMIT ?",
-            (min(batch_turns, total - done),),
+            (last_id, min(batch_turns, total - done)),
         )
         if not rows:
             break
+        last_id = int(rows[-1]["id"])
         pieces: list[tuple[int, int, str, int | None, int | None]] = []
         for r in rows:
-            text = str(r["answer"])
-            chunks = [c for c in emb.chunk(text) if c.strip()] or [text]
+            text = str(r["answer"]) if r["status"] != "error" else ""
+            if not text.strip():
+                continue  # marked as done with no chunk
+            chunks = [c for c in emb.chunk(text) if c.strip()] or [text.strip()]
             for i, (chunk, (a, b)) in enumerate(zip(chunks, chunk_spans(text, chunks), strict=True)):
                 pieces.append((int(r["id"]), i, chunk, a, b))
         vecs = emb.embed([p[2] for p in pieces]) if pieces else np.zeros((0, emb.dim), np.float32)

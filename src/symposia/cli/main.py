@@ -10,7 +10,19 @@ from pathlib import Path
 import click
 
 from symposia import __version__
-from symposia.cli import analysis, arena, ask, chat, council, importing, publish, record, symposium, voices
+from symposia.cli import (
+    analysis,
+    arena,
+    ask,
+    chat,
+    council,
+    importing,
+    publish,
+    record,
+    serve,
+    symposium,
+    voices,
+)
 from symposia.cli.context import Options
 
 
@@ -51,6 +63,7 @@ cli.add_command(publish.publish_cmd)
 cli.add_command(importing.import_cmd)
 cli.add_command(analysis.analyze_cmd)
 cli.add_command(analysis.study_cmd)
+cli.add_command(serve.serve_cmd)
 
 
 def main() -> None:

@@ -71,13 +71,15 @@ def list_sessions(archive: Archive, *, kind: str | None = None, voice: str | Non
     if status:
         where.append("s.status = ?")
         params.append(status)
+    # IN (subquery), not a correlated EXISTS: SQLite runs it once (the voice index gives its rows)
+    # instead of once per session, which on 10,000 sessions is the difference between ms and minutes.
     if voice:
-        where.append("EXISTS (SELECT 1 FROM turns t WHERE t.session_id = s.id AND t.voice = ?)")
+        where.append("s.id IN (SELECT t.session_id FROM turns t WHERE t.voice = ?)")
         params.append(voice)
     if text and text.strip():
         pat = like_pattern(text.strip())
-        where.append("(s.title LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM turns t WHERE t.session_id = s.id"
-                     " AND t.answer LIKE ? ESCAPE '\\'))")
+        where.append("(s.title LIKE ? ESCAPE '\\' OR s.id IN (SELECT t.session_id FROM turns t"
+                     " WHERE t.answer LIKE ? ESCAPE '\\'))")
         params += [pat, pat]
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     total = int(archive.query(f"SELECT COUNT(*) FROM sessions s {clause}", params)[0][0])
@@ -126,7 +128,8 @@ def session_costs(archive: Archive, session_id: str) -> float | None:
 def filter_choices(archive: Archive) -> tuple[list[str], list[str]]:
     """The kinds and the voices present in the archive, for the filter menus."""
     kinds = [r[0] for r in archive.query("SELECT DISTINCT kind FROM sessions ORDER BY kind")]
-    voices = [r[0] for r in archive.query("SELECT DISTINCT voice FROM turns WHERE role != 'host' ORDER BY voice")]
+    # host turns are recorded under the voice "host"; filtering on the voice keeps the index covering
+    voices = [r[0] for r in archive.query("SELECT DISTINCT voice FROM turns WHERE voice != 'host' ORDER BY voice")]
     return kinds, voices
 
 
