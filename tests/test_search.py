@@ -315,3 +315,20 @@ def test_cli_index_and_semantic_search_with_the_real_model(archive: Archive) -> 
     assert data["mode"] == "semantic" and data["hits"][0]["turn_id"] == 4 and data["unembedded"] == 0
     res = runner.invoke(search_cmd, ["ember"], obj=opts)  # embeddings exist: hybrid by default
     assert res.exit_code == 0 and "hybrid" in res.output
+
+
+def test_very_common_words_are_ranked_among_recent_turns(archive: Archive, monkeypatch: pytest.MonkeyPatch) -> None:
+    import symposia.archive.search as search_mod
+
+    new = [add(archive, "s2", 10 + i, "glm", f"the river number {i} is the river", at=T0 + timedelta(days=8))
+           for i in range(40)]
+    assert search_mod.estimate_matches(archive, "river") == 40
+    assert search_mod.estimate_matches(archive, "riv* OR ember") == 41
+    monkeypatch.setattr(search_mod, "MAX_RANKED", 8)
+    notes: list[str] = []
+    hits = search_fts(archive, "river", n=3, notes=notes)
+    assert len(hits) == 3 and all(h.turn_id >= new[20] for h in hits)  # only the newest part was ranked
+    assert notes and "most recent" in notes[0]
+    assert len(search_fts(archive, "river", n=40)) == 40  # widened until enough are found
+    res = search(archive, "river", n=3)
+    assert res.notes and "most recent" in res.notes[0]

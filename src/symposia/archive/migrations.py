@@ -162,6 +162,7 @@ def migrate(conn: sqlite3.Connection, where: str = "the archive",
 
 
 from symposia.archive.schema_search import m002_fts, m003_embeddings  # noqa: E402
+
 migration(m002_fts)
 migration(m003_embeddings)
 

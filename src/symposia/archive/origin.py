@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from symposia.archive.search import TOKEN, turn_info
+from symposia.archive.search import TOKEN, fts_term, turn_info
 from symposia.archive.store import Archive
 from symposia.dialogue.quotes import closest_span, is_verbatim, locate
 from symposia.errors import ArchiveError, SymposiaError
@@ -156,10 +156,20 @@ def _phrase_fts(phrase: str) -> str | None:
     return f"answer : ({' AND '.join(terms)})" if terms else None
 
 
-def _words_fts(phrase: str) -> str | None:
-    """An FTS5 query over answers accepting any word of ``phrase`` (bm25 ranks the overlap)."""
-    words = sorted({w.lower() for w in TOKEN.findall(phrase)})
-    return f"answer : ({' OR '.join(chr(34) + w + chr(34) for w in words)})" if words else None
+def _words_fts(archive: Archive, phrase: str) -> str | None:
+    """An FTS5 query over answers accepting any of the phrase's rarer words (bm25 ranks the overlap).
+
+    Words in more than 5 % of the answers (the, is, of…) are left out unless nothing else is left:
+    an OR over them would match, and rank, most of the archive.
+    """
+    words = sorted({fts_term(w) for w in TOKEN.findall(phrase)})
+    if not words:
+        return None
+    total = int(archive.query("SELECT count(*) FROM turns")[0][0])
+    df = {w: int(archive.query("SELECT COALESCE(sum(doc), 0) FROM turns_fts_vocab WHERE term = ? AND col = 'answer'",
+                               (w,))[0][0]) for w in words}
+    rare = [w for w in words if df[w] <= max(1000, total // 20)] or sorted(words, key=lambda w: df[w])[:3]
+    return f"answer : ({' OR '.join(chr(34) + w + chr(34) for w in rare)})"
 
 
 def _voice_sql(voice: str | None, negate: bool = False) -> tuple[str, list[Any]]:
@@ -211,7 +221,7 @@ def _candidates(archive: Archive, phrase: str, *, voice: str | None, exclude_voi
     vsql, vparams = _voice_sql(voice, exclude_voice)
     rsql = f" AND t.role IN ({','.join('?' * len(roles))})" if roles else ""
     ids: list[int] = []
-    wq = _words_fts(phrase)
+    wq = _words_fts(archive, phrase)
     if wq is not None:
         rows = archive.query(
             "SELECT t.id FROM turns_fts f JOIN turns t ON t.id = f.rowid "

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from symposia.archive.origin import sentence_spans
-from symposia.archive.search import TOKEN, parse_when
+from symposia.archive.search import TOKEN, fts_term, parse_when
 from symposia.archive.store import Archive
 from symposia.errors import ArchiveError
 
@@ -47,14 +46,8 @@ class Formulation:
     times: int  # how many of the voice's turns contain it
 
 
-def _term(word: str) -> str:
-    """A word as FTS5's unicode61 tokenizer (remove_diacritics 2) indexes it."""
-    decomposed = unicodedata.normalize("NFKD", word.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
 def _terms(text: str) -> set[str]:
-    return {_term(w) for w in TOKEN.findall(text)}
+    return {fts_term(w) for w in TOKEN.findall(text)}
 
 
 def recall(archive: Archive, voice: str, n: int = 10, *, before: str | None = None, min_words: int = 4,
@@ -119,11 +112,11 @@ def recall(archive: Archive, voice: str, n: int = 10, *, before: str | None = No
             words = TOKEN.findall(piece)
             if not (min_words <= len(words) <= max_words) and not (kind == "bold" and len(words) >= 2):
                 continue
-            key = " ".join(_term(w) for w in words)
+            key = " ".join(fts_term(w) for w in words)
             counts.setdefault(key, set()).add(int(r["id"]))
             if key in best:
                 continue
-            distinct = {_term(w) for w in words}
+            distinct = {fts_term(w) for w in words}
             score = sum(idf(t) for t in distinct) / len(distinct)
             if kind == "bold":
                 score *= BOLD_BONUS

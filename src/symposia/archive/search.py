@@ -14,6 +14,7 @@ when the archive has embeddings) fuses the two rankings by reciprocal rank (k = 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -31,6 +32,8 @@ __all__ = [
     "SearchFilters",
     "SearchResult",
     "build_fts_query",
+    "estimate_matches",
+    "fts_term",
     "filter_sql",
     "parse_when",
     "phrase_query",
@@ -42,6 +45,7 @@ __all__ = [
 Mode = Literal["auto", "fts", "semantic", "hybrid"]
 Field = Literal["answer", "question", "any"]
 RRF_K = 60
+MAX_RANKED = 5_000  # bm25 ranks at most about this many matches (see _fts_ranked_bounded)
 SNIPPET_TOKENS = 24
 _HL_OPEN, _HL_CLOSE = "\x02", "\x03"
 # What FTS5's unicode61 tokenizer calls a token: letters and digits (the underscore separates).
@@ -110,9 +114,12 @@ def phrase_query(text: str, column: Field = "answer") -> str | None:
     return f"{_COLUMNS[column]} : {_fts_string(words)}"
 
 
-def build_fts_query(query: str, column: Field = "answer") -> str:
-    """Turn the user's query into a safe FTS5 expression (see the module docstring for the syntax)."""
-    positive: list[str] = []
+Alternatives = list[tuple[list[str], bool]]  # (words of a phrase, prefix?) joined by OR
+
+
+def _parse(query: str) -> tuple[list[Alternatives], list[str]]:
+    """The query's required terms (each a list of OR-ed alternatives) and its excluded FTS5 terms."""
+    positive: list[Alternatives] = []
     negative: list[str] = []
     pending_or = False
     for m in _QUERY_TOKEN.finditer(query):
@@ -123,23 +130,56 @@ def build_fts_query(query: str, column: Field = "answer") -> str:
         words = TOKEN.findall(text)
         if not words:
             continue
-        term = _fts_string(words) + (" *" if m.group("star") else "")
+        prefix = bool(m.group("star"))
         if m.group("neg"):
-            negative.append(term)
+            negative.append(_fts_string(words) + (" *" if prefix else ""))
         elif pending_or:
-            positive[-1] = f"{positive[-1]} OR {term}"
+            positive[-1].append((words, prefix))
             pending_or = False
         else:
-            positive.append(term)
+            positive.append([(words, prefix)])
     if not positive:
         raise ArchiveError(
             f"nothing to search for in {query!r}: give at least one word or \"quoted phrase\" "
             f"(a -word only excludes)"
         )
-    expr = " AND ".join(f"({p})" for p in positive)
+    return positive, negative
+
+
+def build_fts_query(query: str, column: Field = "answer") -> str:
+    """Turn the user's query into a safe FTS5 expression (see the module docstring for the syntax)."""
+    positive, negative = _parse(query)
+    terms = [" OR ".join(_fts_string(ws) + (" *" if pre else "") for ws, pre in alts) for alts in positive]
+    expr = " AND ".join(f"({t})" for t in terms)
     for n in negative:
         expr = f"({expr}) NOT {n}"
     return f"{_COLUMNS[column]} : ({expr})"
+
+
+def fts_term(word: str) -> str:
+    """A word as FTS5's unicode61 tokenizer (remove_diacritics 2) indexes it."""
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def estimate_matches(archive: Archive, query: str, column: Field = "answer") -> int:
+    """An upper bound on the turns the query matches, from the index's document frequencies."""
+    cols = ["answer", "question"] if column == "any" else [column]
+    marks = ",".join("?" * len(cols))
+
+    def df(word: str, prefix: bool) -> int:
+        term = fts_term(word)
+        if prefix:
+            sql = f"SELECT COALESCE(sum(doc), 0) FROM turns_fts_vocab WHERE term >= ? AND term < ? AND col IN ({marks})"
+            return int(archive.query(sql, (term, term + "\U0010ffff", *cols))[0][0])
+        sql = f"SELECT COALESCE(sum(doc), 0) FROM turns_fts_vocab WHERE term = ? AND col IN ({marks})"
+        return int(archive.query(sql, (term, *cols))[0][0])
+
+    positive, _ = _parse(query)
+    return min(
+        sum(min(df(w, pre and i == len(ws) - 1) for i, w in enumerate(ws)) for ws, pre in alts)
+        for alts in positive
+    )
 
 
 def _plain_words(query: str) -> str:
@@ -264,32 +304,61 @@ def _hit(info: dict[str, Any], *, field: str, snippet: str, highlights: tuple[tu
 # -- full text -----------------------------------------------------------------------------------------
 
 
-def _fts_ranked(archive: Archive, fts_query: str, n: int, filters: SearchFilters | None) -> list[tuple[int, float]]:
+def _fts_ranked(archive: Archive, fts_query: str, n: int, filters: SearchFilters | None,
+                from_id: int | None = None) -> list[tuple[int, float]]:
     where, params = filter_sql(filters)
+    since_id = f" AND {'f.' if where else ''}rowid >= ?" if from_id is not None else ""
+    id_params = [from_id] if from_id is not None else []
     try:
         if not where:
             # FTS5 sorts by rank inside the virtual table: no join until the top n are known.
             rows = archive.query(
-                "SELECT rowid, rank FROM turns_fts WHERE turns_fts MATCH ? ORDER BY rank LIMIT ?",
-                (fts_query, n),
+                f"SELECT rowid, rank FROM turns_fts WHERE turns_fts MATCH ?{since_id} ORDER BY rank LIMIT ?",
+                (fts_query, *id_params, n),
             )
         else:
             rows = archive.query(
                 "SELECT f.rowid, f.rank FROM turns_fts f JOIN turns t ON t.id = f.rowid "
                 "LEFT JOIN sessions s ON s.id = t.session_id "
-                f"WHERE turns_fts MATCH ? AND {where} ORDER BY f.rank LIMIT ?",
-                (fts_query, *params, n),
+                f"WHERE turns_fts MATCH ?{since_id} AND {where} ORDER BY f.rank LIMIT ?",
+                (fts_query, *id_params, *params, n),
             )
     except ArchiveError as e:
         raise ArchiveError(f"the full-text search failed ({e}); is the archive from an older symposia?") from e
     return [(int(r[0]), float(r[1])) for r in rows]
 
 
+def _fts_ranked_bounded(archive: Archive, query: str, fts_query: str, n: int, filters: SearchFilters | None,
+                        field: Field, notes: list[str] | None) -> list[tuple[int, float]]:
+    """bm25 top ``n``; for very common words, ranked among the most recent ~MAX_RANKED matches.
+
+    bm25 has to score every match before it can sort (about 2-4 microseconds each): a query
+    matching most of a million turns would take a second. Such a query is ranked within the newest
+    part of the archive expected to hold ``MAX_RANKED`` matches, widened until ``n`` are found.
+    """
+    estimate = estimate_matches(archive, query, field)
+    if estimate <= MAX_RANKED:
+        return _fts_ranked(archive, fts_query, n, filters)
+    lo, hi = (int(v or 0) for v in archive.query("SELECT min(id), max(id) FROM turns")[0])
+    share = MAX_RANKED / estimate
+    while share < 1.0:
+        from_id = int(hi - (hi - lo + 1) * share)
+        ranked = _fts_ranked(archive, fts_query, n, filters, from_id)
+        if len(ranked) >= n:
+            if notes is not None:
+                notes.append(f"very common words (up to {estimate:,} matching turns): ranked by relevance "
+                             f"among the most recent turns (from turn {from_id}); add a word or a filter "
+                             f"to search them all")
+            return ranked
+        share *= 4
+    return _fts_ranked(archive, fts_query, n, filters)
+
+
 def search_fts(archive: Archive, query: str, *, n: int = 10, filters: SearchFilters | None = None,
-               field: Field = "answer", fts_query: str | None = None) -> list[Hit]:
+               field: Field = "answer", fts_query: str | None = None, notes: list[str] | None = None) -> list[Hit]:
     """Full-text search: the ``n`` best turns by bm25, each with a highlighted snippet."""
     fq = fts_query or build_fts_query(query, field)
-    ranked = _fts_ranked(archive, fq, n, filters)
+    ranked = _fts_ranked_bounded(archive, query, fq, n, filters, field, notes)
     info = turn_info(archive, [i for i, _ in ranked])
     hits: list[Hit] = []
     for turn_id, rank in ranked:
@@ -333,9 +402,9 @@ def _fuse(rankings: Sequence[Sequence[int]], n: int) -> list[tuple[int, float]]:
 
 
 def _hybrid(archive: Archive, query: str, fq: str, n: int, filters: SearchFilters | None, field: Field,
-            embedder: Any) -> list[Hit]:
+            embedder: Any, notes: list[str]) -> list[Hit]:
     fetch = max(n * 4, 40)
-    fts_ranked = [i for i, _ in _fts_ranked(archive, fq, fetch, filters)]
+    fts_ranked = [i for i, _ in _fts_ranked_bounded(archive, query, fq, fetch, filters, field, notes)]
     sem = {h.turn_id: h for h in _semantic(archive, query, fetch, filters, embedder)}
     fused = _fuse([fts_ranked, list(sem)], n)
     in_fts = set(fts_ranked)
@@ -389,8 +458,8 @@ def search(archive: Archive, query: str, *, n: int = 10, filters: SearchFilters 
                     hits = _semantic(archive, query, n, filters, emb)
                     return SearchResult(query, "semantic", tuple(hits), None, pending, tuple(notes))
                 assert fq is not None
-                fused = _hybrid(archive, query, fq, n, filters, field, emb)
+                fused = _hybrid(archive, query, fq, n, filters, field, emb, notes)
                 return SearchResult(query, "hybrid", tuple(fused), fq, pending, tuple(notes))
     assert fq is not None
-    hits = search_fts(archive, query, n=n, filters=filters, field=field, fts_query=fq)
+    hits = search_fts(archive, query, n=n, filters=filters, field=field, fts_query=fq, notes=notes)
     return SearchResult(query, "fts", tuple(hits), fq, 0, tuple(notes))

@@ -128,7 +128,7 @@ class Embedder:
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.log_severity_level = 3  # only errors: ORT warns about unused initializers of this export
+        opts.log_severity_level = 3  # errors only: a library must not print ORT warnings on the user's terminal
         try:
             self._session: Any = ort.InferenceSession(str(path), sess_options=opts,
                                                       providers=["CPUExecutionProvider"])
@@ -293,16 +293,15 @@ def chunk_text(text: str, max_tokens: int = 200, overlap: int = 40) -> list[str]
         return [text.strip()]
     offsets = enc.offsets
     costs = _boundary_costs(text, enc)
-    step = max_tokens - overlap
-    pieces = math.ceil((n - overlap) / step)
-    target = min(max_tokens, math.ceil((n - overlap) / pieces) + overlap)
-
     chunks: list[str] = []
     start = 0
     while True:
         if n - start <= max_tokens:
             end = n
         else:
+            # Share what is left evenly among the pieces it still needs, so no runt is left at the end.
+            left = n - start - overlap
+            target = min(max_tokens, math.ceil(left / math.ceil(left / (max_tokens - overlap))) + overlap)
             # The cut nearest the balanced size, weighing how clean each boundary is.
             end = min(range(start + 1, start + max_tokens + 1),
                       key=lambda b: abs(b - start - target) + costs[b] * max_tokens)
