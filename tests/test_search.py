@@ -322,8 +322,10 @@ def test_very_common_words_are_ranked_among_recent_turns(archive: Archive, monke
 
     new = [add(archive, "s2", 10 + i, "glm", f"the river number {i} is the river", at=T0 + timedelta(days=8))
            for i in range(40)]
-    assert search_mod.estimate_matches(archive, "river") == 40
+    assert search_mod.estimate_matches(archive, "river") == 40  # exact: smaller than the probe
     assert search_mod.estimate_matches(archive, "riv* OR ember") == 41
+    monkeypatch.setattr(search_mod, "PROBE_ROWS", 10)
+    assert search_mod.estimate_matches(archive, "river") == 45  # all 10 newest match, 45 ids in all
     monkeypatch.setattr(search_mod, "MAX_RANKED", 8)
     notes: list[str] = []
     hits = search_fts(archive, "river", n=3, notes=notes)

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from symposia.archive.search import TOKEN, fts_term, turn_info
+from symposia.archive.search import TOKEN, fts_term, id_range, match_share, turn_info
 from symposia.archive.store import Archive
 from symposia.dialogue.quotes import closest_span, is_verbatim, locate
 from symposia.errors import ArchiveError, SymposiaError
@@ -159,16 +159,15 @@ def _phrase_fts(phrase: str) -> str | None:
 def _words_fts(archive: Archive, phrase: str) -> str | None:
     """An FTS5 query over answers accepting any of the phrase's rarer words (bm25 ranks the overlap).
 
-    Words in more than 5 % of the answers (the, is, of…) are left out unless nothing else is left:
-    an OR over them would match, and rank, most of the archive.
+    Words in more than 5 % of the newest answers (the, is, of…) are left out unless nothing else is
+    left: an OR over them would match, and rank, most of a large archive.
     """
     words = sorted({fts_term(w) for w in TOKEN.findall(phrase)})
     if not words:
         return None
-    total = int(archive.query("SELECT count(*) FROM turns")[0][0])
-    df = {w: int(archive.query("SELECT COALESCE(sum(doc), 0) FROM turns_fts_vocab WHERE term = ? AND col = 'answer'",
-                               (w,))[0][0]) for w in words}
-    rare = [w for w in words if df[w] <= max(1000, total // 20)] or sorted(words, key=lambda w: df[w])[:3]
+    share = {w: match_share(archive, f'answer : "{w}"')[0] for w in words}
+    small = id_range(archive)[1] < 20 * CANDIDATES * 20  # a small archive: rank everything
+    rare = [w for w in words if small or share[w] <= 0.05] or sorted(words, key=lambda w: share[w])[:3]
     return f"answer : ({' OR '.join(chr(34) + w + chr(34) for w in rare)})"
 
 

@@ -34,6 +34,8 @@ __all__ = [
     "build_fts_query",
     "estimate_matches",
     "fts_term",
+    "id_range",
+    "match_share",
     "filter_sql",
     "parse_when",
     "phrase_query",
@@ -46,6 +48,7 @@ Mode = Literal["auto", "fts", "semantic", "hybrid"]
 Field = Literal["answer", "question", "any"]
 RRF_K = 60
 MAX_RANKED = 5_000  # bm25 ranks at most about this many matches (see _fts_ranked_bounded)
+PROBE_ROWS = 5_000  # newest turns in which a query's matches are counted, to estimate the total
 SNIPPET_TOKENS = 24
 _HL_OPEN, _HL_CLOSE = "\x02", "\x03"
 # What FTS5's unicode61 tokenizer calls a token: letters and digits (the underscore separates).
@@ -162,24 +165,28 @@ def fts_term(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def estimate_matches(archive: Archive, query: str, column: Field = "answer") -> int:
-    """An upper bound on the turns the query matches, from the index's document frequencies."""
-    cols = ["answer", "question"] if column == "any" else [column]
-    marks = ",".join("?" * len(cols))
+def id_range(archive: Archive) -> tuple[int, int]:
+    """The lowest and highest turn id (two separate lookups: min and max together scan the table)."""
+    row = archive.query("SELECT (SELECT min(id) FROM turns), (SELECT max(id) FROM turns)")[0]
+    return int(row[0] or 0), int(row[1] or 0)
 
-    def df(word: str, prefix: bool) -> int:
-        term = fts_term(word)
-        if prefix:
-            sql = f"SELECT COALESCE(sum(doc), 0) FROM turns_fts_vocab WHERE term >= ? AND term < ? AND col IN ({marks})"
-            return int(archive.query(sql, (term, term + "\U0010ffff", *cols))[0][0])
-        sql = f"SELECT COALESCE(sum(doc), 0) FROM turns_fts_vocab WHERE term = ? AND col IN ({marks})"
-        return int(archive.query(sql, (term, *cols))[0][0])
 
-    positive, _ = _parse(query)
-    return min(
-        sum(min(df(w, pre and i == len(ws) - 1) for i, w in enumerate(ws)) for ws, pre in alts)
-        for alts in positive
-    )
+def match_share(archive: Archive, fts_query: str) -> tuple[float, int]:
+    """The share of the newest ``PROBE_ROWS`` turns that match ``fts_query``, and the id span it applies to."""
+    lo, hi = id_range(archive)
+    span = hi - lo + 1
+    window = max(1, min(PROBE_ROWS, span))
+    rows = archive.query("SELECT count(*) FROM turns_fts WHERE turns_fts MATCH ? AND rowid > ?",
+                         (fts_query, hi - window))
+    return int(rows[0][0]) / window, span
+
+
+def estimate_matches(archive: Archive, query: str, column: Field = "answer", *,
+                     fts_query: str | None = None) -> int:
+    """About how many turns the query matches: counted exactly in the newest ``PROBE_ROWS`` turns,
+    then extrapolated to the whole id range (exact on an archive smaller than that)."""
+    share, span = match_share(archive, fts_query or build_fts_query(query, column))
+    return int(round(share * span))
 
 
 def _plain_words(query: str) -> str:
@@ -335,11 +342,12 @@ def _fts_ranked_bounded(archive: Archive, query: str, fts_query: str, n: int, fi
     bm25 has to score every match before it can sort (about 2-4 microseconds each): a query
     matching most of a million turns would take a second. Such a query is ranked within the newest
     part of the archive expected to hold ``MAX_RANKED`` matches, widened until ``n`` are found.
+    The number of matches is estimated from their density among the newest turns.
     """
-    estimate = estimate_matches(archive, query, field)
+    estimate = estimate_matches(archive, query, field, fts_query=fts_query)
     if estimate <= MAX_RANKED:
         return _fts_ranked(archive, fts_query, n, filters)
-    lo, hi = (int(v or 0) for v in archive.query("SELECT min(id), max(id) FROM turns")[0])
+    lo, hi = id_range(archive)
     share = MAX_RANKED / estimate
     while share < 1.0:
         from_id = int(hi - (hi - lo + 1) * share)
