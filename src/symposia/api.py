@@ -154,6 +154,37 @@ class Symposia:
 
         return analyze_session(self.archive, self.archive.get_session(session_id).id, **kwargs)
 
+    # -- the archive --------------------------------------------------------------------------------
+    def search(self, query: str, **kwargs: Any) -> Any:
+        """Full-text / semantic / hybrid search (see :func:`symposia.archive.search.search`)."""
+        from symposia.archive.search import search
+
+        return search(self.archive, query, **kwargs)
+
+    def origin(self, phrase: str, **kwargs: Any) -> Any:
+        """The first voice to say ``phrase``, then every later use, labelled."""
+        from symposia.archive.origin import origin
+
+        return origin(self.archive, phrase, **kwargs)
+
+    def recall(self, voice: str, n: int = 10, **kwargs: Any) -> Any:
+        """A voice's most distinctive earlier formulations, verbatim."""
+        from symposia.archive.recall import recall
+
+        return recall(self.archive, self.catalog.voice(voice).shortcut, n, **kwargs)
+
+    def verify_quote(self, voice: str, quote: str, **kwargs: Any) -> Any:
+        """Verbatim, close paraphrase, said by someone else, or not found."""
+        from symposia.archive.origin import verify_quote
+
+        return verify_quote(self.archive, self.catalog.voice(voice).shortcut, quote, **kwargs)
+
+    def import_paths(self, *paths: str | Path, dry_run: bool = False) -> Any:
+        """Import transcripts users already have (files or folders)."""
+        from symposia.importers import import_paths
+
+        return import_paths(self.archive, self.catalog, [Path(p) for p in paths], dry_run=dry_run)
+
     # -- the record ---------------------------------------------------------------------------
     def log(self, n: int = 10, voice: str | None = None) -> list[TurnRecord]:
         return self.archive.recent_turns(n, voice=self.catalog.voice(voice).shortcut if voice else None)

@@ -319,7 +319,7 @@ def index_archive(archive: Archive, embedder: Embedder | None = None, *, batch_t
             per_turn[p[0]] = per_turn.get(p[0], 0) + 1
         now = datetime_to_iso(utcnow())
         # The archive's own write transaction: one commit per batch, under its lock.
-        with archive._write() as c:
+        with archive.transaction() as c:
             c.executemany(
                 "INSERT OR REPLACE INTO turn_chunks (turn_id, chunk, char_start, char_end, dim, scale, vector) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -266,8 +266,9 @@ class Archive:
     # -- plumbing ----------------------------------------------------------------------------------
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, committed on exit (``BEGIN IMMEDIATE`` takes the lock up front)."""
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction on the archive's connection, committed on exit and rolled back on any
+        error (``BEGIN IMMEDIATE`` takes the lock up front). For modules that keep tables of their own."""
         with self._lock:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
@@ -276,6 +277,8 @@ class Archive:
             except BaseException:
                 _rollback(self._conn)
                 raise
+
+    _write = transaction
 
     def _read(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         with self._lock:

@@ -19,6 +19,7 @@ from symposia.cli import (
     importing,
     publish,
     record,
+    search,
     serve,
     symposium,
     voices,
@@ -64,6 +65,12 @@ cli.add_command(importing.import_cmd)
 cli.add_command(analysis.analyze_cmd)
 cli.add_command(analysis.study_cmd)
 cli.add_command(serve.serve_cmd)
+cli.add_command(search.search_cmd)
+cli.add_command(search.index_cmd)
+cli.add_command(search.origin_cmd)
+cli.add_command(search.recall_cmd)
+cli.add_command(search.verify_quote_cmd)
+cli.add_command(search.near_dups_cmd)
 
 
 def main() -> None:

@@ -132,21 +132,12 @@ def _dt(text: Any) -> datetime | None:
 
 @contextmanager
 def _write(archive: Archive) -> Iterator[sqlite3.Connection]:
-    """One write transaction on the archive's connection, under its lock (as the archive's own writes)."""
-    conn: sqlite3.Connection = archive._conn  # the archive exposes no write API for other tables
-    with archive._lock:
-        try:
-            conn.execute("BEGIN IMMEDIATE")
+    """One write transaction on the archive (errors name the publication, not a bare sqlite message)."""
+    try:
+        with archive.transaction() as conn:
             yield conn
-            conn.execute("COMMIT")
-        except sqlite3.Error as e:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise ArchiveError(f"cannot record the publication in {archive.path}: {e}") from e
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+    except sqlite3.Error as e:
+        raise ArchiveError(f"cannot record the publication in {archive.path}: {e}") from e
 
 
 def _clean(value: Any) -> Any:
