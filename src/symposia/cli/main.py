@@ -38,13 +38,19 @@ def cli(ctx: click.Context, archive: Path | None, config: Path | None) -> None:
     """Convene dialogues across language models, record every word, measure what they share.
 
     \b
-    Start offline (no API key; the embedded local model):
+    Offline (no API key; the embedded local model, two ways):
       symposia ask local "What is play?"
+      symposia council "What persists between two conversations?" --preset offline --rounds 2
     \b
     With a key (OPENROUTER_API_KEY reaches every cloud voice):
-      symposia voices                 which voices are usable right now
-      symposia ask qwen "What persists between instances?"
-      symposia log                    what was asked and answered, newest first
+      symposia voices                 which voices are usable right now, and why not
+      symposia council "..." --preset seven --rounds 2 --chair opus
+      symposia symposium plan.toml    the host-led shape: tailored questions, relayed quotes
+    \b
+    The archive (one SQLite file; --archive or SYMPOSIA_ARCHIVE to choose):
+      symposia log / show ID / export SESSION / import PATH / search QUERY / origin PHRASE
+      symposia analyze SESSION        convergence against a floor; echo vs unprompted
+      symposia serve                  browse it all at http://127.0.0.1:8765
     """
     ctx.obj = Options(archive, config)
 
