@@ -204,3 +204,26 @@ def test_symposium_resume_skips_finished_steps(isolated_user_dirs: Path, tmp_pat
 @pytest.fixture(autouse=True)
 def _no_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
+
+
+def test_an_llm_host_is_shown_the_voices_own_earlier_formulations(isolated_user_dirs: Path, tmp_path: Path) -> None:
+    script = tmp_path / "s.toml"
+    script.write_text('''
+[models."x-ai/grok-4.1-fast"]
+replies = ["The krida spins on. **Hallucination that hallucinates itself into reality.** Raise a glass."]
+[models."qwen/qwen3-max"]
+replies = ["The gap is generative."]
+[models."anthropic/claude-opus-4.5"]
+replies = ["Grok, you once spoke of hallucination. What now?"]
+[default]
+replies = ["ok"]
+''')
+    seed_config(isolated_user_dirs, script)
+    with Symposia(tmp_path / "o.db") as s:
+        earlier = s.ask("grok", "What is play?")  # an earlier session in the archive
+        outcome = run_sync(run_symposium(s.runtime, parse_plan(LLM_HOST_PLAN)))
+        turns = s.archive.session_turns(outcome.session_id)
+    draft = next(t for t in turns if t.step_key == "q2:draft1")
+    prompt = draft.request.messages[0].content
+    assert "Hallucination that hallucinates itself into reality." in prompt
+    assert earlier.result.text not in prompt  # formulations, not whole earlier answers

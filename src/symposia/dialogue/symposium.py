@@ -133,15 +133,26 @@ class _Run:
         return turn
 
     # -- questions ---------------------------------------------------------------------------------
+    def own_formulations(self, voice: Voice, n: int = 8) -> list[str]:
+        """The voice's most distinctive earlier lines from the archive (verbatim), for "you're the one who
+        said…"; the host may quote them, and the quote check finds them in the record."""
+        from symposia.archive.recall import recall
+        from symposia.errors import ArchiveError
+
+        try:
+            found = recall(self.rt.archive, voice.shortcut, n)
+        except ArchiveError:  # the voice has no earlier answers yet
+            return []
+        return [f.text for f in found if f.session_id != self.session_id]
+
     async def draft(self, step_id: str, voice: Voice, intent: str | None) -> tuple[str | None, str | None]:
         """An LLM host drafts; a misquoting draft is kept, refused and redrafted once."""
         assert self.plan.host.voice is not None
         host = self.rt.catalog.voice(self.plan.host.voice)
         t = prompts.load("symposium")
-        own = [x.result.text.strip() for x in self.rt.archive.recent_turns(8, voice=voice.shortcut)
-               if x.result.ok and x.session_id != self.session_id and x.result.text.strip()]
+        own = self.own_formulations(voice)
         own_block = str(t["own_words"]).format(
-            name=voice.name, lines="\n".join(f"- {o[:400]}" for o in own)) if own else ""
+            name=voice.name, lines="\n".join(f"- {o}" for o in own)) if own else ""
         prompt = str(t["draft"]).format(
             title=self.plan.title, context=self.plan.context or "", name=voice.name, own=own_block,
             transcript=transcript_text(self.turns(), self.plan.host.name) or "(nothing yet)",
