@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from support import fake_config, numbered
 from symposia.analysis import analyze_study, report_html, report_markdown, run_study, write_report
 from symposia.analysis.study import StudyPlan, load_prompt_file
 from symposia.api import Symposia, run_sync
@@ -82,17 +83,7 @@ VOICES = ("alpha", "beta", "gamma")
 
 def study_config(home: Path, base_url: str, voices: tuple[str, ...] = VOICES) -> None:
     # concurrency 1 everywhere: calls reach the server in plan order, so per-model queues line up
-    text = f"""
-[providers.fake]
-kind = "openai"
-base_url = "{base_url}"
-key_env = "FAKE_API_KEY"
-max_attempts = 1
-concurrency = 1
-"""
-    for v in voices:
-        text += f'\n[voices.{v}]\nprovider = "fake"\nmodel = "fake/{v}"\nname = "{v.title()} 1"\n'
-    (home / "config" / "config.toml").write_text(text, encoding="utf-8")
+    fake_config(home, base_url, [v[:3] for v in numbered(voices)], max_attempts=1, concurrency=1)
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from support import fake_config, scripted_config
 from symposia.api import Symposia
 from symposia.archive import Archive
 from symposia.catalog import Voice
@@ -35,49 +36,17 @@ from symposia.testing import FakeServer, Fault, Reply
 NAMES = ("Qwen", "Grok")
 
 
-def write_config(home: Path, text: str) -> None:
-    (home / "config" / "config.toml").write_text(text, encoding="utf-8")
+PAIR = [("alpha", "fake/alpha-1", "Alpha"), ("beta", "fake/beta-1", "Beta")]
+ORACLES = [("oracle", "oracle-1", "The Oracle"), ("sibyl", "sibyl-1", "The Sibyl")]
 
 
 def fake_pair_config(home: Path, base_url: str) -> None:
     """Two voices, Alpha and Beta, served by one fake OpenAI-wire server."""
-    write_config(home, f"""
-[providers.fake]
-kind = "openai"
-base_url = "{base_url}"
-key_env = "FAKE_API_KEY"
-max_attempts = 2
-
-[voices.alpha]
-provider = "fake"
-model = "fake/alpha-1"
-name = "Alpha"
-
-[voices.beta]
-provider = "fake"
-model = "fake/beta-1"
-name = "Beta"
-""")
+    fake_config(home, base_url, PAIR)
 
 
 def scripted_pair_config(home: Path, script: str) -> None:
-    path = home / "script.toml"
-    path.write_text(script, encoding="utf-8")
-    write_config(home, f"""
-[providers.script]
-kind = "scripted"
-options = {{ path = "{path}" }}
-
-[voices.oracle]
-provider = "script"
-model = "oracle-1"
-name = "The Oracle"
-
-[voices.sibyl]
-provider = "script"
-model = "sibyl-1"
-name = "The Sibyl"
-""")
+    scripted_config(home, script, ORACLES)
 
 
 def contents(messages: list[Message] | tuple[Message, ...]) -> list[tuple[str, str]]:

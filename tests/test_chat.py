@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from support import fake_config, scripted_config
 from symposia.archive import Archive
 from symposia.cli.chat import chat_cmd
 from symposia.cli.context import Options
@@ -22,24 +23,8 @@ replies = ["S1", { error = "bad_request", message = "the sibyl refuses" }, "S2"]
 """
 
 
-def scripted_config(home: Path, script: str = SCRIPT) -> Path:
-    path = home / "script.toml"
-    path.write_text(script, encoding="utf-8")
-    (home / "config" / "config.toml").write_text(f"""
-[providers.script]
-kind = "scripted"
-options = {{ path = "{path}" }}
-
-[voices.oracle]
-provider = "script"
-model = "oracle-1"
-name = "The Oracle"
-
-[voices.sibyl]
-provider = "script"
-model = "sibyl-1"
-name = "The Sibyl"
-""", encoding="utf-8")
+def oracles_config(home: Path, script: str = SCRIPT) -> Path:
+    scripted_config(home, script, [("oracle", "oracle-1", "The Oracle"), ("sibyl", "sibyl-1", "The Sibyl")])
     return home / "data" / "archive.db"
 
 
@@ -143,7 +128,7 @@ SESSION_INPUT = "\n".join([
 
 
 def test_chat_switch_retry_undo_system_quit(isolated_user_dirs: Path) -> None:
-    db = scripted_config(isolated_user_dirs)
+    db = oracles_config(isolated_user_dirs)
     res = chat("oracle", input=SESSION_INPUT)
     assert res.exit_code == 0, res.output
     for text in ("O1", "O2", "O2b", "S1", "O3"):
@@ -193,7 +178,7 @@ def test_chat_switch_retry_undo_system_quit(isolated_user_dirs: Path) -> None:
 
 
 def test_resume_continues_with_the_rebuilt_conversation(isolated_user_dirs: Path) -> None:
-    db = scripted_config(isolated_user_dirs)
+    db = oracles_config(isolated_user_dirs)
     assert chat("oracle", input=SESSION_INPUT).exit_code == 0
     with Archive.open(db) as a:
         (session,) = a.list_sessions()
@@ -221,7 +206,7 @@ def test_resume_continues_with_the_rebuilt_conversation(isolated_user_dirs: Path
 
 
 def test_failed_answer_is_stored_but_left_out_and_errors_do_not_end_the_chat(isolated_user_dirs: Path) -> None:
-    db = scripted_config(isolated_user_dirs)
+    db = oracles_config(isolated_user_dirs)
     lines = ["/undo", "/retry", "/switch nobody", "/frobnicate", "/switch", "Hi",  # sibyl: S1
              "Refuse?",  # sibyl: scripted failure
              "//slash question"]  # sibyl: S2; a leading "//" sends text starting with "/"
@@ -244,7 +229,7 @@ def test_failed_answer_is_stored_but_left_out_and_errors_do_not_end_the_chat(iso
 
 
 def test_a_chat_without_a_word_stores_nothing(isolated_user_dirs: Path) -> None:
-    db = scripted_config(isolated_user_dirs)
+    db = oracles_config(isolated_user_dirs)
     res = chat("oracle", input="/quit\n")
     assert res.exit_code == 0
     with Archive.open(db) as a:
@@ -256,7 +241,7 @@ def test_a_chat_without_a_word_stores_nothing(isolated_user_dirs: Path) -> None:
 
 
 def test_resume_refuses_a_session_that_is_not_a_chat(isolated_user_dirs: Path) -> None:
-    db = scripted_config(isolated_user_dirs)
+    db = oracles_config(isolated_user_dirs)
     from symposia.api import Symposia
 
     with Symposia(db) as s:
@@ -268,18 +253,7 @@ def test_resume_refuses_a_session_that_is_not_a_chat(isolated_user_dirs: Path) -
 def test_chat_through_fake_openai_server(isolated_user_dirs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FAKE_API_KEY", "k-fake-123456")
     with FakeServer() as srv:
-        (isolated_user_dirs / "config" / "config.toml").write_text(f"""
-[providers.fake]
-kind = "openai"
-base_url = "{srv.openai_base_url}"
-key_env = "FAKE_API_KEY"
-max_attempts = 1
-
-[voices.sage]
-provider = "fake"
-model = "fake/sage-1"
-name = "Sage"
-""", encoding="utf-8")
+        fake_config(isolated_user_dirs, srv.openai_base_url, [("sage", "fake/sage-1", "Sage")], max_attempts=1)
         srv.enqueue(Reply(text="first"), Reply(text="second"))
         res = chat("sage", "-s", "Be kind.", input="one\ntwo\n")
         assert res.exit_code == 0, res.output

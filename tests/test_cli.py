@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from support import fake_config, scripted_config, write_user_config
 from symposia.archive import Archive
 from symposia.cli.main import cli
 from symposia.testing import FakeServer, Fault, Reply
@@ -21,43 +22,12 @@ from symposia.testing import FakeServer, Fault, Reply
 PLANTED = "sk-or-v1-PLANTEDPLANTEDPLANTED0000"
 
 
-def write_config(home: Path, text: str) -> Path:
-    path = home / "config" / "config.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+def fake_voice_config(home: Path, base_url: str) -> None:
+    fake_config(home, base_url, [("sage", "fake/sage-1", "Sage One", "Sage")])
 
 
-def fake_voice_config(home: Path, base_url: str, *, timeouts: str = "") -> None:
-    write_config(home, f"""
-[providers.fake]
-kind = "openai"
-base_url = "{base_url}"
-key_env = "FAKE_API_KEY"
-max_attempts = 2
-{timeouts}
-
-[voices.sage]
-provider = "fake"
-model = "fake/sage-1"
-name = "Sage One"
-family = "Sage"
-""")
-
-
-def scripted_config(home: Path, replies: str) -> None:
-    script = home / "script.toml"
-    script.write_text(replies, encoding="utf-8")
-    write_config(home, f"""
-[providers.script]
-kind = "scripted"
-options = {{ path = "{script}" }}
-
-[voices.oracle]
-provider = "script"
-model = "oracle-1"
-name = "The Oracle"
-family = "Oracle"
-""")
+def scripted_oracle(home: Path, replies: str) -> None:
+    scripted_config(home, replies, [("oracle", "oracle-1", "The Oracle", "Oracle")])
 
 
 @pytest.fixture
@@ -66,7 +36,7 @@ def runner() -> CliRunner:
 
 
 def test_ask_scripted_streams_stores_and_log_shows_it(isolated_user_dirs: Path, runner: CliRunner) -> None:
-    scripted_config(isolated_user_dirs, '[default]\nreplies = ["The gap is the altar."]\n')
+    scripted_oracle(isolated_user_dirs, '[default]\nreplies = ["The gap is the altar."]\n')
     res = runner.invoke(cli, ["ask", "oracle", "What is the gap?"])
     assert res.exit_code == 0, res.output
     assert "The gap is the altar." in res.stdout
@@ -88,7 +58,7 @@ def test_ask_scripted_streams_stores_and_log_shows_it(isolated_user_dirs: Path, 
 
 
 def test_ask_reads_question_from_stdin_and_json_output(isolated_user_dirs: Path, runner: CliRunner) -> None:
-    scripted_config(isolated_user_dirs, '[default]\nreplies = [{ text = "stdin ok", match = "piped" }]\n')
+    scripted_oracle(isolated_user_dirs, '[default]\nreplies = [{ text = "stdin ok", match = "piped" }]\n')
     res = runner.invoke(cli, ["ask", "oracle", "--json"], input="a piped question\n")
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
@@ -97,7 +67,7 @@ def test_ask_reads_question_from_stdin_and_json_output(isolated_user_dirs: Path,
 
 
 def test_archive_option_and_env(isolated_user_dirs: Path, runner: CliRunner, tmp_path: Path) -> None:
-    scripted_config(isolated_user_dirs, '[default]\nreplies = ["here"]\n')
+    scripted_oracle(isolated_user_dirs, '[default]\nreplies = ["here"]\n')
     target = tmp_path / "elsewhere.db"
     assert runner.invoke(cli, ["--archive", str(target), "ask", "oracle", "q"]).exit_code == 0
     env_target = tmp_path / "env.db"
@@ -121,7 +91,7 @@ def test_missing_key_names_env_var_and_config(isolated_user_dirs: Path, runner: 
 
 
 def test_broken_config_names_file_and_line(isolated_user_dirs: Path, runner: CliRunner) -> None:
-    cfg = write_config(isolated_user_dirs, '[voices.sage]\nprovider = "openrouter"\nmodel = "x"\nname = "S"\n'
+    cfg = write_user_config(isolated_user_dirs, '[voices.sage]\nprovider = "openrouter"\nmodel = "x"\nname = "S"\n'
                                           'colour = "blue"\n')
     res = runner.invoke(cli, ["voices"])
     assert res.exit_code == 2

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from support import fake_config, numbered
 from symposia.api import Symposia, run_sync
 from symposia.archive import Archive
 from symposia.cli.main import cli
@@ -29,23 +30,7 @@ VOICES = ("alpha", "beta", "gamma")
 
 
 def council_config(home: Path, base_url: str, voices: tuple[str, ...] = VOICES, concurrency: int = 8) -> None:
-    text = f"""
-[providers.fake]
-kind = "openai"
-base_url = "{base_url}"
-key_env = "FAKE_API_KEY"
-max_attempts = 1
-concurrency = {concurrency}
-"""
-    for v in voices:
-        text += f"""
-[voices.{v}]
-provider = "fake"
-model = "fake/{v}"
-name = "{v.title()} 1"
-family = "{v.title()}"
-"""
-    (home / "config" / "config.toml").write_text(text, encoding="utf-8")
+    fake_config(home, base_url, numbered(voices), max_attempts=1, concurrency=concurrency)
 
 
 @pytest.fixture(autouse=True)

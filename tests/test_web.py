@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from support import fake_config, numbered
 from symposia.api import Symposia, run_sync
 from symposia.cli.main import cli
 from symposia.dialogue.council import CouncilPlan, run_council
@@ -46,24 +47,7 @@ VOICES = ("alpha", "beta", "gamma")
 
 
 def write_config(home: Path, base_url: str) -> Path:
-    text = f"""
-[providers.fake]
-kind = "openai"
-base_url = "{base_url}"
-key_env = "FAKE_API_KEY"
-max_attempts = 1
-"""
-    for v in VOICES:
-        text += f"""
-[voices.{v}]
-provider = "fake"
-model = "fake/{v}"
-name = "{v.title()} 1"
-family = "{v.title()}"
-"""
-    path = home / "config" / "config.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return fake_config(home, base_url, numbered(VOICES), max_attempts=1)
 
 
 @dataclass
