@@ -84,6 +84,21 @@ def _read_texts(path: Path) -> list[str]:
     return load_prompt_file(path)
 
 
+def _report_study(archive: Any, session_id: str, out_dir: Path | None, as_json: bool) -> None:
+    """Analyse a study session, write its report files, and print it (tables or JSON)."""
+    from symposia.analysis import analyze_study, report_json, write_report
+
+    err.print("[dim]Embedding answers and computing statistics…[/]")
+    st = analyze_study(archive, session_id)
+    written = write_report(st, out_dir or paths.data_dir() / "analysis" / session_id)
+    if as_json:
+        click.echo(report_json(st), nl=False)
+    else:
+        _print_study(st)
+        _verdict(st.verdict)
+    err.print("report: " + ", ".join(str(p) for p in written))
+
+
 @click.command("analyze")
 @click.argument("session_id")
 @click.option("--controls", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -112,17 +127,7 @@ def analyze_cmd(opts: Options, session_id: str, controls: Path | None, no_archiv
     with opts.open() as s:
         session = s.archive.get_session(session_id)
         if session.kind == "study":
-            from symposia.analysis import analyze_study
-
-            err.print("[dim]Embedding answers and computing statistics…[/]")
-            st = analyze_study(s.archive, session.id)
-            written = write_report(st, out_dir or paths.data_dir() / "analysis" / session.id)
-            if as_json:
-                click.echo(report_json(st), nl=False)
-            else:
-                _print_study(st)
-                _verdict(st.verdict)
-            err.print("report: " + ", ".join(str(p) for p in written))
+            _report_study(s.archive, session.id, out_dir, as_json)
             return
         forms = None
         rejected: list[dict[str, str]] = []
@@ -176,7 +181,7 @@ def study_cmd(opts: Options, prompts_file: Path | None, voices: str | None, pres
       symposia study prompts.toml --voices qwen,grok,kimi --samples 5 --controls controls.toml
       symposia study --resume 20260201-0930-study
     """
-    from symposia.analysis import analyze_study, report_json, run_study, write_report
+    from symposia.analysis import run_study
     from symposia.analysis.study import StudyPlan, load_prompt_file
     from symposia.api import run_sync
     from symposia.cli.live import LiveView, usage_table
@@ -223,12 +228,4 @@ def study_cmd(opts: Options, prompts_file: Path | None, voices: str | None, pres
                 err.print(f"[dim]session {sid} ({status}) in {s.archive.path}[/]")
                 if status != "complete":
                     err.print(f"[yellow]Resume with: symposia study --resume {sid}[/]")
-        err.print("[dim]Embedding answers and computing statistics…[/]")
-        a = analyze_study(s.archive, outcome.session_id)
-        written = write_report(a, out_dir or paths.data_dir() / "analysis" / outcome.session_id)
-        if as_json:
-            click.echo(report_json(a), nl=False)
-        else:
-            _print_study(a)
-            _verdict(a.verdict)
-        err.print("report: " + ", ".join(str(p) for p in written))
+        _report_study(s.archive, outcome.session_id, out_dir, as_json)
