@@ -122,7 +122,8 @@ def test_retry_policy_delays() -> None:
     assert p.delay(20) == 30.0  # capped
     assert p.delay(1, retry_after=3.0) == 3.0  # the server's word wins over a shorter backoff
     assert p.delay(4, retry_after=1.0) == 4.0  # ... but never shortens it
-    assert p.delay(1, retry_after=600.0) == 30.0  # capped too
+    assert p.delay(1, retry_after=45.0) == 45.0  # a Retry-After beyond the backoff cap is honoured ...
+    assert p.delay(1, retry_after=600.0) == 120.0  # ... up to max_retry_after (the runner then fails the turn)
     j = RetryPolicy(base=1.0, jitter=0.1)
     for _ in range(50):
         assert 1.0 <= j.delay(1) <= 1.1

@@ -20,6 +20,7 @@ from symposia.catalog.status import VoiceStatus, all_statuses
 from symposia.dialogue.council import CouncilOutcome, CouncilPlan, run_council
 from symposia.dialogue.observer import Observer
 from symposia.dialogue.runtime import OnEvent, Runtime
+from symposia.keys import register_known_keys
 from symposia.records import Message, Params, SessionRecord, TurnRecord
 
 T = TypeVar("T")
@@ -41,6 +42,7 @@ class Symposia:
     def __init__(self, archive: str | Path | None = None, *, config: Path | None = None,
                  catalog: Catalog | None = None) -> None:
         self.catalog = catalog if catalog is not None else load_catalog(config)
+        register_known_keys(self.catalog.providers.values())  # before any title or plan is stored
         self.archive = Archive.open(archive)
         self.runtime = Runtime(self.catalog, self.archive)
 

@@ -6,7 +6,8 @@
     ├── MissingKeyError        an API key is absent: names the environment variable and config file
     ├── ProviderError          a model call failed: voice, provider, status, provider's message
     │   └── ProviderUnavailable    a provider cannot run here (local model not installed, ...)
-    └── ArchiveError           the SQLite archive cannot be opened / migrated / read
+    ├── ArchiveError           the SQLite archive cannot be opened / migrated / read
+    └── UnsafePathError        a session id would build a path outside its folder (``..``, ``/``, CR/LF)
 """
 
 from __future__ import annotations
@@ -75,3 +76,7 @@ class ProviderUnavailable(ProviderError):
 
 class ArchiveError(SymposiaError):
     pass
+
+
+class UnsafePathError(SymposiaError):
+    """A name from outside (a session id, an imported title) would put a file outside its folder."""

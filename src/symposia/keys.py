@@ -7,10 +7,12 @@ from a keys file other users can read. Every key found is registered with
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import stat
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 
 from symposia import paths
@@ -83,6 +85,23 @@ def resolve_key(spec: ProviderSpec) -> str | None:
     if spec.key_required:
         raise MissingKeyError(spec.name, env_var, paths.keys_file())
     return None
+
+
+def register_known_keys(specs: Iterable[ProviderSpec]) -> None:
+    """Register every key this process could send, before anything is written.
+
+    A key is otherwise registered only when its provider is first used, which is after the session
+    row (title, plan) is stored: a key typed into a question would reach the disk unredacted. So at
+    start-up every provider's ``key_env`` value, every ``keys.toml`` value and every ``*_API_KEY``
+    variable is registered, whether or not the run will use it. A broken keys file is left for
+    :func:`resolve_key` to report when (if) a key is needed.
+    """
+    names = {spec.key_env for spec in specs if spec.key_env}
+    names.update(n for n in os.environ if n.endswith(("_API_KEY", "_API_TOKEN", "_SECRET_KEY")))
+    for name in names:
+        register_secret(os.environ.get(name))
+    with contextlib.suppress(ConfigError):
+        load_keys_file()  # registers every value it holds
 
 
 def _line_of(text: str, name: str) -> int | None:

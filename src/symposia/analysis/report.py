@@ -14,6 +14,7 @@ from typing import Any
 
 import markdown_it
 
+from symposia import paths
 from symposia.analysis.analyze import SessionAnalysis
 from symposia.analysis.heatmap import heatmap_svg, write_heatmaps
 from symposia.analysis.study import StudyAnalysis
@@ -206,11 +207,13 @@ def write_report(a: SessionAnalysis | StudyAnalysis, out_dir: Path) -> list[Path
     out_dir.mkdir(parents=True, exist_ok=True)
     sid = a.session.id
     labels, matrix, floor = _matrix_of(a)
-    written = write_heatmaps(out_dir / f"{sid}.heatmap", labels, matrix, title="Similarity of answers", floor=floor)
+    written = write_heatmaps(paths.session_file(out_dir, sid, ".heatmap"), labels, matrix,
+                             title="Similarity of answers", floor=floor)
     img = next((p for p in written if p.suffix == ".png"), written[0]).name
-    files = {f"{sid}.analysis.md": report_markdown(a, heatmap=img), f"{sid}.analysis.json": report_json(a),
-             f"{sid}.analysis.html": report_html(a)}
-    for name, text in files.items():
-        (out_dir / name).write_text(text, encoding="utf-8")
-        written.append(out_dir / name)
+    files = {".analysis.md": report_markdown(a, heatmap=img), ".analysis.json": report_json(a),
+             ".analysis.html": report_html(a)}
+    for suffix, text in files.items():
+        target = paths.session_file(out_dir, sid, suffix)
+        target.write_text(text, encoding="utf-8")
+        written.append(target)
     return written

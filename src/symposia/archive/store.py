@@ -34,7 +34,7 @@ from symposia.codec import (
 from symposia.errors import ArchiveError
 from symposia.paths import archive_path
 from symposia.records import SessionRecord, TurnRecord, utcnow
-from symposia.redact import redact
+from symposia.redact import redact, redact_tree
 
 __all__ = ["Archive", "new_session_id", "turn_status"]
 
@@ -62,24 +62,9 @@ def _utc_iso(dt: datetime) -> str:
     return datetime_to_iso(dt.astimezone(UTC))
 
 
-def _redact_tree(value: Any) -> Any:
-    """Redact every string inside a JSON-able value (keys too) before it is serialised.
-
-    Redacting the structure rather than the serialised text matters: JSON escaping could hide a
-    secret containing quotes or non-ASCII characters from a text search.
-    """
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {(redact(k) if isinstance(k, str) else k): _redact_tree(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_redact_tree(v) for v in value]
-    return value
-
-
 def _json(value: Any, what: str) -> str:
     try:
-        return json.dumps(_redact_tree(value), ensure_ascii=False)
+        return json.dumps(redact_tree(value), ensure_ascii=False)
     except (TypeError, ValueError) as e:
         raise ArchiveError(f"cannot store {what}: it is not plain JSON data ({e})") from e
 

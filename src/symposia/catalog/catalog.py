@@ -195,6 +195,7 @@ class _ProviderIn(_Strict):
     key_required: bool | None = None
     concurrency: int | None = Field(default=None, ge=1)
     max_attempts: int | None = Field(default=None, ge=1)
+    max_retry_after: float | None = Field(default=None, ge=0)
     timeouts: _TimeoutsIn | None = None
     headers: dict[str, str] | None = None
     options: dict[str, Any] | None = None
@@ -433,8 +434,9 @@ def _build_provider(name: str, d: dict[str, Any], origins: _Origins) -> Provider
         base_url=d.get("base_url") or None,
         key_env=key_env,
         key_required=d.get("key_required", key_env is not None),
-        concurrency=d.get("concurrency", 8),
+        concurrency=d.get("concurrency"),
         max_attempts=d.get("max_attempts", 4),
+        max_retry_after=d.get("max_retry_after", ProviderSpec.max_retry_after),
         timeouts=Timeouts(connect=t.get("connect", defaults.connect), idle=t.get("idle", defaults.idle),
                           total=t.get("total", defaults.total)),
         headers=dict(d.get("headers", {})),

@@ -90,7 +90,8 @@ def _report_study(archive: Any, session_id: str, out_dir: Path | None, as_json: 
 
     err.print("[dim]Embedding answers and computing statistics…[/]")
     st = analyze_study(archive, session_id)
-    written = write_report(st, out_dir or paths.data_dir() / "analysis" / session_id)
+    target = out_dir or paths.under(paths.data_dir() / "analysis", paths.check_session_id(session_id))
+    written = write_report(st, target)
     if as_json:
         click.echo(report_json(st), nl=False)
     else:
@@ -139,7 +140,7 @@ def analyze_cmd(opts: Options, session_id: str, controls: Path | None, no_archiv
         a = analyze_session(s.archive, session.id, controls=_read_texts(controls) if controls else None,
                             use_archive=not no_archive, formulations=forms)
         a.rejected_formulations = rejected
-        target = out_dir or paths.data_dir() / "analysis" / session.id
+        target = out_dir or paths.under(paths.data_dir() / "analysis", paths.check_session_id(session.id))
         written = write_report(a, target)
         if as_json:
             click.echo(report_json(a), nl=False)
@@ -161,8 +162,8 @@ def analyze_cmd(opts: Options, session_id: str, controls: Path | None, no_archiv
               help="Control battery: unrelated prompts (>= 20 recommended) for the floor and base rates.")
 @click.option("--reword", help="A voice that rewrites each prompt without its key images (cue stripping).")
 @click.option("-s", "--system", help="System prompt for every call.")
-@click.option("-t", "--temperature", type=float)
-@click.option("--max-tokens", type=int)
+@click.option("-t", "--temperature", type=click.FloatRange(min=0.0))
+@click.option("--max-tokens", type=click.IntRange(min=1))
 @click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True)
 @click.option("--resume", "resume_id", help="Finish a stopped study; finished calls are not repeated.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Folder for the report.")

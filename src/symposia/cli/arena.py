@@ -83,8 +83,9 @@ class ArenaEventPrinter:
                    "with --resume, the stored number, and more extends the arena).")
 @click.option("--topic", help="What they talk about (default: read from standard input).")
 @click.option("-s", "--system", help="Added to both sides' system prompts.")
-@click.option("-t", "--temperature", type=float, help="Sampling temperature (default: each voice's).")
-@click.option("--max-tokens", type=int, help="Limit each turn's length in tokens.")
+@click.option("-t", "--temperature", type=click.FloatRange(min=0.0),
+              help="Sampling temperature (default: each voice's).")
+@click.option("--max-tokens", type=click.IntRange(min=1), help="Limit each turn's length in tokens.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the stored session and turns as JSON at the end.")
 @click.option("--resume", "resume_id", metavar="SESSION_ID",

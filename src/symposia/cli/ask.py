@@ -6,6 +6,8 @@ import json
 import sys
 
 import click
+from rich.cells import cell_len
+from rich.console import Console
 from rich.markup import escape
 
 from symposia.cli.context import Options, err, friendly_errors, out, pass_options, read_text_argument
@@ -27,12 +29,51 @@ def _footer(turn: TurnRecord, archive: str) -> str:
     return f"stored as {' · '.join(parts)} in {archive}"
 
 
+class AnswerEcho:
+    """Where an answer's text goes as it streams.
+
+    On a terminal the text is shown as it arrives, and a restarted attempt erases what the failed
+    one showed (cursor up over the rows it took, clear to the end of the screen). Anywhere else
+    (``ask ... > file``, a pipe) nothing is streamed: only the final answer is printed, once, so a
+    retried attempt's partial text can never corrupt the output.
+    """
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.live = console.is_terminal
+        self.shown: list[str] = []
+
+    def text(self, piece: str) -> None:
+        if self.live:
+            self.console.print(piece, end="", markup=False)
+            self.shown.append(piece)
+
+    def rows(self) -> int:
+        """Terminal rows the shown text occupies (wrapped at the console's width)."""
+        width = max(1, self.console.width)
+        lines = "".join(self.shown).split("\n")
+        return sum(max(1, -(-cell_len(line) // width)) for line in lines)
+
+    def restart(self) -> None:
+        if self.live and self.shown:
+            up = self.rows() - 1
+            self.console.file.write("\r" + (f"\x1b[{up}A" if up else "") + "\x1b[J")
+            self.console.file.flush()
+        self.shown.clear()
+
+    def final(self, text: str) -> None:
+        if not self.live:
+            self.console.print(text, end="", markup=False)
+        self.console.print()
+
+
 @click.command("ask")
 @click.argument("voice")
 @click.argument("question", required=False)
 @click.option("-s", "--system", help="System prompt for this call.")
-@click.option("-t", "--temperature", type=float, help="Sampling temperature (default: the voice's).")
-@click.option("--max-tokens", type=int, help="Limit the answer's length in tokens.")
+@click.option("-t", "--temperature", type=click.FloatRange(min=0.0),
+              help="Sampling temperature (default: the voice's).")
+@click.option("--max-tokens", type=click.IntRange(min=1), help="Limit the answer's length in tokens.")
 @click.option("--json", "as_json", is_flag=True, help="Print the stored turn as JSON instead of streaming.")
 @pass_options
 @friendly_errors
@@ -50,6 +91,7 @@ def ask_cmd(opts: Options, voice: str, question: str | None, system: str | None,
     with opts.open() as s:
         v = s.voice(voice)
         state = {"reasoning": False}
+        echo = AnswerEcho(out)
 
         def on_event(ev: TextChunk | ReasoningChunk | Restart) -> None:
             if as_json:
@@ -63,8 +105,9 @@ def ask_cmd(opts: Options, voice: str, question: str | None, system: str | None,
                 if state["reasoning"]:
                     err.print()
                     state["reasoning"] = False
-                out.print(ev.text, end="", markup=False)
+                echo.text(ev.text)
             else:
+                echo.restart()
                 err.print(f"\n[yellow]↻ retrying (attempt {ev.attempt}): {escape(ev.reason)}[/]")
 
         if not as_json:
@@ -74,7 +117,7 @@ def ask_cmd(opts: Options, voice: str, question: str | None, system: str | None,
         if as_json:
             click.echo(json.dumps(turn_to_dict(turn), ensure_ascii=False, indent=2))
         else:
-            out.print()
+            echo.final(turn.result.text)
             r = turn.result
             if r.error is not None:
                 err.print(f"[bold red]✗ {escape(v.shortcut)} failed:[/] {escape(r.error.message)}")

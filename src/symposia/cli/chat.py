@@ -145,8 +145,9 @@ async def _loop(chat: Chat, interactive: bool) -> None:
 @click.option("--resume", "resume_id", metavar="SESSION_ID",
               help="Continue a stored chat (id or unique prefix).")
 @click.option("-s", "--system", help="System prompt (also settable during the chat with /system).")
-@click.option("-t", "--temperature", type=float, help="Sampling temperature (default: the voice's).")
-@click.option("--max-tokens", type=int, help="Limit each answer's length in tokens.")
+@click.option("-t", "--temperature", type=click.FloatRange(min=0.0),
+              help="Sampling temperature (default: the voice's).")
+@click.option("--max-tokens", type=click.IntRange(min=1), help="Limit each answer's length in tokens.")
 @pass_options
 @friendly_errors
 def chat_cmd(opts: Options, voice: str | None, resume_id: str | None, system: str | None,

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from symposia.errors import SymposiaError
-from symposia.redact import redact
+from symposia.redact import RedactingStream, redact
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,6 +35,27 @@ class Options:
 
 
 pass_options = click.make_pass_decorator(Options)
+
+
+def redact_terminal() -> Callable[[], None]:
+    """Put a :class:`~symposia.redact.RedactingStream` in front of stdout and stderr (everything the
+    process prints: Rich consoles, click.echo, warnings, tracebacks); return a function that drains
+    and removes them. Idempotent: streams already wrapped are left alone."""
+    wrapped: list[tuple[str, RedactingStream]] = []
+    for name in ("stdout", "stderr"):
+        current = getattr(sys, name)
+        if current is not None and not isinstance(current, RedactingStream):
+            stream = RedactingStream(current)
+            setattr(sys, name, stream)
+            wrapped.append((name, stream))
+
+    def undo() -> None:
+        for name, stream in wrapped:
+            stream.drain()
+            if getattr(sys, name) is stream:
+                setattr(sys, name, stream.inner)
+
+    return undo
 
 
 def read_text_argument(value: str | None, *, what: str, how: str) -> str:

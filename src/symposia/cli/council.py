@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,11 @@ import click
 from rich.markup import escape
 
 from symposia import paths
+from symposia.archive.lease import LeaseTaken
 from symposia.cli.context import Options, err, friendly_errors, out, pass_options, read_text_argument
 from symposia.cli.live import LiveView, usage_table
 from symposia.dialogue.council import CouncilPlan, council_preview, run_council
+from symposia.redact import redact
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -23,7 +26,7 @@ def write_atomically(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            fh.write(redact(text))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -40,8 +43,13 @@ def render_session(s: Any, session_id: str, fmt: str) -> str:
     return transcript_markdown(session, turns)
 
 
+def transcript_path(session_id: str, out_path: Path | None) -> Path:
+    """Where a session's transcript goes: ``--out``, else ``<data dir>/transcripts/<id>.md`` (id checked)."""
+    return out_path or paths.session_file(paths.data_dir() / "transcripts", session_id, ".md")
+
+
 def save_transcript(s: Any, session_id: str, out_path: Path | None) -> Path:
-    target = out_path or paths.data_dir() / "transcripts" / f"{session_id}.md"
+    target = transcript_path(session_id, out_path)
     write_atomically(target, render_session(s, session_id, "md"))
     return target
 
@@ -55,11 +63,12 @@ def save_transcript(s: Any, session_id: str, out_path: Path | None) -> Path:
 @click.option("--chair", help="A voice that writes the synthesis (agreement, divergence, unique insights…).")
 @click.option("--rank", is_flag=True, help="Add anonymised peer ranking of the final round.")
 @click.option("-s", "--system", help="System prompt for every voice.")
-@click.option("-t", "--temperature", type=float)
-@click.option("--max-tokens", type=int)
-@click.option("--token-budget", type=int, default=6000, show_default=True,
+@click.option("-t", "--temperature", type=click.FloatRange(min=0.0))
+@click.option("--max-tokens", type=click.IntRange(min=1))
+@click.option("--token-budget", type=click.IntRange(min=1), default=6000, show_default=True,
               help="How much of the others' answers a voice is shown in later rounds (tokens, estimated).")
-@click.option("--max-cost", type=float, help="Stop before the reported spend would pass this many dollars/credits.")
+@click.option("--max-cost", type=click.FloatRange(min=0.0),
+              help="Stop before the reported spend would pass this many dollars/credits.")
 @click.option("--dry-run", is_flag=True, help="Show what each voice would be sent, call nothing.")
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the Markdown transcript (default: the data dir's transcripts/).")
@@ -113,12 +122,17 @@ def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool, ses
     view = LiveView(err)
     view.interactive = view.interactive and live
     outcome: Any = None
+    status: str | None = None
+    busy = False
     try:
         with view:
             outcome = run_sync(start(view))
+    except LeaseTaken:
+        busy = True  # another process runs it: nothing of ours to report
+        raise
     finally:
         sid = session_id or getattr(outcome, "session_id", None) or _last_session(s)
-        if sid is not None:
+        if sid is not None and not busy:
             turns = s.archive.session_turns(sid)
             if turns:
                 err.print(usage_table(turns))
@@ -130,6 +144,8 @@ def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool, ses
                 err.print(f"[yellow]Resume with: symposia resume {sid}[/]")
     if as_json and outcome is not None:
         click.echo(render_session(s, session_id or outcome.session_id, "json"))
+    if status == "failed":  # every call failed: the command ran but produced nothing
+        sys.exit(1)
 
 
 def _last_session(s: Any) -> str | None:
@@ -139,17 +155,26 @@ def _last_session(s: Any) -> str | None:
 
 @click.command("resume")
 @click.argument("session_id")
-@click.option("--max-cost", type=float, help="A new spending limit for the rest of the session.")
+@click.option("--max-cost", type=click.FloatRange(min=0.0),
+              help="A new spending limit for the rest of the session.")
+@click.option("--wait", type=click.FloatRange(min=0.0), default=0.0, show_default=True, metavar="SECONDS",
+              help="If another process is running this session, wait this long for it instead of refusing.")
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path))
 @pass_options
 @friendly_errors
-def resume_cmd(opts: Options, session_id: str, max_cost: float | None, out_path: Path | None) -> None:
-    """Finish an interrupted session; calls already stored are not repeated (nor paid for again)."""
+def resume_cmd(opts: Options, session_id: str, max_cost: float | None, wait: float, out_path: Path | None) -> None:
+    """Finish an interrupted session; calls already stored are not repeated (nor paid for again).
+
+    One session has one runner: a second `resume` of a session that is running refuses, naming the
+    process and host running it (or waits, with --wait).
+    """
     from symposia.dialogue.resume import resume_session
 
     with opts.open() as s:
         session = s.archive.get_session(session_id)
-        run_and_report(s, lambda view: resume_session(s.runtime, session.id, observer=view, max_cost=max_cost),
+        transcript_path(session.id, out_path)  # an id that cannot be a file name fails before any call
+        run_and_report(s, lambda view: resume_session(s.runtime, session.id, observer=view, max_cost=max_cost,
+                                                      wait=wait),
                        out_path, False, session_id=session.id)
 
 

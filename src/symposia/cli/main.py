@@ -5,6 +5,7 @@ The group holds the options every verb shares; each verb lives in its own module
 
 from __future__ import annotations
 
+import atexit
 from pathlib import Path
 
 import click
@@ -24,7 +25,7 @@ from symposia.cli import (
     symposium,
     voices,
 )
-from symposia.cli.context import Options
+from symposia.cli.context import Options, redact_terminal
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -53,6 +54,7 @@ def cli(ctx: click.Context, archive: Path | None, config: Path | None) -> None:
       symposia serve                  browse it all at http://127.0.0.1:8765
     """
     ctx.obj = Options(archive, config)
+    ctx.call_on_close(redact_terminal())
 
 
 cli.add_command(ask.ask_cmd)
@@ -80,4 +82,6 @@ cli.add_command(search.near_dups_cmd)
 
 
 def main() -> None:
+    # For the whole process: an uncaught exception's traceback is printed after cli() returns.
+    atexit.register(redact_terminal())
     cli(prog_name="symposia")

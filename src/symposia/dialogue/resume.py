@@ -10,12 +10,22 @@ from symposia.dialogue.observer import Observer
 from symposia.dialogue.runtime import Runtime
 from symposia.errors import SymposiaError
 
+RESUMABLE = ("council", "symposium", "arena", "study")
+
 
 async def resume_session(rt: Runtime, session_id: str, *, observer: Observer | None = None,
-                         max_cost: float | None = None) -> Any:
+                         max_cost: float | None = None, wait: float = 0.0) -> Any:
+    """Run the rest of a session's plan. Only one runner at a time: if another process is running
+    this session, wait up to ``wait`` seconds for it, else raise
+    :class:`~symposia.archive.lease.LeaseTaken` naming it (before any call is made)."""
     session = rt.archive.get_session(session_id)
     plan = dict(session.plan)
     kind = plan.get("kind", session.kind)
+    if kind not in RESUMABLE:
+        raise SymposiaError(f"session {session.id} is a {session.kind!r} session, which cannot be resumed "
+                            "with `symposia resume` (a chat continues with `symposia chat --resume ID`)")
+    await rt.claim(session.id, wait=wait,
+                   on_wait=(lambda busy: observer.note(f"waiting: {busy}")) if observer is not None else None)
     if kind == "council":
         from symposia.dialogue.council import CouncilPlan, run_council
 

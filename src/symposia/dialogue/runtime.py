@@ -8,12 +8,17 @@ what makes an interrupted session resumable.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from symposia.archive import Archive
+from symposia.archive import Archive, lease
 from symposia.catalog import Catalog, Voice
+from symposia.errors import ArchiveError
 from symposia.keys import resolve_key
 from symposia.providers.base import Provider
 from symposia.providers.registry import make_provider
@@ -32,16 +37,28 @@ from symposia.records import (
     utcnow,
 )
 
+log = logging.getLogger(__name__)
+
 OnEvent = Callable[[TextChunk | ReasoningChunk | Restart], None]
 
 
 @dataclass
 class Runtime:
-    """Catalog + archive + one provider instance per configured provider."""
+    """Catalog + archive + one provider instance per configured provider.
+
+    A runtime holds the lease (:mod:`symposia.archive.lease`) of every session it runs: taken when it
+    starts a session or :meth:`claim` s one to resume it, renewed by a heartbeat thread, released
+    when the session ends or the runtime closes.
+    """
 
     catalog: Catalog
     archive: Archive
+    lease_ttl_s: float = lease.DEFAULT_TTL_S
     _providers: dict[str, Provider] = field(default_factory=dict)
+    _holder: lease.Holder = field(default_factory=lease.new_holder)
+    _leases: set[str] = field(default_factory=set)
+    _heartbeat: threading.Thread | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
 
     def provider(self, voice: Voice) -> Provider:
         spec = self.catalog.provider_for(voice)
@@ -62,7 +79,56 @@ class Runtime:
         rec = SessionRecord(id=session_id or new_session_id(kind), kind=kind, title=title, created_at=utcnow(),
                             plan=plan or {}, meta=meta or {})
         self.archive.create_session(rec)
+        self._take(rec.id)
         return rec
+
+    # -- one runner per session -----------------------------------------------------------------------
+    def _take(self, session_id: str) -> None:
+        with self.archive.transaction() as conn:
+            lease.try_acquire(conn, session_id, self._holder, self.lease_ttl_s)
+        self._leases.add(session_id)
+        if self._heartbeat is None:
+            self._heartbeat = threading.Thread(target=self._beat, name="symposia-lease-heartbeat", daemon=True)
+            self._heartbeat.start()
+
+    async def claim(self, session_id: str, *, wait: float = 0.0,
+                    on_wait: Callable[[lease.LeaseTaken], None] | None = None) -> None:
+        """Become the one runner of ``session_id`` (marking it ``running``). When another live runner
+        holds it: wait up to ``wait`` seconds for it to finish (``on_wait`` is told once), then raise
+        :class:`~symposia.archive.lease.LeaseTaken` naming the holder."""
+        deadline = time.monotonic() + wait
+        told = False
+        while True:
+            try:
+                self._take(session_id)
+                return
+            except lease.LeaseTaken as busy:
+                if time.monotonic() >= deadline:
+                    raise
+                if on_wait is not None and not told:
+                    on_wait(busy)
+                    told = True
+            await asyncio.sleep(min(1.0, max(0.05, self.lease_ttl_s / 10)))
+
+    def release(self, session_id: str) -> None:
+        """Give up the lease of ``session_id`` (it is also freed by the session's final status)."""
+        if session_id in self._leases:
+            self._leases.discard(session_id)
+            with self.archive.transaction() as conn:
+                lease.release(conn, session_id, self._holder)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.lease_ttl_s / 3):
+            held = sorted(self._leases)
+            if not held:
+                continue
+            try:
+                with self.archive.transaction() as conn:
+                    lost = lease.renew(conn, held, self._holder, self.lease_ttl_s)
+            except Exception:  # a closed archive or a busy disk: the next beat tries again
+                log.debug("lease heartbeat failed", exc_info=True)
+                continue
+            self._leases.difference_update(lost)
 
     async def call(self, session_id: str, voice: Voice, request: TurnRequest, *,
                    role: Literal["voice", "host", "chair"] = "voice", step_key: str | None = None,
@@ -87,7 +153,18 @@ class Runtime:
             step_key=step_key,
             meta=meta or {},
         )
-        turn_id = self.archive.add_turn(record)
+        try:
+            turn_id = self.archive.add_turn(record)
+        except ArchiveError:
+            # Another runner stored this step meanwhile (only possible without the lease, e.g. an
+            # older symposia on the same file). This answer was paid for: keep it, unkeyed.
+            other = self.archive.find_turn(session_id, step_key) if step_key is not None else None
+            if other is None or not other.result.ok:
+                raise
+            meta = {**record.meta, "superseded_step": step_key}
+            self.archive.add_turn(replace(record, step_key=None, meta=meta,
+                                          seq=self.archive.next_seq(session_id)))
+            return other
         return self.archive.get_turn(turn_id)
 
     def record_host(self, session_id: str, text: str, *, kind: str, step_key: str, host_name: str,
@@ -111,3 +188,10 @@ class Runtime:
         for p in self._providers.values():
             await p.aclose()
         self._providers.clear()
+        self._stop.set()
+        for sid in list(self._leases):
+            try:
+                self.release(sid)
+            except Exception:  # the archive may already be closed; the lease then simply expires
+                log.debug("could not release the lease of %s", sid, exc_info=True)
+        self._leases.clear()

@@ -38,8 +38,9 @@ class ProviderSpec:
     base_url: str | None = None
     key_env: str | None = None  # environment variable holding the key, e.g. OPENROUTER_API_KEY
     key_required: bool = True  # False for local servers where the key is optional
-    concurrency: int = 8  # max in-flight calls to this provider
+    concurrency: int | None = None  # a hard limit of calls in flight; None: adaptive (providers.limits)
     max_attempts: int = 4  # whole-turn attempts (1 = no retry)
+    max_retry_after: float = 120.0  # the longest Retry-After honoured (seconds); longer ones fail the turn
     timeouts: Timeouts = field(default_factory=Timeouts)
     headers: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)  # kind-specific (e.g. scripted: path)

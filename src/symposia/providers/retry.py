@@ -173,18 +173,20 @@ def parse_retry_after(headers: Mapping[str, str] | None, *, now: datetime | None
 @dataclass(frozen=True)
 class RetryPolicy:
     """Whole-turn retries: exponential backoff from ``base`` doubling per attempt, plus up to
-    ``jitter`` (a fraction) of random extra, never less than the server's Retry-After, never
-    more than ``cap`` seconds."""
+    ``jitter`` (a fraction) of random extra, at most ``cap`` seconds; but never less than the
+    server's Retry-After, which is honoured up to ``max_retry_after`` seconds (a longer one makes
+    the turn fail at once, saying so, rather than hang or hammer)."""
 
     max_attempts: int = 4
     base: float = 0.5
     cap: float = 30.0
     jitter: float = 0.1
+    max_retry_after: float = 120.0
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError(f"invalid max_attempts {self.max_attempts}, expected >= 1")
-        if self.base < 0 or self.cap < 0 or self.jitter < 0:
+        if self.base < 0 or self.cap < 0 or self.jitter < 0 or self.max_retry_after < 0:
             raise ValueError("invalid retry policy: base, cap and jitter must be >= 0")
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
@@ -192,9 +194,10 @@ class RetryPolicy:
         backoff = self.base * (2.0 ** max(0, attempt - 1))
         if self.jitter:
             backoff *= 1.0 + random.random() * self.jitter
+        backoff = min(backoff, self.cap)
         if retry_after is not None and retry_after > backoff:
-            backoff = retry_after
-        return min(backoff, self.cap)
+            return min(retry_after, self.max_retry_after)
+        return backoff
 
 
 def status_error(provider: str, status: int | None, body: Mapping[str, Any] | str | None,

@@ -15,13 +15,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
+from symposia.codec import datetime_to_iso
 from symposia.errors import ProviderError
 from symposia.providers.base import Provider
+from symposia.providers.limits import limiter_for
 from symposia.providers.retry import RetryPolicy
 from symposia.records import (
     ErrorInfo,
@@ -108,36 +110,21 @@ class Deadline:
             self._handle = None
 
 
-# One semaphore per provider instance and event loop (asyncio primitives are bound to a loop).
-_PerLoop = dict[int, tuple[Any, asyncio.Semaphore]]
-_SEMAPHORES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _PerLoop] = weakref.WeakKeyDictionary()
-
-
-def _semaphore(provider: Provider) -> asyncio.Semaphore:
-    loop = asyncio.get_running_loop()
-    per_loop = _SEMAPHORES.get(loop)
-    if per_loop is None:
-        per_loop = _SEMAPHORES[loop] = {}
-    entry = per_loop.get(id(provider))
-    if entry is not None:
-        ref = entry[0]
-        owner = ref() if isinstance(ref, weakref.ref) else ref
-        if owner is provider:
-            return entry[1]
-    sem = asyncio.Semaphore(max(1, provider.spec.concurrency))
-    try:
-        holder: Any = weakref.ref(provider)
-    except TypeError:  # not weak-referenceable: hold it for the loop's lifetime
-        holder = provider
-    per_loop[id(provider)] = (holder, sem)
-    return sem
-
-
 def _error_info(exc: ProviderError, voice: str) -> ErrorInfo:
     st = f" (HTTP {exc.status})" if exc.status is not None else ""
     message = redact(f"voice {voice!r} via {exc.provider!r}{st}: {exc.detail}")
     return ErrorInfo(kind=exc.kind, message=message, status=exc.status,
                      code=redact(exc.code) if exc.code else None, retryable=exc.retryable)
+
+
+def _attempt_entry(n: int, started: datetime, streamed: int, failure: ProviderError | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"attempt": n, "started_at": datetime_to_iso(started),
+                             "ended_at": datetime_to_iso(utcnow()), "status": "ok" if failure is None else "error",
+                             "bytes_streamed": streamed}
+    if failure is not None:
+        entry.update(kind=failure.kind, http_status=failure.status, retryable=failure.retryable,
+                     error=redact(failure.detail))
+    return entry
 
 
 async def run_turn(
@@ -147,32 +134,51 @@ async def run_turn(
     voice: str,
     on_event: OnEvent | None = None,
     policy: RetryPolicy | None = None,
+    attempt_log: list[dict[str, Any]] | None = None,
 ) -> TurnResult:
     """Run ``request`` on ``provider`` with retries; return the final result, never raise for a
     provider failure. ``on_event`` receives streamed chunks and a ``Restart(attempt, reason)``
-    before each retry (``attempt`` is the number of the attempt about to start)."""
+    before each retry (``attempt`` is the number of the attempt about to start).
+
+    The result's ``started_at``/``ended_at``/``latency_s`` cover the whole call, retries and waits
+    included. ``attempt_log``, when given, receives one entry per attempt: start, end, status, error
+    (kind, HTTP status, message) and the bytes of text and reasoning it streamed.
+    """
     if policy is None:
-        policy = RetryPolicy(max_attempts=max(1, provider.spec.max_attempts))
-    sem = _semaphore(provider)
+        policy = RetryPolicy(max_attempts=max(1, provider.spec.max_attempts),
+                             max_retry_after=provider.spec.max_retry_after)
+    limit = limiter_for(provider)
     turn_start = utcnow()
+    t_start = time.perf_counter()
     attempt = 0
     while True:
         attempt += 1
         failure: ProviderError
         t0 = time.perf_counter()
-        async with sem:
+        a_start = utcnow()
+        streamed = 0
+        async with limit:
             events = provider.stream(request)
             try:
                 result: TurnResult | None = None
                 async for ev in events:
                     if isinstance(ev, TurnResult):
                         result = ev
-                    elif on_event is not None:
-                        on_event(ev)
+                    else:
+                        if isinstance(ev, TextChunk | ReasoningChunk):
+                            streamed += len(ev.text.encode("utf-8", "replace"))
+                        if on_event is not None:
+                            on_event(ev)
                 if result is None:
                     raise ProviderError("the stream ended without a result", provider=provider.spec.name,
                                         retryable=True, kind="stream_error")
-                return replace(result, attempts=attempt)
+                limit.succeeded()
+                if attempt_log is not None:
+                    attempt_log.append(_attempt_entry(attempt, a_start, streamed, None))
+                if attempt == 1:
+                    return replace(result, attempts=1)
+                return replace(result, attempts=attempt, started_at=turn_start, ended_at=utcnow(),
+                               latency_s=time.perf_counter() - t_start)
             except ProviderError as exc:
                 failure = exc
             except Exception as exc:  # a bug in a provider must not take the whole dialogue down
@@ -183,18 +189,33 @@ async def run_turn(
                 aclose = getattr(events, "aclose", None)  # release the connection on any early exit
                 if aclose is not None:
                     await aclose()
-        elapsed = time.perf_counter() - t0
-        if not failure.retryable or attempt >= policy.max_attempts:
+        del t0
+        if failure.kind == "rate_limited":
+            limit.throttled()
+        if attempt_log is not None:
+            attempt_log.append(_attempt_entry(attempt, a_start, streamed, failure))
+        wait = policy.delay(attempt, failure.retry_after) if failure.retryable else 0.0
+        too_long = failure.retry_after is not None and failure.retry_after > policy.max_retry_after
+        if not failure.retryable or attempt >= policy.max_attempts or too_long:
+            if too_long:
+                failure = ProviderError(
+                    f"{failure.detail} (the provider asked to retry after {failure.retry_after:g} s, more than "
+                    f"the {policy.max_retry_after:g} s this provider may wait: raise max_retry_after in its "
+                    "[providers.NAME] table to wait longer)",
+                    provider=failure.provider, status=failure.status, retryable=failure.retryable,
+                    kind=failure.kind, code=failure.code, retry_after=failure.retry_after)
             return TurnResult(
                 text="",
                 finish_reason="error",
                 model_requested=request.model,
-                latency_s=elapsed,
+                latency_s=time.perf_counter() - t_start,
                 attempts=attempt,
                 error=_error_info(failure, voice),
                 started_at=turn_start,
                 ended_at=utcnow(),
             )
         if on_event is not None:
-            on_event(Restart(attempt=attempt + 1, reason=redact(f"{failure.kind}: {failure.detail}")))
-        await asyncio.sleep(policy.delay(attempt, failure.retry_after))
+            said = f"; waiting {wait:.0f} s as the provider asked (Retry-After)" if (
+                failure.retry_after is not None and failure.retry_after >= 1) else ""
+            on_event(Restart(attempt=attempt + 1, reason=redact(f"{failure.kind}: {failure.detail}{said}")))
+        await asyncio.sleep(wait)

@@ -28,7 +28,7 @@ from typing import Any
 
 from symposia.catalog import Voice
 from symposia.records import ReasoningChunk, Restart, TextChunk, TurnRecord, utcnow
-from symposia.redact import redact
+from symposia.redact import StreamRedactor, redact, redact_tree
 
 __all__ = ["KEEPALIVE_S", "LiveRegistry", "LiveRun", "Panel", "WebObserver", "Work", "sse_format"]
 
@@ -72,7 +72,7 @@ class LiveRun:
     def __init__(self, run_id: str, kind: str, title: str) -> None:
         self.id = run_id
         self.kind = kind
-        self.title = title
+        self.title = redact(title)
         self.started_at: datetime = utcnow()
         self.status = "running"  # running | complete | failed | interrupted
         self.session_id: str | None = None
@@ -96,6 +96,7 @@ class LiveRun:
         if threading.get_ident() != self._loop_thread:
             self._loop.call_soon_threadsafe(self.publish, name, data)
             return
+        data = redact_tree(data)  # the last gate before the browser: titles, notes, errors, text
         self._apply(name, data)
         self.log.append((name, data))
         changed, self._changed = self._changed, asyncio.Event()
@@ -187,6 +188,15 @@ class WebObserver:
 
     def __init__(self, run: LiveRun) -> None:
         self.run = run
+        # A key a provider echoes back may be split over chunks: each panel's stream is redacted
+        # as a stream, holding back what could still become a key (the "done" event has it all).
+        self._redactors: dict[tuple[str, str], StreamRedactor] = {}
+
+    def _piece(self, key: str, part: str, text: str) -> str:
+        r = self._redactors.get((key, part))
+        if r is None:
+            r = self._redactors[(key, part)] = StreamRedactor()
+        return r.feed(text)
 
     def note(self, text: str) -> None:
         self.run.publish("note", {"text": redact(text)})
@@ -196,16 +206,20 @@ class WebObserver:
 
     def event(self, key: str, event: TextChunk | ReasoningChunk | Restart) -> None:
         if isinstance(event, TextChunk):
-            self.run.publish("chunk", {"key": key, "text": event.text})
+            self.run.publish("chunk", {"key": key, "text": self._piece(key, "text", event.text)})
         elif isinstance(event, ReasoningChunk):
-            self.run.publish("reasoning", {"key": key, "text": event.text})
+            self.run.publish("reasoning", {"key": key, "text": self._piece(key, "reasoning", event.text)})
         else:
+            for part in ("text", "reasoning"):
+                self._redactors.pop((key, part), None)
             self.run.publish("restart", {"key": key, "reason": redact(event.reason), "attempt": event.attempt})
 
     def turn_finished(self, key: str, turn: TurnRecord) -> None:
         from symposia.archive import turn_status
 
         # The stored text is the truth (a step found already done streamed nothing).
+        for part in ("text", "reasoning"):
+            self._redactors.pop((key, part), None)
         self.run.publish("done", {"key": key, "status": turn_status(turn), "text": turn.result.text,
                                   "session_id": turn.session_id, **_turn_detail(turn)})
 

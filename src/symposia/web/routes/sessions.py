@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from symposia import paths
 from symposia.archive import turn_status
 from symposia.codec import SESSION_STATUSES
 from symposia.records import SessionRecord, TurnRecord
@@ -78,7 +80,7 @@ def _session_or_redirect(request: Request, suffix: str = "") -> SessionRecord | 
     wanted = request.path_params["session_id"]
     session = st.archive.get_session(wanted)
     if session.id != wanted:  # a prefix: send the browser to the full id
-        return RedirectResponse(f"/session/{session.id}{suffix}", status_code=307)
+        return RedirectResponse(f"/session/{quote(session.id, safe='')}{suffix}", status_code=307)
     return session
 
 
@@ -107,7 +109,8 @@ def _export(request: Request, fmt: str) -> Response:
         return found
     text = export_text(found, st.archive.session_turns(found.id), fmt)
     media = "application/json" if fmt == "json" else "text/markdown"
-    headers: dict[str, Any] = {"Content-Disposition": f'attachment; filename="{found.id}.{fmt}"'}
+    headers: dict[str, Any] = {
+        "Content-Disposition": f'attachment; filename="{paths.download_name(found.id, "." + fmt)}"'}
     return Response(text, media_type=media, headers=headers)
 
 
