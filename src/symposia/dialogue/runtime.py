@@ -139,7 +139,11 @@ class Runtime:
             if done is not None and done.result.ok:
                 return done
         provider = self.provider(voice)
-        result = await run_turn(provider, request, voice=voice.shortcut, on_event=on_event)
+        attempts: list[dict[str, Any]] = []
+        result = await run_turn(provider, request, voice=voice.shortcut, on_event=on_event, attempt_log=attempts)
+        meta = dict(meta or {})
+        if len(attempts) > 1 or not result.ok:
+            meta["attempts"] = attempts  # every try of a retried or failed call: when, how, how much
         record = TurnRecord(
             id=None,
             session_id=session_id,
@@ -151,7 +155,7 @@ class Runtime:
             result=result,
             role=role,
             step_key=step_key,
-            meta=meta or {},
+            meta=meta,
         )
         try:
             turn_id = self.archive.add_turn(record)
