@@ -40,10 +40,10 @@ class Symposia:
     """A catalog, an archive and the providers behind them."""
 
     def __init__(self, archive: str | Path | None = None, *, config: Path | None = None,
-                 catalog: Catalog | None = None) -> None:
+                 catalog: Catalog | None = None, adopt_archive: bool = False) -> None:
         self.catalog = catalog if catalog is not None else load_catalog(config)
         register_known_keys(self.catalog.providers.values())  # before any title or plan is stored
-        self.archive = Archive.open(archive)
+        self.archive = Archive.open(archive, adopt=adopt_archive)
         self.runtime = Runtime(self.catalog, self.archive)
 
     def __enter__(self) -> Symposia:

@@ -13,6 +13,7 @@ event-loop thread, and each call is a few milliseconds of local disk.
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import sqlite3
@@ -24,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from symposia.archive.migrations import migrate
+from symposia.archive.migrations import MIGRATIONS, migrate
 from symposia.codec import (
     SESSION_STATUSES,
     datetime_to_iso,
@@ -179,6 +180,82 @@ def _session_from_row(row: sqlite3.Row) -> SessionRecord:
     )
 
 
+def _read_only_file(p: Path) -> bool:
+    """True when ``p`` exists but this process cannot write it or create its journal beside it."""
+    if not p.is_file():
+        return False
+    return not os.access(p, os.W_OK) or not os.access(p.parent, os.W_OK | os.X_OK)
+
+
+def _open_read_only(p: Path) -> sqlite3.Connection:
+    """Open an archive we may not write: ``mode=ro``, else ``immutable=1`` (a read-only folder cannot
+    hold the WAL's shared-memory file). Every migration must already be there: none can be applied."""
+    last: Exception | None = None
+    for flags in ("mode=ro", "immutable=1"):
+        try:
+            conn = sqlite3.connect(f"{p.resolve().as_uri()}?{flags}", uri=True, isolation_level=None,
+                                   check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+            conn.row_factory = sqlite3.Row
+            names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.DatabaseError as e:
+            last = e
+            continue
+        if "_migrations" not in names:
+            conn.close()
+            raise ArchiveError(f"{p} is read-only and is not a symposia archive (it has no _migrations table)")
+        applied = {str(r[0]) for r in conn.execute("SELECT name FROM _migrations")}
+        pending = [fn.__name__ for fn in MIGRATIONS if fn.__name__ not in applied]
+        if pending:
+            conn.close()
+            raise ArchiveError(
+                f"the archive {p} is read-only (this process cannot write the file or its folder) and was "
+                f"written by an older symposia: it needs {', '.join(pending)}, which cannot be applied here. "
+                "Copy it to a writable place and open the copy with --archive."
+            )
+        return conn
+    if isinstance(last, sqlite3.DatabaseError) and _looks_damaged(last):
+        raise _damaged(p, last) from last
+    raise ArchiveError(f"cannot open the read-only archive {p}: {last}. Copy it to a writable place "
+                       "and open the copy with --archive.")
+
+
+_OURS = {"sessions", "turns", "_migrations"}
+
+
+def _check_is_ours(conn: sqlite3.Connection, p: Path, *, adopt: bool) -> None:
+    """Refuse another program's database: one with tables, none of them ours."""
+    names = {str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    names = {n for n in names if not n.startswith("sqlite_")}
+    if not names or "_migrations" in names or adopt:
+        return
+    shown = ", ".join(sorted(names)[:5]) + (", ..." if len(names) > 5 else "")
+    raise ArchiveError(
+        f"{p} is a SQLite database but not a symposia archive (its tables: {shown}); symposia will not add "
+        "its own tables to it. Point --archive or SYMPOSIA_ARCHIVE at another file, or pass "
+        "--force-archive to use this one anyway."
+    )
+
+
+def _cannot_write(e: sqlite3.Error) -> bool:
+    msg = str(e).lower()
+    return "readonly" in msg or "read-only" in msg or "unable to open" in msg
+
+
+def _looks_damaged(e: sqlite3.DatabaseError) -> bool:
+    msg = str(e).lower()
+    return "not a database" in msg or "malformed" in msg or "corrupt" in msg
+
+
+def _damaged(p: Path, e: sqlite3.DatabaseError) -> ArchiveError:
+    if not _looks_damaged(e):
+        return ArchiveError(f"cannot open the archive {p}: {e}")
+    return ArchiveError(
+        f"cannot open the archive {p}: it is damaged or is not a SQLite file ({e}). Nothing was changed. "
+        f"Restore it from a backup or try `sqlite3 {p} .recover > recovered.sql`; or point --archive or "
+        "SYMPOSIA_ARCHIVE at another file to start a new symposia archive."
+    )
+
+
 def _rollback(conn: sqlite3.Connection) -> None:
     if conn.in_transaction:
         conn.execute("ROLLBACK")
@@ -187,22 +264,28 @@ def _rollback(conn: sqlite3.Connection) -> None:
 class Archive:
     """The SQLite archive. Open with :meth:`open`; use as a context manager or call :meth:`close`."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, *, readonly: bool = False) -> None:
         self._conn = conn
         self._lock = threading.RLock()
         self.path = path
+        self.readonly = readonly
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path | str | None = None) -> Archive:
+    def open(cls, path: Path | str | None = None, *, adopt: bool = False) -> Archive:
         """Open (creating if needed) and migrate the archive at ``path``.
 
         ``None`` means the default from :func:`symposia.paths.archive_path` (``SYMPOSIA_ARCHIVE``
-        or the user data dir).
+        or the user data dir). A file that cannot be written (a read-only disk, a file mode) is
+        opened read-only: everything can be read, nothing written. Another program's SQLite file
+        is refused unless ``adopt`` (``--force-archive``): adding our tables to it is not ours to do.
+        A damaged file is reported as such.
         """
         p = archive_path(path)
         in_memory = str(p) == ":memory:"
+        if not in_memory and _read_only_file(p):
+            return cls(_open_read_only(p), p, readonly=True)
         if not in_memory:
             try:
                 p.parent.mkdir(parents=True, exist_ok=True)
@@ -217,6 +300,7 @@ class Archive:
         conn.row_factory = sqlite3.Row
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            _check_is_ours(conn, p, adopt=adopt)
             # WAL: readers never block the writer, and a commit is one append to the -wal file.
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
@@ -225,8 +309,15 @@ class Archive:
         except ArchiveError:
             conn.close()
             raise
+        except sqlite3.DatabaseError as e:
+            conn.close()
+            if not in_memory and p.is_file() and _cannot_write(e):
+                return cls(_open_read_only(p), p, readonly=True)
+            raise _damaged(p, e) from e
         except sqlite3.Error as e:
             conn.close()
+            if not in_memory and p.is_file() and _cannot_write(e):  # e.g. root on a read-only mount
+                return cls(_open_read_only(p), p, readonly=True)
             raise ArchiveError(
                 f"cannot open the archive {p}: {e}. Is it a symposia archive? "
                 f"Point --archive or SYMPOSIA_ARCHIVE at another file to start a new one."
@@ -254,6 +345,11 @@ class Archive:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction on the archive's connection, committed on exit and rolled back on any
         error (``BEGIN IMMEDIATE`` takes the lock up front). For modules that keep tables of their own."""
+        if self.readonly:
+            raise ArchiveError(
+                f"the archive {self.path} is read-only (this process cannot write the file or its folder): "
+                "reading works, recording does not. Use a writable --archive to record."
+            )
         with self._lock:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
@@ -269,6 +365,10 @@ class Archive:
         with self._lock:
             try:
                 return self._conn.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as e:
+                if _looks_damaged(e):
+                    raise _damaged(self.path, e) from e
+                raise ArchiveError(f"cannot read the archive {self.path}: {e}") from e
             except sqlite3.Error as e:
                 raise ArchiveError(f"cannot read the archive {self.path}: {e}") from e
 

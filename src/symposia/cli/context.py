@@ -24,14 +24,21 @@ err = Console(stderr=True, soft_wrap=True, highlight=False)
 class Options:
     """Values of the group's options, passed to every command."""
 
-    def __init__(self, archive: Path | None, config: Path | None) -> None:
+    def __init__(self, archive: Path | None, config: Path | None, force_archive: bool = False) -> None:
         self.archive = archive
         self.config = config
+        self.force_archive = force_archive
 
     def open(self) -> Any:
         from symposia.api import Symposia
 
-        return Symposia(self.archive, config=self.config)
+        return Symposia(self.archive, config=self.config, adopt_archive=self.force_archive)
+
+    def open_archive(self) -> Any:
+        """The archive alone (commands that need no voices)."""
+        from symposia.archive import Archive
+
+        return Archive.open(self.archive, adopt=self.force_archive)
 
 
 pass_options = click.make_pass_decorator(Options)

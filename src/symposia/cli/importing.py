@@ -10,7 +10,6 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from symposia.archive import Archive
 from symposia.catalog import load_catalog
 from symposia.cli.context import Options, friendly_errors, out, pass_options
 from symposia.importers import ImportReport, import_paths
@@ -44,7 +43,7 @@ def import_cmd(opts: Options, paths: tuple[Path, ...], dry_run: bool, as_json: b
     cannot be read are reported with the reason; the rest still import. Exit status 1 if any failed.
     """
     catalog = load_catalog(opts.config)
-    with Archive.open(opts.archive) as archive:
+    with opts.open_archive() as archive:
         report = import_paths(archive, catalog, list(paths), dry_run=dry_run)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))

@@ -34,8 +34,10 @@ from symposia.cli.context import Options, redact_terminal
               help="SQLite archive to use (default: the user data dir; env SYMPOSIA_ARCHIVE).")
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path),
               help="User config TOML extending the voice catalog (default: the user config dir).")
+@click.option("--force-archive", is_flag=True,
+              help="Use an --archive that is another program's SQLite file (symposia adds its tables to it).")
 @click.pass_context
-def cli(ctx: click.Context, archive: Path | None, config: Path | None) -> None:
+def cli(ctx: click.Context, archive: Path | None, config: Path | None, force_archive: bool) -> None:
     """Convene dialogues across language models, record every word, measure what they share.
 
     \b
@@ -53,7 +55,7 @@ def cli(ctx: click.Context, archive: Path | None, config: Path | None) -> None:
       symposia analyze SESSION        convergence against a floor; echo vs unprompted
       symposia serve                  browse it all at http://127.0.0.1:8765
     """
-    ctx.obj = Options(archive, config)
+    ctx.obj = Options(archive, config, force_archive)
     ctx.call_on_close(redact_terminal())
 
 

@@ -70,11 +70,10 @@ def publish_cmd(opts: Options, session_id: str | None, target: str, submolt: str
       symposia publish 20261125-194428 --part synthesis --yes     post the Synthesis
       symposia publish --queue                                    send what is due, list what waits
     """
-    from symposia.archive import Archive
     from symposia.publish.queue import publish_session, send_queue, verify_pending
 
     ask = _ask if _interactive() else None
-    with Archive.open(opts.archive) as archive:
+    with opts.open_archive() as archive:
         if verify_id is not None:
             _report(verify_pending(archive, verify_id, answer, ask=ask))
             return

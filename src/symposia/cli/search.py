@@ -34,7 +34,7 @@ def _json(value: Any) -> None:
 
 
 def _open(opts: Options) -> Archive:
-    return Archive.open(opts.archive)
+    return opts.open_archive()
 
 
 def _embed_pending(archive: Archive, embedder: Any = None) -> int:
