@@ -6,7 +6,7 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 from rich.console import Console
@@ -14,6 +14,9 @@ from rich.markup import escape
 
 from symposia.errors import SymposiaError
 from symposia.redact import RedactingStream, redact
+
+if TYPE_CHECKING:
+    from symposia.archive import Archive
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,7 +37,7 @@ class Options:
 
         return Symposia(self.archive, config=self.config, adopt_archive=self.force_archive)
 
-    def open_archive(self) -> Any:
+    def open_archive(self) -> Archive:
         """The archive alone (commands that need no voices)."""
         from symposia.archive import Archive
 
