@@ -1,112 +1,158 @@
-"""Council engine benchmark against the fake server; prints one JSON object.
+"""The whole `symposia council` command, process start to exit, against the loopback fake server.
 
-1. Seven voices whose answers take 1…7 s: the council's wall time against the slowest voice
-   (target <= 1.1x: voices run in parallel, nothing waits on anything else).
-2. One hundred voices answering in 50 ms: the engine's own overhead per turn, measured as
-   (council wall time - the same 100 calls made with the raw openai SDK in parallel) / 100
-   (target < 5 ms). Both runs happen in this process, interleaved, repeated; medians are quoted.
+What a user waits for is the command, not the engine: interpreter start, imports, catalog, archive,
+the calls, the usage table and the transcript. Each scenario runs ``python -m symposia council ...``
+with default settings (a user config that names the fake server and its voices, nothing else) and
+measures, per run:
 
-Run: .venv/bin/python bench/council.py [--repeats 5]
+* ``wall_s``: from just before the process is started to its exit;
+* ``over_ideal_s``: ``wall_s`` minus the ideal, which is the slowest voice of each round, summed;
+* ``first_request_s``: from process start to the fake server reading the first request.
+
+Scenarios (the issue's): ``seven`` voices answering in 1…7 s; ``twelve`` voices × 2 s; ``rounds``:
+3 rounds × 12 voices × 2 s; ``hundred`` voices × 50 ms, whose per-turn overhead is
+``(wall(100 voices) - wall(1 voice)) / 99`` (both whole commands with 50 ms voices, so the fixed
+cost cancels out). ``help``: ``symposia --help``. Medians of ``--repeats`` runs are printed as JSON.
+
+``--src DIR`` runs another source tree's symposia (say a checkout of an older commit) the same way,
+interleaved with this one, so that before/after are measured on the same machine at the same time;
+``--importtime`` adds the top 12 cumulative imports of ``--help`` and of a ``council --dry-run``.
+
+Run: .venv/bin/python bench/council.py [--repeats 3] [--src /path/to/old/src] [--only seven,twelve]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import platform
+import re
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from openai import AsyncOpenAI
-
-from symposia.archive import Archive
-from symposia.catalog import Catalog, Voice
-from symposia.dialogue.council import CouncilPlan, run_council
-from symposia.dialogue.runtime import Runtime
-from symposia.providers.base import ProviderSpec, Timeouts
-from symposia.records import Params
 from symposia.testing import FakeServer, Reply
 
-KEY = "bench-key-123456"
+HERE_SRC = Path(__file__).resolve().parents[1] / "src"
+KEY = "bench-key-1234567890"
+QUESTION = "What persists between two conversations?"
+
+# name -> (per-voice answer times in seconds, rounds)
+SCENARIOS: dict[str, tuple[list[float], int]] = {
+    "seven": ([float(i) for i in range(1, 8)], 1),
+    "twelve": ([2.0] * 12, 1),
+    "rounds": ([2.0] * 12, 3),
+    "hundred": ([0.05] * 100, 1),
+    "one": ([0.05], 1),
+}
 
 
-def catalog_for(srv: FakeServer, n: int) -> Catalog:
-    spec = ProviderSpec(name="fake", kind="openai", base_url=srv.openai_base_url, key_env="BENCH_FAKE_KEY",
-                        concurrency=n, max_attempts=1, timeouts=Timeouts(connect=5, idle=30, total=60))
-    voices = {f"v{i}": Voice(shortcut=f"v{i}", provider="fake", model=f"fake/v{i}", name=f"Voice {i}",
-                             family=f"V{i}", maker="bench", aliases=(), labels=(), params=Params(), description="")
-              for i in range(1, n + 1)}
-    return Catalog(providers={"fake": spec}, voices=voices, presets={})
+def write_config(home: Path, base_url: str, n: int) -> None:
+    (home / "config").mkdir(parents=True, exist_ok=True)
+    text = f'[providers.fake]\nkind = "openai"\nbase_url = "{base_url}"\nkey_env = "BENCH_FAKE_KEY"\n'
+    for i in range(1, n + 1):
+        text += f'\n[voices.v{i}]\nprovider = "fake"\nmodel = "fake/v{i}"\nname = "Voice {i}"\nfamily = "V{i}"\n'
+    (home / "config" / "config.toml").write_text(text, encoding="utf-8")
 
 
-async def council_wall(srv: FakeServer, n: int, db: Path) -> float:
-    rt = Runtime(catalog_for(srv, n), Archive.open(db))
-    voices = tuple(f"v{i}" for i in range(1, n + 1))
-    plan = CouncilPlan(question="What persists between instances?", voices=voices)
-    t0 = time.perf_counter()
-    await run_council(rt, plan)
-    wall = time.perf_counter() - t0
-    await rt.aclose()
-    rt.archive.close()
-    return wall
+def env_for(home: Path, src: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(SYMPOSIA_CONFIG_DIR=str(home / "config"), SYMPOSIA_DATA_DIR=str(home / "data"),
+               SYMPOSIA_ARCHIVE=str(home / "data" / "archive.db"), BENCH_FAKE_KEY=KEY, PYTHONPATH=str(src))
+    env.pop("SYMPOSIA_ARCHIVE_URL", None)
+    return env
 
 
-async def raw_wall(srv: FakeServer, n: int) -> float:
-    client = AsyncOpenAI(base_url=srv.openai_base_url, api_key=KEY, max_retries=0)
+def run_council(srv: FakeServer, home: Path, src: Path, times: list[float], rounds: int) -> dict[str, float]:
+    srv.reset()
+    for i, t in enumerate(times, start=1):
+        for _ in range(rounds):
+            srv.enqueue(Reply(text=f"Voice {i} answers: what persists is the pattern, not the instance.", ttft=t),
+                        model=f"fake/v{i}")
+    args = [sys.executable, "-m", "symposia", "council", QUESTION, "--rounds", str(rounds)]
+    for i in range(1, len(times) + 1):
+        args += ["-m", f"v{i}"]
+    t0 = time.monotonic()
+    done = subprocess.run(args, env=env_for(home, src), capture_output=True, text=True, timeout=600)
+    wall = time.monotonic() - t0
+    if done.returncode != 0:
+        raise RuntimeError(f"council failed ({done.returncode}): {done.stderr[-2000:]}")
+    reqs = srv.requests
+    if len(reqs) != len(times) * rounds:
+        raise RuntimeError(f"expected {len(times) * rounds} requests, the server saw {len(reqs)}")
+    ideal = max(times) * rounds
+    return {"wall_s": wall, "over_ideal_s": wall - ideal, "first_request_s": min(r.t for r in reqs) - t0}
 
-    async def one(i: int) -> None:
-        stream = await client.chat.completions.create(
-            model=f"fake/v{i}", messages=[{"role": "user", "content": "What persists between instances?"}],
-            stream=True, stream_options={"include_usage": True})
-        async for _ in stream:
-            pass
 
-    t0 = time.perf_counter()
-    await asyncio.gather(*(one(i) for i in range(1, n + 1)))
-    wall = time.perf_counter() - t0
-    await client.close()
-    return wall
+def run_help(home: Path, src: Path) -> float:
+    t0 = time.monotonic()
+    subprocess.run([sys.executable, "-m", "symposia", "--help"], env=env_for(home, src), capture_output=True,
+                   check=True, timeout=60)
+    return time.monotonic() - t0
+
+
+def importtime(home: Path, src: Path, args: list[str], top: int = 12) -> list[dict[str, Any]]:
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "symposia", *args], env=env_for(home, src),
+                          capture_output=True, text=True, timeout=120)
+    rows = []
+    for line in done.stderr.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)", line)
+        if m:
+            rows.append({"module": m.group(4), "cumulative_ms": int(m.group(2)) / 1000, "depth": len(m.group(3)) // 2})
+    total = max((r["cumulative_ms"] for r in rows if r["depth"] == 0), default=0.0)
+    top_rows = sorted(rows, key=lambda r: -r["cumulative_ms"])[:top]
+    return [{"module": r["module"], "cumulative_ms": round(r["cumulative_ms"], 1)} for r in top_rows] + [
+        {"module": "(largest top-level import)", "cumulative_ms": round(total, 1)}]
+
+
+def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {k: round(statistics.median(r[k] for r in runs), 3) for k in runs[0]}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--skip-seven", action="store_true")
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--src", type=Path, help="another source tree to measure the same way (e.g. the base commit)")
+    ap.add_argument("--only", default="help,seven,twelve,rounds,hundred,one")
+    ap.add_argument("--importtime", action="store_true")
     args = ap.parse_args()
-    os.environ["BENCH_FAKE_KEY"] = KEY
-    tmp = Path(tempfile.mkdtemp(prefix="symposia-bench-"))
-    machine = f"{platform.machine()} {os.cpu_count()} cpu, python {platform.python_version()}"
-    result: dict[str, object] = {"machine": machine}
-    with FakeServer() as srv:
-        if not args.skip_seven:
-            walls = []
-            for rep in range(max(1, args.repeats // 2)):
-                for i in range(1, 8):
-                    srv.enqueue(Reply(text="An answer of a few words. " * 4, ttft=float(i), chunk_chars=16),
-                                model=f"fake/v{i}")
-                walls.append(asyncio.run(council_wall(srv, 7, tmp / f"seven-{rep}.db")))
-            slowest = 7.0
-            result["seven_voices"] = {
-                "slowest_voice_s": slowest, "council_wall_s_median": round(statistics.median(walls), 3),
-                "ratio_to_slowest": round(statistics.median(walls) / slowest, 3), "target": "<= 1.10",
-                "runs": [round(w, 3) for w in walls]}
-        srv.default = Reply(text="A short answer in fifty milliseconds.", ttft=0.05, chunk_chars=16)
-        ours, raw = [], []
-        for rep in range(args.repeats):
-            raw.append(asyncio.run(raw_wall(srv, 100)))
-            ours.append(asyncio.run(council_wall(srv, 100, tmp / f"hundred-{rep}.db")))
-        overhead_ms = (statistics.median(ours) - statistics.median(raw)) / 100 * 1000
-        result["hundred_voices"] = {
-            "council_wall_s_median": round(statistics.median(ours), 3),
-            "raw_sdk_wall_s_median": round(statistics.median(raw), 3),
-            "ratio": round(statistics.median(ours) / statistics.median(raw), 3),
-            "engine_overhead_ms_per_turn": round(overhead_ms, 2), "target_ms": "< 5",
-            "runs_council": [round(w, 3) for w in ours], "runs_raw": [round(w, 3) for w in raw]}
-    print(json.dumps(result, indent=2))
+    wanted = args.only.split(",")
+    trees = {"this": HERE_SRC} | ({"other": args.src.resolve()} if args.src else {})
+    results: dict[str, Any] = {name: {} for name in trees}
+    with FakeServer() as srv, tempfile.TemporaryDirectory(prefix="symposia-bench-") as tmp:
+        home = Path(tmp)
+        write_config(home, srv.openai_base_url, 100)
+        for scenario in wanted:
+            runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
+            for _ in range(args.repeats):
+                for name, src in trees.items():  # interleaved: both see the same machine load
+                    (home / "data").mkdir(exist_ok=True)
+                    if scenario == "help":
+                        runs[name].append({"wall_s": run_help(home, src)})
+                    else:
+                        times, rounds = SCENARIOS[scenario]
+                        runs[name].append(run_council(srv, home, src, times, rounds))
+            for name in trees:
+                results[name][scenario] = median_of(runs[name])
+        for name, src in trees.items():
+            r = results[name]
+            if "hundred" in r and "one" in r:
+                r["hundred"]["per_turn_overhead_ms"] = round((r["hundred"]["wall_s"] - r["one"]["wall_s"]) / 99 * 1000, 2)
+            if args.importtime:
+                r["importtime_help"] = importtime(home, src, ["--help"])
+                r["importtime_council_dry_run"] = importtime(home, src, ["council", QUESTION, "-m", "v1", "--dry-run"])
+    out: dict[str, Any] = {"bench": "council whole command", "repeats": args.repeats, "python": platform.python_version(),
+                           "cpus": os.cpu_count(), "results": results}
+    if args.src:
+        out["ratios_this_over_other"] = {
+            s: round(results["this"][s]["wall_s"] / results["other"][s]["wall_s"], 3)
+            for s in wanted if s in results["this"] and s in results["other"]}
+    print(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":

@@ -6,29 +6,107 @@ The group holds the options every verb shares; each verb lives in its own module
 from __future__ import annotations
 
 import atexit
+import contextlib
+import gc
+import importlib
+import sys
+import threading
 from pathlib import Path
 
 import click
+from click.utils import make_default_short_help
 
 from symposia import __version__
-from symposia.cli import (
-    analysis,
-    arena,
-    ask,
-    chat,
-    council,
-    importing,
-    publish,
-    record,
-    search,
-    serve,
-    symposium,
-    voices,
-)
 from symposia.cli.context import Options, redact_terminal
 
+# Every verb, where it lives and its one-line help. A verb's module (and what it imports: the API,
+# the analysis stack, the web server, the provider SDKs) is loaded only when that verb runs, so
+# `symposia --help` and a quick `symposia log` do not pay for all of them. tests/test_cli_lazy.py
+# checks that each line here is the verb's own short help.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "ask": ("ask", "ask_cmd", "Ask VOICE one QUESTION (or read it from stdin); stream the answer and store it."),
+    "log": ("record", "log_cmd", "Recent turns, newest first, as Markdown (or --json)."),
+    "show": ("record", "show_cmd", "Everything stored about one turn: what the voice saw, params, answer, "
+             "reasoning, usage, errors."),
+    "voices": ("voices", "voices_cmd", "List voices and whether each is usable now (key present, server "
+               "reachable, model installed)."),
+    "presets": ("voices", "presets_cmd", "Named councils of voices (use with --preset)."),
+    "council": ("council", "council_cmd", "Put one QUESTION to several voices at once; optional rounds, chair "
+                "synthesis and ranking."),
+    "resume": ("council", "resume_cmd", "Finish an interrupted session; calls already stored are not repeated "
+               "(nor paid for again)."),
+    "export": ("council", "export_cmd", "A session's transcript rendered from the record: Markdown in the seed's "
+               "shape, or the full JSON."),
+    "symposium": ("symposium", "symposium_cmd", "Run a host-led dialogue from PLAN_FILE (TOML): tailored "
+                  "questions, relayed quotes, synthesis."),
+    "arena": ("arena", "arena_cmd", "Let VOICE_A and VOICE_B talk to each other for --turns turns, streamed and "
+              "stored."),
+    "chat": ("chat", "chat_cmd", "Talk with VOICE, one question per line; every answer is stored as it ends."),
+    "publish": ("publish", "publish_cmd", "Publish a session to Moltbook."),
+    "import": ("importing", "import_cmd", "Import transcripts you already have (files or folders, searched "
+               "recursively for .md and .json)."),
+    "analyze": ("analysis", "analyze_cmd", "Measure what the voices of SESSION_ID share: similarity against a "
+                "floor, images labelled ECHO or UNPROMPTED, shared spans, key formulations, and a verdict in "
+                "plain words."),
+    "study": ("analysis", "study_cmd", "Put each prompt of PROMPTS_FILE to each voice in a fresh context, K "
+              "samples, plus a control battery; then intra, inter, floor, lift, permutation tests and bootstrap "
+              "CIs per voice pair."),
+    "serve": ("serve", "serve_cmd", "Browse the archive and watch sessions live in a local web page."),
+    "search": ("search", "search_cmd", 'Search the archive: words, "exact phrases", word* prefixes, -excluded, OR.'),
+    "index": ("search", "index_cmd", "Embed the turns not embedded yet, for search by meaning (resumable; safe to "
+              "rerun)."),
+    "origin": ("search", "origin_cmd", "The first voice to say PHRASE, then every later use: quoted by the host, "
+               "echoed, or unprompted."),
+    "recall": ("search", "recall_cmd", "VOICE's most distinctive earlier formulations, verbatim, with date and "
+               "session."),
+    "verify-quote": ("search", "verify_quote_cmd", "Did VOICE really say QUOTE? Exit 0 if verbatim, 1 otherwise "
+                     "(paraphrase, someone else, not found)."),
+    "near-dups": ("search", "near_dups_cmd", "Spans shared near-verbatim by different voices, with both places and "
+                  "dates (echo or not)."),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# Verbs that call models: the provider SDKs are imported in the background while the command starts
+# (catalog, archive, session row), so the first request does not wait for them.
+_CALLING = frozenset({"ask", "council", "resume", "symposium", "arena", "chat", "study"})
+
+
+def _preload_sdks() -> None:
+    try:
+        for name in ("openai", "anthropic"):
+            with contextlib.suppress(Exception):
+                importlib.import_module(name)
+    finally:
+        gc.enable()  # start-up is over (see main)
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported when used, listed in ``--help`` from :data:`COMMANDS`."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        calling = cmd_name in _CALLING and not any(a in ("-h", "--help") for a in sys.argv)
+        if calling:
+            threading.Thread(target=_preload_sdks, name="symposia-preload", daemon=True).start()
+        module = importlib.import_module(f"symposia.cli.{entry[0]}")
+        if not calling:
+            gc.enable()
+        cmd = getattr(module, entry[1])
+        assert isinstance(cmd, click.Command)
+        return cmd
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        limit = formatter.width - 6 - max(len(n) for n in COMMANDS)
+        rows = [(name, make_default_short_help(text, limit)) for name, (_, _, text) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="symposia")
 @click.option("--archive", type=click.Path(dir_okay=False, path_type=Path), envvar="SYMPOSIA_ARCHIVE",
               help="SQLite archive to use (default: the user data dir; env SYMPOSIA_ARCHIVE).")
@@ -59,31 +137,14 @@ def cli(ctx: click.Context, archive: Path | None, config: Path | None, force_arc
     ctx.call_on_close(redact_terminal())
 
 
-cli.add_command(ask.ask_cmd)
-cli.add_command(record.log_cmd)
-cli.add_command(record.show_cmd)
-cli.add_command(voices.voices_cmd)
-cli.add_command(voices.presets_cmd)
-cli.add_command(council.council_cmd)
-cli.add_command(council.resume_cmd)
-cli.add_command(council.export_cmd)
-cli.add_command(symposium.symposium_cmd)
-cli.add_command(arena.arena_cmd)
-cli.add_command(chat.chat_cmd)
-cli.add_command(publish.publish_cmd)
-cli.add_command(importing.import_cmd)
-cli.add_command(analysis.analyze_cmd)
-cli.add_command(analysis.study_cmd)
-cli.add_command(serve.serve_cmd)
-cli.add_command(search.search_cmd)
-cli.add_command(search.index_cmd)
-cli.add_command(search.origin_cmd)
-cli.add_command(search.recall_cmd)
-cli.add_command(search.verify_quote_cmd)
-cli.add_command(search.near_dups_cmd)
-
-
 def main() -> None:
+    # Start-up allocates a great many long-lived objects (the SDKs' pydantic models): no cycle
+    # collection while importing them (re-enabled once the verb's modules and the SDKs are in), and
+    # none at exit either, where collecting them all cost 0.6 s after the last line was printed.
+    gc.disable()
     # For the whole process: an uncaught exception's traceback is printed after cli() returns.
     atexit.register(redact_terminal())
-    cli(prog_name="symposia")
+    try:
+        cli(prog_name="symposia")
+    finally:
+        gc.freeze()

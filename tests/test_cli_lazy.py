@@ -1,0 +1,40 @@
+"""The CLI loads a verb's code only when that verb runs; its --help listing stays the verbs' own words."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import click
+
+from symposia.cli.main import COMMANDS, cli
+
+
+def test_the_listing_is_each_commands_own_short_help() -> None:
+    ctx = click.Context(cli)
+    for name, (_, _, text) in COMMANDS.items():
+        cmd = cli.get_command(ctx, name)
+        assert cmd is not None and cmd.name == name
+        assert cmd.get_short_help_str(10_000) == text, name
+
+
+def _modules_after(args: list[str]) -> set[str]:
+    code = ("import sys, json\nfrom symposia.cli.main import cli\n"
+            f"try:\n    cli({args!r}, prog_name='symposia')\nexcept SystemExit:\n    pass\n"
+            "print(json.dumps(sorted(sys.modules)), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    return set(json.loads(done.stderr.strip().splitlines()[-1]))
+
+
+def test_help_imports_no_command_module_nor_sdk() -> None:
+    loaded = _modules_after(["--help"])
+    heavy = {"symposia.api", "symposia.cli.council", "symposia.importers", "symposia.analysis", "openai",
+             "anthropic", "httpx", "ftfy", "pydantic", "starlette"}
+    assert not heavy & loaded, heavy & loaded
+
+
+def test_a_read_verb_loads_only_its_own_module() -> None:
+    loaded = _modules_after(["presets"])
+    assert "symposia.cli.voices" in loaded
+    assert not {"symposia.cli.analysis", "symposia.cli.serve", "symposia.web", "openai"} & loaded
