@@ -7,12 +7,14 @@ measures, per run:
 
 * ``wall_s``: from just before the process is started to its exit;
 * ``over_ideal_s``: ``wall_s`` minus the ideal, which is the slowest voice of each round, summed;
-* ``first_request_s``: from process start to the fake server reading the first request.
+* ``first_request_s``: from process start to the fake server reading the first request;
+* ``cpu_s``: the process's CPU time (user + system), which other load on the machine hardly changes.
 
 Scenarios (the issue's): ``seven`` voices answering in 1…7 s; ``twelve`` voices × 2 s; ``rounds``:
 3 rounds × 12 voices × 2 s; ``hundred`` voices × 50 ms, whose per-turn overhead is
 ``(wall(100 voices) - wall(1 voice)) / 99`` (both whole commands with 50 ms voices, so the fixed
-cost cancels out). ``help``: ``symposia --help``. Medians of ``--repeats`` runs are printed as JSON.
+cost cancels out), and its CPU the same way. ``help``: ``symposia --help``. Medians of ``--repeats``
+runs are printed as JSON.
 
 ``--src DIR`` runs another source tree's symposia (say a checkout of an older commit) the same way,
 interleaved with this one, so that before/after are measured on the same machine at the same time;
@@ -28,6 +30,7 @@ import json
 import os
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -61,9 +64,12 @@ def write_config(home: Path, base_url: str, n: int) -> None:
 
 
 def env_for(home: Path, src: Path) -> dict[str, str]:
+    """The environment of one source tree's runs: its own data dir and archive (schemas may differ)."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env.update(SYMPOSIA_CONFIG_DIR=str(home / "config"), SYMPOSIA_DATA_DIR=str(home / "data"),
-               SYMPOSIA_ARCHIVE=str(home / "data" / "archive.db"), BENCH_FAKE_KEY=KEY, PYTHONPATH=str(src))
+    data = home / f"data-{abs(hash(str(src))) % 10**8}"
+    data.mkdir(exist_ok=True)
+    env.update(SYMPOSIA_CONFIG_DIR=str(home / "config"), SYMPOSIA_DATA_DIR=str(data),
+               SYMPOSIA_ARCHIVE=str(data / "archive.db"), BENCH_FAKE_KEY=KEY, PYTHONPATH=str(src))
     env.pop("SYMPOSIA_ARCHIVE_URL", None)
     return env
 
@@ -77,23 +83,34 @@ def run_council(srv: FakeServer, home: Path, src: Path, times: list[float], roun
     args = [sys.executable, "-m", "symposia", "council", QUESTION, "--rounds", str(rounds)]
     for i in range(1, len(times) + 1):
         args += ["-m", f"v{i}"]
+    cpu0 = _children_cpu()
     t0 = time.monotonic()
     done = subprocess.run(args, env=env_for(home, src), capture_output=True, text=True, timeout=600)
     wall = time.monotonic() - t0
+    cpu = _children_cpu() - cpu0
     if done.returncode != 0:
         raise RuntimeError(f"council failed ({done.returncode}): {done.stderr[-2000:]}")
     reqs = srv.requests
     if len(reqs) != len(times) * rounds:
         raise RuntimeError(f"expected {len(times) * rounds} requests, the server saw {len(reqs)}")
     ideal = max(times) * rounds
-    return {"wall_s": wall, "over_ideal_s": wall - ideal, "first_request_s": min(r.t for r in reqs) - t0}
+    return {"wall_s": wall, "over_ideal_s": wall - ideal, "first_request_s": min(r.t for r in reqs) - t0,
+            "cpu_s": cpu}
 
 
-def run_help(home: Path, src: Path) -> float:
+def _children_cpu() -> float:
+    """CPU seconds (user + system) used so far by finished child processes: unlike wall time, it
+    hardly moves when other programs load the machine."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def run_help(home: Path, src: Path) -> dict[str, float]:
+    cpu0 = _children_cpu()
     t0 = time.monotonic()
     subprocess.run([sys.executable, "-m", "symposia", "--help"], env=env_for(home, src), capture_output=True,
                    check=True, timeout=60)
-    return time.monotonic() - t0
+    return {"wall_s": time.monotonic() - t0, "cpu_s": _children_cpu() - cpu0}
 
 
 def importtime(home: Path, src: Path, args: list[str], top: int = 12) -> list[dict[str, Any]]:
@@ -131,9 +148,8 @@ def main() -> None:
             runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
             for _ in range(args.repeats):
                 for name, src in trees.items():  # interleaved: both see the same machine load
-                    (home / "data").mkdir(exist_ok=True)
                     if scenario == "help":
-                        runs[name].append({"wall_s": run_help(home, src)})
+                        runs[name].append(run_help(home, src))
                     else:
                         times, rounds = SCENARIOS[scenario]
                         runs[name].append(run_council(srv, home, src, times, rounds))
@@ -142,12 +158,14 @@ def main() -> None:
         for name, src in trees.items():
             r = results[name]
             if "hundred" in r and "one" in r:
-                r["hundred"]["per_turn_overhead_ms"] = round((r["hundred"]["wall_s"] - r["one"]["wall_s"]) / 99 * 1000, 2)
+                h, o = r["hundred"], r["one"]
+                h["per_turn_overhead_ms"] = round((h["wall_s"] - o["wall_s"]) / 99 * 1000, 2)
+                h["per_turn_cpu_ms"] = round((h["cpu_s"] - o["cpu_s"]) / 99 * 1000, 2)
             if args.importtime:
                 r["importtime_help"] = importtime(home, src, ["--help"])
                 r["importtime_council_dry_run"] = importtime(home, src, ["council", QUESTION, "-m", "v1", "--dry-run"])
-    out: dict[str, Any] = {"bench": "council whole command", "repeats": args.repeats, "python": platform.python_version(),
-                           "cpus": os.cpu_count(), "results": results}
+    out: dict[str, Any] = {"bench": "council whole command", "repeats": args.repeats,
+                           "python": platform.python_version(), "cpus": os.cpu_count(), "results": results}
     if args.src:
         out["ratios_this_over_other"] = {
             s: round(results["this"][s]["wall_s"] / results["other"][s]["wall_s"], 3)

@@ -14,7 +14,6 @@ import threading
 from pathlib import Path
 
 import click
-from click.utils import make_default_short_help
 
 from symposia import __version__
 from symposia.cli.context import Options, redact_terminal
@@ -79,6 +78,14 @@ def _preload_sdks() -> None:
         gc.enable()  # start-up is over (see main)
 
 
+def _shorten(text: str, limit: int) -> str:
+    """``text`` cut at a word boundary to fit ``limit`` characters, with "..." when cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(1, limit - 3)].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "..."
+
+
 class LazyGroup(click.Group):
     """A group whose commands are imported when used, listed in ``--help`` from :data:`COMMANDS`."""
 
@@ -101,7 +108,7 @@ class LazyGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         limit = formatter.width - 6 - max(len(n) for n in COMMANDS)
-        rows = [(name, make_default_short_help(text, limit)) for name, (_, _, text) in COMMANDS.items()]
+        rows = [(name, _shorten(text, limit)) for name, (_, _, text) in COMMANDS.items()]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 

@@ -59,6 +59,7 @@ class Runtime:
     _leases: set[str] = field(default_factory=set)
     _heartbeat: threading.Thread | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
+    _store_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def provider(self, voice: Voice) -> Provider:
         spec = self.catalog.provider_for(voice)
@@ -147,7 +148,7 @@ class Runtime:
         record = TurnRecord(
             id=None,
             session_id=session_id,
-            seq=self.archive.next_seq(session_id),
+            seq=0,  # the next free one, given when it is stored
             voice=voice.shortcut,
             voice_name=voice.name,
             provider=provider.spec.name,
@@ -157,19 +158,26 @@ class Runtime:
             step_key=step_key,
             meta=meta,
         )
-        try:
-            turn_id = self.archive.add_turn(record)
-        except ArchiveError:
-            # Another runner stored this step meanwhile (only possible without the lease, e.g. an
-            # older symposia on the same file). This answer was paid for: keep it, unkeyed.
-            other = self.archive.find_turn(session_id, step_key) if step_key is not None else None
-            if other is None or not other.result.ok:
-                raise
-            meta = {**record.meta, "superseded_step": step_key}
-            self.archive.add_turn(replace(record, step_key=None, meta=meta,
-                                          seq=self.archive.next_seq(session_id)))
-            return other
-        return self.archive.get_turn(turn_id)
+        # Off the event loop: the other voices keep streaming while this one is committed.
+        return await asyncio.to_thread(self._store, record)
+
+    def _store(self, record: TurnRecord) -> TurnRecord:
+        """Give ``record`` the session's next ``seq`` and store it (one at a time: seq stays unique)."""
+        with self._store_lock:
+            record = replace(record, seq=self.archive.next_seq(record.session_id))
+            try:
+                turn_id = self.archive.add_turn(record)
+            except ArchiveError:
+                # Another runner stored this step meanwhile (only possible without the lease, e.g. an
+                # older symposia on the same file). This answer was paid for: keep it, unkeyed.
+                key = record.step_key
+                other = self.archive.find_turn(record.session_id, key) if key is not None else None
+                if other is None or not other.result.ok:
+                    raise
+                self.archive.add_turn(replace(record, step_key=None, meta={**record.meta, "superseded_step": key},
+                                              seq=self.archive.next_seq(record.session_id)))
+                return other
+            return self.archive.get_turn(turn_id)
 
     def record_host(self, session_id: str, text: str, *, kind: str, step_key: str, host_name: str,
                     provider: str = "plan", role: Literal["host", "chair"] = "host",
@@ -180,13 +188,13 @@ class Runtime:
             return done
         now = utcnow()
         record = TurnRecord(
-            id=None, session_id=session_id, seq=self.archive.next_seq(session_id), voice="host",
+            id=None, session_id=session_id, seq=0, voice="host",
             voice_name=host_name, provider=provider, request=TurnRequest(model=provider, messages=()),
             result=TurnResult(text=text, finish_reason="stop", model_requested=provider, started_at=now,
                               ended_at=now, error=error),
             role=role, step_key=step_key, meta={"kind": kind, **(meta or {})},
         )
-        return self.archive.get_turn(self.archive.add_turn(record))
+        return self._store(record)
 
     async def aclose(self) -> None:
         for p in self._providers.values():
