@@ -9,7 +9,6 @@ from pathlib import Path
 
 import click
 
-from symposia import __version__
 from symposia.cli import (
     analysis,
     arena,
@@ -25,6 +24,7 @@ from symposia.cli import (
     voices,
 )
 from symposia.cli.context import Options
+from symposia.version import __version__
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
