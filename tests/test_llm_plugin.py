@@ -16,8 +16,8 @@ import llm
 import pytest
 from click.testing import CliRunner
 from llm.plugins import pm
-from tests.support import write_user_config
 
+from support import write_user_config
 from symposia.archive import Archive
 from symposia.cli.main import cli
 from symposia.providers.base import ProviderSpec
