@@ -20,7 +20,7 @@ def _footer(turn: TurnRecord, archive: str) -> str:
     if u.completion_tokens is not None:
         parts.append(f"{u.prompt_tokens or 0}+{u.completion_tokens} tokens")
     if u.cost:
-        parts.append(f"${u.cost:.4f}")
+        parts.append(f"${u.cost:.4f}" + (" (estimated)" if "cost_estimated" in turn.meta else ""))
     parts.append(f"{r.latency_s:.1f}s")
     if r.attempts > 1:
         parts.append(f"{r.attempts} attempts")
