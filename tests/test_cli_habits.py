@@ -99,3 +99,35 @@ def test_keys_set_refuses_a_bad_name_or_a_multiline_value(isolated_user_dirs: Pa
     assert code != 0 and "invalid key name" in text
     code, text = _run("keys", "set", "FOO_API_KEY", "--value", "abc\ndef")
     assert code != 0 and "one line" in text and "def" not in text
+
+
+def test_ask_continue_carries_the_history_and_cid_picks_a_conversation(isolated_user_dirs: Path,
+                                                                       tmp_path: Path) -> None:
+    from support import fake_config, numbered
+    from symposia.testing import FakeServer, Reply
+
+    os.environ["FAKE_API_KEY"] = "k-fake-continue-0000"
+    db = str(tmp_path / "c.db")
+    try:
+        with FakeServer() as srv:
+            fake_config(isolated_user_dirs, srv.openai_base_url, numbered(["alpha", "beta"]), max_attempts=1)
+            srv.default = Reply(text="First answer.")
+            assert _run("--archive", db, "ask", "alpha", "What persists?")[0] == 0
+            first = json.loads(_run("--archive", db, "sessions", "--json")[1])[0]["id"]
+            assert _run("--archive", db, "ask", "beta", "Unrelated?")[0] == 0
+            srv.default = Reply(text="Second answer.")
+            # -c continues the latest conversation (beta's); --cid picks alpha's.
+            code, out = _run("--archive", db, "ask", "--cid", first[:15], "And what does not?", "--json")
+            assert code == 0, out
+            turn = json.loads(out)
+            assert turn["session_id"] == first and turn["voice"] == "alpha"
+            assert [(m["role"], m["content"]) for m in turn["request"]["messages"]] == [
+                ("user", "What persists?"), ("assistant", "First answer."), ("user", "And what does not?")]
+            code, out = _run("--archive", db, "ask", "-c", "Go on.", "--json")
+            assert code == 0, out
+            latest = json.loads(out)
+            assert latest["session_id"] == first  # alpha's conversation is now the most recent
+            assert [m["content"] for m in latest["request"]["messages"]][-1] == "Go on."
+            assert len(latest["request"]["messages"]) == 5
+    finally:
+        del os.environ["FAKE_API_KEY"]
