@@ -131,3 +131,32 @@ def test_ask_continue_carries_the_history_and_cid_picks_a_conversation(isolated_
             assert len(latest["request"]["messages"]) == 5
     finally:
         del os.environ["FAKE_API_KEY"]
+
+
+def test_templates_frame_the_question_and_set_system_and_params(isolated_user_dirs: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from support import fake_config, numbered
+    from symposia.testing import FakeServer, Reply
+
+    monkeypatch.setenv("FAKE_API_KEY", "k-fake-template-000")
+    # A real editor session, scripted: sed edits the starter file click hands it.
+    monkeypatch.setenv("EDITOR", "sed -i -e 's/^system = \"\"/system = \"Be brief.\"/' "
+                                 "-e 's/^prompt = .*/prompt = \"Inside view: {input}\"/' "
+                                 "-e 's/^# params = .*/params = { temperature = 0.3 }/'")
+    code, text = _run("templates", "edit", "brief")
+    assert code == 0, text
+    listed = json.loads(_run("templates", "list", "--json")[1])
+    assert listed == [{"name": "brief", "system": "Be brief.", "prompt": "Inside view: {input}",
+                       "params": {"temperature": 0.3}}]
+    with FakeServer() as srv:
+        fake_config(isolated_user_dirs, srv.openai_base_url, numbered(["alpha"]), max_attempts=1)
+        srv.default = Reply(text="Short.")
+        code, out = _run("--archive", str(tmp_path / "t.db"), "ask", "alpha", "What persists?", "-T", "brief",
+                         "--json")
+    assert code == 0, out
+    request = json.loads(out)["request"]
+    assert request["system"] == "Be brief."
+    assert request["messages"][-1]["content"] == "Inside view: What persists?"
+    assert request["params"]["temperature"] == 0.3
+    code, text = _run("ask", "alpha", "x", "-T", "missing")
+    assert code != 0 and "no template 'missing'" in text and "templates edit missing" in text

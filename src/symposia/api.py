@@ -70,12 +70,15 @@ class Symposia:
     # -- ask ----------------------------------------------------------------------------------
     async def ask_async(self, voice: str, question: str, *, system: str | None = None,
                         temperature: float | None = None, max_tokens: int | None = None,
-                        on_event: OnEvent | None = None) -> TurnRecord:
-        """Put one question to one voice; the turn is stored in a new ``ask`` session."""
+                        params: Params | None = None, on_event: OnEvent | None = None) -> TurnRecord:
+        """Put one question to one voice; the turn is stored in a new ``ask`` session.
+
+        ``params`` (e.g. a template's) are overridden by ``temperature``/``max_tokens`` when given.
+        """
         v = self.catalog.voice(voice)
         request = self.runtime.request_for(
             v, [Message("user", question)], system=system,
-            params=Params(temperature=temperature, max_tokens=max_tokens),
+            params=(params or Params()).merged(Params(temperature=temperature, max_tokens=max_tokens)),
         )
         title = " ".join(question.split())[:80]
         session = self.runtime.start_session("ask", title, meta={"voices": [v.shortcut]})

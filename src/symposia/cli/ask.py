@@ -8,6 +8,7 @@ import sys
 import click
 from rich.markup import escape
 
+from symposia.catalog.templates import load_template
 from symposia.cli.context import Options, err, friendly_errors, out, pass_options, read_text_argument
 from symposia.codec import turn_to_dict
 from symposia.dialogue.chat import latest_conversation
@@ -34,6 +35,8 @@ def _footer(turn: TurnRecord, archive: str) -> str:
 @click.option("-c", "--continue", "cont", is_flag=True,
               help="Continue the latest conversation (ask or chat) with its history; VOICE optional.")
 @click.option("--cid", help="Continue this conversation (session id or unique prefix).")
+@click.option("-T", "--template", "template_name",
+              help="A saved template: its system prompt, question frame and params (`symposia templates`).")
 @click.option("-s", "--system", help="System prompt for this call.")
 @click.option("-t", "--temperature", type=float, help="Sampling temperature (default: the voice's).")
 @click.option("--max-tokens", type=int, help="Limit the answer's length in tokens.")
@@ -41,7 +44,8 @@ def _footer(turn: TurnRecord, archive: str) -> str:
 @pass_options
 @friendly_errors
 def ask_cmd(opts: Options, voice: str | None, question: str | None, cont: bool, cid: str | None,
-            system: str | None, temperature: float | None, max_tokens: int | None, as_json: bool) -> None:
+            template_name: str | None, system: str | None, temperature: float | None, max_tokens: int | None,
+            as_json: bool) -> None:
     """Ask VOICE one QUESTION (or read it from stdin); stream the answer and store it.
 
     \b
@@ -57,6 +61,10 @@ def ask_cmd(opts: Options, voice: str | None, question: str | None, cont: bool, 
     if voice is None and not following:
         raise click.UsageError("give a VOICE (see `symposia voices`), or -c to continue a conversation")
     q = read_text_argument(question, what="question", how="give a QUESTION")
+    template = load_template(template_name) if template_name else None
+    if template is not None:
+        q = template.question(q)
+        system = system if system is not None else template.system
     with opts.open() as s:
         if following:
             sid = s.archive.get_session(cid).id if cid is not None else None
@@ -91,7 +99,7 @@ def ask_cmd(opts: Options, voice: str | None, question: str | None, cont: bool, 
                                            temperature=temperature, max_tokens=max_tokens, on_event=on_event)
         else:
             turn = s.ask(v.shortcut, q, system=system, temperature=temperature, max_tokens=max_tokens,
-                         on_event=on_event)
+                         params=template.params if template else None, on_event=on_event)
         if as_json:
             click.echo(json.dumps(turn_to_dict(turn), ensure_ascii=False, indent=2))
         else:
