@@ -160,3 +160,21 @@ def test_templates_frame_the_question_and_set_system_and_params(isolated_user_di
     assert request["params"]["temperature"] == 0.3
     code, text = _run("ask", "alpha", "x", "-T", "missing")
     assert code != 0 and "no template 'missing'" in text and "templates edit missing" in text
+
+
+def test_json_on_presets_voices_show_and_resume(scripted: Path, tmp_path: Path) -> None:
+    code, out = _run("presets", "--json")
+    assert code == 0
+    presets = {p["preset"]: p["voices"] for p in json.loads(out)}
+    assert "offline" in presets and presets["offline"]
+    code, out = _run("voices", "show", "oracle", "--json")
+    assert code == 0
+    shown = json.loads(out)
+    assert shown["model"] == "oracle-1" and shown["provider"]["kind"] == "scripted" and shown["usable"] is True
+    db = str(tmp_path / "r.db")
+    assert _run("--archive", db, "council", "Q?", "-m", "oracle", "-m", "sibyl")[0] == 0
+    sid = json.loads(_run("--archive", db, "sessions", "--json")[1])[0]["id"]
+    code, out = _run("--archive", db, "resume", sid, "--json")
+    assert code == 0, out
+    record = json.loads(out[out.index("{"):])
+    assert record["session"]["id"] == sid and len(record["turns"]) == 2

@@ -145,16 +145,18 @@ def _last_session(s: Any) -> str | None:
 @click.argument("session_id")
 @click.option("--max-cost", type=float, help="A new spending limit for the rest of the session.")
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the session as JSON at the end.")
 @pass_options
 @friendly_errors
-def resume_cmd(opts: Options, session_id: str, max_cost: float | None, out_path: Path | None) -> None:
+def resume_cmd(opts: Options, session_id: str, max_cost: float | None, out_path: Path | None,
+               as_json: bool) -> None:
     """Finish an interrupted session; calls already stored are not repeated (nor paid for again)."""
     from symposia.dialogue.resume import resume_session
 
     with opts.open() as s:
         session = s.archive.get_session(session_id)
         run_and_report(s, lambda view: resume_session(s.runtime, session.id, observer=view, max_cost=max_cost),
-                       out_path, False, session_id=session.id)
+                       out_path, as_json, session_id=session.id)
 
 
 @click.command("export")
