@@ -62,6 +62,7 @@ def cli(ctx: click.Context, archive: Path | None, config: Path | None) -> None:
 cli.add_command(ask.ask_cmd)
 cli.add_command(record.log_cmd)
 cli.add_command(record.show_cmd)
+cli.add_command(record.datasette_metadata_cmd)
 cli.add_command(sessions.sessions_cmd)
 cli.add_command(keys.keys_cmd)
 cli.add_command(templates.templates_cmd)
