@@ -33,13 +33,17 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def render_session(s: Any, session_id: str, fmt: str) -> str:
+def render_session(s: Any, session_id: str, fmt: str, *, include_content: bool = False) -> str:
+    from symposia.render.otel import otel_trace
     from symposia.render.transcript import transcript_json, transcript_markdown
 
     session = s.archive.get_session(session_id)
     turns = s.archive.session_turns(session.id)
     if fmt == "json":
         return json.dumps(transcript_json(session, turns), ensure_ascii=False, indent=2) + "\n"
+    if fmt == "otel":
+        trace = otel_trace(session, turns, include_content=include_content)
+        return json.dumps(trace, ensure_ascii=False, indent=2) + "\n"
     return transcript_markdown(session, turns)
 
 
@@ -160,9 +164,11 @@ def _last_session(s: Any) -> str | None:
 @click.option("--wait", type=click.FloatRange(min=0.0), default=0.0, show_default=True, metavar="SECONDS",
               help="If another process is running this session, wait this long for it instead of refusing.")
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the session as JSON at the end.")
 @pass_options
 @friendly_errors
-def resume_cmd(opts: Options, session_id: str, max_cost: float | None, wait: float, out_path: Path | None) -> None:
+def resume_cmd(opts: Options, session_id: str, max_cost: float | None, wait: float, out_path: Path | None,
+               as_json: bool) -> None:
     """Finish an interrupted session; calls already stored are not repeated (nor paid for again).
 
     One session has one runner: a second `resume` of a session that is running refuses, naming the
@@ -175,21 +181,24 @@ def resume_cmd(opts: Options, session_id: str, max_cost: float | None, wait: flo
         transcript_path(session.id, out_path)  # an id that cannot be a file name fails before any call
         run_and_report(s, lambda view: resume_session(s.runtime, session.id, observer=view, max_cost=max_cost,
                                                       wait=wait),
-                       out_path, False, session_id=session.id)
+                       out_path, as_json, session_id=session.id)
 
 
 @click.command("export")
 @click.argument("session_id")
-@click.option("-f", "--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@click.option("-f", "--format", "fmt", type=click.Choice(["md", "json", "otel"]), default="md", show_default=True,
+              help="md: the transcript; json: the full record; otel: OTLP-JSON spans (GenAI conventions).")
+@click.option("--include-content", is_flag=True,
+              help="otel: put the messages and answers in the spans (off: metadata and usage only).")
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to a file (atomically) instead of standard output.")
+              help="Write to a file (atomically) instead of standard output; '-' is standard output.")
 @pass_options
 @friendly_errors
-def export_cmd(opts: Options, session_id: str, fmt: str, out_path: Path | None) -> None:
-    """A session's transcript rendered from the record: Markdown in the seed's shape, or the full JSON."""
+def export_cmd(opts: Options, session_id: str, fmt: str, include_content: bool, out_path: Path | None) -> None:
+    """A session rendered from the record: the Markdown transcript, the full JSON, or OpenTelemetry spans."""
     with opts.open() as s:
-        text = render_session(s, s.archive.get_session(session_id).id, fmt)
-        if out_path is None:
+        text = render_session(s, s.archive.get_session(session_id).id, fmt, include_content=include_content)
+        if out_path is None or str(out_path) == "-":
             click.echo(text, nl=False)
         else:
             write_atomically(out_path, text)

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import click
 
-from symposia import __version__
 from symposia.cli.context import Options, redact_terminal
+from symposia.cli.group import SymposiaGroup
+from symposia.version import __version__
 
 # Every verb, where it lives and its one-line help. A verb's module (and what it imports: the API,
 # the analysis stack, the web server, the provider SDKs) is loaded only when that verb runs, so
@@ -27,6 +28,14 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "log": ("record", "log_cmd", "Recent turns, newest first, as Markdown (or --json)."),
     "show": ("record", "show_cmd", "Everything stored about one turn: what the voice saw, params, answer, "
              "reasoning, usage, errors."),
+    "datasette-metadata": ("record", "datasette_metadata_cmd", "Metadata for Datasette: `symposia datasette-metadata "
+                           "> m.json; datasette ARCHIVE -m m.json`."),
+    "sessions": ("sessions", "sessions_cmd", "List sessions, newest first: id, kind, status, calls (failed), voices, "
+                 "cost, title."),
+    "keys": ("keys", "keys_cmd", "API keys: `keys set NAME` stores one in keys.toml (0600); `keys list` shows which "
+             "are set."),
+    "templates": ("templates", "templates_cmd", "Templates: a system prompt, a question frame ({input}) and params, "
+                  "used with `ask -T NAME`."),
     "voices": ("voices", "voices_cmd", "List voices and whether each is usable now (key present, server "
                "reachable, model installed)."),
     "presets": ("voices", "presets_cmd", "Named councils of voices (use with --preset)."),
@@ -34,8 +43,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                 "synthesis and ranking."),
     "resume": ("council", "resume_cmd", "Finish an interrupted session; calls already stored are not repeated "
                "(nor paid for again)."),
-    "export": ("council", "export_cmd", "A session's transcript rendered from the record: Markdown in the seed's "
-               "shape, or the full JSON."),
+    "export": ("council", "export_cmd", "A session rendered from the record: the Markdown transcript, the full JSON, "
+               "or OpenTelemetry spans."),
     "symposium": ("symposium", "symposium_cmd", "Run a host-led dialogue from PLAN_FILE (TOML): tailored "
                   "questions, relayed quotes, synthesis."),
     "arena": ("arena", "arena_cmd", "Let VOICE_A and VOICE_B talk to each other for --turns turns, streamed and "
@@ -86,7 +95,7 @@ def _shorten(text: str, limit: int) -> str:
     return cut.rstrip(",;:") + "..."
 
 
-class LazyGroup(click.Group):
+class LazyGroup(SymposiaGroup):
     """A group whose commands are imported when used, listed in ``--help`` from :data:`COMMANDS`."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:

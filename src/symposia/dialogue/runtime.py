@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from symposia.archive import Archive, lease
 from symposia.catalog import Catalog, Voice
+from symposia.catalog.prices import PriceTable, load_prices
 from symposia.errors import ArchiveError
 from symposia.keys import resolve_key
 from symposia.providers.base import Provider
@@ -53,6 +54,7 @@ class Runtime:
 
     catalog: Catalog
     archive: Archive
+    prices: PriceTable = field(default_factory=load_prices)
     lease_ttl_s: float = lease.DEFAULT_TTL_S
     _providers: dict[str, Provider] = field(default_factory=dict)
     _holder: lease.Holder = field(default_factory=lease.new_holder)
@@ -145,6 +147,12 @@ class Runtime:
         meta = dict(meta or {})
         if len(attempts) > 1 or not result.ok:
             meta["attempts"] = attempts  # every try of a retried or failed call: when, how, how much
+        if result.usage.cost is None:
+            estimate = self.prices.estimate(request.model, result.usage)
+            if estimate is not None:
+                # The provider reported no cost: fill it from the price table, and say so.
+                result = replace(result, usage=replace(result.usage, cost=estimate[0]))
+                meta["cost_estimated"] = estimate[1].note()
         record = TurnRecord(
             id=None,
             session_id=session_id,
