@@ -14,7 +14,7 @@ from support import scripted_config
 from symposia import paths
 from symposia.archive import Archive
 from symposia.cli.main import cli
-from symposia.errors import UnsafePathError
+from symposia.paths import UnsafePathError
 from symposia.records import SessionRecord, utcnow
 from symposia.web import create_app
 

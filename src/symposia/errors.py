@@ -6,8 +6,9 @@
     ├── MissingKeyError        an API key is absent: names the environment variable and config file
     ├── ProviderError          a model call failed: voice, provider, status, provider's message
     │   └── ProviderUnavailable    a provider cannot run here (local model not installed, ...)
-    ├── ArchiveError           the SQLite archive cannot be opened / migrated / read
-    └── UnsafePathError        a session id would build a path outside its folder (``..``, ``/``, CR/LF)
+    └── ArchiveError           the SQLite archive cannot be opened / migrated / read
+
+(:class:`symposia.paths.UnsafePathError`, a ``ValueError``, sits beside it: paths is a bottom module.)
 """
 
 from __future__ import annotations
@@ -76,7 +77,3 @@ class ProviderUnavailable(ProviderError):
 
 class ArchiveError(SymposiaError):
     pass
-
-
-class UnsafePathError(SymposiaError):
-    """A name from outside (a session id, an imported title) would put a file outside its folder."""

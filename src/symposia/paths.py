@@ -15,8 +15,6 @@ from pathlib import Path
 
 import platformdirs
 
-from symposia.errors import UnsafePathError
-
 APP = "symposia"
 
 
@@ -45,6 +43,11 @@ def archive_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     if env:
         return Path(env)
     return data_dir() / "archive.db"
+
+
+class UnsafePathError(ValueError):
+    """A name from outside (a session id) would put a file outside its folder. The CLI reports it
+    like a :class:`~symposia.errors.SymposiaError` (this module sits below :mod:`symposia.errors`)."""
 
 
 # A session id becomes a file name (transcripts, analysis reports, web downloads): it must be one

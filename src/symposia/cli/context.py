@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from symposia.errors import SymposiaError
+from symposia.paths import UnsafePathError
 from symposia.redact import RedactingStream, redact
 
 if TYPE_CHECKING:
@@ -86,7 +87,7 @@ def friendly_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except SymposiaError as exc:
+        except (SymposiaError, UnsafePathError) as exc:
             err.print(f"[bold red]Error:[/] {escape(redact(str(exc)))}")
             sys.exit(2)
         except KeyboardInterrupt:
