@@ -25,7 +25,9 @@ async def resume_session(rt: Runtime, session_id: str, *, observer: Observer | N
         raise SymposiaError(f"session {session.id} is a {session.kind!r} session, which cannot be resumed "
                             "with `symposia resume` (a chat continues with `symposia chat --resume ID`)")
     await rt.claim(session.id, wait=wait,
-                   on_wait=(lambda busy: observer.note(f"waiting: {busy}")) if observer is not None else None)
+                   on_wait=(lambda busy: observer.note(f"waiting for process {busy.pid} on {busy.host}, which is "
+                                                       f"running session {busy.session_id}"))
+                   if observer is not None else None)
     if kind == "council":
         from symposia.dialogue.council import CouncilPlan, run_council
 
