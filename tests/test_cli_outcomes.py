@@ -137,3 +137,13 @@ def test_a_retry_after_beyond_30s_is_honoured_up_to_the_ceiling_and_said(isolate
     with Archive.open(isolated_user_dirs / "data" / "archive.db") as a:
         (turn,) = a.recent_turns(1)
         assert turn.result.error is not None and "45 s" in turn.result.error.message
+
+
+def test_a_retry_after_wait_is_said(isolated_user_dirs: Path) -> None:
+    with FakeServer() as srv:
+        _voices(isolated_user_dirs, srv)
+        srv.enqueue(Reply(fault=Fault("http_503", retry_after=1.2)), Reply(text="after the wait"))
+        res = CliRunner().invoke(cli, ["ask", "sage", "q?"], env={"FAKE_API_KEY": KEY})
+    assert res.exit_code == 0, res.output
+    assert "waiting 1 s as the provider asked (Retry-After)" in res.stderr
+    assert res.stdout == "after the wait\n"
