@@ -119,8 +119,14 @@ class LiveView:
             self.console.print(f"{mark} {escape(turn.voice_name)} ({escape(key)}) {r.latency_s:.1f}s{escape(extra)}")
 
 
+PER_CALL_ROWS = 40  # above this many calls the table has one row per voice (500 rows help nobody)
+
+
 def usage_table(turns: Sequence[TurnRecord], title: str = "Calls") -> Table:
-    """Tokens, cost and latency per call, with totals (voices by shortcut, to fit 80 columns)."""
+    """Tokens, cost and latency per call, with totals (voices by shortcut, to fit 80 columns); one row
+    per voice instead when there are more than :data:`PER_CALL_ROWS` calls."""
+    if len(turns) > PER_CALL_ROWS:
+        return _per_voice_table(turns, title)
     table = Table(title=title, title_justify="left")
     for col, justify in (("voice", "left"), ("step", "left"), ("in", "right"), ("out", "right"),
                          ("think", "right"), ("cost", "right"), ("ttft", "right"), ("time", "right"),
@@ -140,6 +146,31 @@ def usage_table(turns: Sequence[TurnRecord], title: str = "Calls") -> Table:
                       f"{r.latency_s:.1f}s", status)
     table.add_section()
     table.add_row("total", "", str(tin), str(tout), "", f"${cost:.4f}", "", "", "")
+    return table
+
+
+def _per_voice_table(turns: Sequence[TurnRecord], title: str) -> Table:
+    table = Table(title=f"{title} ({len(turns)}, by voice)", title_justify="left")
+    for col, justify in (("voice", "left"), ("calls", "right"), ("failed", "right"), ("in", "right"),
+                         ("out", "right"), ("cost", "right"), ("mean time", "right")):
+        table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    rows: dict[str, list[float]] = {}
+    for t in turns:
+        r, u = t.result, t.result.usage
+        row = rows.setdefault(t.voice, [0, 0, 0, 0, 0.0, 0.0])
+        row[0] += 1
+        row[1] += 0 if r.ok else 1
+        row[2] += u.prompt_tokens or 0
+        row[3] += u.completion_tokens or 0
+        row[4] += u.cost or 0.0
+        row[5] += r.latency_s
+    for voice, (n, failed, tin, tout, cost, latency) in rows.items():
+        table.add_row(escape(voice), str(int(n)), f"[red]{int(failed)}[/]" if failed else "0", str(int(tin)),
+                      str(int(tout)), f"${cost:.4f}" if cost else "–", f"{latency / n:.1f}s")
+    table.add_section()
+    table.add_row("total", str(len(turns)), str(sum(int(r[1]) for r in rows.values())),
+                  str(sum(int(r[2]) for r in rows.values())), str(sum(int(r[3]) for r in rows.values())),
+                  f"${sum(r[4] for r in rows.values()):.4f}", "")
     return table
 
 
