@@ -79,10 +79,11 @@ _CALLING = frozenset({"ask", "council", "resume", "symposium", "arena", "chat", 
 
 
 def _preload_sdks() -> None:
+    # Only the OpenAI SDK: most providers speak its wire (OpenRouter, every OpenAI-compatible vendor
+    # and server); the Anthropic one is imported when an Anthropic voice is first used.
     try:
-        for name in ("openai", "anthropic"):
-            with contextlib.suppress(Exception):
-                importlib.import_module(name)
+        with contextlib.suppress(Exception):
+            importlib.import_module("openai")
     finally:
         gc.enable()  # start-up is over (see main)
 
