@@ -61,17 +61,7 @@ class AnthropicProvider(SDKProvider[anthropic.AsyncAnthropic]):
     request_id_header = "request-id"
 
     def _new_client(self) -> anthropic.AsyncAnthropic:
-        t = self.spec.timeouts
-        return anthropic.AsyncAnthropic(
-            api_key=self._api_key,
-            base_url=self.spec.base_url or DEFAULT_BASE_URL,
-            max_retries=0,
-            timeout=anthropic.Timeout(t.total, connect=t.connect),
-            default_headers=dict(self.spec.headers) or None,
-        )
-
-    async def _close_client(self, client: anthropic.AsyncAnthropic) -> None:
-        await client.close()
+        return anthropic.AsyncAnthropic(**self._client_options(DEFAULT_BASE_URL, anthropic.Timeout))
 
     async def _open(self, client: anthropic.AsyncAnthropic, request: TurnRequest) -> Any:
         return await client.messages.create(**self._kwargs(request))

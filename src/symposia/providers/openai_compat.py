@@ -61,17 +61,7 @@ class OpenAICompatProvider(SDKProvider[openai.AsyncOpenAI]):
     request_id_header = "x-request-id"
 
     def _new_client(self) -> openai.AsyncOpenAI:
-        t = self.spec.timeouts
-        return openai.AsyncOpenAI(
-            api_key=self._api_key,
-            base_url=self.spec.base_url or DEFAULT_BASE_URL,
-            max_retries=0,
-            timeout=openai.Timeout(t.total, connect=t.connect),
-            default_headers=dict(self.spec.headers) or None,
-        )
-
-    async def _close_client(self, client: openai.AsyncOpenAI) -> None:
-        await client.close()
+        return openai.AsyncOpenAI(**self._client_options(DEFAULT_BASE_URL, openai.Timeout))
 
     async def _open(self, client: openai.AsyncOpenAI, request: TurnRequest) -> Any:
         return await client.chat.completions.create(**self._kwargs(request))

@@ -22,7 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from symposia.errors import ProviderError
 from symposia.providers.base import ProviderSpec
@@ -175,7 +175,11 @@ class StreamState:
             self.ttft = time.perf_counter() - self.t0
 
 
-ClientT = TypeVar("ClientT")
+class _Client(Protocol):
+    async def close(self) -> None: ...
+
+
+ClientT = TypeVar("ClientT", bound=_Client)
 
 
 class SDKProvider(ABC, Generic[ClientT]):
@@ -203,6 +207,16 @@ class SDKProvider(ABC, Generic[ClientT]):
     @abstractmethod
     def _read(self, event: Any, state: StreamState) -> Iterator[StreamEvent]:
         """Record one SDK event in ``state``; yield the chunks it carries; raise ProviderError on a failure."""
+
+    def _client_options(self, default_base_url: str, timeout: Callable[..., Any]) -> dict[str, Any]:
+        """The SDK client's arguments (both SDKs take the same): key, URL, timeouts, headers, no retries.
+
+        ``timeout`` is the SDK's own ``Timeout`` class (the SDKs may sit on different httpx packages).
+        """
+        t = self.spec.timeouts
+        return {"api_key": self._api_key, "base_url": self.spec.base_url or default_base_url, "max_retries": 0,
+                "timeout": timeout(t.total, connect=t.connect),
+                "default_headers": dict(self.spec.headers) or None}
 
     def _request_id(self, state: StreamState, headers: Mapping[str, str]) -> str | None:
         return state.request_id or headers.get(self.request_id_header)
@@ -266,8 +280,4 @@ class SDKProvider(ABC, Generic[ClientT]):
         if self._client is not None:
             client, self._client = self._client, None
             with contextlib.suppress(RuntimeError):  # created on an event loop that is gone
-                await self._close_client(client)
-
-    @abstractmethod
-    async def _close_client(self, client: ClientT) -> None:
-        """Close an SDK client."""
+                await client.close()
