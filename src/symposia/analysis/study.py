@@ -126,8 +126,9 @@ async def run_study(rt: Runtime, plan: StudyPlan, *, session_id: str | None = No
     if session_id is None:
         title = plan.title or f"Study: {len(plan.prompts)} prompts x {len(voices)} voices x {plan.samples}"
         session_id = rt.start_session("study", title, plan={"kind": "study", **plan.to_dict()},
-                                      meta={"voices": list(plan.voices)}).id
+                                      meta={"voices": list(plan.voices)}, voices=voices).id
     else:
+        rt.ready(voices)
         rt.archive.set_session_status(session_id, "running")
     sid = session_id
     outcome = StudyOutcome(sid)

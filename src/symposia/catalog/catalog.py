@@ -20,7 +20,7 @@ from typing import Any, Literal, cast, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from symposia import paths
-from symposia.errors import ConfigError, SymposiaError, UnknownVoiceError
+from symposia.errors import ConfigError, UnknownPresetError, UnknownVoiceError
 from symposia.providers.base import ProviderKind, ProviderSpec, Timeouts
 from symposia.records import Params
 from symposia.tomlfile import TomlFile, dotted
@@ -78,16 +78,6 @@ class Preset:
     description: str = ""
 
 
-class UnknownPresetError(SymposiaError):
-    """A preset name that is not in the catalog: suggests close names and lists them all."""
-
-    def __init__(self, name: str, suggestions: list[str], available: list[str]) -> None:
-        self.name = name
-        self.suggestions = suggestions
-        self.available = available
-        hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
-        listing = f" Presets: {', '.join(available)}." if available else " No presets are defined."
-        super().__init__(f"Unknown preset {name!r}.{hint}{listing}")
 
 
 @dataclass(frozen=True)

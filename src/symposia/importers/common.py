@@ -16,7 +16,7 @@ from typing import Any, Literal
 from ftfy.badness import is_bad
 
 from symposia.catalog import Catalog, Voice
-from symposia.errors import SymposiaError, UnknownVoiceError
+from symposia.errors import ImportError_, UnknownVoiceError
 from symposia.records import ErrorInfo, Message, TurnRecord, Usage
 
 __all__ = [
@@ -43,8 +43,6 @@ TurnRole = Literal["voice", "host", "chair"]
 NO_DATE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-class ImportError_(SymposiaError):  # noqa: N801 - trailing underscore: do not shadow the builtin
-    """A file that cannot be imported; the message says why, for the report."""
 
 
 # -- the parsed form -------------------------------------------------------------------------------
