@@ -32,8 +32,18 @@ from symposia.dialogue.runtime import Runtime
 from symposia.errors import SymposiaError
 from symposia.records import Message, Params, SessionRecord, TurnRecord
 
-__all__ = ["PairResult", "StudyAnalysis", "StudyOutcome", "StudyPlan", "analyze_study", "load_prompt_file",
-           "run_study"]
+__all__ = [
+    "MotifHit",
+    "PairResult",
+    "SetResult",
+    "StudyAnalysis",
+    "StudyOutcome",
+    "StudyPlan",
+    "analyze_study",
+    "load_prompt_file",
+    "run_study",
+    "study_verdict",
+]
 
 RECOMMENDED_SAMPLES = 5
 RECOMMENDED_CONTROLS = 20

@@ -32,14 +32,18 @@ from symposia.redact import redact, register_secret
 __all__ = [
     "BASE_URL_ENV",
     "KEY_ENV",
-    "OFFICIAL_BASE_URL",
     "MoltbookClient",
     "MoltbookError",
+    "OFFICIAL_BASE_URL",
     "PostReply",
     "Verification",
     "VerifyReply",
+    "base_url_from_env",
     "check_base_url",
+    "parse_time",
     "resolve_api_key",
+    "retry_after_s",
+    "untrusted",
 ]
 
 OFFICIAL_HOST = "www.moltbook.com"

@@ -366,7 +366,8 @@ class FakeServer:
 
     @property
     def peak_in_flight(self) -> int:
-        """The most POSTs that were in flight at once (since start or :meth:`reset`)."""
+        """The most POSTs that were in flight at once (since start or :meth:`reset`). A handler finishes a
+        moment after its client has the whole reply, so a request just answered may still count."""
         with self._lock:
             return self._peak_in_flight
 
@@ -391,7 +392,7 @@ class FakeServer:
 
     def _hold_until_in_flight(self, n: int) -> None:
         with self._arrived:
-            self._arrived.wait_for(lambda: self._peak_in_flight >= n or self._stopping.is_set(), timeout=10.0)
+            self._arrived.wait_for(lambda: self._in_flight >= n or self._stopping.is_set(), timeout=10.0)
 
     def _next_reply(self, model: str | None) -> Reply:
         with self._lock:
