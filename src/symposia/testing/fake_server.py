@@ -392,7 +392,8 @@ class FakeServer:
 
     def _hold_until_in_flight(self, n: int) -> None:
         with self._arrived:
-            self._arrived.wait_for(lambda: self._in_flight >= n or self._stopping.is_set(), timeout=10.0)
+            # the peak, not the current count: once reached, every waiter goes on (even if one already finished)
+            self._arrived.wait_for(lambda: self._peak_in_flight >= n or self._stopping.is_set(), timeout=10.0)
 
     def _next_reply(self, model: str | None) -> Reply:
         with self._lock:
