@@ -118,11 +118,15 @@ def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool, ses
     view = LiveView(err)
     view.interactive = view.interactive and live
     outcome: Any = None
+    before = _last_session(s)
     try:
         with view:
             outcome = run_sync(start(view))
     finally:
-        sid = session_id or getattr(outcome, "session_id", None) or _last_session(s)
+        # Interrupted, the orchestrator returned nothing: the newest session is ours only if this run made it
+        # (a run that failed before its first write made none, and must not report someone else's).
+        latest = _last_session(s)
+        sid = session_id or getattr(outcome, "session_id", None) or (latest if latest != before else None)
         if sid is not None:
             turns = s.archive.session_turns(sid)
             if turns:

@@ -23,7 +23,7 @@ from symposia.web.live import LiveRun, WebObserver
 from symposia.web.security import CSRF_COOKIE, CSRF_FIELD
 from symposia.web.state import page, web_state
 
-__all__ = ["routes"]
+__all__ = ["FormProblem", "live_events", "live_index", "live_page", "new_page", "routes", "start_ask", "start_council"]
 
 MAX_ROUNDS = 10
 
