@@ -117,8 +117,7 @@ def test_ask_continue_carries_the_history_and_cid_picks_a_conversation(isolated_
             assert _run("--archive", db, "ask", "beta", "Unrelated?")[0] == 0
             srv.default = Reply(text="Second answer.")
             # -c continues the latest conversation (beta's); --cid picks alpha's.
-            # A prefix of the id (not only its timestamp: two asks can start in the same second).
-            code, out = _run("--archive", db, "ask", "--cid", first[:-1], "And what does not?", "--json")
+            code, out = _run("--archive", db, "ask", "--cid", first, "And what does not?", "--json")
             assert code == 0, out
             turn = json.loads(out)
             assert turn["session_id"] == first and turn["voice"] == "alpha"

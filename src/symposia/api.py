@@ -83,8 +83,12 @@ class Symposia:
             params=(params or Params()).merged(Params(temperature=temperature, max_tokens=max_tokens)),
         )
         title = " ".join(question.split())[:80]
-        session = self.runtime.start_session("ask", title, meta={"voices": [v.shortcut]})
-        turn = await self.runtime.call(session.id, v, request, step_key="ask", on_event=on_event)
+        session = self.runtime.start_session("ask", title, meta={"voices": [v.shortcut]}, voices=[v])
+        try:
+            turn = await self.runtime.call(session.id, v, request, step_key="ask", on_event=on_event)
+        except BaseException:
+            self.archive.set_session_status(session.id, "interrupted")
+            raise
         self.archive.set_session_status(session.id, "complete" if turn.result.ok else "failed")
         return turn
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import ClassVar
 
 import platformdirs
 
@@ -47,7 +48,9 @@ def archive_path(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 class UnsafePathError(ValueError):
     """A name from outside (a session id) would put a file outside its folder. The CLI reports it
-    like a :class:`~symposia.errors.SymposiaError` (this module sits below :mod:`symposia.errors`)."""
+    like a :class:`~symposia.errors.UsageError` (this module sits below :mod:`symposia.errors`)."""
+
+    exit_code: ClassVar[int] = 2  # nothing was started: errors.EXIT_USAGE
 
 
 # A session id becomes a file name (transcripts, analysis reports, web downloads): it must be one

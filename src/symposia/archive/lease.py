@@ -23,9 +23,10 @@ import socket
 import sqlite3
 import time
 from dataclasses import dataclass
+from typing import ClassVar
 
 from symposia.codec import datetime_to_iso
-from symposia.errors import ArchiveError
+from symposia.errors import EXIT_USAGE, ArchiveError
 from symposia.records import utcnow
 
 __all__ = ["DEFAULT_TTL_S", "Holder", "LeaseTaken", "m005_session_leases", "new_holder", "release",
@@ -69,7 +70,9 @@ def new_holder() -> Holder:
 
 
 class LeaseTaken(ArchiveError):
-    """Another runner holds the session: says which, since when, and what to do."""
+    """Another runner holds the session: says which, since when, and what to do. Nothing was run."""
+
+    exit_code: ClassVar[int] = EXIT_USAGE
 
     def __init__(self, session_id: str, host: str, pid: int, since: str, expires_in: float) -> None:
         self.session_id = session_id

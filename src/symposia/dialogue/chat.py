@@ -19,7 +19,7 @@ from symposia.archive import Archive
 from symposia.catalog import Voice
 from symposia.dialogue.runtime import OnEvent, Runtime
 from symposia.dialogue.visibility import merge_messages
-from symposia.errors import ArchiveError, SymposiaError
+from symposia.errors import ArchiveError, ChatError, NotFoundError
 from symposia.prompts import load
 from symposia.records import Message, Params, TurnRecord
 
@@ -31,14 +31,13 @@ __all__ = [
     "chat_messages",
     "chat_state",
     "conversation_from_turns",
+    "latest_conversation",
 ]
 
 HOST_NAME = "Host"
 HOST_PROVIDER = "human"
 
 
-class ChatError(SymposiaError):
-    """A chat command that cannot be carried out now (nothing to undo, nothing to retry)."""
 
 
 @dataclass(frozen=True)
@@ -173,7 +172,7 @@ class Chat:
         """
         session = rt.archive.get_session(session_id)
         if session.kind not in CONTINUABLE_KINDS:
-            raise ArchiveError(f"session {session.id!r} is a {session.kind} session; only chats and "
+            raise NotFoundError(f"session {session.id!r} is a {session.kind} session; only chats and "
                                f"single questions (ask) can be continued")
         plan = session.plan
         state = chat_state(rt.archive.session_turns(session.id), voice=plan.get("voice"),
@@ -199,7 +198,7 @@ class Chat:
             plan: dict[str, Any] = {"voice": self.voice.shortcut, "system": self.system,
                                     "params": self.params.to_dict() if self.params else {}}
             rec = self.rt.start_session("chat", _one_line(title), plan=plan,
-                                        meta={"voices": [self.voice.shortcut]})
+                                        meta={"voices": [self.voice.shortcut]}, voices=[self.voice])
             self.session_id = rec.id
         return self.session_id
 

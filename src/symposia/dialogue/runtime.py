@@ -12,11 +12,11 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from symposia.archive import Archive, lease
+from symposia.archive import Archive, lease, new_session_id
 from symposia.catalog import Catalog, Voice
 from symposia.catalog.prices import PriceTable, load_prices
 from symposia.errors import ArchiveError
@@ -69,16 +69,22 @@ class Runtime:
             self._providers[spec.name] = make_provider(spec, resolve_key(spec))
         return self._providers[spec.name]
 
+    def ready(self, voices: Iterable[Voice]) -> None:
+        """Resolve every voice's provider and key now, so that a missing key or a broken provider stops
+        a session before anything is written (MissingKeyError, ConfigError)."""
+        for voice in voices:
+            self.provider(voice)
+
     def request_for(self, voice: Voice, messages: list[Message], *, system: str | None = None,
                     params: Params | None = None) -> TurnRequest:
         """The exact request a voice will see: catalog defaults overridden by call parameters."""
         merged = voice.params.merged(params) if params is not None else voice.params
         return TurnRequest(model=voice.model, messages=tuple(messages), system=system, params=merged)
 
-    def start_session(self, kind: str, title: str, *, plan: dict[str, Any] | None = None,
+    def start_session(self, kind: str, title: str, *, voices: Iterable[Voice], plan: dict[str, Any] | None = None,
                       meta: dict[str, Any] | None = None, session_id: str | None = None) -> SessionRecord:
-        from symposia.archive import new_session_id
-
+        """Record a new session, once every voice it will call is :meth:`ready` (fail before side effects)."""
+        self.ready(voices)
         rec = SessionRecord(id=session_id or new_session_id(kind), kind=kind, title=title, created_at=utcnow(),
                             plan=plan or {}, meta=meta or {})
         self.archive.create_session(rec)
