@@ -1,6 +1,10 @@
-"""Near-verbatim spans shared by different voices (or by answers in different sessions): runs of at
-least ``min_words`` words that two answers share once case, typography and Markdown emphasis are set
-aside ("isn't coincidence — it's resonance" written by two models weeks apart)."""
+"""Near-verbatim spans shared by *different voices*: runs of at least ``min_words`` words that two
+answers share once case, typography and Markdown emphasis are set aside ("isn't coincidence — it's
+resonance" written by two models). Every run of ``min_words`` words (a shingle) is indexed; matching
+shingles of a pair of answers are extended to maximal runs.
+
+A voice repeating itself — in the same session or another — is never a shared span: that is a
+habit, not agreement. Spans across the whole archive are ``symposia near-dups``' job."""
 
 from __future__ import annotations
 
@@ -51,8 +55,8 @@ def _contains(hay: list[str], needle: list[str]) -> bool:
 
 
 def shared_spans(sources: Sequence[Source], *, min_words: int = 5, limit: int = 50) -> list[SharedSpan]:
-    """Maximal word runs of at least ``min_words`` shared by texts of different voices (or, for texts of
-    the same voice, of different sessions). Longest first; a run found in several pairs is merged."""
+    """Maximal word runs of at least ``min_words`` shared by texts of different voices (never two texts of
+    one voice). Longest first; a run found in several pairs is merged."""
     prepared = [_norm_words(s.text) for s in sources]
     shown = [_norm_words(s.shown)[0] for s in sources]
     grams: dict[tuple[str, ...], list[tuple[int, int]]] = {}
@@ -63,7 +67,7 @@ def shared_spans(sources: Sequence[Source], *, min_words: int = 5, limit: int = 
     for si, (words, _) in enumerate(prepared):
         for sj in range(si + 1, len(sources)):
             x, y = sources[si], sources[sj]
-            if x.voice == y.voice and x.session_id == y.session_id:
+            if x.voice == y.voice:
                 continue
             other = prepared[sj][0]
             # positions in sj for each n-gram starting point in si, extended to maximal runs

@@ -33,7 +33,7 @@ async def resume_session(rt: Runtime, session_id: str, *, observer: Observer | N
 
         return await resume_arena(rt, session.id, observer=observer)
     if kind == "study":
-        from symposia.analysis.study import StudyPlan, run_study
+        from symposia.dialogue.study import StudyPlan, run_study
 
         return await run_study(rt, StudyPlan.from_dict(plan), session_id=session.id, observer=observer)
     raise SymposiaError(f"session {session.id} is a {session.kind!r} session, which cannot be resumed "

@@ -50,13 +50,16 @@ def session_report(archive: Archive, session_id: str) -> Report:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    from symposia.analysis import analyze_session, report_markdown
+    from symposia.analysis import analyze_session, analyze_study, report_markdown
     from symposia.analysis.heatmap import heatmap_svg
+    from symposia.analysis.report import heatmap_input
 
-    analysis: Any = analyze_session(archive, session_id)
-    labels = [analysis.names.get(v, v) for v in analysis.voices]
-    svg = heatmap_svg(labels, analysis.matrix, title="Similarity of answers", floor=analysis.floor) \
-        if len(labels) >= 2 else None
+    # a study session's report is the study analysis (the same one `symposia study` prints)
+    analysis: Any = (analyze_study(archive, session_id) if archive.get_session(session_id).kind == "study"
+                     else analyze_session(archive, session_id))
+    voices, matrix, floor = heatmap_input(analysis)
+    labels = [analysis.names.get(v, v) for v in voices]
+    svg = heatmap_svg(labels, matrix, title="Similarity of answers", floor=floor) if len(labels) >= 2 else None
     report = Report(report_markdown(analysis, heatmap=None, level=2), svg)
     with _lock:
         _cache[key] = report
