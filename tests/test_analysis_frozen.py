@@ -15,8 +15,14 @@ import pytest
 from click.testing import CliRunner
 
 from support import fake_config
-from symposia.analysis import analyze_session, analyze_study, floor_from_texts, report_html, report_json
-from symposia.analysis import report_markdown
+from symposia.analysis import (
+    analyze_session,
+    analyze_study,
+    floor_from_texts,
+    report_html,
+    report_json,
+    report_markdown,
+)
 from symposia.api import Symposia, run_sync
 from symposia.cli.main import cli
 from symposia.dialogue.study import StudyPlan, load_prompt_file, run_study

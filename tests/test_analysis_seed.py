@@ -22,16 +22,16 @@ from symposia.analysis import (
     report_markdown,
     write_report,
 )
-from symposia.analysis.formulations import parse_choices
 from symposia.analysis.floor import floor_from_texts
+from symposia.analysis.formulations import parse_choices
 from symposia.analysis.motifs import COMMON_ZIPF, motif_index, name_keys
-from symposia.dialogue.study import load_prompt_file
 from symposia.analysis.similarity import default_embed, lift
 from symposia.api import Symposia, run_sync
 from symposia.cli.analysis import analyze_cmd
 from symposia.cli.main import cli
 from symposia.dialogue.plan import load_plan
 from symposia.dialogue.quotes import is_verbatim
+from symposia.dialogue.study import load_prompt_file
 from symposia.dialogue.symposium import run_symposium
 from symposia.errors import SymposiaError
 from symposia.records import TurnRecord

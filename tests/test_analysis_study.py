@@ -12,10 +12,10 @@ from click.testing import CliRunner
 
 from support import fake_config, numbered
 from symposia.analysis import analyze_study, report_html, report_markdown, write_report
-from symposia.dialogue.study import StudyPlan, load_prompt_file, run_study
 from symposia.api import Symposia, run_sync
 from symposia.cli.analysis import study_cmd
 from symposia.cli.main import cli
+from symposia.dialogue.study import StudyPlan, load_prompt_file, run_study
 from symposia.testing import FakeServer, Fault, Reply
 
 FIXTURES = Path(__file__).parent / "fixtures" / "study"
