@@ -51,8 +51,8 @@ def seed_part(home: Path) -> dict[str, object]:
                "unprompted": [u["voice"] for u in m["uses"] if u["status"] == "unprompted"],
                "echoed": [u["voice"] for u in m["uses"] if u["status"] == "echo"]}
               for m in motifs if not m["phrase"]]
-    return {"session": sid, "floor": first["floor"], "floor_detail": {k: v for k, v in dict(first["floor_detail"]).items()
-                                                                      if k != "ids"},
+    detail = {k: v for k, v in dict(first["floor_detail"]).items() if k != "ids"}  # type: ignore[call-overload]
+    return {"session": sid, "floor": first["floor"], "floor_detail": detail,
             "images_unprompted": [i for i in images if i["unprompted"]][:25],
             "images_echo_only": [i for i in images if not i["unprompted"]][:15],
             "spans": [{"words": sp["words"], "echo": sp["echo"], "voices": [o["voice"] for o in sp["occurrences"]]}
@@ -64,11 +64,10 @@ def seed_part(home: Path) -> dict[str, object]:
 
 def study_part(home: Path) -> dict[str, object]:
     from support import fake_config
-    from test_analysis_study import CONTROLS, ECHO_K, ECHO_PROMPTS, enqueue_echo
-
     from symposia.analysis import analyze_study
     from symposia.dialogue.study import StudyPlan, run_study
     from symposia.testing import FakeServer
+    from test_analysis_study import CONTROLS, ECHO_K, ECHO_PROMPTS, enqueue_echo
 
     os.environ["FAKE_API_KEY"] = "k-fake-123456"
     plan = StudyPlan(prompts=ECHO_PROMPTS, voices=("alpha", "beta"), samples=ECHO_K, controls=tuple(CONTROLS),
