@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 from collections.abc import Coroutine
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
 from symposia.archive import Archive
+from symposia.archive.listing import SessionSummary, session_summaries
 from symposia.catalog import Catalog, Preset, Voice, load_catalog
 from symposia.catalog.status import VoiceStatus, all_statuses
 from symposia.dialogue.council import CouncilOutcome, CouncilPlan, run_council
@@ -191,3 +193,10 @@ class Symposia:
 
     def show(self, turn_id: int) -> TurnRecord:
         return self.archive.get_turn(turn_id)
+
+    def sessions(self, *, kind: str | None = None, voice: str | None = None, since: date | None = None,
+                 until: date | None = None, status: str | None = None, limit: int = 50) -> list[SessionSummary]:
+        """Sessions newest first, with their calls, failures, voices and cost (``symposia sessions``)."""
+        shortcut = self.catalog.voice(voice).shortcut if voice else None
+        return session_summaries(self.archive, kind=kind, voice=shortcut, since=since, until=until,
+                                 status=status, limit=limit)

@@ -30,13 +30,17 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def render_session(s: Any, session_id: str, fmt: str) -> str:
+def render_session(s: Any, session_id: str, fmt: str, *, include_content: bool = False) -> str:
+    from symposia.render.otel import otel_trace
     from symposia.render.transcript import transcript_json, transcript_markdown
 
     session = s.archive.get_session(session_id)
     turns = s.archive.session_turns(session.id)
     if fmt == "json":
         return json.dumps(transcript_json(session, turns), ensure_ascii=False, indent=2) + "\n"
+    if fmt == "otel":
+        trace = otel_trace(session, turns, include_content=include_content)
+        return json.dumps(trace, ensure_ascii=False, indent=2) + "\n"
     return transcript_markdown(session, turns)
 
 
@@ -155,16 +159,19 @@ def resume_cmd(opts: Options, session_id: str, max_cost: float | None, out_path:
 
 @click.command("export")
 @click.argument("session_id")
-@click.option("-f", "--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@click.option("-f", "--format", "fmt", type=click.Choice(["md", "json", "otel"]), default="md", show_default=True,
+              help="md: the transcript; json: the full record; otel: OTLP-JSON spans (GenAI conventions).")
+@click.option("--include-content", is_flag=True,
+              help="otel: put the messages and answers in the spans (off: metadata and usage only).")
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to a file (atomically) instead of standard output.")
+              help="Write to a file (atomically) instead of standard output; '-' is standard output.")
 @pass_options
 @friendly_errors
-def export_cmd(opts: Options, session_id: str, fmt: str, out_path: Path | None) -> None:
-    """A session's transcript rendered from the record: Markdown in the seed's shape, or the full JSON."""
+def export_cmd(opts: Options, session_id: str, fmt: str, include_content: bool, out_path: Path | None) -> None:
+    """A session rendered from the record: the Markdown transcript, the full JSON, or OpenTelemetry spans."""
     with opts.open() as s:
-        text = render_session(s, s.archive.get_session(session_id).id, fmt)
-        if out_path is None:
+        text = render_session(s, s.archive.get_session(session_id).id, fmt, include_content=include_content)
+        if out_path is None or str(out_path) == "-":
             click.echo(text, nl=False)
         else:
             write_atomically(out_path, text)
