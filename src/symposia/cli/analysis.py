@@ -1,5 +1,9 @@
 """`symposia analyze` (what one session's voices share, measured honestly) and `symposia study`
-(many prompts x voices x samples with a control battery, then the statistics)."""
+(many prompts x voices x samples with control prompts, then the statistics).
+
+:mod:`symposia.analysis` is imported inside the commands: it loads numpy, onnxruntime, wordfreq and
+markdown-it, which `symposia --help` and every other verb should not pay for.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from symposia import paths
+from symposia.api import run_sync
 from symposia.cli.context import Options, err, friendly_errors, out, pass_options
+from symposia.cli.live import LiveView, usage_table
+from symposia.dialogue.study import StudyPlan, load_prompt_file, run_study
 
 
 def _n(x: float | None) -> str:
@@ -128,8 +135,7 @@ def _declared_floor(archive: Any, session_id: str, floor_answers: Path | None, f
     drawn from the declared source and frozen. None when no floor was ever declared."""
     import json
 
-    from symposia.analysis import Floor, floor_from_query, floor_from_texts
-    from symposia.dialogue.study import load_prompt_file
+    from symposia.analysis import Floor, floor_from_query, floor_from_texts  # deferred: see the module docstring
 
     if floor_answers and floor_from:
         raise click.UsageError("give one floor source: --floor-answers FILE or --floor-from QUERY")
@@ -208,7 +214,6 @@ def analyze_cmd(opts: Options, session_id: str, floor_answers: Path | None, floo
     """
     from symposia.analysis import analyze_session, report_json, write_report
     from symposia.analysis.formulations import choose_formulations
-    from symposia.api import run_sync
 
     with opts.open() as s:
         session = s.archive.get_session(session_id)
@@ -273,9 +278,6 @@ def study_cmd(opts: Options, prompts_file: Path | None, voices: str | None, pres
       symposia study prompts.toml --voices qwen,grok --samples 5 --control-prompts controls.toml --echo
       symposia study --resume 20260201-0930-study
     """
-    from symposia.api import run_sync
-    from symposia.cli.live import LiveView, usage_table
-    from symposia.dialogue.study import StudyPlan, load_prompt_file, run_study
 
     with opts.open() as s:
         session_id: str | None = None
