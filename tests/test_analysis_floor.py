@@ -116,3 +116,12 @@ def test_images_leave_out_names_and_ordinary_words_and_carry_general_frequency()
     m = next(m for m in motifs if m.label == "resonance")
     assert m.zipf == pytest.approx(general_frequency("resonance")) and 2.5 < m.zipf < 4.5
     assert m.unprompted_voices == ("qwen", "grok")
+
+
+@settings(deadline=None, max_examples=30)
+@given(st.integers(1, 12), st.integers(2, 16), st.integers(0, 10_000))
+def test_vendi_score_lies_between_one_and_the_number_of_answers(n: int, dim: int, seed: int) -> None:
+    x = unit_rows(np.random.default_rng(seed).normal(size=(n, dim)))
+    v = vendi_score(x)
+    assert 1.0 - 1e-6 <= v <= n + 1e-6
+    assert vendi_score(np.concatenate([x, x])) == pytest.approx(v, rel=1e-5)  # duplicates add no distinct answer

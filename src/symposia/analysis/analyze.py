@@ -68,7 +68,7 @@ class SessionAnalysis:
             return None if x is None or (isinstance(x, float) and math.isnan(x)) else round(float(x), 4)
 
         return {
-            "format": "symposia.analysis/1",
+            "format": "symposia.analysis/2",
             "session": {"id": self.session.id, "kind": self.session.kind, "title": self.session.title},
             "encoder": self.encoder,
             "voices": [{"voice": v, "name": self.names.get(v, v)} for v in self.voices],
