@@ -152,6 +152,8 @@ def test_shared_pool_converges_and_disjoint_pool_does_not(isolated_user_dirs: Pa
     assert any(p.startswith("alpha and gamma: no evidence") for p in a.verdict.points)
     assert "K >= 5" in a.verdict.text()  # the design is smaller than recommended, and it says so
     assert a.floor_texts == 60 and a.floor_unreliable is None
+    control_ids = {f"turn:{t.id}" for t in turns if t.meta.get("set") == "control"}
+    assert set(a.floor_ids) == control_ids and len(control_ids) == 60
     # the shared topic words were not in the neutral prompts: unprompted, used by alpha and beta only
     reef = [h for h in a.sets[0].motifs if h.prompt == "p1" and h.motif.label == "coral"]
     assert reef and reef[0].motif.unprompted_voices == ("alpha", "beta")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -124,6 +124,7 @@ class StudyAnalysis:
     encoder: str = ""
     floor_texts: int = 0
     floor_unreliable: str | None = None
+    floor_ids: list[str] = field(default_factory=list)  # the control answers the floor was computed from
     echo: list[EchoEffect] | None = None  # per voice, then "all"; None when the study ran without --echo
 
     def to_dict(self) -> dict[str, Any]:
@@ -131,6 +132,7 @@ class StudyAnalysis:
                 "session": {"id": self.session.id, "kind": self.session.kind, "title": self.session.title},
                 "encoder": self.encoder, "plan": self.plan.to_dict(), "floor_source": self.floor_source,
                 "floor_texts": self.floor_texts, "floor_unreliable": self.floor_unreliable,
+                "floor_ids": self.floor_ids,
                 "missing": self.missing, "sets": [s.to_dict() for s in self.sets],
                 "echo": None if self.echo is None else [e.to_dict() for e in self.echo],
                 "diversity_meanings": MEANINGS, "verdict": self.verdict.to_dict()}
@@ -336,7 +338,8 @@ def analyze_study(archive: Archive, session_id: str, *, embed: Embed | None = No
                             echo_effect=echo)
     encoder = getattr(emb, "encoder_name", None) or "custom encoder"
     return StudyAnalysis(session, plan, names, floor_source, sets, verdict, missing, str(encoder),
-                         floor_texts=len(floor_texts), floor_unreliable=unreliable, echo=echo)
+                         floor_texts=len(floor_texts), floor_unreliable=unreliable, echo=echo,
+                         floor_ids=[f"turn:{t.id}" for t in answers if t.meta.get("set") == "control"])
 
 
 def echo_effects(vec: dict[tuple[str, str, str, int], Vectors], voices: Sequence[str], prompt_ids: Sequence[str],
