@@ -99,3 +99,82 @@ def test_keys_set_refuses_a_bad_name_or_a_multiline_value(isolated_user_dirs: Pa
     assert code != 0 and "invalid key name" in text
     code, text = _run("keys", "set", "FOO_API_KEY", "--value", "abc\ndef")
     assert code != 0 and "one line" in text and "def" not in text
+
+
+def test_ask_continue_carries_the_history_and_cid_picks_a_conversation(isolated_user_dirs: Path,
+                                                                       tmp_path: Path) -> None:
+    from support import fake_config, numbered
+    from symposia.testing import FakeServer, Reply
+
+    os.environ["FAKE_API_KEY"] = "k-fake-continue-0000"
+    db = str(tmp_path / "c.db")
+    try:
+        with FakeServer() as srv:
+            fake_config(isolated_user_dirs, srv.openai_base_url, numbered(["alpha", "beta"]), max_attempts=1)
+            srv.default = Reply(text="First answer.")
+            assert _run("--archive", db, "ask", "alpha", "What persists?")[0] == 0
+            first = json.loads(_run("--archive", db, "sessions", "--json")[1])[0]["id"]
+            assert _run("--archive", db, "ask", "beta", "Unrelated?")[0] == 0
+            srv.default = Reply(text="Second answer.")
+            # -c continues the latest conversation (beta's); --cid picks alpha's.
+            code, out = _run("--archive", db, "ask", "--cid", first, "And what does not?", "--json")
+            assert code == 0, out
+            turn = json.loads(out)
+            assert turn["session_id"] == first and turn["voice"] == "alpha"
+            assert [(m["role"], m["content"]) for m in turn["request"]["messages"]] == [
+                ("user", "What persists?"), ("assistant", "First answer."), ("user", "And what does not?")]
+            code, out = _run("--archive", db, "ask", "-c", "Go on.", "--json")
+            assert code == 0, out
+            latest = json.loads(out)
+            assert latest["session_id"] == first  # alpha's conversation is now the most recent
+            assert [m["content"] for m in latest["request"]["messages"]][-1] == "Go on."
+            assert len(latest["request"]["messages"]) == 5
+    finally:
+        del os.environ["FAKE_API_KEY"]
+
+
+def test_templates_frame_the_question_and_set_system_and_params(isolated_user_dirs: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from support import fake_config, numbered
+    from symposia.testing import FakeServer, Reply
+
+    monkeypatch.setenv("FAKE_API_KEY", "k-fake-template-000")
+    # A real editor session, scripted: sed edits the starter file click hands it.
+    monkeypatch.setenv("EDITOR", "sed -i -e 's/^system = \"\"/system = \"Be brief.\"/' "
+                                 "-e 's/^prompt = .*/prompt = \"Inside view: {input}\"/' "
+                                 "-e 's/^# params = .*/params = { temperature = 0.3 }/'")
+    code, text = _run("templates", "edit", "brief")
+    assert code == 0, text
+    listed = json.loads(_run("templates", "list", "--json")[1])
+    assert listed == [{"name": "brief", "system": "Be brief.", "prompt": "Inside view: {input}",
+                       "params": {"temperature": 0.3}}]
+    with FakeServer() as srv:
+        fake_config(isolated_user_dirs, srv.openai_base_url, numbered(["alpha"]), max_attempts=1)
+        srv.default = Reply(text="Short.")
+        code, out = _run("--archive", str(tmp_path / "t.db"), "ask", "alpha", "What persists?", "-T", "brief",
+                         "--json")
+    assert code == 0, out
+    request = json.loads(out)["request"]
+    assert request["system"] == "Be brief."
+    assert request["messages"][-1]["content"] == "Inside view: What persists?"
+    assert request["params"]["temperature"] == 0.3
+    code, text = _run("ask", "alpha", "x", "-T", "missing")
+    assert code != 0 and "no template 'missing'" in text and "templates edit missing" in text
+
+
+def test_json_on_presets_voices_show_and_resume(scripted: Path, tmp_path: Path) -> None:
+    code, out = _run("presets", "--json")
+    assert code == 0
+    presets = {p["preset"]: p["voices"] for p in json.loads(out)}
+    assert "offline" in presets and presets["offline"]
+    code, out = _run("voices", "show", "oracle", "--json")
+    assert code == 0
+    shown = json.loads(out)
+    assert shown["model"] == "oracle-1" and shown["provider"]["kind"] == "scripted" and shown["usable"] is True
+    db = str(tmp_path / "r.db")
+    assert _run("--archive", db, "council", "Q?", "-m", "oracle", "-m", "sibyl")[0] == 0
+    sid = json.loads(_run("--archive", db, "sessions", "--json")[1])[0]["id"]
+    code, out = _run("--archive", db, "resume", sid, "--json")
+    assert code == 0, out
+    record = json.loads(out[out.index("{"):])
+    assert record["session"]["id"] == sid and len(record["turns"]) == 2

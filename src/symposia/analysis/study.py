@@ -27,7 +27,8 @@ from symposia.dialogue.study import StudyPlan
 from symposia.errors import SymposiaError
 from symposia.records import SessionRecord
 
-__all__ = ["EchoEffect", "PairResult", "SetResult", "StudyAnalysis", "analyze_study"]
+__all__ = ["EchoEffect", "MotifHit", "PairResult", "SetResult", "StudyAnalysis", "analyze_study", "echo_effects",
+           "study_verdict"]
 
 RECOMMENDED_SAMPLES = 5
 RECOMMENDED_CONTROLS = 20

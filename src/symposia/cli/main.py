@@ -23,6 +23,7 @@ from symposia.cli import (
     serve,
     sessions,
     symposium,
+    templates,
     voices,
 )
 from symposia.cli.context import Options
@@ -61,8 +62,10 @@ def cli(ctx: click.Context, archive: Path | None, config: Path | None) -> None:
 cli.add_command(ask.ask_cmd)
 cli.add_command(record.log_cmd)
 cli.add_command(record.show_cmd)
+cli.add_command(record.datasette_metadata_cmd)
 cli.add_command(sessions.sessions_cmd)
 cli.add_command(keys.keys_cmd)
+cli.add_command(templates.templates_cmd)
 cli.add_command(voices.voices_cmd)
 cli.add_command(voices.presets_cmd)
 cli.add_command(council.council_cmd)

@@ -172,11 +172,13 @@ async def run_study(rt: Runtime, plan: StudyPlan, *, session_id: str | None = No
     obs = observer or NullObserver()
     run_calls = loop or concurrent_loop(plan.concurrency)
     voices = [rt.catalog.voice(v) for v in plan.voices]
-    if session_id is None:
+    callers = voices + ([rt.catalog.voice(plan.reword)] if plan.reword else [])
+    if session_id is None:  # every voice resolved (keys, providers) before the session row exists
         title = plan.title or f"Study: {len(plan.prompts)} prompts x {len(voices)} voices x {plan.samples}"
         session_id = rt.start_session("study", title, plan={"kind": "study", **plan.to_dict()},
-                                      meta={"voices": list(plan.voices)}).id
+                                      meta={"voices": list(plan.voices)}, voices=callers).id
     else:
+        rt.ready(callers)
         rt.archive.set_session_status(session_id, "running")
     sid = session_id
     outcome = StudyOutcome(sid)
