@@ -27,6 +27,7 @@ from symposia.api import Symposia, run_sync
 from symposia.cli.main import cli
 from symposia.dialogue.study import StudyPlan, load_prompt_file, run_study
 from symposia.testing import FakeServer, Reply
+from symposia.web.report import session_report
 from test_analysis_seed import EMBED, FLOOR_ANSWERS, run_seed, seed_config
 
 ROOT = Path(__file__).parent.parent
@@ -74,6 +75,10 @@ def test_seed_numbers_identical_across_runs_separated_by_100_imported_sessions(i
     after = _cli(db, "analyze", sid, "--json")
     same_source = _cli(db, "analyze", sid, "--floor-from", "kind=council", "--json")
     assert first == again == after == same_source  # every number, every image, every span
+    with Symposia(db) as s:  # the web page and the Python API use the same frozen floor as the CLI
+        page = session_report(s.archive, sid).markdown
+        assert f"**{first['floor']:.2f}**" in page and "frozen with this analysis" in page
+        assert s.analyze(sid, embed=EMBED).floor_info.ids == first["floor_detail"]["ids"]  # type: ignore[index]
     detail = first["floor_detail"]
     assert isinstance(detail, dict) and detail["candidates"] == 120 and len(detail["ids"]) == 120
     assert detail["seed"] == 0 and detail["unreliable"] is None
@@ -85,6 +90,8 @@ def test_seed_numbers_identical_across_runs_separated_by_100_imported_sessions(i
     assert refreshed["motifs"] == first["motifs"] or refreshed["floor"] != first["floor"]
     other = CliRunner().invoke(cli, ["--archive", str(db), "analyze", sid, "--floor-answers", str(FLOOR_ANSWERS)])
     assert other.exit_code == 2 and "--refresh-floor" in other.stderr
+    with Symposia(db) as s:  # refreshed: the page follows the new frozen floor
+        assert f"**{refreshed['floor']:.2f}**" in session_report(s.archive, sid).markdown
 
 
 def _readme_commands() -> list[list[str]]:

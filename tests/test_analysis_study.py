@@ -206,6 +206,8 @@ def test_study_cli_runs_resumes_and_reports(isolated_user_dirs: Path, tmp_path: 
         again = CliRunner().invoke(cli, ["--archive", str(db), "study", "--resume", sid, "--out", str(out)])
         assert again.exit_code == 0, again.output
         assert srv.request_count == 48  # everything was finished: nothing called again
+        floor = CliRunner().invoke(cli, ["--archive", str(db), "analyze", sid, "--floor-from", "kind=council"])
+        assert floor.exit_code == 2 and "control prompts" in floor.stderr  # a study's floor is its own
         old = CliRunner().invoke(cli, ["--archive", str(db), "study", str(prompts), "--voices", "alpha",
                                        "--controls", str(FIXTURES / "controls.toml")])
         assert old.exit_code == 2 and "--control-prompts" in old.stderr

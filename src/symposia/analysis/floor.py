@@ -13,16 +13,19 @@ reported as unreliable: the verdict then claims no significance.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
+from symposia import paths
 from symposia.archive import Archive
 from symposia.errors import SymposiaError
 
@@ -33,8 +36,11 @@ __all__ = [
     "floor_between",
     "floor_from_query",
     "floor_from_texts",
+    "frozen_floor",
+    "frozen_floor_file",
     "parse_floor_query",
     "reliability",
+    "save_frozen_floor",
 ]
 
 MIN_FLOOR_TEXTS = 50
@@ -229,3 +235,29 @@ def floor_between(groups: Mapping[str, Vectors] | Sequence[Vectors], *, max_pair
         j_all = np.concatenate(jj)[:max_pairs]
         mean, used = float(np.mean(np.einsum("ij,ij->i", x[i_all], x[j_all]))), max_pairs
     return (mean, used) if count else mean
+
+
+def frozen_floor_file(session_id: str) -> Path:
+    """Where the frozen floor of a session is kept: beside its default report in the user data dir."""
+    return paths.data_dir() / "analysis" / session_id / f"{session_id}.floor.json"
+
+
+def frozen_floor(session_id: str) -> Floor | None:
+    """The floor frozen for this session by an earlier analysis, or None. The CLI, the web page and the
+    Python API all analyse a session against it, so they report the same numbers."""
+    path = frozen_floor_file(session_id)
+    if not path.exists():
+        return None
+    try:
+        return Floor.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SymposiaError(f"cannot read the frozen floor {path}: {exc}; delete the file or re-run "
+                            "`symposia analyze ID --refresh-floor` with a source") from exc
+
+
+def save_frozen_floor(session_id: str, floor: Floor) -> Path:
+    """Freeze ``floor`` (its source, seed, ids and texts) for this session; returns the file."""
+    path = frozen_floor_file(session_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(floor.to_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return path

@@ -62,8 +62,8 @@ def _session_md(a: SessionAnalysis, heatmap: str | None, level: int) -> str:
     parts.append(f"Floor (unrelated answers, same encoder): **{_n(a.floor)}** — {md.inline(a.floor_source)}.")
     if a.floor_info is not None:
         f = a.floor_info
-        parts.append(f"*Floor source: {md.inline(f.kind)}; seed {f.seed}; {len(f.texts)} texts of {f.candidates} offered; "
-                     f"{f.pairs} text pairs; frozen with this analysis (ids in the JSON report)"
+        parts.append(f"*Floor source: {md.inline(f.kind)}; seed {f.seed}; {len(f.texts)} texts of "
+                     f"{f.candidates} offered; {f.pairs} text pairs; frozen with this analysis (ids in the JSON report)"
                      + (f"; UNRELIABLE: {md.inline(f.unreliable)}" if f.unreliable else "") + ".*")
     if a.pairs:
         parts.append(md.table(["Voices", "Answers", "What they were shown", "Lift"],

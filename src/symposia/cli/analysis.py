@@ -124,24 +124,24 @@ def _renamed(ctx: click.Context, param: click.Parameter, value: Any) -> None:
         raise click.UsageError(_RENAMED, ctx)
 
 
-def _floor_file(session_id: str) -> Path:
-    """Where the frozen floor of a session is kept (beside its default report)."""
-    return paths.data_dir() / "analysis" / session_id / f"{session_id}.floor.json"
-
-
 def _declared_floor(archive: Any, session_id: str, floor_answers: Path | None, floor_from: str | None,
                     seed: int, size: int, refresh: bool) -> Any:
     """The floor to use: the frozen one unless a refresh (or a first source) is asked for; a new one is
     drawn from the declared source and frozen. None when no floor was ever declared."""
-    import json
-
-    from symposia.analysis import Floor, floor_from_query, floor_from_texts  # deferred: see the module docstring
+    from symposia.analysis.floor import (  # deferred: see the module docstring
+        floor_from_query,
+        floor_from_texts,
+        frozen_floor,
+        frozen_floor_file,
+        save_frozen_floor,
+    )
 
     if floor_answers and floor_from:
         raise click.UsageError("give one floor source: --floor-answers FILE or --floor-from QUERY")
-    stored = _floor_file(session_id)
-    if stored.exists() and not refresh:
-        frozen = Floor.from_dict(json.loads(stored.read_text(encoding="utf-8")))
+    stored = frozen_floor_file(session_id)
+    old = frozen_floor(session_id)
+    if old is not None and not refresh:
+        frozen = old
         if floor_answers or floor_from:
             wanted = f"answers file {floor_answers.name}" if floor_answers else f"archive query '{floor_from}'"
             if wanted != frozen.source:
@@ -153,15 +153,13 @@ def _declared_floor(archive: Any, session_id: str, floor_answers: Path | None, f
                                  seed=seed, n=size)
     elif floor_from:
         floor = floor_from_query(archive, floor_from, exclude_session=session_id, seed=seed, n=size)
-    elif refresh and stored.exists():
-        old = Floor.from_dict(json.loads(stored.read_text(encoding="utf-8")))
+    elif refresh and old is not None:
         if old.kind != "query":
             raise click.UsageError("--refresh-floor of an answers file needs the file again: --floor-answers FILE")
         floor = floor_from_query(archive, str(old.meta["query"]), exclude_session=session_id, seed=seed, n=size)
     else:
         return None
-    stored.parent.mkdir(parents=True, exist_ok=True)
-    stored.write_text(json.dumps(floor.to_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    save_frozen_floor(session_id, floor)
     return floor
 
 
@@ -218,6 +216,9 @@ def analyze_cmd(opts: Options, session_id: str, floor_answers: Path | None, floo
     with opts.open() as s:
         session = s.archive.get_session(session_id)
         if session.kind == "study":
+            if floor_answers or floor_from or refresh_floor:
+                raise click.UsageError(f"{session.id} is a study: its floor is the answers to its control prompts "
+                                       "(--floor-answers, --floor-from and --refresh-floor are for other sessions)")
             _report_study(s.archive, session.id, out_dir, as_json)
             return
         forms = None
