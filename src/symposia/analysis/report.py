@@ -124,7 +124,8 @@ def _session_md(a: SessionAnalysis, heatmap: str | None, level: int) -> str:
 def _study_md(a: StudyAnalysis, heatmap: str | None, level: int) -> str:
     h = "#" * level
     plan = a.plan
-    parts = [f"{h} Study: {md.inline(a.session.title)}",
+    title = a.session.title if a.session.title.startswith("Study") else f"Study: {a.session.title}"
+    parts = [f"{h} {md.inline(title)}",
              f"*Session {md.inline(a.session.id)}: {len(plan.prompts)} prompts × {len(plan.voices)} voices × "
              f"{plan.samples} samples, {len(plan.controls)} control prompts"
              + (", each prompt also run with the other voices' answers shown (echo)" if plan.echo else "")
