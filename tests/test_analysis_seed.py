@@ -22,7 +22,7 @@ from symposia.analysis import (
     report_markdown,
     write_report,
 )
-from symposia.analysis.floor import floor_from_texts
+from symposia.analysis.floor import Floor, FloorText, floor_from_texts
 from symposia.analysis.formulations import parse_choices
 from symposia.analysis.motifs import COMMON_ZIPF, motif_index, name_keys
 from symposia.analysis.similarity import default_embed, lift
@@ -197,11 +197,17 @@ def test_a_reliable_floor_gives_lift_and_base_rates_and_a_small_one_claims_nothi
         first = run_seed(s)
         second = run_seed(s)  # the same voices say the same words again: a voice repeating itself is no span
         a = analyze_session(s.archive, second, embed=EMBED, floor=floor_from_texts(battery, source="battery"))
+        # the same battery, as if each seed voice had written 12 of its answers: per-voice base rates exist
+        texts = [FloorText(f"v{i}", f"t{i}", t, SEED_VOICES[i % 5]) for i, t in enumerate(battery)]
+        voiced = analyze_session(s.archive, second, embed=EMBED, floor=Floor("answers", "voiced", 0, texts, 60))
         small = analyze_session(s.archive, second, embed=EMBED, floor=floor_from_texts(battery[:8], source="8"))
     assert a.floor is not None and a.floor_info is not None and a.floor_info.unreliable is None
     assert a.floor_info.pairs == 60 * 59 // 2 and len(a.floor_info.ids) == 60
     assert all(p.lift == pytest.approx(lift(p.inter, a.floor)) for p in a.pairs)
-    m = motif_index(a.motifs)["resonance"]
+    # answers of no particular voice give no base rates: nothing is tested, the words are candidates only
+    assert all(mm.tail_p is None for mm in a.motifs) and "candidates only" in a.verdict.text()
+    m = motif_index(voiced.motifs)["resonance"]
+    assert voiced.floor == a.floor
     assert m.tail_p is not None and m.q_value is not None and m.q_value >= m.tail_p
     assert all(a.span_sources[i].session_id == second for sp in a.spans for i, _ in sp.spans)
     assert not any(a.span_sources[i].session_id == first for sp in a.spans for i, _ in sp.spans)

@@ -98,8 +98,11 @@ class Background:
         return sum(len(d) for d in self.by_voice.values())
 
     def base_rate(self, voice: str, key: str) -> float | None:
-        """Share of this voice's background answers using ``key`` (add-half smoothed), or None."""
-        docs = self.by_voice.get(voice) or self.by_voice.get("*", [])  # "*": answers of no particular voice
+        """Share of this voice's background answers using ``key`` (add-half smoothed), or None when fewer than
+        :data:`MIN_BASE_DOCS` are by this voice. Answers of no particular voice (``"*"``: a file of control
+        answers) give none: a base rate is a voice's own habit, and off-genre answers of nobody in particular
+        make every genre word look significant."""
+        docs = self.by_voice.get(voice, []) if voice != "*" else []
         if len(docs) < MIN_BASE_DOCS:
             return None
         c = sum(1 for d in docs if key in d)

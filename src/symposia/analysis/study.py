@@ -386,7 +386,8 @@ def study_verdict(plan: StudyPlan, sets: Sequence[SetResult], *, floor_known: bo
     converging = []
     if unreliable:
         v.points.append(f"The floor is unreliable — {unreliable}: lifts and p-values below describe this run, "
-                        "no significance is claimed (run enough control prompts that voices × prompts × samples >= 50).")
+                        "no significance is claimed (run enough control prompts that voices × control prompts × "
+                        "samples >= 50).")
     for p in main.pairs:
         pair = f"{p.a} and {p.b}"
         if p.lift is None:

@@ -75,8 +75,9 @@ def session_verdict(*, voices: int, inter: float | None, prompt_sim: float | Non
         labels = [f"{m.label} ({', '.join(m.unprompted_voices)})" for m in free if not m.phrase]
         tested = [m for m in free if m.q_value is not None]
         if not tested:
-            v.points.append(f"Shared without being shown: {words(labels)}. These are candidates only: no reliable base "
-                            "rates exist for these voices, and words like these are common in the genre.")
+            v.points.append(f"Shared without being shown: {words(labels)}. These are candidates only: there are no "
+                            "reliable per-voice base rates (a reliable floor with at least 5 answers by each voice "
+                            "gives them), and words like these are common in the genre.")
         else:
             sig = [m.label for m in tested if m.q_value is not None and m.q_value < 0.05]
             base = background or "the background"
