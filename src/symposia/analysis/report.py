@@ -99,13 +99,15 @@ def _session_md(a: SessionAnalysis, heatmap: str | None, level: int) -> str:
     elif a.background is None:
         parts.append("*No base rates: no reliable floor was declared.*")
     parts.append(f"{h}# Shared spans")
-    parts.append("Runs of five or more words written by two different voices (a voice repeating itself never counts).")
+    parts.append("Runs of five or more words written by two different voices, and sentences two voices wrote with "
+                 "only a few words changed (*near*, found by MinHash); a voice repeating itself never counts.")
     if a.spans:
         rows = []
         for s in a.spans[:20]:
             where = "; ".join(f"{md.inline(a.span_sources[i].voice)}: “{md.inline(t)}”" for i, t in s.spans)
-            rows.append([str(s.words), "ECHO" if s.echo else "not in prompts", where])
-        parts.append(md.table(["Words", "Status", "Where"], rows))
+            rows.append([str(s.words), "verbatim" if s.verbatim else "near", "ECHO" if s.echo else "not in prompts",
+                         where])
+        parts.append(md.table(["Words", "Match", "Status", "Where"], rows))
     else:
         parts.append("*No near-verbatim span of five or more words is shared.*")
     parts.append(f"{h}# Key Formulations")
