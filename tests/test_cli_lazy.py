@@ -38,3 +38,20 @@ def test_a_read_verb_loads_only_its_own_module() -> None:
     loaded = _modules_after(["presets"])
     assert "symposia.cli.voices" in loaded
     assert not {"symposia.cli.analysis", "symposia.cli.serve", "symposia.web", "openai"} & loaded
+
+
+def test_every_verb_defined_in_the_cli_package_is_listed() -> None:
+    import importlib
+    import pkgutil
+
+    import symposia.cli as package
+
+    listed = {(module, attr) for module, attr, _ in COMMANDS.values()}
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"symposia.cli.{info.name}")
+        commands = {n: c for n, c in vars(module).items() if isinstance(c, click.Command)
+                    and c.callback is not None and c.callback.__module__ == module.__name__}
+        nested = {id(sub) for c in commands.values() if isinstance(c, click.Group) for sub in c.commands.values()}
+        for name, cmd in commands.items():
+            if id(cmd) not in nested and cmd is not cli:
+                assert (info.name, name) in listed, f"symposia.cli.{info.name}.{name} is not in COMMANDS"

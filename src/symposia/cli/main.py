@@ -54,8 +54,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "import": ("importing", "import_cmd", "Import transcripts you already have (files or folders, searched "
                "recursively for .md and .json)."),
     "analyze": ("analysis", "analyze_cmd", "Measure what the voices of SESSION_ID share: similarity against a "
-                "floor, images labelled ECHO or UNPROMPTED, shared spans, key formulations, and a verdict in "
-                "plain words."),
+                "declared floor, diversity, images labelled ECHO or UNPROMPTED, spans shared between voices, key "
+                "formulations, and a verdict in plain words."),
     "study": ("analysis", "study_cmd", "Put each prompt of PROMPTS_FILE to each voice in a fresh context, K "
               "samples, plus a control battery; then intra, inter, floor, lift, permutation tests and bootstrap "
               "CIs per voice pair."),

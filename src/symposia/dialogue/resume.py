@@ -11,6 +11,7 @@ from symposia.dialogue.arena import resume_arena
 from symposia.dialogue.council import CouncilPlan, run_council
 from symposia.dialogue.observer import Observer
 from symposia.dialogue.runtime import Runtime
+from symposia.dialogue.study import StudyPlan, run_study
 from symposia.dialogue.symposium import run_symposium, symposium_plan_from_session
 from symposia.errors import NotFoundError
 
@@ -42,6 +43,4 @@ async def resume_session(rt: Runtime, session_id: str, *, observer: Observer | N
                                    observer=observer)
     if kind == "arena":
         return await resume_arena(rt, session.id, observer=observer)
-    from symposia.analysis.study import StudyPlan, run_study  # a back-edge being removed (see pyproject)
-
     return await run_study(rt, StudyPlan.from_dict(plan), session_id=session.id, observer=observer)
