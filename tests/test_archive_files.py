@@ -64,7 +64,7 @@ def test_someone_elses_sqlite_file_is_refused_unless_forced(tmp_path: Path) -> N
     before = other.read_bytes()
     runner = CliRunner()
     res = runner.invoke(cli, ["--archive", str(other), "log"])
-    assert res.exit_code == 2
+    assert res.exit_code == 1
     assert "not a symposia archive" in res.stderr and "recipes" in res.stderr and "--force-archive" in res.stderr
     assert other.read_bytes() == before  # not one table added
     forced = runner.invoke(cli, ["--archive", str(other), "--force-archive", "log"])
@@ -89,4 +89,4 @@ def test_a_damaged_archive_is_reported_as_damaged(tmp_path: Path, damage: str) -
         a.list_sessions()
     assert "migration" not in str(info.value)
     res = CliRunner().invoke(cli, ["--archive", str(db), "log"])
-    assert res.exit_code == 2 and "it is damaged" in res.stderr and "migration" not in res.stderr
+    assert res.exit_code == 1 and "it is damaged" in res.stderr and "migration" not in res.stderr

@@ -66,7 +66,7 @@ def test_analyze_and_resume_never_write_outside_the_data_dir(isolated_user_dirs:
     sid = "../../escaped/PWNED"
     _hostile_council(db, sid)
     runner = CliRunner()
-    for args in (["resume", sid], ["analyze", sid, "--no-archive"]):
+    for args in (["resume", sid], ["analyze", sid, "--chooser", "oracle"]):
         res = runner.invoke(cli, args)
         assert res.exit_code == 2, (args, res.output)
         assert "unsafe session id" in res.stderr

@@ -12,6 +12,7 @@ import pytest
 from support import fake_config, numbered
 from symposia.api import Symposia, run_sync
 from symposia.archive import Archive, lease
+from symposia.errors import SessionBusy
 from symposia.records import SessionRecord, utcnow
 from symposia.testing import FakeServer, Reply
 
@@ -79,7 +80,7 @@ def test_a_live_holder_elsewhere_is_refused_until_it_expires(tmp_path: Path) -> 
     with Archive.open(db) as a:
         with a.transaction() as conn:
             lease.try_acquire(conn, sid, other, ttl_s=30, now=1000.0)
-        with pytest.raises(lease.LeaseTaken, match="process 4242 on another-host"), a.transaction() as conn:
+        with pytest.raises(SessionBusy, match="process 4242 on another-host"), a.transaction() as conn:
             lease.try_acquire(conn, sid, me, now=1010.0)
         with a.transaction() as conn:  # its heartbeat stopped 30 s ago: the lease expired
             lease.try_acquire(conn, sid, me, now=1031.0)

@@ -8,12 +8,11 @@
     │   ├── MissingKeyError        an API key is absent: names the environment variable and keys file
     │   ├── NotFoundError          no session/turn/answer with that id or name, or one of another
     │   │                          kind (also an ArchiveError: it is the archive that was asked)
-    │   └── PublishError           publishing cannot go ahead: the message says what to change
+    │   ├── PublishError           publishing cannot go ahead: the message says what to change
+    │   └── SessionBusy            another process runs that session: names its pid and host (lease)
     ├── ProviderError              a model call failed: voice, provider, status, provider's message
     │   └── ProviderUnavailable    a provider cannot run here (local model not installed, ...)
     ├── ArchiveError               the archive cannot be opened / migrated / read / written
-    │   ├── ArchiveUnusable            not ours, damaged, or read-only and too old: nothing starts (exit 2)
-    │   └── LeaseTaken                 (symposia.archive.lease) another process runs the session (exit 2)
     ├── BudgetExceeded             the next call would take a session past its --max-cost
     ├── ChatError                  a chat command that cannot be carried out now (nothing to undo)
     ├── ImportError_               a file that cannot be imported; the message says why
@@ -47,6 +46,7 @@ __all__ = [
     "ProviderError",
     "ProviderUnavailable",
     "PublishError",
+    "SessionBusy",
     "SymposiaError",
     "UnknownPresetError",
     "UnknownVoiceError",
@@ -142,12 +142,6 @@ class ArchiveError(SymposiaError):
     """The archive cannot be opened, migrated, read or written."""
 
 
-class ArchiveUnusable(ArchiveError):
-    """Nothing could start on this file: another program's database, a damaged one, a read-only one
-    that needs a migration. The message says what to do instead."""
-
-    exit_code: ClassVar[int] = EXIT_USAGE
-
 
 class NotFoundError(UsageError, ArchiveError):
     """The archive has no session, turn or answer with that id or name (or it is of another kind)."""
@@ -167,6 +161,22 @@ class ImportError_(SymposiaError):  # noqa: N801 - trailing underscore: do not s
 
 class PublishError(UsageError):
     """Publishing cannot go ahead: the message says what to change."""
+
+
+class SessionBusy(UsageError):
+    """Another runner holds the session's lease (:mod:`symposia.archive.lease`): says which process on
+    which host, since when, and what to do. Nothing was run."""
+
+    def __init__(self, session_id: str, host: str, pid: int, since: str, expires_in: float) -> None:
+        self.session_id = session_id
+        self.host = host
+        self.pid = pid
+        self.since = since
+        super().__init__(
+            f"session {session_id} is being run by process {pid} on {host} (since {since}, heartbeat "
+            f"expires in {max(0.0, expires_in):.0f} s). Wait for it to finish, use `symposia resume "
+            f"{session_id} --wait SECONDS`, or stop that process; finished calls are never repeated."
+        )
 
 
 class MoltbookError(SymposiaError):

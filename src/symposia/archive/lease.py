@@ -23,13 +23,12 @@ import socket
 import sqlite3
 import time
 from dataclasses import dataclass
-from typing import ClassVar
 
 from symposia.codec import datetime_to_iso
-from symposia.errors import EXIT_USAGE, ArchiveError
+from symposia.errors import ArchiveError, SessionBusy
 from symposia.records import utcnow
 
-__all__ = ["DEFAULT_TTL_S", "Holder", "LeaseTaken", "m005_session_leases", "new_holder", "release",
+__all__ = ["DEFAULT_TTL_S", "Holder", "m005_session_leases", "new_holder", "release",
            "renew", "try_acquire"]
 
 DEFAULT_TTL_S = 30.0
@@ -69,23 +68,6 @@ def new_holder() -> Holder:
     return Holder(socket.gethostname(), os.getpid(), secrets.token_hex(4))
 
 
-class LeaseTaken(ArchiveError):
-    """Another runner holds the session: says which, since when, and what to do. Nothing was run."""
-
-    exit_code: ClassVar[int] = EXIT_USAGE
-
-    def __init__(self, session_id: str, host: str, pid: int, since: str, expires_in: float) -> None:
-        self.session_id = session_id
-        self.host = host
-        self.pid = pid
-        self.since = since
-        super().__init__(
-            f"session {session_id} is being run by process {pid} on {host} (since {since}, heartbeat "
-            f"expires in {max(0.0, expires_in):.0f} s). Wait for it to finish, use `symposia resume "
-            f"{session_id} --wait`, or stop that process; finished calls are never repeated."
-        )
-
-
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -101,7 +83,7 @@ def _pid_alive(pid: int) -> bool:
 def try_acquire(conn: sqlite3.Connection, session_id: str, me: Holder, ttl_s: float = DEFAULT_TTL_S,
                 *, now: float | None = None) -> None:
     """Take (or renew) the lease on ``session_id`` inside the caller's write transaction, and mark the
-    session ``running``. Raises :class:`LeaseTaken` when a live runner holds it."""
+    session ``running``. Raises :class:`~symposia.errors.SessionBusy` when a live runner holds it."""
     t = time.time() if now is None else now
     row = conn.execute(
         "SELECT l.holder, l.host, l.pid, l.acquired_at, l.expires_at, s.status FROM session_leases l "
@@ -113,7 +95,7 @@ def try_acquire(conn: sqlite3.Connection, session_id: str, me: Holder, ttl_s: fl
         if live and host == me.host and not _pid_alive(int(pid)):
             live = False  # killed without releasing: its process is gone
         if live:
-            raise LeaseTaken(session_id, str(host), int(pid), str(since), float(expires_at) - t)
+            raise SessionBusy(session_id, str(host), int(pid), str(since), float(expires_at) - t)
     stamp = datetime_to_iso(utcnow())
     conn.execute(
         "INSERT INTO session_leases (session_id, holder, host, pid, acquired_at, heartbeat_at, expires_at) "

@@ -32,7 +32,7 @@ from symposia.codec import (
     session_from_dict,
     turn_from_dict,
 )
-from symposia.errors import ArchiveError, ArchiveUnusable, NotFoundError
+from symposia.errors import ArchiveError, NotFoundError
 from symposia.paths import archive_path
 from symposia.records import SessionRecord, TurnRecord, utcnow
 from symposia.redact import redact, redact_tree
@@ -202,12 +202,12 @@ def _open_read_only(p: Path) -> sqlite3.Connection:
             continue
         if "_migrations" not in names:
             conn.close()
-            raise ArchiveUnusable(f"{p} is read-only and is not a symposia archive (it has no _migrations table)")
+            raise ArchiveError(f"{p} is read-only and is not a symposia archive (it has no _migrations table)")
         applied = {str(r[0]) for r in conn.execute("SELECT name FROM _migrations")}
         pending = [fn.__name__ for fn in MIGRATIONS if fn.__name__ not in applied]
         if pending:
             conn.close()
-            raise ArchiveUnusable(
+            raise ArchiveError(
                 f"the archive {p} is read-only (this process cannot write the file or its folder) and was "
                 f"written by an older symposia: it needs {', '.join(pending)}, which cannot be applied here. "
                 "Copy it to a writable place and open the copy with --archive."
@@ -229,7 +229,7 @@ def _check_is_ours(conn: sqlite3.Connection, p: Path, *, adopt: bool) -> None:
     if not names or "_migrations" in names or adopt:
         return
     shown = ", ".join(sorted(names)[:5]) + (", ..." if len(names) > 5 else "")
-    raise ArchiveUnusable(
+    raise ArchiveError(
         f"{p} is a SQLite database but not a symposia archive (its tables: {shown}); symposia will not add "
         "its own tables to it. Point --archive or SYMPOSIA_ARCHIVE at another file, or pass "
         "--force-archive to use this one anyway."
@@ -249,7 +249,7 @@ def _looks_damaged(e: sqlite3.DatabaseError) -> bool:
 def _damaged(p: Path, e: sqlite3.DatabaseError) -> ArchiveError:
     if not _looks_damaged(e):
         return ArchiveError(f"cannot open the archive {p}: {e}")
-    return ArchiveUnusable(
+    return ArchiveError(
         f"cannot open the archive {p}: it is damaged or is not a SQLite file ({e}). Nothing was changed. "
         f"Restore it from a backup or try `sqlite3 {p} .recover > recovered.sql`; or point --archive or "
         "SYMPOSIA_ARCHIVE at another file to start a new symposia archive."

@@ -216,6 +216,7 @@ def analyze_cmd(opts: Options, session_id: str, floor_answers: Path | None, floo
 
     with opts.open() as s:
         session = s.archive.get_session(session_id)
+        paths.check_session_id(session.id)  # the report's file names: refuse before any work or paid call
         if session.kind == "study":
             if floor_answers or floor_from or refresh_floor:
                 raise click.UsageError(f"{session.id} is a study: its floor is the answers to its control prompts "

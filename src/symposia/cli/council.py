@@ -13,11 +13,10 @@ import click
 from rich.markup import escape
 
 from symposia import paths
-from symposia.archive.lease import LeaseTaken
 from symposia.cli.context import Options, err, friendly_errors, out, pass_options, read_text_argument
 from symposia.cli.live import LiveView, usage_table
 from symposia.dialogue.council import CouncilPlan, council_preview, run_council
-from symposia.errors import EXIT_FAILED
+from symposia.errors import EXIT_FAILED, SessionBusy
 from symposia.redact import redact
 from symposia.render.inspect_log import inspect_logs
 
@@ -134,7 +133,7 @@ def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool, ses
     try:
         with view:
             outcome = run_sync(start(view))
-    except LeaseTaken:
+    except SessionBusy:
         busy = True  # another process runs it: nothing of ours to report
         raise
     finally:

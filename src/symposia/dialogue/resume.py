@@ -21,7 +21,7 @@ RESUMABLE = ("council", "symposium", "arena", "study")
 async def resume_session(rt: Runtime, session_id: str, *, observer: Observer | None = None,
                          max_cost: float | None = None, wait: float = 0.0) -> Any:
     """Run the rest of a session's plan. If another process is running this session, wait up to
-    ``wait`` seconds for it, else raise :class:`~symposia.archive.lease.LeaseTaken` naming it, before
+    ``wait`` seconds for it, else raise :class:`~symposia.errors.SessionBusy` naming it, before
     any call is made."""
     session = rt.archive.get_session(session_id)
     plan = dict(session.plan)

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from symposia.archive import Archive, lease, new_session_id
 from symposia.catalog import Catalog, Voice
 from symposia.catalog.prices import PriceTable, load_prices
-from symposia.errors import ArchiveError
+from symposia.errors import ArchiveError, SessionBusy
 from symposia.keys import resolve_key
 from symposia.providers.base import Provider
 from symposia.providers.registry import make_provider
@@ -101,17 +101,17 @@ class Runtime:
             self._heartbeat.start()
 
     async def claim(self, session_id: str, *, wait: float = 0.0,
-                    on_wait: Callable[[lease.LeaseTaken], None] | None = None) -> None:
+                    on_wait: Callable[[SessionBusy], None] | None = None) -> None:
         """Become the one runner of ``session_id`` (marking it ``running``). When another live runner
         holds it: wait up to ``wait`` seconds for it to finish (``on_wait`` is told once), then raise
-        :class:`~symposia.archive.lease.LeaseTaken` naming the holder."""
+        :class:`~symposia.errors.SessionBusy` naming the holder."""
         deadline = time.monotonic() + wait
         told = False
         while True:
             try:
                 self._take(session_id)
                 return
-            except lease.LeaseTaken as busy:
+            except SessionBusy as busy:
                 if time.monotonic() >= deadline:
                     raise
                 if on_wait is not None and not told:
