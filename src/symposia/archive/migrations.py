@@ -170,3 +170,31 @@ migration(m003_embeddings)
 from symposia.publish.schema import m004_publications  # noqa: E402
 
 migration(m004_publications)
+
+
+@migration
+def m005_session_incomplete(conn: sqlite3.Connection) -> None:
+    """Session status ``incomplete``: it ran to the end, but a step was refused or failed."""
+    # SQLite cannot alter a CHECK constraint: build the new table, copy, drop the old one, rename. The
+    # turns' foreign key names "sessions", which resolves to the new table once it is renamed;
+    # deferring the key checks to the commit lets the old table go first.
+    conn.execute("PRAGMA defer_foreign_keys = ON")
+    conn.execute(
+        """
+        CREATE TABLE sessions_m005 (
+            id          TEXT PRIMARY KEY,
+            kind        TEXT NOT NULL,
+            title       TEXT NOT NULL DEFAULT '',
+            created_at  TEXT NOT NULL,
+            updated_at  TEXT NOT NULL,
+            status      TEXT NOT NULL DEFAULT 'running'
+                        CHECK (status IN ('running', 'complete', 'incomplete', 'failed', 'interrupted')),
+            plan_json   TEXT NOT NULL DEFAULT '{}',
+            meta_json   TEXT NOT NULL DEFAULT '{}'
+        )
+        """
+    )
+    conn.execute("INSERT INTO sessions_m005 SELECT id, kind, title, created_at, updated_at, status, plan_json,"
+                 " meta_json FROM sessions")
+    conn.execute("DROP TABLE sessions")
+    conn.execute("ALTER TABLE sessions_m005 RENAME TO sessions")

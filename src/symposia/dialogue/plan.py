@@ -41,20 +41,21 @@ A plan file (every key but ``title``, ``voices`` and ``steps`` is optional)::
     prompt = "…"                    # optional instruction for the chair
 
     [[steps]]
-    kind = "observe"                # a host observation
-    text = "…"
+    kind = "observe"                # a host observation; with host.mode "llm" (or "human") and no
+    text = "…"                      # text, the host writes it after the answers (optional intent)
 
     [[steps]]
     kind = "formulations"           # Key Formulations: verbatim quotes of the voices' answers
-    rows = [{ voice = "qwen", quote = "…" }]
+    rows = [{ voice = "qwen", quote = "…" }]   # leave out with host.mode "llm": the host chooses
+                                    # exact spans of the answers after they exist
 
     [[steps]]
     kind = "synthesis"              # a table (voice or label, role, formulation), what the
     title = "Three Voices"          # dialogue revealed, and a note
     rows = [{ voice = "qwen", role = "Completion", formulation = "…" },
             { label = "Claude", role = "Threading", formulation = "…" }]
-    revealed = ["…", "…"]
-    note = "…"
+    revealed = ["…", "…"]            # rows/revealed/note left out with host.mode "llm": the host
+    note = "…"                      # drafts them from the record after the answers
 
     [[steps]]
     kind = "closing"
@@ -158,7 +159,8 @@ class ChairStep:
 class ObserveStep:
     kind: ClassVar[str] = "observe"
     id: str
-    text: str
+    text: str | None = None  # None: the host (llm or person) writes it after the answers
+    intent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,8 @@ class FormulationRow:
 class FormulationsStep:
     kind: ClassVar[str] = "formulations"
     id: str
-    rows: tuple[FormulationRow, ...]
+    rows: tuple[FormulationRow, ...] = ()  # empty: an llm host chooses them from the answers
+    intent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -190,13 +193,20 @@ class SynthesisStep:
     rows: tuple[SynthesisRow, ...] = ()
     revealed: tuple[str, ...] = ()
     note: str | None = None
+    intent: str | None = None
+
+    @property
+    def written(self) -> bool:
+        """The plan writes the synthesis (else an llm host drafts it after the answers)."""
+        return bool(self.rows or self.revealed or self.note)
 
 
 @dataclass(frozen=True)
 class ClosingStep:
     kind: ClassVar[str] = "closing"
     id: str
-    text: str
+    text: str | None = None
+    intent: str | None = None
 
 
 Step = (AskStep | BlindRoundStep | RoundStep | ChairStep | ObserveStep | FormulationsStep
@@ -252,9 +262,17 @@ def step_entries(step: Step) -> tuple[HostEntry, ...]:
         return (HostEntry("question", step.question,
                           {"kind": "question", **base, "to": list(step.voices), "blind": True}),)
     if isinstance(step, ObserveStep):
+        if step.text is None:
+            return ()
         return (HostEntry("observation", step.text, {"kind": "observation", **base}),)
     if isinstance(step, ClosingStep):
+        if step.text is None:
+            return ()
         return (HostEntry("closing", step.text, {"kind": "closing", **base}),)
+    if isinstance(step, FormulationsStep) and not step.rows:
+        return ()
+    if isinstance(step, SynthesisStep) and not step.written:
+        return ()
     if isinstance(step, FormulationsStep):
         text = "\n".join(f'{r.voice}: "{r.quote}"' for r in step.rows)
         rows = [{"turn_id": None, "voice": r.voice, "quote": r.quote} for r in step.rows]
@@ -294,10 +312,10 @@ _STEP_KEYS: dict[str, tuple[str, ...]] = {
     "blind_round": ("voices", "question", "intent", "heading"),
     "round": ("voices",),
     "chair": ("voice", "prompt"),
-    "observe": ("text",),
-    "formulations": ("rows",),
-    "synthesis": ("title", "rows", "revealed", "note"),
-    "closing": ("text",),
+    "observe": ("text", "intent"),
+    "formulations": ("rows", "intent"),
+    "synthesis": ("title", "rows", "revealed", "note", "intent"),
+    "closing": ("text", "intent"),
 }
 
 
@@ -490,15 +508,16 @@ class _Parser:
             chair = s("voice", required=True)
             assert chair is not None
             return ChairStep(id=step_id, voice=chair, prompt=s("prompt"))
+        authored = host.mode == "llm"  # an llm host writes what the plan leaves out, after the answers
         if kind in ("observe", "closing"):
-            text = s("text", required=True)
-            assert text is not None
-            return ObserveStep(id=step_id, text=text) if kind == "observe" else ClosingStep(id=step_id,
-                                                                                             text=text)
+            text = s("text", required=host.mode == "plan")  # a person or an llm host writes it
+            intent = s("intent")
+            return (ObserveStep(id=step_id, text=text, intent=intent) if kind == "observe"
+                    else ClosingStep(id=step_id, text=text, intent=intent))
         host_voices = (host.voice,) if host.voice else ()
         if kind == "formulations":
             rows: list[FormulationRow] = []
-            for j, r in enumerate(self.rows(raw, where, line)):
+            for j, r in enumerate(self.rows(raw, where, line, required=not authored)):
                 rw = f"{where}.rows[{j}]"
                 self.unknown(r, ("voice", "quote"), rw, lambda _k: line("rows"))
                 v = self.text(r, "voice", f"{rw}.voice", line("rows"), required=True)
@@ -508,7 +527,7 @@ class _Parser:
                     raise self.fail(f"voice {v!r} is not one of the plan's voices ({', '.join(voices)})",
                                     f"{rw}.voice", line("rows"))
                 rows.append(FormulationRow(voice=v, quote=q))
-            return FormulationsStep(id=step_id, rows=tuple(rows))
+            return FormulationsStep(id=step_id, rows=tuple(rows), intent=s("intent"))
         # synthesis
         srows: list[SynthesisRow] = []
         for j, r in enumerate(self.rows(raw, where, line, required=False)):
@@ -529,7 +548,7 @@ class _Parser:
         if not isinstance(revealed, list) or not all(isinstance(x, str) for x in revealed):
             raise self.fail("'revealed' must be a list of strings", f"{where}.revealed", line("revealed"))
         return SynthesisStep(id=step_id, title=s("title"), rows=tuple(srows), revealed=tuple(revealed),
-                             note=s("note"))
+                             note=s("note"), intent=s("intent"))
 
     def rows(self, raw: Mapping[str, Any], where: str, line: Any,
              required: bool = True) -> list[dict[str, Any]]:
@@ -585,10 +604,12 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
 def _step_to_dict(step: Step) -> dict[str, Any]:
     d: dict[str, Any] = {"kind": step.kind, "id": step.id}
     if isinstance(step, FormulationsStep):
-        d["rows"] = [{"voice": r.voice, "quote": r.quote} for r in step.rows]
+        if step.rows:
+            d["rows"] = [{"voice": r.voice, "quote": r.quote} for r in step.rows]
+        d.update(_drop_none({"intent": step.intent}))
         return d
     if isinstance(step, SynthesisStep):
-        d.update(_drop_none({"title": step.title, "note": step.note}))
+        d.update(_drop_none({"title": step.title, "note": step.note, "intent": step.intent}))
         d["rows"] = [_drop_none({"voice": r.voice, "label": r.label, "role": r.role,
                                  "formulation": r.formulation}) for r in step.rows]
         d["revealed"] = list(step.revealed)
