@@ -34,12 +34,18 @@ from symposia.records import (
     TurnResult,
 )
 from symposia.render.transcript import transcript_json, transcript_markdown
+from support import drop_provenance
 
 HERE = Path(__file__).parent
 SEED = HERE / "fixtures" / "seed"
 GOLDEN = HERE / "golden" / "seed_transcript.md"
 AT = datetime(2026, 1, 31, 20, 0, tzinfo=UTC)
 SID = "20260131-200000-symposium-seed"
+
+
+def render(session: SessionRecord, turns: list[TurnRecord]) -> str:
+    """The transcript's layout, without the provenance block every export starts with."""
+    return drop_provenance(transcript_markdown(session, turns))
 
 
 class Recorder:
@@ -173,7 +179,7 @@ def test_seed_key_formulations_are_attributed_and_verbatim() -> None:
 
 def test_golden_is_valid_gfm() -> None:
     html = MarkdownIt("commonmark").enable("table").render(GOLDEN.read_text(encoding="utf-8"))
-    assert html.count("<table>") == 3
+    assert html.count("<table>") == 4  # provenance, key formulations, two syntheses
     assert html.count("<blockquote>") == 10  # five questions, five answers
     assert "<h2>Voice: Kimi K2 (The Threshold)</h2>" in html
 
@@ -201,7 +207,7 @@ def test_failed_empty_truncated_and_retried_turns_are_shown_honestly() -> None:
           error=ErrorInfo("timeout", "took too long"), meta={"step": "ask-kimi"})
     r.add(role="voice", voice="kimi", voice_name="Kimi K2", text="Second try.", step_key="ask-kimi",
           meta={"step": "ask-kimi", "family": "Kimi"})
-    assert transcript_markdown(_symposium(), r.turns) == """# T
+    assert render(_symposium(), r.turns) == """# T
 
 ---
 
@@ -262,7 +268,7 @@ def test_formulations_that_are_not_verbatim_are_left_out_and_said_so() -> None:
         {"turn_id": None, "voice": "grok", "quote": "Hallucination implies solipsism"},
         {"turn_id": q.id, "voice": "qwen", "quote": "A | pipe\nand a line."},
     ]})
-    md = transcript_markdown(_symposium(), r.turns)
+    md = render(_symposium(), r.turns)
     assert md.endswith("""## Key Formulations
 
 | Source | Formulation |
@@ -285,7 +291,7 @@ def test_hostile_answers_cannot_break_the_structure() -> None:
         "kind": "question", "to": "qwen"})
     r.add(role="voice", voice="qwen", voice_name="Qwen *3* Max", text="# Heading\n\n---\n| a | b |\n|---|---|",
           meta={})
-    md = transcript_markdown(_symposium(), r.turns)
+    md = render(_symposium(), r.turns)
     tokens = MarkdownIt("commonmark").enable("table").parse(md)
     top = [t for t in tokens if t.level == 0 and t.type in ("heading_open", "hr", "table_open")]
     # outside the blockquotes: the title, one rule, the voice's section; nothing the texts wrote
@@ -314,7 +320,7 @@ def test_council_layout() -> None:
     session = SessionRecord(id="c", kind="council", title="Council: What persists?", created_at=AT,
                             plan={"kind": "council", "question": "What persists?",
                                   "voices": ["qwen", "grok", "kimi"], "rounds": 2})
-    assert transcript_markdown(session, r.turns) == """# Council: What persists?
+    assert render(session, r.turns) == """# Council: What persists?
 
 ---
 
@@ -384,7 +390,7 @@ def test_chat_layout_honours_retry_undo_and_switch() -> None:
     r.add(role="voice", voice="grok", voice_name="Grok 4.1", text="Krida!", meta={"question": "And you?"})
     session = SessionRecord(id="h", kind="chat", title="Chat with Qwen 3 Max", created_at=AT,
                             plan={"voice": "qwen"})
-    assert transcript_markdown(session, r.turns) == """# Chat with Qwen 3 Max
+    assert render(session, r.turns) == """# Chat with Qwen 3 Max
 
 ---
 
@@ -424,7 +430,7 @@ def test_arena_layout_shows_the_retry_not_the_failure() -> None:
           meta={"arena_turn": 2, "side": "b"}, step_key="turn-2.2")
     session = SessionRecord(id="a", kind="arena", title="Free talk", created_at=AT,
                             plan={"mode": "free", "topic": "What happens at phase transitions?"})
-    assert transcript_markdown(session, r.turns) == """# Free talk
+    assert render(session, r.turns) == """# Free talk
 
 ---
 
@@ -466,7 +472,7 @@ def test_transcript_json_is_the_full_record() -> None:
 def test_unknown_kinds_use_the_symposium_layout(kind: str) -> None:
     session = SessionRecord(id="x", kind=kind, title="T", created_at=AT,
                             plan={"subtitle": "sub", "context": "Some *context*."})
-    assert transcript_markdown(session, []) == "# T\n\n*sub*\n\n---\n\n## Context\n\nSome *context*.\n"
+    assert render(session, []) == "# T\n\n*sub*\n\n---\n\n## Context\n\nSome *context*.\n"
 
 
 def test_ask_layout_shows_what_the_voice_was_sent() -> None:
@@ -474,6 +480,6 @@ def test_ask_layout_shows_what_the_voice_was_sent() -> None:
     r.add(role="voice", voice="grok", voice_name="Grok 4.1", text="Play is the probe and the party.",
           messages=(Message("user", "What is play?"),), meta={})
     session = SessionRecord(id="q", kind="ask", title="Ask Grok 4.1", created_at=AT)
-    assert transcript_markdown(session, r.turns) == (
+    assert render(session, r.turns) == (
         "# Ask Grok 4.1\n\n---\n\n## Turn 1 — Grok 4.1\n\n**Host:**\n\n> What is play?\n\n"
         "**Grok 4.1:**\n\n> Play is the probe and the party.\n")

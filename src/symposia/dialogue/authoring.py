@@ -89,7 +89,14 @@ def check_authored(a: Authored, speakers: Sequence[Speaker], *, strangers: Seque
 
 
 def with_sources(a: Authored, check: TextCheck) -> Authored:
-    """Formulation rows get the id of the answer their quote was found in (the renderer shows only those)."""
+    """Formulation rows get the id of the answer their quote was found in (the renderer shows only those);
+    a synthesis row whose whole formulation is its voice's words is shown in quotation marks."""
+    if a.kind == "synthesis":
+        said = {(f.voice, f.quote) for f in check.findings if f.verdict == "verbatim" and f.credited}
+        rows = [{**r, "formulation": f"\"{r['formulation']}\""} if (r.get("voice"), r.get("formulation")) in said
+                else r for r in a.meta.get("rows", [])]
+        meta = {**a.meta, "rows": rows}
+        return Authored(a.kind, authored_text(a.kind, meta), meta)
     if a.kind != "formulations":
         return a
     found = {(f.voice, f.quote): f.turn_id for f in check.findings if f.verdict == "verbatim"}
@@ -226,8 +233,12 @@ async def draft_checked(rt: Runtime, session_id: str, voice: Voice, messages: li
             return DraftOutcome(None, None, turns, f"{voice.name} did not answer")
         authored, check, problem = judge(turn.result.text)
         if problem is None and authored is not None:
-            if turn.meta.get("refused") and turn.id is not None:  # judged again on resume: it stands now
-                rt.archive.set_turn_meta(turn.id, {k2: v for k2, v in turn.meta.items() if k2 != "refused"})
+            # what was judged stays with the call (a resumed run may judge a refused draft again)
+            kept = {k2: v for k2, v in turn.meta.items() if k2 not in ("refused", "problems")}
+            judged = {**kept, "check": check.to_meta(), "outside": list(check.outside)}
+            if judged != turn.meta and turn.id is not None:
+                rt.archive.set_turn_meta(turn.id, judged)
+                turns[-1] = rt.archive.get_turn(turn.id)
             return DraftOutcome(authored, check, turns, None)
         assert turn.id is not None
         rt.archive.set_turn_meta(turn.id, {**turn.meta, "refused": True, "problems": problem,
