@@ -8,15 +8,14 @@ from a keys file other users can read. Every key found is registered with
 from __future__ import annotations
 
 import os
-import re
 import stat
-import tomllib
 from pathlib import Path
 
 from symposia import paths
 from symposia.errors import ConfigError, MissingKeyError
 from symposia.providers.base import ProviderSpec
-from symposia.redact import redact, register_secret
+from symposia.redact import register_secret
+from symposia.tomlfile import TomlFile
 
 
 def load_keys_file(path: Path | None = None) -> dict[str, str]:
@@ -39,23 +38,15 @@ def load_keys_file(path: Path | None = None) -> dict[str, str]:
             f"Run `chmod 600 {path}` and try again.",
             path=path,
         )
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read keys file: {type(exc).__name__}", path=path) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        # tomllib reports positions, not content, but redact anyway: this file is all secrets.
-        m = re.search(r"at line (\d+)", str(exc))
-        raise ConfigError(redact(f"invalid TOML: {exc}"), path=path,
-                          line=int(m.group(1)) if m else None) from None
+    # tomllib reports positions, not content, but TomlFile redacts anyway: this file is all secrets.
+    src = TomlFile.read(path, "keys file")
+    data = src.parse()
     keys: dict[str, str] = {}
     for name, value in data.items():
         if not isinstance(value, str):
             raise ConfigError(
                 f"{name} must be a quoted string, e.g. {name} = \"...\" (found a {type(value).__name__})",
-                path=path, line=_line_of(text, name), field=name,
+                path=path, line=src.line(name), field=name,
             )
         value = value.strip()
         register_secret(value)
@@ -82,12 +73,4 @@ def resolve_key(spec: ProviderSpec) -> str | None:
         return value
     if spec.key_required:
         raise MissingKeyError(spec.name, env_var, paths.keys_file())
-    return None
-
-
-def _line_of(text: str, name: str) -> int | None:
-    pat = re.compile(rf"^\s*[\"']?{re.escape(name)}[\"']?\s*=")
-    for i, line in enumerate(text.splitlines(), start=1):
-        if pat.match(line):
-            return i
     return None
