@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -126,10 +127,18 @@ def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool, ses
             status = s.archive.get_session(sid).status
             err.print(f"[dim]session {sid} ({status}) in {s.archive.path}[/]")
             err.print(f"transcript: {target}")
-            if status != "complete":
+            rt = s.runtime
+            if rt.calls_kept:
+                err.print(f"[dim]calls: {rt.calls_made} made, {rt.calls_kept} kept from the record[/]")
+            if status == "incomplete":
+                err.print(f"[yellow]Incomplete: a step was refused (see the transcript). Fix the plan, then: "
+                          f"symposia resume {sid} --plan FIXED.toml[/]")
+            elif status != "complete":
                 err.print(f"[yellow]Resume with: symposia resume {sid}[/]")
     if as_json and outcome is not None:
         click.echo(render_session(s, session_id or outcome.session_id, "json"))
+    if sid is not None and s.archive.get_session(sid).status in ("incomplete", "failed"):
+        sys.exit(1)
 
 
 def _last_session(s: Any) -> str | None:
@@ -140,16 +149,34 @@ def _last_session(s: Any) -> str | None:
 @click.command("resume")
 @click.argument("session_id")
 @click.option("--max-cost", type=float, help="A new spending limit for the rest of the session.")
+@click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A corrected symposium plan: steps are compared by id, finished calls whose inputs are "
+                   "unchanged are kept, the rest are made; both plan versions are recorded.")
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path))
 @pass_options
 @friendly_errors
-def resume_cmd(opts: Options, session_id: str, max_cost: float | None, out_path: Path | None) -> None:
-    """Finish an interrupted session; calls already stored are not repeated (nor paid for again)."""
-    from symposia.dialogue.resume import resume_session
+def resume_cmd(opts: Options, session_id: str, max_cost: float | None, plan_file: Path | None,
+               out_path: Path | None) -> None:
+    """Finish an interrupted or incomplete session; calls already stored are not repeated (nor paid for again).
+
+    \b
+    With --plan, resume a symposium from a corrected plan (say, a question that misquoted a voice):
+      symposia resume 20260131-2000 --plan fixed.toml
+    """
+    from symposia.dialogue.plan import load_plan
+    from symposia.dialogue.resume import plan_diff, resume_session
 
     with opts.open() as s:
         session = s.archive.get_session(session_id)
-        run_and_report(s, lambda view: resume_session(s.runtime, session.id, observer=view, max_cost=max_cost),
+        plan = load_plan(plan_file) if plan_file is not None else None
+        if plan is not None:
+            from symposia.dialogue.plan import plan_to_dict
+
+            diff = plan_diff(session.plan, {"kind": session.plan.get("kind", "symposium"), **plan_to_dict(plan)})
+            err.print(f"plan {plan_file}: {escape(diff.summary())}"
+                      + (f" (changed: {escape(', '.join(diff.changed))})" if diff.changed else ""))
+        run_and_report(s, lambda view: resume_session(s.runtime, session.id, observer=view, max_cost=max_cost,
+                                                      plan=plan),
                        out_path, False, session_id=session.id)
 
 

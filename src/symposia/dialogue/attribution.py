@@ -12,13 +12,16 @@ synthesis row, a "what the dialogue revealed" item, a closing — goes through :
 - ``outside``: credited to no voice of the session and like nothing in it (the host's own prayer,
   an earlier symposium, a book) — allowed, and marked as an outside source wherever it is shown.
 
-A quote is *credited* to a voice when the voice's name comes shortly before it with a speech cue
-("Qwen said: '…'", "Grok's rigor: '…'", "when I asked Grok, they said '…'") or right after it
-(`'…' (Kimi)`, `'…' — Grok`). A quote credited to nobody that is verbatim in some answer is a
-verified relay of that answer; one that is a near miss of some answer is refused too.
+A quote is *credited* to a voice when the text names it (:func:`symposia.text.quotations`: "Qwen
+said '…'", "'…' — Grok"), or when the voice's name comes shortly before it with a speech cue
+("Grok's rigor: '…'", "when I asked Grok, they said '…'"). A quote credited to nobody that is
+verbatim in some answer is a verified relay of that answer; one that is a near miss of some answer
+is refused too.
 
-:func:`verbatim_in` is the one place that decides "are these the voice's words" — the provenance
-matcher (:mod:`symposia.text`) plugs in there.
+:func:`verbatim_in` is the one place that decides "are these the voice's words": the provenance
+matcher (:func:`symposia.text.locate`) — Markdown as a reader sees it, typography and case folded,
+so Qwen's "not *on* the altar, but *as* the altar" is quoted verbatim by "not ON the altar, but AS
+the altar", while a changed word is not.
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from symposia.dialogue.quotes import closest_span, find_quote_spans, locate
 from symposia.records import TurnRecord
+from symposia.text import Quotation, closest_span, locate, quotations
 
 __all__ = [
     "NEAR_MISS_RATIO",
@@ -166,8 +169,27 @@ def _name_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(a) for a in alts) + r")(?![\w-])")
 
 
-def _credited(text: str, start: int, end: int, people: Sequence[Speaker]) -> Speaker | None:
-    """The speaker named just before the quote at text[start:end] with a speech cue, or just after."""
+def _named(name: str, people: Sequence[Speaker]) -> Speaker | None:
+    key = name.casefold()
+    for sp in people:
+        if any(n.casefold() == key for n in sp.names):
+            return sp
+    return None
+
+
+def _credited(text: str, q: Quotation, people: Sequence[Speaker]) -> Speaker | None:
+    """The speaker a quote is credited to: named by the matcher's attribution, else named just before
+    it with a speech cue, or just after it."""
+    if q.attribution is not None and q.attribution != "self":
+        sp = _named(q.attribution, people)
+        if sp is not None:
+            return sp
+    if q.attribution == "self":
+        return None
+    return _cue_credit(text, q.start, q.end, people)
+
+
+def _cue_credit(text: str, start: int, end: int, people: Sequence[Speaker]) -> Speaker | None:
     before = text[max(0, start - 1 - _CUE_WINDOW):max(0, start - 1)]
     best: tuple[int, Speaker] | None = None
     for sp in people:
@@ -195,6 +217,25 @@ def _credited(text: str, start: int, end: int, people: Sequence[Speaker]) -> Spe
     return None
 
 
+_WORD = re.compile(r"\w+(?:['\u2019]\w+)*")
+MIN_WORDS = 3
+
+
+def _quotes(text: str) -> list[Quotation]:
+    """The quotations of ``text`` a check judges: spans in quotation marks of three words or more (a
+    quote nested in a longer one is part of it), and blockquotes the text credits to someone."""
+    out: list[Quotation] = []
+    for q in quotations(text):
+        if q.kind == "blockquote" and q.attribution in (None, "self"):
+            continue
+        if q.kind == "marks" and len(_WORD.findall(q.text)) < MIN_WORDS:
+            continue
+        if out and q.start < out[-1].end:
+            continue
+        out.append(q)
+    return out
+
+
 def check_host_text(text: str, speakers: Sequence[Speaker], *,
                     strangers: Sequence[Speaker] = ()) -> TextCheck:
     """Every quote in ``text`` judged against the session's speakers.
@@ -203,8 +244,9 @@ def check_host_text(text: str, speakers: Sequence[Speaker], *,
     for a chair): a quote credited to one of them is ``invented`` — it was not in the room.
     """
     findings: list[QuoteFinding] = []
-    for start, end, quote in find_quote_spans(text):
-        who = _credited(text, start, end, [*speakers, *strangers])
+    for q in _quotes(text):
+        quote = q.text
+        who = _credited(text, q, [*speakers, *strangers])
         if who is None:
             findings.append(_unattributed(quote, speakers))
         elif who in strangers:
@@ -220,7 +262,7 @@ def check_row(voice: str, formulation: str, speakers: Sequence[Speaker]) -> Text
     sp = next((s for s in speakers if s.voice == voice), None)
     if sp is None or not sp.texts:
         return TextCheck(problems=(f"{voice} never answered in this session, so no row can credit it",))
-    spans = [q for _, _, q in find_quote_spans(formulation)]
+    spans = [q.text for q in _quotes(formulation)]
     if not spans:
         bare = formulation.strip().strip("*_").strip()
         spans = [bare.strip("\"'\u201c\u201d\u2018\u2019").strip()] if bare else []
