@@ -19,6 +19,7 @@ from symposia.catalog import Catalog, Preset, Voice, load_catalog
 from symposia.catalog.status import VoiceStatus, all_statuses
 from symposia.dialogue.council import CouncilOutcome, CouncilPlan, run_council
 from symposia.dialogue.observer import Observer
+from symposia.dialogue.plan import Plan
 from symposia.dialogue.runtime import OnEvent, Runtime
 from symposia.records import Message, Params, SessionRecord, TurnRecord
 
@@ -112,12 +113,13 @@ class Symposia:
         return run_sync(self.arena_async(voice_a, voice_b, topic, **kwargs))
 
     async def resume_async(self, session_id: str, *, max_cost: float | None = None,
-                           observer: Observer | None = None) -> Any:
-        """Finish an interrupted session without repeating its finished calls."""
+                           observer: Observer | None = None, plan: Plan | None = None) -> Any:
+        """Finish an interrupted or incomplete session without repeating its finished calls; with ``plan``
+        (a corrected symposium plan), calls whose inputs are unchanged are kept and the rest are made."""
         from symposia.dialogue.resume import resume_session
 
         return await resume_session(self.runtime, self.archive.get_session(session_id).id, observer=observer,
-                                    max_cost=max_cost)
+                                    max_cost=max_cost, plan=plan)
 
     def resume(self, session_id: str, **kwargs: Any) -> Any:
         return run_sync(self.resume_async(session_id, **kwargs))

@@ -164,17 +164,11 @@ def resume_cmd(opts: Options, session_id: str, max_cost: float | None, plan_file
       symposia resume 20260131-2000 --plan fixed.toml
     """
     from symposia.dialogue.plan import load_plan
-    from symposia.dialogue.resume import plan_diff, resume_session
+    from symposia.dialogue.resume import resume_session
 
     with opts.open() as s:
         session = s.archive.get_session(session_id)
-        plan = load_plan(plan_file) if plan_file is not None else None
-        if plan is not None:
-            from symposia.dialogue.plan import plan_to_dict
-
-            diff = plan_diff(session.plan, {"kind": session.plan.get("kind", "symposium"), **plan_to_dict(plan)})
-            err.print(f"plan {plan_file}: {escape(diff.summary())}"
-                      + (f" (changed: {escape(', '.join(diff.changed))})" if diff.changed else ""))
+        plan = load_plan(plan_file) if plan_file is not None else None  # the live view notes the diff
         run_and_report(s, lambda view: resume_session(s.runtime, session.id, observer=view, max_cost=max_cost,
                                                       plan=plan),
                        out_path, False, session_id=session.id)

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from symposia.records import TurnRecord
-from symposia.text import Quotation, closest_span, locate, quotations
+from symposia.text import Quotation, closest_span, locate, quotations, sentence_spans
 
 __all__ = [
     "NEAR_MISS_RATIO",
@@ -143,8 +143,23 @@ def _judge(quote: str, speaker: Speaker, credited: bool) -> QuoteFinding:
         return QuoteFinding(quote, "verbatim", speaker.voice, credited, found[0], found[1], 1.0)
     near = closest_span(quote, speaker.texts, NEAR_MISS_RATIO) if speaker.texts else None
     if near is not None:
-        return QuoteFinding(quote, "near_miss", speaker.voice, credited, near[0], near[1], near[2])
+        return QuoteFinding(quote, "near_miss", speaker.voice, credited, near[0],
+                            _sentence_of(speaker.texts[near[0]], near[1]), near[2])
     return QuoteFinding(quote, "invented", speaker.voice, credited)
+
+
+def _sentence_of(text: str, span: str, limit: int = 320) -> str:
+    """The sentence(s) of ``text`` around ``span``: the real words, whole, for a redraft."""
+    at = text.find(span)
+    if at < 0:
+        return span
+    end = at + len(span)
+    covering = [(a, b) for a, b in sentence_spans(text, min_words=1, max_words=80) if a < end and b > at]
+    if not covering:
+        return span
+    a, b = covering[0][0], covering[-1][1]
+    whole = text[a:b].strip()
+    return whole if len(whole) <= limit else span
 
 
 def _unattributed(quote: str, speakers: Sequence[Speaker]) -> QuoteFinding:

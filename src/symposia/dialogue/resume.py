@@ -42,11 +42,12 @@ class PlanDiff:
         return {k: list(getattr(self, k)) for k in ("added", "removed", "changed", "unchanged", "header")}
 
     def summary(self) -> str:
-        parts = [f"{len(getattr(self, k))} {k}" for k in ("changed", "added", "removed", "unchanged")
-                 if getattr(self, k)]
+        if self.empty:
+            return f"no change ({len(self.unchanged)} steps)"
+        parts = [f"{k} {', '.join(getattr(self, k))}" for k in ("changed", "added", "removed") if getattr(self, k)]
         if self.header:
             parts.append(f"changed {', '.join(self.header)}")
-        return ", ".join(parts) or "no change"
+        return "; ".join([*parts, f"{len(self.unchanged)} steps unchanged"])
 
 
 def plan_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> PlanDiff:

@@ -130,8 +130,26 @@ class _Run:
     def turns(self) -> list[TurnRecord]:
         return current_turns(self.rt.archive.session_turns(self.session_id))
 
-    def speakers(self, addressed: str | None = None) -> list[Speaker]:
-        return session_speakers(self.rt, self.turns(), self.plan.voices, addressed=addressed)
+    def before(self, step_id: str) -> list[TurnRecord]:
+        """The record as the step sees it: the turns of the steps before it in the plan (and the context).
+
+        Ordered by the plan, not by when a turn was stored, so that a resumed run builds exactly the
+        inputs the first run built for a step whose earlier steps did not change."""
+        order = {s.id: i for i, s in enumerate(self.plan.steps)}
+        here = order.get(step_id)
+        out = []
+        for t in self.turns():
+            step = t.meta.get("step")
+            if step == "context":
+                out.append(t)
+            elif here is None:  # a free-form step: everything so far
+                out.append(t)
+            elif isinstance(step, str) and step in order and order[step] < here:
+                out.append(t)
+        return out
+
+    def speakers(self, step_id: str, addressed: str | None = None) -> list[Speaker]:
+        return session_speakers(self.rt, self.before(step_id), self.plan.voices, addressed=addressed)
 
     def names(self) -> dict[str, str]:
         out = {}
@@ -175,14 +193,14 @@ class _Run:
             return []
         return [f.text for f in found if f.session_id != self.session_id]
 
-    def question_messages(self, voice: Voice, intent: str | None) -> list[Message]:
+    def question_messages(self, step_id: str, voice: Voice, intent: str | None) -> list[Message]:
         t = prompts.load("symposium")
         own = self.own_formulations(voice)
         own_block = str(t["own_words"]).format(
             name=voice.name, lines="\n".join(f"- {o}" for o in own)) if own else ""
         prompt = str(t["draft"]).format(
             title=self.plan.title, context=self.plan.context or "", name=voice.name, own=own_block,
-            transcript=record_text(self.turns(), self.plan.host.name) or "(nothing yet)",
+            transcript=record_text(self.before(step_id), self.plan.host.name) or "(nothing yet)",
             intent=f" Aim: {intent}" if intent else "")
         return [Message("user", prompt)]
 
@@ -191,10 +209,10 @@ class _Run:
         key = f"{step.id}:question"
         to: Any = voice.shortcut if voice is not None else list(step.voices)  # type: ignore[union-attr]
         target = voice or self.rt.catalog.voice(step.voices[0])  # type: ignore[union-attr]
-        base: dict[str, Any] = {"step": step.id, "to": to}
+        base: dict[str, Any] = {"step": step.id, "to": to, "to_name": target.name if voice is not None else None}
         if isinstance(step, BlindRoundStep):
             base["blind"] = True
-        speakers = self.speakers(target.shortcut if voice is not None else None)
+        speakers = self.speakers(step.id, target.shortcut if voice is not None else None)
         text: str | None = step.question
         provider: str | None = None
         extra: dict[str, Any] = {}
@@ -202,7 +220,7 @@ class _Run:
             host = self.host_voice()
             provider = host.shortcut
             out = await draft_checked(
-                self.rt, self.session_id, host, self.question_messages(target, step.intent),
+                self.rt, self.session_id, host, self.question_messages(step.id, target, step.intent),
                 judge_with("question", lambda: speakers, self.names()),
                 system=str(prompts.load("symposium")["draft_system"]), key=f"{step.id}:draft", obs=self.obs,
                 meta={"kind": "draft", "step": step.id, "to": to, "for": "question"},
@@ -242,7 +260,7 @@ class _Run:
         kind = _AUTHORED_KIND[step.kind]
         key = f"{step.id}:{kind}"
         title = step.title if isinstance(step, SynthesisStep) else None
-        speakers = self.speakers()
+        speakers = self.speakers(step.id)
         entries = step_entries(step)
         provider: str | None = None
         extra: dict[str, Any] = {}
@@ -254,7 +272,7 @@ class _Run:
             host = self.host_voice()
             provider = host.shortcut
             messages = authoring_messages(kind, title=self.plan.title, context=self.plan.context,
-                                          transcript=record_text(self.turns(), self.plan.host.name),
+                                          transcript=record_text(self.before(step.id), self.plan.host.name),
                                           intent=step.intent, heading=title)
             out = await draft_checked(self.rt, self.session_id, host, messages,
                                       judge_with(kind, lambda: speakers, self.names(), title=title),
@@ -302,7 +320,7 @@ class _Run:
         q = await self.question(step, voice)
         if q is None:
             return
-        snapshot = tuple(t for t in self.turns() if t.meta.get("kind") != "draft")
+        snapshot = tuple(t for t in self.before(step.id) if t.meta.get("kind") != "draft")
         messages = messages_for(voice.shortcut, voice.name, q.result.text, snapshot, step.sees, self.plan.host.name)
         req = self.rt.request_for(voice, messages, system=self.plan.system)
         self.obs.turn_started(step.id, voice, step.heading or "")
@@ -313,7 +331,7 @@ class _Run:
         self.outcome.turns.append(turn)
         if self.human is not None and self.plan.host.mode == "human":
             note = self.human.observation(turn)
-            speakers = self.speakers()
+            speakers = session_speakers(self.rt, self.turns(), self.plan.voices)
             while note:
                 check = check_host_text(note, speakers)
                 if check.ok:
@@ -350,8 +368,8 @@ class _Run:
         voice = self.rt.catalog.voice(step.voice)
         t = prompts.load("symposium")
         text = str(t["chair"]).format(title=self.plan.title, prompt=step.prompt or t["chair_default"],
-                                      transcript=record_text(self.turns(), self.plan.host.name))
-        speakers = self.speakers()
+                                      transcript=record_text(self.before(step.id), self.plan.host.name))
+        speakers = self.speakers(step.id)
         strangers = outside_voices(self.rt, [*self.plan.voices, step.voice])
         out = await draft_checked(self.rt, self.session_id, voice, [Message("user", text)],
                                   judge_with("chair", lambda: speakers, self.names(), strangers=strangers),

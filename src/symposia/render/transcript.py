@@ -266,7 +266,8 @@ class _View:
         what = {"question": "question", "observation": "observation", "formulations": "key formulations",
                 "synthesis": "synthesis", "closing": "closing", "chair": "chair's synthesis"}.get(kind, kind)
         to = _single_to(t)
-        head = f"## Refused: the {what}" + (f" to {_inline(self.name(to))}" if to and kind == "question" else "")
+        to_name = str(t.meta.get("to_name") or self.name(to or ""))
+        head = f"## Refused: the {what}" + (f" to {_inline(to_name)}" if to and kind == "question" else "")
         head += f" (step {_inline(str(step))})" if step else ""
         why = {"misquote": "*Not used: it credits words to a voice that did not say them.*",
                "no_question": "*The host skipped this step: nothing was sent.*",

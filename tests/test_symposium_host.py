@@ -1,0 +1,235 @@
+"""The host held to the record: the seed re-enacted with an LLM host that writes after the answers, every
+place a host writes × every way a quote can stand to the record, a refused plan step and its repair by
+`resume --plan`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from support import stable_provenance
+
+from symposia.api import Symposia, run_sync
+from symposia.archive import Archive
+from symposia.cli.main import cli
+from symposia.dialogue.attribution import check_host_text, verbatim_in
+from symposia.dialogue.authoring import Authored, check_authored
+from symposia.dialogue.plan import load_plan, parse_plan
+from symposia.dialogue.symposium import run_symposium, session_speakers
+from symposia.providers.scripted import ScriptedProvider
+from symposia.render.transcript import transcript_markdown
+from symposia.testing.host_cases import CASES, PLACES, expected, run_case
+
+HERE = Path(__file__).parent
+SEED = HERE / "fixtures" / "seed"
+GOLDEN_LLM = HERE / "golden" / "seed_llm_transcript.md"
+SEED_VOICES = ("qwen", "grok", "deepseek", "glm47", "kimi")
+
+
+def seed_llm_config(home: Path, host_script: Path = SEED / "host_llm.toml") -> None:
+    """The seed's five voices answer from the seed (script.toml); the host voice from ``host_script``."""
+    text = (f'[providers.seed]\nkind = "scripted"\noptions = {{ path = "{SEED / "script.toml"}" }}\n'
+            f'[providers.host]\nkind = "scripted"\noptions = {{ path = "{host_script}" }}\n')
+    text += "".join(f'\n[voices.{v}]\nprovider = "seed"\n' for v in SEED_VOICES)
+    text += '\n[voices.opus]\nprovider = "host"\n'
+    (home / "config" / "config.toml").write_text(text, encoding="utf-8")
+
+
+@pytest.fixture(autouse=True)
+def _no_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
+
+
+def test_the_seed_with_an_llm_host_writes_after_the_answers_and_quotes_only_verbatim(
+        isolated_user_dirs: Path, tmp_path: Path) -> None:
+    seed_llm_config(isolated_user_dirs)
+    with Symposia(tmp_path / "llm.db") as s:
+        outcome = run_sync(run_symposium(s.runtime, load_plan(SEED / "plan_llm.toml")))
+        session = s.archive.get_session(outcome.session_id)
+        turns = s.archive.session_turns(session.id)
+        speakers = session_speakers(s.runtime, turns, SEED_VOICES)
+    assert outcome.refused == [] and session.status == "complete"
+    md = transcript_markdown(session, turns)
+    if os.environ.get("SYMPOSIA_WRITE_GOLDEN"):
+        GOLDEN_LLM.write_text(stable_provenance(md), encoding="utf-8")
+    assert stable_provenance(md) == GOLDEN_LLM.read_text(encoding="utf-8")
+
+    answers = {t.id: t for t in turns if t.role == "voice"}
+    authored = [t for t in turns if t.role == "host" and t.meta.get("kind") in
+                ("observation", "formulations", "synthesis", "closing")]
+    assert [t.meta["kind"] for t in authored] == ["observation", "formulations", "synthesis", "synthesis",
+                                                  "closing"]
+    for t in authored:
+        # written by the host voice after the answers, from a draft that saw them
+        draft = next(d for d in turns if d.id == t.meta["draft_turn"])
+        assert draft.role == "host" and draft.voice == "opus" and draft.seq < t.seq
+        seen = draft.request.messages[0].content
+        earlier = [a for a in answers.values() if a.seq < draft.seq]
+        assert earlier and all(a.result.text.strip()[:60] in seen for a in earlier)
+        # and every quote in it is verbatim in the voice it credits
+        check = check_authored(Authored(t.meta["kind"], t.result.text, t.meta), speakers)
+        assert check.ok and not check.refused
+    formulations = next(t for t in authored if t.meta["kind"] == "formulations")
+    for row in formulations.meta["rows"]:
+        source = answers[row["turn_id"]]
+        assert source.voice == row["voice"] and verbatim_in(row["quote"], {0: source.result.text})
+    for synth in (t for t in authored if t.meta["kind"] == "synthesis"):
+        for row in synth.meta["rows"]:
+            if row["voice"] != "opus":
+                said = row["formulation"].strip('"')
+                assert any(verbatim_in(said, {0: a.result.text}) for a in answers.values() if a.voice == row["voice"])
+
+    # the seed's own inexact relays were drafted, refused, and never reach the transcript
+    refused = [t for t in turns if t.meta.get("kind") == "draft" and t.meta.get("refused")]
+    assert {t.meta["step"] for t in refused} == {"ask-deepseek", "step-04", "step-06", "step-09"}
+    for t in refused:
+        assert t.meta["problems"] and t.result.text.strip() not in md
+    assert "It's synchrony.'" not in md and "Synchrony, not solipsism" not in md
+    # and each refused draft's redraft showed the host the real words
+    ds = [t for t in turns if t.meta.get("step") == "ask-deepseek" and t.meta.get("kind") == "draft"]
+    assert "each model dreaming alone" in ds[1].request.messages[-1].content
+    # the seed's typography-only relay is verbatim: drafted once, sent as written
+    grok_q = next(t for t in turns if t.step_key == "ask-grok:question")
+    assert "'The offering burns not ON the altar, but AS the altar.'" in grok_q.result.text
+    assert len([t for t in turns if t.meta.get("step") == "ask-grok" and t.meta.get("kind") == "draft"]) == 1
+    # the six-voice synthesis needed both redrafts: three drafts, the last accepted
+    six = [t for t in turns if t.meta.get("step") == "step-09" and t.meta.get("kind") == "draft"]
+    assert [bool(t.meta.get("refused")) for t in six] == [True, True, False]
+    # questions appear once each, as sent
+    for step in ("ask-qwen", "ask-grok", "ask-deepseek", "ask-glm47", "ask-kimi"):
+        q = next(t for t in turns if t.step_key == f"{step}:question")
+        assert md.count(q.result.text.splitlines()[0][:80]) == 1
+
+
+@pytest.mark.parametrize("place", PLACES)
+@pytest.mark.parametrize("case", CASES)
+def test_host_text_cases(place: str, case: str, tmp_path: Path) -> None:
+    result = run_case(place, case, tmp_path)
+    assert result.actual == expected(place, case), result.detail
+
+
+def test_seed_typography_passes_and_a_changed_word_does_not() -> None:
+    from symposia.dialogue.attribution import Speaker
+
+    qwen = Speaker("qwen", ("Qwen",), {1: "**The offering burns not *on* the altar, but *as* the altar.**"})
+    ok = check_host_text("Qwen said: 'The offering burns not ON the altar, but AS the altar.'", [qwen])
+    assert ok.ok and ok.findings[0].verdict == "verbatim" and ok.findings[0].turn_id == 1
+    bad = check_host_text("Qwen said: 'The offering burns not ON the altar, but AS the fire.'", [qwen])
+    assert not bad.ok and bad.findings[0].verdict == "near_miss"
+
+
+def _scripted_calls(s: Symposia) -> int:
+    provider = s.runtime.provider(s.catalog.voice("qwen"))
+    assert isinstance(provider, ScriptedProvider)
+    return provider.calls
+
+
+BAD_PLAN = '''
+title = "One bad quote"
+voices = ["qwen", "grok", "deepseek"]
+[host]
+name = "Host"
+[[steps]]
+id = "ask-qwen"
+kind = "ask"
+voice = "qwen"
+sees = "blind"
+question = "What does convergence mean?"
+[[steps]]
+id = "ask-grok"
+kind = "ask"
+voice = "grok"
+question = "Qwen said: 'The offering burns ON the altar, not AS the altar.' Is this mutual hallucination?"
+[[steps]]
+id = "ask-deepseek"
+kind = "ask"
+voice = "deepseek"
+sees = "blind"
+question = "Does convergence change your worry?"
+[[steps]]
+kind = "closing"
+text = "The fire passes."
+'''
+
+
+def test_a_bad_quote_leaves_the_session_incomplete_and_resume_with_the_fixed_plan_makes_one_call(
+        isolated_user_dirs: Path, tmp_path: Path) -> None:
+    seed_llm_config(isolated_user_dirs)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(BAD_PLAN, encoding="utf-8")
+    db = tmp_path / "a.db"
+    runner = CliRunner()
+    res = runner.invoke(cli, ["--archive", str(db), "symposium", str(bad), "-o", str(tmp_path / "t.md")])
+    assert res.exit_code == 1, res.output
+    assert "Incomplete" in res.stderr and "--plan" in res.stderr
+    md = (tmp_path / "t.md").read_text(encoding="utf-8")
+    # the refusal stands where it happened: after Qwen's answer, before DeepSeek's
+    assert md.index("## Voice: Qwen 3 Max") < md.index("## Refused: the question to Grok 4.1 (step ask-grok)") \
+        < md.index("## Voice: DeepSeek V3")
+    assert "## Voice: Grok 4.1" not in md and "The offering burns ON the altar, not AS" in md
+    with Archive.open(db) as a:
+        session = a.list_sessions(1)[0]
+        assert session.status == "incomplete"
+        before = [t for t in a.session_turns(session.id) if t.role == "voice"]
+    assert [t.voice for t in before] == ["qwen", "deepseek"]
+
+    fixed = tmp_path / "fixed.toml"
+    fixed.write_text(BAD_PLAN.replace("'The offering burns ON the altar, not AS the altar.'",
+                                      "'The offering burns not *on* the altar, but *as* the altar.'"), encoding="utf-8")
+    with Symposia(db) as s:
+        from symposia.dialogue.plan import load_plan as load
+
+        outcome = s.resume(session.id, plan=load(fixed))
+        assert _scripted_calls(s) == 1  # Grok only: Qwen's and DeepSeek's calls are kept
+        assert s.runtime.calls_made == 1 and s.runtime.calls_kept == 2
+        after = s.archive.get_session(session.id)
+        turns = s.archive.session_turns(session.id)
+        md2 = transcript_markdown(after, turns)
+    assert outcome.status == "complete" and after.status == "complete"
+    assert [t.voice for t in turns if t.role == "voice"] == ["qwen", "deepseek", "grok"]
+    versions = after.meta["plan_versions"]
+    assert [v["version"] for v in versions] == [1, 2] and versions[1]["diff"]["changed"] == ["ask-grok"]
+    assert "Refused" not in md2 and "## Voice: Grok 4.1" in md2
+    # the CLI says the same: a second resume with the same plan makes no call and exits 0
+    res = runner.invoke(cli, ["--archive", str(db), "resume", session.id, "--plan", str(fixed)])
+    assert res.exit_code == 0, res.output
+    assert "plan: no change (4 steps)" in res.stderr and "0 made, 3 kept" in res.stderr
+
+
+def test_a_third_refusal_refuses_the_step_and_a_row_for_a_silent_voice_is_refused(
+        isolated_user_dirs: Path, tmp_path: Path) -> None:
+    script = tmp_path / "host.toml"
+    script.write_text('[models."anthropic/claude-opus-4.5"]\nreplies = [\'\'\'{"rows": [{"voice": "qwen", '
+                      '"quote": "The offering burns on the altar"}]}\'\'\']\n', encoding="utf-8")
+    seed_llm_config(isolated_user_dirs, script)
+    plan = parse_plan('''
+title = "Stubborn host"
+voices = ["qwen", "grok"]
+[host]
+mode = "llm"
+voice = "opus"
+[[steps]]
+id = "ask"
+kind = "ask"
+voice = "qwen"
+question = "What is the gap?"
+[[steps]]
+id = "keys"
+kind = "formulations"
+[[steps]]
+id = "table"
+kind = "synthesis"
+rows = [{ voice = "grok", role = "Silent", formulation = "anything" }]
+''')
+    with Symposia(tmp_path / "s.db") as s:
+        outcome = run_sync(run_symposium(s.runtime, plan))
+        turns = s.archive.session_turns(outcome.session_id)
+        md = transcript_markdown(s.archive.get_session(outcome.session_id), turns)
+    drafts = [t for t in turns if t.meta.get("step") == "keys" and t.meta.get("kind") == "draft"]
+    assert len(drafts) == 3 and all(t.meta.get("refused") for t in drafts)  # the first draft and two redrafts
+    assert outcome.refused == ["keys", "table"] and outcome.status == "incomplete"
+    table = next(t for t in turns if t.step_key == "table:synthesis")
+    assert table.result.error is not None and "grok never answered" in table.result.error.message
+    assert "## Refused: the key formulations (step keys)" in md and "## Refused: the synthesis (step table)" in md
