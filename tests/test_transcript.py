@@ -264,7 +264,7 @@ def test_formulations_that_are_not_verbatim_are_left_out_and_said_so() -> None:
               "altar, but *as* the altar. A | pipe\nand a line.", meta={"family": "Qwen"})
     r.add(role="host", voice="opus", voice_name="Host", text="", meta={"kind": "formulations", "rows": [
         {"turn_id": q.id, "voice": "qwen", "quote": "The offering burns not *on* the altar"},
-        {"turn_id": q.id, "voice": "qwen", "quote": "The offering burns not ON the altar, but AS the altar"},
+        {"turn_id": q.id, "voice": "qwen", "quote": "The offering burns not ON the altar, but AS the fire"},
         {"turn_id": None, "voice": "grok", "quote": "Hallucination implies solipsism"},
         {"turn_id": q.id, "voice": "qwen", "quote": "A | pipe\nand a line."},
     ]})
@@ -277,7 +277,7 @@ def test_formulations_that_are_not_verbatim_are_left_out_and_said_so() -> None:
 | Qwen | "A \\| pipe<br>and a line." |
 
 *Left out, not found verbatim in the cited answer:* Qwen — "The offering burns not ON the altar, but AS \
-the altar"; grok — "Hallucination implies solipsism"
+the fire"; grok — "Hallucination implies solipsism"
 """)
     html = MarkdownIt("commonmark").enable("table").render(md)
     table = html.split("<table>")[1].split("</table>")[0]
