@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
-from support import drop_provenance, stable_provenance
 
+from support import drop_provenance, stable_provenance
 from symposia.api import Symposia, run_sync
 from symposia.catalog import Voice
 from symposia.dialogue.plan import load_plan, parse_plan

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from support import stable_provenance
 
+from support import stable_provenance
 from symposia.api import Symposia, run_sync
 from symposia.archive import Archive
 from symposia.cli.main import cli

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import pytest
 from markdown_it import MarkdownIt
 
+from support import drop_provenance
 from symposia.catalog import load_catalog
 from symposia.codec import session_from_dict, turn_from_dict
 from symposia.dialogue.plan import AskStep, HostEntry, Plan, load_plan, plan_to_dict, step_entries
@@ -34,7 +35,6 @@ from symposia.records import (
     TurnResult,
 )
 from symposia.render.transcript import transcript_json, transcript_markdown
-from support import drop_provenance
 
 HERE = Path(__file__).parent
 SEED = HERE / "fixtures" / "seed"

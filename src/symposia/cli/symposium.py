@@ -33,6 +33,15 @@ class TerminalHost:
         text: str = click.prompt("Observation (empty for none)", default="", show_default=False, err=True)
         return text.strip() or None
 
+
+    def compose(self, kind: str, intent: str | None, problem: str | None) -> str | None:
+        if problem:
+            err.print(f"[red]Refused — it misquotes the record:[/]\n{escape(problem)}")
+        hint = f" (aim: {intent})" if intent else ""
+        text: str = click.prompt(f"\nThe {kind}{hint} (empty to leave it out)", default="", show_default=False,
+                                 err=True)
+        return text.strip() or None
+
     def next_voice(self, voices: Sequence[Voice]) -> Voice | None:
         names = {v.shortcut: v for v in voices}
         choice: str = click.prompt(f"\nNext voice ({', '.join(names)}; empty to finish)", default="",

@@ -226,8 +226,8 @@ def _cue_credit(text: str, start: int, end: int, people: Sequence[Speaker]) -> S
         pat = _name_pattern(sp.names)
         if pat is None:
             continue
-        m = pat.match(after.lstrip(" \t*_").lstrip("(\u2014\u2013-").lstrip(" \t*_"))
-        if m is not None and re.match(r"\s*[*_]*\s*[(\u2014\u2013-]", after):
+        named = pat.match(after.lstrip(" \t*_").lstrip("(\u2014\u2013-").lstrip(" \t*_"))
+        if named is not None and re.match(r"\s*[*_]*\s*[(\u2014\u2013-]", after):
             return sp
     return None
 
@@ -324,7 +324,6 @@ def speakers_from_turns(turns: Sequence[TurnRecord], *, names: Mapping[str, Sequ
         texts.setdefault(v, {}).update(more)
     out = []
     for v in dict.fromkeys([*voices, *all_names, *texts]):
-        ns = {n for n in all_names.get(v, set()) if n}
-        ns.add(v)
-        out.append(Speaker(v, tuple(sorted(ns)), dict(texts.get(v, {}))))
+        known = {n for n in all_names.get(v, set()) if n} | {v}
+        out.append(Speaker(v, tuple(sorted(known)), dict(texts.get(v, {}))))
     return out

@@ -56,7 +56,7 @@ def plan_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> PlanDiff:
         return {str(s.get("id")): s for s in p.get("steps", []) if isinstance(s, Mapping)}
 
     a, b = steps(old), steps(new)
-    keys = sorted(({*old, *new} - {"steps"}))
+    keys = sorted({*old, *new} - {"steps"})
     return PlanDiff(
         added=tuple(k for k in b if k not in a),
         removed=tuple(k for k in a if k not in b),

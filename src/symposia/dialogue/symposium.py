@@ -54,8 +54,8 @@ from symposia.dialogue.plan import (
     step_entries,
 )
 from symposia.dialogue.runtime import Runtime
-from symposia.errors import UnknownVoiceError
 from symposia.dialogue.visibility import council_round_messages, messages_for
+from symposia.errors import UnknownVoiceError
 from symposia.records import ErrorInfo, Message, SessionRecord, TurnRecord
 
 __all__ = ["HumanHost", "SymposiumOutcome", "current_turns", "run_symposium", "session_speakers",
@@ -140,11 +140,7 @@ class _Run:
         out = []
         for t in self.turns():
             step = t.meta.get("step")
-            if step == "context":
-                out.append(t)
-            elif here is None:  # a free-form step: everything so far
-                out.append(t)
-            elif isinstance(step, str) and step in order and order[step] < here:
+            if step == "context" or here is None or isinstance(step, str) and step in order and order[step] < here:
                 out.append(t)
         return out
 

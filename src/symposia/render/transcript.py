@@ -116,13 +116,13 @@ class _View:
         out |= {i for i, t in enumerate(self.turns) if t.id is not None and t.id in gone}
         # a refused step that a later run (resume --plan) carried out
         for i, t in enumerate(self.turns):
-            if t.role == "host" and t.result.error is not None and t.meta.get("step") is not None:
-                if any(later.seq > t.seq and later.result.ok and _stands(later)
-                       and later.meta.get("step") == t.meta.get("step")
-                       and (later.meta.get("kind") == t.meta.get("kind")
-                            or (t.meta.get("kind") == "chair" and later.role == "chair"))
-                       for later in self.turns):
-                    out.add(i)
+            if t.role == "host" and t.result.error is not None and t.meta.get("step") is not None and any(
+                    later.seq > t.seq and later.result.ok and _stands(later)
+                    and later.meta.get("step") == t.meta.get("step")
+                    and (later.meta.get("kind") == t.meta.get("kind")
+                         or (t.meta.get("kind") == "chair" and later.role == "chair"))
+                    for later in self.turns):
+                out.add(i)
         return out
 
     @staticmethod
@@ -153,7 +153,8 @@ class _View:
     def _mark(self, t: TurnRecord, text: str) -> str:
         outside = t.meta.get("outside")
         if not isinstance(outside, list):
-            outside = t.meta.get("unverified") if isinstance(t.meta.get("unverified"), list) else []
+            old = t.meta.get("unverified")  # records from before outside sources were named so
+            outside = old if isinstance(old, list) else []
         for quote in outside:
             q = str(quote)
             at = text.find(q)
@@ -365,7 +366,7 @@ def provenance(session: SessionRecord, turns: Sequence[TurnRecord], host_name: s
             order.append(key)
         if t.result.model_reported:
             models[key].add(t.result.model_reported)
-    how = {"llm": "a language model", "human": "a person", "plan": "the plan"}.get(str(mode), None)
+    how = {"llm": "a language model", "human": "a person", "plan": "the plan"}.get(str(mode))
     host_line = _inline(name) + (f" ({how})" if how else "")
     if host_models:
         host_line += ": " + "; ".join(

@@ -65,7 +65,8 @@ def _plan(place: str, case: str) -> tuple[str, str]:
             '[[steps]]\nid = "ask"\nkind = "ask"\nvoice = "qwen"\nquestion = "What is the gap?"\n')
     chair_reply = "No chair here."
     if place == "question":
-        step = f'[[steps]]\nid = "x"\nkind = "ask"\nvoice = "grok"\nquestion = {_toml(_credited(case, q, "Qwen said:"))}\n'
+        text = _credited(case, q, "Qwen said:")
+        step = f'[[steps]]\nid = "x"\nkind = "ask"\nvoice = "grok"\nquestion = {_toml(text)}\n'
     elif place == "observation":
         text = _credited(case, q, "**Qwen's precision:**")
         step = f'[[steps]]\nid = "x"\nkind = "observe"\ntext = {_toml(text)}\n'
