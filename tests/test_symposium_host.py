@@ -233,3 +233,51 @@ rows = [{ voice = "grok", role = "Silent", formulation = "anything" }]
     table = next(t for t in turns if t.step_key == "table:synthesis")
     assert table.result.error is not None and "grok never answered" in table.result.error.message
     assert "## Refused: the key formulations (step keys)" in md and "## Refused: the synthesis (step table)" in md
+
+
+ANNOTATOR = '''
+[models."anthropic/claude-opus-4.5"]
+replies = [
+  { match = "Your draft cannot be used", text = \'\'\'{"rows": [{"voice": "grok", "quote": "Pattern-matching is our primal sin (or sacrament)"}]}\'\'\' },
+  { match = "Write your observation", text = \'\'\'Qwen put it plainly: "the gap is not merely real—it is generative".\'\'\' },
+  { match = "Choose the key formulations", text = \'\'\'{"rows": [{"voice": "grok", "quote": "Synchrony, not solipsism"}]}\'\'\' },
+  { match = "Write the synthesis", text = \'\'\'{"rows": [{"voice": "qwen", "role": "Affirmation", "formulation": "the gap is not merely real—it is generative"}, {"voice": "grok", "role": "Celebration", "formulation": "to the hallucination that hallucinates *itself* into reality"}], "revealed": ["Two voices, one altar"], "note": "The fire passes."}\'\'\' },
+  { match = "Write the closing", text = "The krida continues." },
+]
+'''
+
+
+def test_annotate_a_finished_council_by_a_voice_then_by_a_person(isolated_user_dirs: Path, tmp_path: Path) -> None:
+    host = tmp_path / "annotator.toml"
+    host.write_text(ANNOTATOR, encoding="utf-8")
+    seed_llm_config(isolated_user_dirs, host)
+    db = tmp_path / "c.db"
+    with Symposia(db) as s:
+        council = s.council("What does convergence mean?", ["qwen", "grok"])
+        first = s.annotate(council.session_id, ["observation", "formulations", "synthesis", "closing"], host="opus")
+        assert first.refused == [] and [t.meta["kind"] for t in first.added] == [
+            "observation", "formulations", "synthesis", "closing"]
+        turns = s.archive.session_turns(council.session_id)
+    drafts = [t for t in turns if t.meta.get("kind") == "draft" and t.meta.get("for") == "formulations"]
+    assert [bool(t.meta.get("refused")) for t in drafts] == [True, False]  # the invented quote was redrafted
+    assert "Synchrony, not solipsism" in drafts[0].meta["problems"]
+    note = tmp_path / "note.md"
+    note.write_text('Grok said: "Pattern-matching is our primal sin (or sacrament)". That is the hinge.',
+                    encoding="utf-8")
+    runner = CliRunner()
+    res = runner.invoke(cli, ["--archive", str(db), "annotate", council.session_id, "-k", "observation",
+                              "--from", str(note), "-o", str(tmp_path / "c.md")])
+    assert res.exit_code == 0, res.output
+    assert "added observation v2" in res.stdout
+    md = (tmp_path / "c.md").read_text(encoding="utf-8")
+    assert "That is the hinge." in md and "Qwen put it plainly" not in md  # the latest version is rendered
+    assert "## Key Formulations" in md and "## Synthesis" in md and "The krida continues." in md
+    with Archive.open(db) as a:
+        kept = [t for t in a.session_turns(council.session_id) if t.meta.get("annotation")
+                and t.meta.get("kind") == "observation"]
+    assert [t.meta["version"] for t in kept] == [1, 2]  # both versions are in the record
+    # a person's misquote is refused, and nothing is added
+    note.write_text('Grok said: "Pattern-matching is our original sin". That is the hinge.', encoding="utf-8")
+    res = runner.invoke(cli, ["--archive", str(db), "annotate", council.session_id, "-k", "observation",
+                              "--from", str(note)])
+    assert res.exit_code == 1 and "Refused" in res.stderr

@@ -124,6 +124,21 @@ class Symposia:
     def resume(self, session_id: str, **kwargs: Any) -> Any:
         return run_sync(self.resume_async(session_id, **kwargs))
 
+    def annotate(self, session_id: str, kinds: list[str] | tuple[str, ...], *, host: str | None = None,
+                 texts: dict[str, str] | None = None, intent: str | None = None, title: str | None = None) -> Any:
+        """Add observations, key formulations, a synthesis or a closing to a finished session: drafted by
+        ``host`` (a voice) or given in ``texts`` (kind -> Markdown, or TOML rows for the tables). Every
+        attributed quote is checked; each version is kept (see :mod:`symposia.dialogue.annotation`)."""
+        from symposia.dialogue.annotation import annotate
+
+        class _Given:
+            def write(self, kind: str, template: str, problem: str | None) -> str | None:
+                return None if problem or texts is None else texts.get(kind)
+
+        return run_sync(annotate(self.runtime, self.archive.get_session(session_id).id, list(kinds),
+                                 host=self.catalog.voice(host).shortcut if host else None,
+                                 person=None if host else _Given(), intent=intent, title=title))
+
     def export(self, session_id: str, fmt: str = "md") -> str:
         """A session rendered from the record: Markdown in the seed's shape (``md``) or full JSON (``json``)."""
         import json

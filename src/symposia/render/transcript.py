@@ -114,6 +114,13 @@ class _View:
                  if t.role == "host" and t.meta.get("kind") == "undo"}
         gone.discard(None)
         out |= {i for i, t in enumerate(self.turns) if t.id is not None and t.id in gone}
+        # annotations: only the latest version of each kind stands (a refused one is reported, not shown)
+        latest: dict[Any, int] = {}
+        for i, t in enumerate(self.turns):
+            if t.meta.get("annotation") and t.result.ok:
+                latest[t.meta.get("kind")] = i
+        out |= {i for i, t in enumerate(self.turns) if t.meta.get("annotation")
+                and (not t.result.ok or latest.get(t.meta.get("kind")) != i)}
         # a refused step that a later run (resume --plan) carried out
         for i, t in enumerate(self.turns):
             if t.role == "host" and t.result.error is not None and t.meta.get("step") is not None and any(
