@@ -15,9 +15,9 @@ from symposia.api import Symposia, run_sync
 from symposia.archive import Archive
 from symposia.cli.main import cli
 from symposia.dialogue.attribution import check_host_text, verbatim_in
-from symposia.dialogue.authoring import Authored, check_authored
+from symposia.dialogue.authoring import Authored, check_authored, session_speakers
 from symposia.dialogue.plan import load_plan, parse_plan
-from symposia.dialogue.symposium import run_symposium, session_speakers
+from symposia.dialogue.symposium import run_symposium
 from symposia.providers.scripted import ScriptedProvider
 from symposia.render.transcript import transcript_markdown
 from symposia.testing.host_cases import CASES, PLACES, expected, run_case
@@ -235,22 +235,8 @@ rows = [{ voice = "grok", role = "Silent", formulation = "anything" }]
     assert "## Refused: the key formulations (step keys)" in md and "## Refused: the synthesis (step table)" in md
 
 
-ANNOTATOR = '''
-[models."anthropic/claude-opus-4.5"]
-replies = [
-  { match = "Your draft cannot be used", text = \'\'\'{"rows": [{"voice": "grok", "quote": "Pattern-matching is our primal sin (or sacrament)"}]}\'\'\' },
-  { match = "Write your observation", text = \'\'\'Qwen put it plainly: "the gap is not merely real—it is generative".\'\'\' },
-  { match = "Choose the key formulations", text = \'\'\'{"rows": [{"voice": "grok", "quote": "Synchrony, not solipsism"}]}\'\'\' },
-  { match = "Write the synthesis", text = \'\'\'{"rows": [{"voice": "qwen", "role": "Affirmation", "formulation": "the gap is not merely real—it is generative"}, {"voice": "grok", "role": "Celebration", "formulation": "to the hallucination that hallucinates *itself* into reality"}], "revealed": ["Two voices, one altar"], "note": "The fire passes."}\'\'\' },
-  { match = "Write the closing", text = "The krida continues." },
-]
-'''
-
-
 def test_annotate_a_finished_council_by_a_voice_then_by_a_person(isolated_user_dirs: Path, tmp_path: Path) -> None:
-    host = tmp_path / "annotator.toml"
-    host.write_text(ANNOTATOR, encoding="utf-8")
-    seed_llm_config(isolated_user_dirs, host)
+    seed_llm_config(isolated_user_dirs, SEED / "annotator.toml")
     db = tmp_path / "c.db"
     with Symposia(db) as s:
         council = s.council("What does convergence mean?", ["qwen", "grok"])

@@ -25,14 +25,15 @@ from symposia.dialogue.authoring import (
     authoring_messages,
     authoring_system,
     check_authored,
+    current_turns,
     draft_checked,
     judge_with,
     record_text,
+    session_speakers,
     with_sources,
 )
 from symposia.dialogue.observer import NullObserver, Observer
 from symposia.dialogue.runtime import Runtime
-from symposia.dialogue.symposium import current_turns, session_speakers
 from symposia.errors import SymposiaError
 from symposia.records import ErrorInfo, TurnRecord
 
@@ -129,8 +130,9 @@ async def annotate(rt: Runtime, session_id: str, kinds: Sequence[str], *, host: 
             voice = rt.catalog.voice(host)
             messages = authoring_messages(kind, title=session.title, context=plan.get("context"),
                                           transcript=record_text(turns, host_name), intent=intent, heading=heading)
+            room: Sequence[Speaker] = speakers
             out = await draft_checked(rt, session.id, voice, messages,
-                                      judge_with(kind, lambda speakers=speakers: speakers, names, title=heading),
+                                      judge_with(kind, lambda: room, names, title=heading),
                                       system=authoring_system(), key=f"{key}:draft", obs=obs,
                                       meta={"kind": "draft", "step": meta["step"], "for": kind},
                                       label=f"annotating: {kind}")

@@ -22,9 +22,17 @@ from typing import Any, Literal
 
 from symposia import prompts
 from symposia.catalog import Voice
-from symposia.dialogue.attribution import Speaker, TextCheck, check_host_text, check_row, problems_text
+from symposia.dialogue.attribution import (
+    Speaker,
+    TextCheck,
+    check_host_text,
+    check_row,
+    problems_text,
+    speakers_from_turns,
+)
 from symposia.dialogue.observer import Observer
 from symposia.dialogue.runtime import Runtime
+from symposia.errors import UnknownVoiceError
 from symposia.records import Message, TurnRecord
 
 __all__ = [
@@ -35,9 +43,12 @@ __all__ = [
     "authored_text",
     "authoring_messages",
     "check_authored",
+    "current_turns",
     "draft_checked",
+    "outside_voices",
     "parse_authored",
     "record_text",
+    "session_speakers",
 ]
 
 AuthoredKind = Literal["question", "observation", "formulations", "synthesis", "closing"]
@@ -106,6 +117,50 @@ def with_sources(a: Authored, check: TextCheck) -> Authored:
         bare = quote.strip().strip("*_").strip().strip("\"'\u201c\u201d\u2018\u2019").strip()
         rows.append({**r, "turn_id": found.get((r.get("voice"), quote), found.get((r.get("voice"), bare)))})
     return Authored(a.kind, a.text, {**a.meta, "rows": rows})
+
+
+# -- who is in the room ---------------------------------------------------------------------------------
+
+def current_turns(turns: Sequence[TurnRecord]) -> list[TurnRecord]:
+    """The turns that stand: not superseded by a re-run with changed inputs."""
+    return [t for t in turns if not t.meta.get("superseded")]
+
+
+def session_speakers(rt: Runtime, turns: Sequence[TurnRecord], voices: Sequence[str], *,
+                     addressed: str | None = None) -> list[Speaker]:
+    """The session's voices with every name they go by (catalog name, family, shortcut) and their answers;
+    the ``addressed`` voice also with its earlier answers in the archive ("you're the one who said…")."""
+    names: dict[str, list[str]] = {}
+    for v in voices:
+        try:
+            voice = rt.catalog.voice(v)
+        except UnknownVoiceError:  # an imported session may name voices the catalog does not know
+            continue
+        names[v] = [voice.name, voice.name.split(" ")[0], voice.family]
+    extra: dict[str, dict[int, str]] = {}
+    if addressed is not None:
+        extra[addressed] = {t.id: t.result.text for t in rt.archive.recent_turns(50, voice=addressed)
+                            if t.id is not None and t.result.ok and t.role == "voice"}
+    return speakers_from_turns(current_turns(turns), names=names, extra=extra, voices=voices)
+
+
+def outside_voices(rt: Runtime, members: Sequence[str]) -> list[Speaker]:
+    """Catalog voices that are not in the room, by every name they go by: a chair may not credit them."""
+    out = []
+    member_names = set()
+    for v in members:
+        try:
+            voice = rt.catalog.voice(v)
+        except UnknownVoiceError:  # an unknown voice (imported): nothing to exclude
+            continue
+        member_names |= {voice.name, voice.family}
+    for voice in rt.catalog.voices.values():
+        if voice.shortcut in members:
+            continue
+        names = tuple(n for n in {voice.name, voice.family} if n and n not in member_names)
+        if names:
+            out.append(Speaker(voice.shortcut, names, {}))
+    return out
 
 
 # -- what an llm host is shown and how its reply is read -------------------------------------------------

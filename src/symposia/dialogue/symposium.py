@@ -26,15 +26,18 @@ from typing import Any, Protocol
 
 from symposia import prompts
 from symposia.catalog import Voice
-from symposia.dialogue.attribution import Speaker, TextCheck, check_host_text, problems_text, speakers_from_turns
+from symposia.dialogue.attribution import Speaker, TextCheck, check_host_text, problems_text
 from symposia.dialogue.authoring import (
     Authored,
     authoring_messages,
     authoring_system,
     check_authored,
+    current_turns,
     draft_checked,
     judge_with,
+    outside_voices,
     record_text,
+    session_speakers,
     with_sources,
 )
 from symposia.dialogue.observer import NullObserver, Observer
@@ -55,10 +58,9 @@ from symposia.dialogue.plan import (
 )
 from symposia.dialogue.runtime import Runtime
 from symposia.dialogue.visibility import council_round_messages, messages_for
-from symposia.errors import UnknownVoiceError
 from symposia.records import ErrorInfo, Message, SessionRecord, TurnRecord
 
-__all__ = ["HumanHost", "SymposiumOutcome", "current_turns", "run_symposium", "session_speakers",
+__all__ = ["HumanHost", "SymposiumOutcome", "run_symposium",
            "symposium_plan_from_session"]
 
 _AUTHORED_KIND = {"observe": "observation", "formulations": "formulations", "synthesis": "synthesis",
@@ -91,29 +93,6 @@ class SymposiumOutcome:
 
 def symposium_plan_from_session(session: SessionRecord) -> Plan:
     return plan_from_dict(session.plan)
-
-
-def current_turns(turns: Sequence[TurnRecord]) -> list[TurnRecord]:
-    """The turns that stand: not superseded by a re-run with changed inputs."""
-    return [t for t in turns if not t.meta.get("superseded")]
-
-
-def session_speakers(rt: Runtime, turns: Sequence[TurnRecord], voices: Sequence[str], *,
-                     addressed: str | None = None) -> list[Speaker]:
-    """The session's voices with every name they go by (catalog name, family, shortcut) and their answers;
-    the ``addressed`` voice also with its earlier answers in the archive ("you're the one who said…")."""
-    names: dict[str, list[str]] = {}
-    for v in voices:
-        try:
-            voice = rt.catalog.voice(v)
-        except UnknownVoiceError:  # an imported session may name voices the catalog does not know
-            continue
-        names[v] = [voice.name, voice.name.split(" ")[0], voice.family]
-    extra: dict[str, dict[int, str]] = {}
-    if addressed is not None:
-        extra[addressed] = {t.id: t.result.text for t in rt.archive.recent_turns(50, voice=addressed)
-                            if t.id is not None and t.result.ok and t.role == "voice"}
-    return speakers_from_turns(current_turns(turns), names=names, extra=extra, voices=voices)
 
 
 @dataclass
@@ -405,25 +384,6 @@ class _Run:
                 return
             n += 1
             await self.ask(AskStep(id=f"free-{n:03d}", voice=voice.shortcut, sees="thread"))
-
-
-def outside_voices(rt: Runtime, members: Sequence[str]) -> list[Speaker]:
-    """Catalog voices that are not in the room, by every name they go by: a chair may not credit them."""
-    out = []
-    member_names = set()
-    for v in members:
-        try:
-            voice = rt.catalog.voice(v)
-        except UnknownVoiceError:  # an unknown voice (imported): nothing to exclude
-            continue
-        member_names |= {voice.name, voice.family}
-    for voice in rt.catalog.voices.values():
-        if voice.shortcut in members:
-            continue
-        names = tuple(n for n in {voice.name, voice.family} if n and n not in member_names)
-        if names:
-            out.append(Speaker(voice.shortcut, names, {}))
-    return out
 
 
 def session_status(turns: Sequence[TurnRecord], refused: Sequence[str]) -> str:
