@@ -267,3 +267,49 @@ def test_annotate_a_finished_council_by_a_voice_then_by_a_person(isolated_user_d
     res = runner.invoke(cli, ["--archive", str(db), "annotate", council.session_id, "-k", "observation",
                               "--from", str(note)])
     assert res.exit_code == 1 and "Refused" in res.stderr
+
+
+def test_peer_ranking_shuffles_per_ranker_flags_unparseable_and_the_chair_is_held_to_the_record(
+        isolated_user_dirs: Path, tmp_path: Path) -> None:
+    from support import fake_config, numbered
+
+    from symposia.testing import FakeServer, Reply
+
+    voices = ("alpha", "beta", "gamma", "delta")
+    with FakeServer() as srv:
+        fake_config(isolated_user_dirs, srv.openai_base_url, numbered(voices))
+        for v in voices:
+            srv.enqueue(Reply(text=f"{v.title()} says: the {v} of the gap is generative."), model=f"fake/{v}")
+        # the chair (alpha) first credits a voice that was not in the council, then quotes Beta exactly
+        srv.enqueue(Reply(text='Gemini said "the gap is a door". Beta said "the beta of the gap".'), model="fake/alpha")
+        srv.enqueue(Reply(text='Beta said "the beta of the gap is generative".'), model="fake/alpha")
+        srv.enqueue(Reply(text="FINAL RANKING:\n1. Response C\n2. Response A\n3. Response B"), model="fake/alpha")
+        srv.enqueue(Reply(text="FINAL RANKING:\n1. Response A\n2. Response B\n3. Response C"), model="fake/beta")
+        srv.enqueue(Reply(text="I will not rank my peers."), model="fake/gamma")
+        srv.enqueue(Reply(text="FINAL RANKING:\n1. Response B\n2. Response C\n3. Response A"), model="fake/delta")
+        runner = CliRunner()
+        res = runner.invoke(cli, ["--archive", str(tmp_path / "r.db"), "council", "What is the gap?",
+                                  "-m", "alpha", "-m", "beta", "-m", "gamma", "-m", "delta", "--chair", "alpha",
+                                  "--rank", "-o", str(tmp_path / "r.md")], env={"FAKE_API_KEY": "k-1"})
+    assert res.exit_code == 0, res.output
+    assert "Peer ranking" in res.stderr and "could not be parsed" in res.stderr
+    with Symposia(tmp_path / "r.db") as s:
+        sid = s.archive.list_sessions(1)[0].id
+        table = s.ranking(sid)
+        turns = s.archive.session_turns(sid)
+    assert table is not None
+    orders = [tuple(r.labels.values()) for r in table.rankers]
+    assert all(r.voice not in r.labels.values() and len(r.labels) == 3 for r in table.rankers)
+    assert len({tuple(sorted(o)) for o in orders}) == 4  # each saw a different set (not its own) …
+    assert [r.voice for r in table.failed] == ["gamma"]
+    votes = {r.voice: r.votes for r in table.rows}
+    assert sum(votes.values()) == 9  # three parsed rankings of three answers each; gamma's left out
+    for r in table.rows:  # the aggregate is recomputed from each ranker's own label map
+        positions = [rk.ranked.index(r.voice) + 1 for rk in table.rankers if rk.parsed and r.voice in rk.ranked]
+        assert r.mean_rank == sum(positions) / len(positions)
+    md = (tmp_path / "r.md").read_text(encoding="utf-8")
+    assert "### Aggregate" in md and "**Rankers whose ranking could not be parsed:** Gamma 1" in md
+    assert "*Shown, in this order: Response A = " in md
+    chair = [t for t in turns if t.role == "chair"]
+    assert [bool(t.meta.get("refused")) for t in chair] == [True, False]
+    assert "Gemini" in chair[0].meta["problems"] and "Gemini said" not in md

@@ -316,7 +316,8 @@ def test_council_layout() -> None:
     r.add(role="chair", voice="opus", voice_name="Claude Opus 4.5", text="They converge.\n\nMostly.",
           meta={"kind": "synthesis", "step": "chair"}, step_key="chair")
     r.add(role="voice", voice="qwen", voice_name="Qwen 3 Max", text="FINAL RANKING: A, B",
-          meta={"kind": "ranking", "step": "rank:qwen"}, step_key="rank:qwen")
+          meta={"kind": "ranking", "step": "rank:qwen", "labels": {"A": "kimi", "B": "grok"},
+                "self_excluded": True}, step_key="rank:qwen")
     session = SessionRecord(id="c", kind="council", title="Council: What persists?", created_at=AT,
                             plan={"kind": "council", "question": "What persists?",
                                   "voices": ["qwen", "grok", "kimi"], "rounds": 2})
@@ -374,7 +375,22 @@ def test_council_layout() -> None:
 
 ### Qwen 3 Max
 
+*Shown, in this order: Response A = Kimi K2, Response B = Grok 4.1 (its own answer left out).*
+
+*Its ranking could not be parsed: it is left out of the aggregate.*
+
 > FINAL RANKING: A, B
+
+### Aggregate
+
+| Voice | Mean rank | Votes |
+|-------|-----------|-------|
+| Grok 4.1 | — | 0 |
+| Kimi K2 | — | 0 |
+
+*Mean position over the rankings that parsed (1 = best).*
+
+**Rankers whose ranking could not be parsed:** Qwen 3 Max
 """
 
 

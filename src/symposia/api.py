@@ -139,6 +139,14 @@ class Symposia:
                                  host=self.catalog.voice(host).shortcut if host else None,
                                  person=None if host else _Given(), intent=intent, title=title))
 
+    def ranking(self, session_id: str) -> Any:
+        """A council's peer ranking from the record: each ranker's label map (its own shuffled order), its
+        parsed ranking or a flag that it could not be parsed, and the aggregate (mean rank, votes); None
+        when the session has no ranking. See :mod:`symposia.dialogue.ranking`."""
+        from symposia.dialogue.ranking import ranking_table
+
+        return ranking_table(self.archive.session_turns(self.archive.get_session(session_id).id))
+
     def export(self, session_id: str, fmt: str = "md") -> str:
         """A session rendered from the record: Markdown in the seed's shape (``md``) or full JSON (``json``)."""
         import json

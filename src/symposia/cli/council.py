@@ -103,11 +103,33 @@ def council_cmd(opts: Options, question: str | None, preset: str | None, voices:
             if rounds > 1:
                 out.print("[dim]Later rounds add the others' answers, which do not exist yet.[/]")
             return
-        run_and_report(s, lambda view: run_council(s.runtime, plan, observer=view), out_path, as_json)
+        run_and_report(s, lambda view: run_council(s.runtime, plan, observer=view), out_path, as_json,
+                       after=print_ranking)
+
+
+def print_ranking(s: Any, session_id: str) -> None:
+    """The peer ranking's aggregate in the terminal: mean rank, votes, and rankers that failed to parse."""
+    from rich.table import Table
+
+    from symposia.dialogue.ranking import ranking_table
+
+    table = ranking_table(s.archive.session_turns(session_id))
+    if table is None:
+        return
+    t = Table(title="Peer ranking (mean position, 1 = best; own answers left out)")
+    for col in ("Voice", "Mean rank", "Votes"):
+        t.add_column(col)
+    for r in table.rows:
+        t.add_row(escape(r.name), f"{r.mean_rank:.2f}" if r.mean_rank is not None else "—", str(r.votes))
+    err.print(t)
+    for r in table.rankers:
+        shown = ", ".join(f"{label}={escape(voice)}" for label, voice in r.labels.items())
+        flag = "" if r.parsed else " [red]could not be parsed: left out[/]"
+        err.print(f"[dim]{escape(r.name)} saw {shown}[/]{flag}")
 
 
 def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool, session_id: str | None = None,
-                   live: bool = True) -> None:
+                   live: bool = True, after: Any = None) -> None:
     """Run an orchestrator under the live view, then print the usage table and write the transcript."""
     from symposia.api import run_sync
 
@@ -123,6 +145,8 @@ def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool, ses
             turns = s.archive.session_turns(sid)
             if turns:
                 err.print(usage_table(turns))
+            if after is not None:
+                after(s, sid)
             target = save_transcript(s, sid, out_path)
             status = s.archive.get_session(sid).status
             err.print(f"[dim]session {sid} ({status}) in {s.archive.path}[/]")

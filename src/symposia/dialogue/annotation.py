@@ -12,6 +12,7 @@ Every version is kept: each annotation is a host turn with step key ``annotate:<
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -130,9 +131,8 @@ async def annotate(rt: Runtime, session_id: str, kinds: Sequence[str], *, host: 
             voice = rt.catalog.voice(host)
             messages = authoring_messages(kind, title=session.title, context=plan.get("context"),
                                           transcript=record_text(turns, host_name), intent=intent, heading=heading)
-            room: Sequence[Speaker] = speakers
             out = await draft_checked(rt, session.id, voice, messages,
-                                      judge_with(kind, lambda: room, names, title=heading),
+                                      judge_with(kind, functools.partial(list, speakers), names, title=heading),
                                       system=authoring_system(), key=f"{key}:draft", obs=obs,
                                       meta={"kind": "draft", "step": meta["step"], "for": kind},
                                       label=f"annotating: {kind}")

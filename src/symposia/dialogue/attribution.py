@@ -85,6 +85,7 @@ class QuoteFinding:
     turn_id: int | None = None  # where it was found (verbatim) or its closest span (near miss)
     closest: str | None = None
     ratio: float = 0.0
+    stranger: str | None = None  # credited to a voice that was not in the session: its name
 
     @property
     def refused(self) -> bool:
@@ -94,7 +95,7 @@ class QuoteFinding:
         return {k: v for k, v in {
             "quote": self.quote, "verdict": self.verdict, "voice": self.voice, "credited": self.credited,
             "turn_id": self.turn_id, "closest": self.closest,
-            "ratio": self.ratio if self.verdict == "near_miss" else None,
+            "ratio": self.ratio if self.verdict == "near_miss" else None, "stranger": self.stranger,
         }.items() if v is not None}
 
 
@@ -265,7 +266,8 @@ def check_host_text(text: str, speakers: Sequence[Speaker], *,
         if who is None:
             findings.append(_unattributed(quote, speakers))
         elif who in strangers:
-            findings.append(QuoteFinding(quote, "invented", who.voice, True))
+            named = next((n for n in who.names if n and n[0].isupper()), who.voice)
+            findings.append(QuoteFinding(quote, "invented", who.voice, True, stranger=named))
         else:
             findings.append(_judge(quote, who, True))
     return TextCheck(tuple(findings))
@@ -290,7 +292,9 @@ def problems_text(check: TextCheck, names: Mapping[str, str]) -> str:
     lines: list[str] = list(f"- {p}" for p in check.problems)
     for f in check.refused:
         who = names.get(f.voice or "", f.voice or "a voice")
-        if f.verdict == "near_miss":
+        if f.stranger is not None:
+            lines.append(f'- you credited "{f.quote}" to {f.stranger}, who was not in this session')
+        elif f.verdict == "near_miss":
             lines.append(f'- you wrote "{f.quote}"; {who} said "{f.closest}"')
         else:
             lines.append(f'- you wrote "{f.quote}", credited to {who}; {who} said nothing like it here')

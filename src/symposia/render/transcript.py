@@ -26,6 +26,7 @@ from typing import Any
 from symposia import __version__
 from symposia.codec import session_to_dict, turn_to_dict
 from symposia.dialogue.attribution import verbatim_in
+from symposia.dialogue.ranking import ranking_table
 from symposia.records import SessionRecord, TurnRecord
 from symposia.redact import redact
 
@@ -519,10 +520,33 @@ def _council(v: _View) -> list[str]:
             if block:
                 blocks.append(block)
     if rankings:
-        members = sorted(rankings, key=lambda t: (rank[t.voice], t.seq))
-        sections = [f"### {_inline(t.voice_name)}\n\n{v.answer(t, None)}" for t in members]
-        blocks.append("\n\n".join(["## Peer Ranking", *sections]))
+        blocks.append(_peer_ranking(v, sorted(rankings, key=lambda t: (rank[t.voice], t.seq))))
     return blocks
+
+
+def _peer_ranking(v: _View, members: list[TurnRecord]) -> str:
+    """Each ranker with the label map it was shown (its own order), then the aggregate from the record."""
+    table = ranking_table(members, v.names)
+    assert table is not None
+    by_turn = {r.turn_id: r for r in table.rankers}
+    sections = []
+    for t in members:
+        r = by_turn.get(t.id)
+        labels = r.labels if r else {}
+        shown = ", ".join(f"Response {label} = {_inline(v.name(voice))}" for label, voice in labels.items())
+        own = " (its own answer left out)" if r and r.self_excluded else ""
+        note = f"*Shown, in this order: {shown}{own}.*"
+        if r is not None and not r.parsed and t.result.ok:
+            note += "\n\n*Its ranking could not be parsed: it is left out of the aggregate.*"
+        sections.append(f"### {_inline(t.voice_name)}\n\n{note}\n\n{v.answer(t, None)}")
+    rows = [[_inline(r.name), f"{r.mean_rank:.2f}" if r.mean_rank is not None else "—", str(r.votes)]
+            for r in table.rows]
+    agg = ["### Aggregate", _table(["Voice", "Mean rank", "Votes"], rows),
+           "*Mean position over the rankings that parsed (1 = best).*"]
+    if table.failed:
+        agg.append("**Rankers whose ranking could not be parsed:** "
+                   + ", ".join(_inline(r.name) for r in table.failed))
+    return "\n\n".join(["## Peer Ranking", *sections, "\n\n".join(agg)])
 
 
 def _dialogue(v: _View) -> list[str]:
