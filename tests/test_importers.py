@@ -272,7 +272,8 @@ def test_e_symposium_shapes_front_matter_unknown_voice_and_broken_table() -> Non
     assert (claude.role, claude.kind, claude.meta["to"]) == ("host", "question", "qwen")
     assert (qwen.voice, qwen.text) == ("qwen", "Only what was pretending to be solid.")
     (form,) = [t for t in imp.turns if t.kind == "formulations"]
-    assert form.flags == ["broken_table"]
+    # the last row's quote is not what Qwen said (a pipe and more words): the relay check flags it
+    assert form.flags == ["broken_table", "relay_misquote"]
     rows = form.meta["rows"]
     assert rows[2]["quote"] == "We recognise each other at the membrane, where neither is inside."
     assert rows[2]["turn_index"] == 3  # newline inside the cell repaired, quote found in Kimi's answer

@@ -313,3 +313,39 @@ def test_peer_ranking_shuffles_per_ranker_flags_unparseable_and_the_chair_is_hel
     chair = [t for t in turns if t.role == "chair"]
     assert [bool(t.meta.get("refused")) for t in chair] == [True, False]
     assert "Gemini" in chair[0].meta["problems"] and "Gemini said" not in md
+
+
+def test_imported_relays_are_checked_against_the_sessions_own_answers() -> None:
+    from symposia.catalog import load_catalog
+    from symposia.importers import parse_bytes
+
+    text = """# A relayed dialogue
+
+## Voice: Qwen 3 Max
+
+**Question from Host:**
+
+> What is the gap?
+
+**Qwen's Response:**
+
+> **The offering burns not *on* the altar, but *as* the altar.** The gap is generative.
+
+---
+
+## Voice: Grok 4.1
+
+**Question from Host:**
+
+> Qwen said: 'The offering burns not ON the altar, but AS the altar.' And Qwen said: 'The gap is degenerative.' Is this hallucination?
+
+**Grok's Response:**
+
+> It is a party.
+"""
+    imp = parse_bytes(text.encode(), filename="relay.md", catalog=load_catalog())
+    question = [t for t in imp.turns if t.kind == "question"][1]
+    verdicts = {r["quote"]: r["verdict"] for r in question.meta["relays"]}
+    assert verdicts == {"The offering burns not ON the altar, but AS the altar.": "verbatim",  # typography only
+                        "The gap is degenerative.": "near_miss"}  # a changed word
+    assert "relay_misquote" in question.flags and "relay_misquote" in imp.all_flags()

@@ -159,7 +159,7 @@ def _sentence_of(text: str, span: str, limit: int = 320) -> str:
     if not covering:
         return span
     a, b = covering[0][0], covering[-1][1]
-    whole = text[a:b].strip()
+    whole = text[a:b].strip().strip("*_").strip()
     return whole if len(whole) <= limit else span
 
 
