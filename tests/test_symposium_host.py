@@ -349,3 +349,21 @@ def test_imported_relays_are_checked_against_the_sessions_own_answers() -> None:
     assert verdicts == {"The offering burns not ON the altar, but AS the altar.": "verbatim",  # typography only
                         "The gap is degenerative.": "near_miss"}  # a changed word
     assert "relay_misquote" in question.flags and "relay_misquote" in imp.all_flags()
+
+
+def test_export_html_is_a_standalone_page_with_badges_and_drafts_behind_a_disclosure(
+        isolated_user_dirs: Path, tmp_path: Path) -> None:
+    seed_llm_config(isolated_user_dirs)
+    db = tmp_path / "h.db"
+    with Symposia(db) as s:
+        sid = run_sync(run_symposium(s.runtime, load_plan(SEED / "plan_llm.toml"))).session_id
+    runner = CliRunner()
+    res = runner.invoke(cli, ["--archive", str(db), "export", sid, "-f", "html", "-o", str(tmp_path / "t.html")])
+    assert res.exit_code == 0, res.output
+    page = (tmp_path / "t.html").read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and "<style>" in page and "<script" not in page and "src=" not in page
+    assert "<h2>Provenance</h2>" in page and "<code>anthropic/claude-opus-4.5</code>" in page
+    assert page.count('class="badge outside"') >= 8  # each outside-source quote, marked where it stands
+    transcript, drafts = page.split('<details class="drafts">')
+    assert "It&#x27;s synchrony.&#x27;" not in transcript and "It&#x27;s synchrony.&#x27;" in drafts
+    assert "refused" in drafts and "each model dreaming alone" in drafts

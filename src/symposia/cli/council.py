@@ -36,6 +36,11 @@ def render_session(s: Any, session_id: str, fmt: str) -> str:
 
     session = s.archive.get_session(session_id)
     turns = s.archive.session_turns(session.id)
+    if fmt == "html":
+        # deferred: markdown-it and nh3 come with the [web] extra
+        from symposia.web.transcript import standalone_html
+
+        return standalone_html(session, turns)
     if fmt == "json":
         return json.dumps(transcript_json(session, turns), ensure_ascii=False, indent=2) + "\n"
     return transcript_markdown(session, turns)
@@ -122,10 +127,10 @@ def print_ranking(s: Any, session_id: str) -> None:
     for r in table.rows:
         t.add_row(escape(r.name), f"{r.mean_rank:.2f}" if r.mean_rank is not None else "—", str(r.votes))
     err.print(t)
-    for r in table.rankers:
-        shown = ", ".join(f"{label}={escape(voice)}" for label, voice in r.labels.items())
-        flag = "" if r.parsed else " [red]could not be parsed: left out[/]"
-        err.print(f"[dim]{escape(r.name)} saw {shown}[/]{flag}")
+    for rk in table.rankers:
+        shown = ", ".join(f"{label}={escape(voice)}" for label, voice in rk.labels.items())
+        flag = "" if rk.parsed else " [red]could not be parsed: left out[/]"
+        err.print(f"[dim]{escape(rk.name)} saw {shown}[/]{flag}")
 
 
 def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool, session_id: str | None = None,
@@ -200,13 +205,15 @@ def resume_cmd(opts: Options, session_id: str, max_cost: float | None, plan_file
 
 @click.command("export")
 @click.argument("session_id")
-@click.option("-f", "--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@click.option("-f", "--format", "fmt", type=click.Choice(["md", "json", "html"]), default="md", show_default=True,
+              help="md: the seed's shape; json: the full record; html: one standalone page.")
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to a file (atomically) instead of standard output.")
 @pass_options
 @friendly_errors
 def export_cmd(opts: Options, session_id: str, fmt: str, out_path: Path | None) -> None:
-    """A session's transcript rendered from the record: Markdown in the seed's shape, or the full JSON."""
+    """A session's transcript rendered from the record: Markdown in the seed's shape, the full JSON, or a
+    standalone HTML page. Every export starts with its provenance (session, date, host, models, version)."""
     with opts.open() as s:
         text = render_session(s, s.archive.get_session(session_id).id, fmt)
         if out_path is None:
