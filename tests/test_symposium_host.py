@@ -367,3 +367,74 @@ def test_export_html_is_a_standalone_page_with_badges_and_drafts_behind_a_disclo
     transcript, drafts = page.split('<details class="drafts">')
     assert "It&#x27;s synchrony.&#x27;" not in transcript and "It&#x27;s synchrony.&#x27;" in drafts
     assert "refused" in drafts and "each model dreaming alone" in drafts
+
+
+def test_an_archive_from_before_incomplete_keeps_its_sessions_and_turns(tmp_path: Path) -> None:
+    import sqlite3
+
+    from symposia.archive import MIGRATIONS, migrate
+    from symposia.records import TurnRecord, TurnRequest, TurnResult, utcnow
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = ON")
+    migrate(conn, migrations=[m for m in MIGRATIONS if m.__name__ != "m005_session_incomplete"])
+    now = utcnow().isoformat()
+    conn.execute("INSERT INTO sessions (id, kind, title, created_at, updated_at, status) "
+                 "VALUES ('s1', 'symposium', 't', ?, ?, 'complete')", (now, now))
+    conn.execute("INSERT INTO turns (session_id, seq, voice, voice_name, provider, model_requested, messages_json,"
+                 " answer, status, started_at, ended_at) VALUES ('s1', 1, 'qwen', 'Qwen', 'p', 'm', '[]', 'hello',"
+                 " 'ok', ?, ?)", (now, now))
+    with pytest.raises(sqlite3.IntegrityError):  # the old schema knows no "incomplete"
+        conn.execute("UPDATE sessions SET status = 'incomplete' WHERE id = 's1'")
+    conn.close()
+    with Archive.open(path) as a:  # migrated on open
+        a.set_session_status("s1", "incomplete")
+        a.add_turn(TurnRecord(id=None, session_id="s1", seq=2, voice="qwen", voice_name="Qwen", provider="p",
+                              request=TurnRequest(model="m", messages=()), result=TurnResult(text="again")))
+    with Archive.open(path) as a:
+        assert a.get_session("s1").status == "incomplete" and a.session_turns("s1")[0].result.text == "hello"
+        assert a.query("PRAGMA integrity_check")[0][0] == "ok"
+        with pytest.raises(Exception, match="no session"):
+            a.add_turn(TurnRecord(id=None, session_id="nope", seq=1, voice="q", voice_name="Q", provider="p",
+                                  request=TurnRequest(model="m", messages=()), result=TurnResult(text="x")))
+
+
+class Person:
+    """A person hosting at the terminal, scripted: a misquoting closing first, then an exact one."""
+
+    def __init__(self) -> None:
+        self.problems: list[str | None] = []
+        self.closings = ['Qwen said "the gap is degenerative".', 'Qwen said "the gap is generative".']
+
+    def question(self, voice: object, intent: str | None, problem: str | None) -> str | None:
+        return "What is the gap?"
+
+    def observation(self, after: object) -> str | None:
+        return None
+
+    def compose(self, kind: str, intent: str | None, problem: str | None) -> str | None:
+        self.problems.append(problem)
+        return self.closings.pop(0) if self.closings else None
+
+    def next_voice(self, voices: object) -> None:
+        return None
+
+
+def test_a_person_writing_the_closing_is_asked_again_after_a_misquote(isolated_user_dirs: Path,
+                                                                     tmp_path: Path) -> None:
+    script = tmp_path / "s.toml"
+    script.write_text('[default]\nreplies = ["Yes: the gap is generative, not empty."]\n', encoding="utf-8")
+    seed_llm_config(isolated_user_dirs, script)
+    (isolated_user_dirs / "config" / "config.toml").write_text(
+        f'[providers.s]\nkind = "scripted"\noptions = {{ path = "{script}" }}\n[voices.qwen]\nprovider = "s"\n',
+        encoding="utf-8")
+    plan = parse_plan('title = "P"\nvoices = ["qwen"]\n[host]\nmode = "human"\n'
+                      '[[steps]]\nid = "a"\nkind = "ask"\nvoice = "qwen"\n[[steps]]\nid = "end"\nkind = "closing"\n')
+    person = Person()
+    with Symposia(tmp_path / "p.db") as s:
+        outcome = run_sync(run_symposium(s.runtime, plan, human=person))  # type: ignore[arg-type]
+        turns = s.archive.session_turns(outcome.session_id)
+    assert person.problems[0] is None and person.problems[1] is not None and "degenerative" in person.problems[1]
+    closing = next(t for t in turns if t.meta.get("kind") == "closing")
+    assert closing.result.text == 'Qwen said "the gap is generative".' and outcome.status == "complete"

@@ -175,26 +175,20 @@ migration(m004_publications)
 @migration
 def m005_session_incomplete(conn: sqlite3.Connection) -> None:
     """Session status ``incomplete``: it ran to the end, but a step was refused or failed."""
-    # SQLite cannot alter a CHECK constraint: build the new table, copy, drop the old one, rename. The
-    # turns' foreign key names "sessions", which resolves to the new table once it is renamed;
-    # deferring the key checks to the commit lets the old table go first.
-    conn.execute("PRAGMA defer_foreign_keys = ON")
-    conn.execute(
-        """
-        CREATE TABLE sessions_m005 (
-            id          TEXT PRIMARY KEY,
-            kind        TEXT NOT NULL,
-            title       TEXT NOT NULL DEFAULT '',
-            created_at  TEXT NOT NULL,
-            updated_at  TEXT NOT NULL,
-            status      TEXT NOT NULL DEFAULT 'running'
-                        CHECK (status IN ('running', 'complete', 'incomplete', 'failed', 'interrupted')),
-            plan_json   TEXT NOT NULL DEFAULT '{}',
-            meta_json   TEXT NOT NULL DEFAULT '{}'
-        )
-        """
-    )
-    conn.execute("INSERT INTO sessions_m005 SELECT id, kind, title, created_at, updated_at, status, plan_json,"
-                 " meta_json FROM sessions")
-    conn.execute("DROP TABLE sessions")
-    conn.execute("ALTER TABLE sessions_m005 RENAME TO sessions")
+    # SQLite cannot ALTER a CHECK constraint, and rebuilding the table would fight the turns' foreign key
+    # inside this transaction. The new check only admits one more value, so every stored row satisfies
+    # it: rewrite the table's schema text in place (sqlite.org/lang_altertable.html, "other kinds of
+    # table schema changes") and bump the schema version so every connection re-reads it.
+    old = "CHECK (status IN ('running', 'complete', 'failed', 'interrupted'))"
+    new = "CHECK (status IN ('running', 'complete', 'incomplete', 'failed', 'interrupted'))"
+    row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'sessions'").fetchone()
+    if row is None or old not in row[0]:
+        raise sqlite3.DatabaseError("the sessions table does not have the expected status check")
+    version = conn.execute("PRAGMA schema_version").fetchone()[0]
+    conn.execute("PRAGMA writable_schema = ON")
+    try:
+        conn.execute("UPDATE sqlite_master SET sql = replace(sql, ?, ?) WHERE type = 'table' AND name = 'sessions'",
+                     (old, new))
+        conn.execute(f"PRAGMA schema_version = {int(version) + 1}")
+    finally:
+        conn.execute("PRAGMA writable_schema = OFF")
