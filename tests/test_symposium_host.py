@@ -272,7 +272,6 @@ def test_annotate_a_finished_council_by_a_voice_then_by_a_person(isolated_user_d
 def test_peer_ranking_shuffles_per_ranker_flags_unparseable_and_the_chair_is_held_to_the_record(
         isolated_user_dirs: Path, tmp_path: Path) -> None:
     from support import fake_config, numbered
-
     from symposia.testing import FakeServer, Reply
 
     voices = ("alpha", "beta", "gamma", "delta")
@@ -337,7 +336,8 @@ def test_imported_relays_are_checked_against_the_sessions_own_answers() -> None:
 
 **Question from Host:**
 
-> Qwen said: 'The offering burns not ON the altar, but AS the altar.' And Qwen said: 'The gap is degenerative.' Is this hallucination?
+> Qwen said: 'The offering burns not ON the altar, but AS the altar.'
+> And Qwen said: 'The gap is degenerative.' Is this hallucination?
 
 **Grok's Response:**
 
