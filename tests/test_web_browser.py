@@ -25,6 +25,8 @@ from symposia.web import create_app
 from symposia.web.report import analysis_missing
 from symposia.web.server import BackgroundServer
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} is missing: run scripts/install-browser (Debian's chromium) to run the browser tests",

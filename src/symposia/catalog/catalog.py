@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, cast, get_args
+from typing import Any, cast, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from symposia import paths
-from symposia.errors import ConfigError, SymposiaError, UnknownVoiceError
+from symposia.errors import ConfigError, UnknownPresetError, UnknownVoiceError
 from symposia.providers.base import ProviderKind, ProviderSpec, Timeouts
 from symposia.records import Params
 from symposia.tomlfile import TomlFile, dotted
@@ -78,16 +78,6 @@ class Preset:
     description: str = ""
 
 
-class UnknownPresetError(SymposiaError):
-    """A preset name that is not in the catalog: suggests close names and lists them all."""
-
-    def __init__(self, name: str, suggestions: list[str], available: list[str]) -> None:
-        self.name = name
-        self.suggestions = suggestions
-        self.available = available
-        hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
-        listing = f" Presets: {', '.join(available)}." if available else " No presets are defined."
-        super().__init__(f"Unknown preset {name!r}.{hint}{listing}")
 
 
 @dataclass(frozen=True)
@@ -188,7 +178,7 @@ class _TimeoutsIn(_Strict):
 
 
 class _ProviderIn(_Strict):
-    kind: Literal["openai", "anthropic", "local", "scripted"] | None = None
+    kind: ProviderKind | None = None
     base_url: str | None = None
     key_env: str | None = None  # "" in a user file removes an inherited key variable
     key_required: bool | None = None

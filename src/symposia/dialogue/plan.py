@@ -230,6 +230,12 @@ class Plan:
                 return s
         raise KeyError(step_id)
 
+    def voice_names(self) -> tuple[str, ...]:
+        """Every voice the plan may call: its voices, the host's voice and each chair, in that order."""
+        names = [*self.voices, *([self.host.voice] if self.host.voice else []),
+                 *(s.voice for s in self.steps if isinstance(s, ChairStep))]
+        return tuple(dict.fromkeys(names))
+
     def context_entry(self) -> HostEntry | None:
         """The plan's context as the host turn that opens the record (step id ``context``)."""
         if not self.context:

@@ -18,7 +18,7 @@ from typing import Any
 from symposia.dialogue.observer import Observer
 from symposia.dialogue.plan import Plan, plan_to_dict
 from symposia.dialogue.runtime import Runtime
-from symposia.errors import SymposiaError
+from symposia.errors import NotFoundError, UsageError
 from symposia.records import utcnow
 
 __all__ = ["PlanDiff", "plan_diff", "resume_session"]
@@ -90,7 +90,7 @@ async def resume_session(rt: Runtime, session_id: str, *, observer: Observer | N
     session = rt.archive.get_session(session_id)
     if plan is not None:
         if dict(session.plan).get("kind", session.kind) != "symposium":
-            raise SymposiaError(f"session {session.id} is a {session.kind!r} session: --plan takes a symposium "
+            raise UsageError(f"session {session.id} is a {session.kind!r} session: --plan takes a symposium "
                                 "plan and resumes a symposium session")
         diff = adopt_plan(rt, session.id, plan)
         if observer is not None:
@@ -118,5 +118,5 @@ async def resume_session(rt: Runtime, session_id: str, *, observer: Observer | N
         from symposia.analysis.study import StudyPlan, run_study
 
         return await run_study(rt, StudyPlan.from_dict(stored), session_id=session.id, observer=observer)
-    raise SymposiaError(f"session {session.id} is a {session.kind!r} session, which cannot be resumed "
+    raise NotFoundError(f"session {session.id} is a {session.kind!r} session, which cannot be resumed "
                         "with `symposia resume` (a chat continues with `symposia chat --resume ID`)")

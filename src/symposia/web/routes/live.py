@@ -23,7 +23,7 @@ from symposia.web.live import LiveRun, WebObserver
 from symposia.web.security import CSRF_COOKIE, CSRF_FIELD
 from symposia.web.state import page, web_state
 
-__all__ = ["routes"]
+__all__ = ["FormProblem", "live_events", "live_index", "live_page", "new_page", "routes", "start_ask", "start_council"]
 
 MAX_ROUNDS = 10
 
@@ -37,10 +37,18 @@ def _form_context(request: Request) -> dict[str, Any]:
     try:
         catalog = st.symposia().catalog
     except SymposiaError as exc:
-        return {"config_error": redact(str(exc)), "voices": [], "presets": [], "usable": {}}
+        return {"config_error": redact(str(exc)), "voices": [], "presets": [], "usable": {}, "usable_names": []}
     usable = {s.voice: s for s in all_statuses(catalog)}
     return {"config_error": None, "voices": list(catalog.voices.values()), "presets": list(catalog.presets.values()),
-            "usable": usable}
+            "usable": usable, "usable_names": [name for name, st in usable.items() if st.usable]}
+
+
+def _refuse_unusable(s: Symposia, shortcuts: list[str]) -> None:
+    """A voice that cannot run (no key, no server, model missing) is refused before anything starts."""
+    statuses = {st.voice: st for st in all_statuses(s.catalog)}
+    bad = [f"{v} ({statuses[v].reason})" for v in shortcuts if v in statuses and not statuses[v].usable]
+    if bad:
+        raise FormProblem("not usable right now: " + "; ".join(bad))
 
 
 def new_page(request: Request) -> Response:
@@ -91,6 +99,7 @@ async def _start(request: Request, mode: str) -> Response:
 
 def _start_ask(request: Request, s: Symposia, form: FormData, question: str) -> LiveRun:
     voice = s.catalog.voice(_text(form, "voice") or "")
+    _refuse_unusable(s, [voice.shortcut])
     temperature = _number(form, "temperature", float, "temperature")
     max_tokens = _number(form, "max_tokens", int, "max tokens")
     system = _text(form, "system") or None
@@ -116,6 +125,7 @@ def _start_council(request: Request, s: Symposia, form: FormData, question: str)
     resolved = list(dict.fromkeys(s.catalog.voice(n).shortcut for n in names))
     if not resolved:
         raise FormProblem("name the voices: choose a preset or tick at least one voice")
+    _refuse_unusable(s, resolved)
     rounds = _number(form, "rounds", int, "rounds") or 1
     if not 1 <= rounds <= MAX_ROUNDS:
         raise FormProblem(f"rounds must be between 1 and {MAX_ROUNDS} (not {rounds})")

@@ -23,7 +23,7 @@ from symposia.web.queries import filter_choices, list_sessions
 from symposia.web.state import page, web_state
 from symposia.web.transcript import drafts_of, transcript_html
 
-__all__ = ["export_text", "routes"]
+__all__ = ["TurnView", "export_json", "export_md", "export_text", "routes", "session_page", "sessions_list"]
 
 
 def _int(value: str | None, default: int) -> int:
