@@ -22,13 +22,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from symposia import __version__
 from symposia import markdown as md
 from symposia.codec import session_to_dict, turn_to_dict
 from symposia.dialogue.attribution import verbatim_in
 from symposia.dialogue.ranking import ranking_table
 from symposia.records import SessionRecord, TurnRecord
 from symposia.redact import redact
+from symposia.version import __version__
 
 __all__ = ["PROVENANCE_HEADING", "provenance", "transcript_json", "transcript_markdown"]
 
