@@ -113,13 +113,16 @@ class Symposia:
 
     # -- sessions -----------------------------------------------------------------------------------
     async def council_async(self, question: str, voices: list[str] | tuple[str, ...] | str, *, rounds: int = 1,
-                            chair: str | None = None, rank: bool = False, system: str | None = None,
-                            temperature: float | None = None, max_tokens: int | None = None,
-                            max_cost: float | None = None, observer: Observer | None = None) -> CouncilOutcome:
+                            chair: str | None = None, rank: bool = False, rank_self: bool = False,
+                            system: str | None = None, temperature: float | None = None,
+                            max_tokens: int | None = None, max_cost: float | None = None,
+                            observer: Observer | None = None) -> CouncilOutcome:
         """The same question to several voices at once (``voices`` may name a preset)."""
         names = tuple(v.shortcut for v in self.catalog.resolve_voices(voices))
         plan = CouncilPlan(question=question, voices=names, rounds=rounds,
-                           chair=self.catalog.voice(chair).shortcut if chair else None, rank=rank, system=system,
+                           chair=self.catalog.voice(chair).shortcut if chair else None, rank=rank,
+                           rank_self=rank_self,
+                           system=system,
                            temperature=temperature, max_tokens=max_tokens, max_cost=max_cost)
         return await run_council(self.runtime, plan, observer=observer)
 

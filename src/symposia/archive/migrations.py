@@ -18,7 +18,8 @@ from symposia.codec import datetime_to_iso
 from symposia.errors import ArchiveError
 from symposia.records import utcnow
 
-__all__ = ["MIGRATIONS", "Migration", "applied_migrations", "m001_initial", "migrate", "migration"]
+__all__ = ["MIGRATIONS", "Migration", "applied_migrations", "m001_initial", "m005_session_incomplete", "migrate",
+           "migration"]
 
 Migration = Callable[[sqlite3.Connection], None]
 

@@ -64,7 +64,9 @@ def save_transcript(s: Any, session_id: str, out_path: Path | None) -> Path:
 @click.option("--rounds", type=click.IntRange(1, 10), default=1, show_default=True,
               help="Later rounds show each voice the others' previous answers.")
 @click.option("--chair", help="A voice that writes the synthesis (agreement, divergence, unique insights…).")
-@click.option("--rank", is_flag=True, help="Add anonymised peer ranking of the final round.")
+@click.option("--rank", is_flag=True, help="Add anonymised peer ranking of the final round (each ranker its own "
+              "shuffled order, its own answer left out).")
+@click.option("--rank-self", is_flag=True, help="With --rank: rankers also rank their own (anonymised) answer.")
 @click.option("-s", "--system", help="System prompt for every voice.")
 @click.option("-t", "--temperature", type=float)
 @click.option("--max-tokens", type=int)
@@ -78,7 +80,7 @@ def save_transcript(s: Any, session_id: str, out_path: Path | None) -> Path:
 @pass_options
 @friendly_errors
 def council_cmd(opts: Options, question: str | None, preset: str | None, voices: tuple[str, ...], rounds: int,
-                chair: str | None, rank: bool, system: str | None, temperature: float | None,
+                chair: str | None, rank: bool, rank_self: bool, system: str | None, temperature: float | None,
                 max_tokens: int | None, token_budget: int, max_cost: float | None, dry_run: bool,
                 out_path: Path | None, as_json: bool) -> None:
     """Put one QUESTION to several voices at once; optional rounds, chair synthesis and ranking.
@@ -103,6 +105,7 @@ def council_cmd(opts: Options, question: str | None, preset: str | None, voices:
         if chair:
             chair = s.catalog.voice(chair).shortcut
         plan = CouncilPlan(question=q, voices=tuple(resolved), rounds=rounds, chair=chair, rank=rank,
+                           rank_self=rank_self,
                            system=system, temperature=temperature, max_tokens=max_tokens,
                            token_budget=token_budget, max_cost=max_cost, preset=preset)
         if dry_run:

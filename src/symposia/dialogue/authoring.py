@@ -42,13 +42,16 @@ __all__ = [
     "DraftOutcome",
     "authored_text",
     "authoring_messages",
+    "authoring_system",
     "check_authored",
     "current_turns",
     "draft_checked",
+    "judge_with",
     "outside_voices",
     "parse_authored",
     "record_text",
     "session_speakers",
+    "with_sources",
 ]
 
 AuthoredKind = Literal["question", "observation", "formulations", "synthesis", "closing"]

@@ -21,7 +21,7 @@ from symposia.dialogue.runtime import Runtime
 from symposia.errors import NotFoundError, UsageError
 from symposia.records import utcnow
 
-__all__ = ["PlanDiff", "plan_diff", "resume_session"]
+__all__ = ["PlanDiff", "adopt_plan", "plan_diff", "resume_session"]
 
 
 @dataclass(frozen=True)

@@ -60,8 +60,7 @@ from symposia.dialogue.runtime import Runtime
 from symposia.dialogue.visibility import council_round_messages, messages_for
 from symposia.records import ErrorInfo, Message, SessionRecord, TurnRecord
 
-__all__ = ["HumanHost", "SymposiumOutcome", "run_symposium",
-           "symposium_plan_from_session"]
+__all__ = ["HumanHost", "SymposiumOutcome", "run_symposium", "session_status", "symposium_plan_from_session"]
 
 _AUTHORED_KIND = {"observe": "observation", "formulations": "formulations", "synthesis": "synthesis",
                   "closing": "closing"}

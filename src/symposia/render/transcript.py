@@ -30,7 +30,7 @@ from symposia.records import SessionRecord, TurnRecord
 from symposia.redact import redact
 from symposia.version import __version__
 
-__all__ = ["PROVENANCE_HEADING", "provenance", "transcript_json", "transcript_markdown"]
+__all__ = ["PROVENANCE_HEADING", "provenance", "provenance_data", "transcript_json", "transcript_markdown"]
 
 JSON_FORMAT = "symposia.transcript/1"
 _RULE = "\n\n---\n\n"

@@ -30,7 +30,7 @@ from symposia.catalog import load_catalog
 from symposia.dialogue.plan import parse_plan
 from symposia.dialogue.symposium import run_symposium
 
-__all__ = ["CASES", "PLACES", "CaseResult", "expected", "run_cases", "table"]
+__all__ = ["CASES", "PLACES", "CaseResult", "expected", "run_case", "run_cases", "table"]
 
 ANSWER = "The offering burns not *on* the altar, but *as* the altar. The gap is generative."
 QUOTES: dict[str, str] = {
