@@ -153,7 +153,25 @@ async def start_council(request: Request) -> Response:
 
 
 async def live_index(request: Request) -> Response:
-    return page(request, "live_index.html", {"runs": web_state(request).live.all()})
+    st = web_state(request)
+    started_here = {r.session_id for r in st.live.all() if r.session_id}
+    elsewhere = [s for s in st.archive.list_sessions(limit=200) if s.status == "running"
+                 and s.id not in started_here]
+    return page(request, "live_index.html", {"runs": st.live.all(), "elsewhere": elsewhere})
+
+
+async def watch_session(request: Request) -> Response:
+    """Watch a session started elsewhere (the CLI, another machine on a shared archive) as calls land."""
+    st = web_state(request)
+    try:
+        session = st.archive.get_session(request.path_params["session_id"])
+    except SymposiaError as exc:
+        return page(request, "error.html", {"title": "No such session", "message": redact(str(exc))},
+                    status_code=404)
+    run = st.live.for_session(session.id)
+    if run is None:
+        run = st.live.watch(session.id, session.kind, session.title, st.archive)
+    return RedirectResponse(f"/live/{run.id}", status_code=303)
 
 
 async def live_page(request: Request) -> Response:
@@ -180,6 +198,7 @@ routes = [
     Route("/new/ask", start_ask, methods=["POST"], name="start_ask"),
     Route("/new/council", start_council, methods=["POST"], name="start_council"),
     Route("/live", live_index, name="live_index"),
+    Route("/live/session/{session_id}", watch_session, name="watch_session"),
     Route("/live/{run_id}", live_page, name="live"),
     Route("/live/{run_id}/events", live_events, name="live_events"),
 ]
