@@ -82,3 +82,81 @@ def test_keyless_voices_are_disabled_with_the_reason(browser: Any, url: str) -> 
         assert alpha.is_checked()
     finally:
         page.close()
+
+
+@pytest.fixture
+def two_voices(isolated_user_dirs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    from symposia.testing import Reply
+
+    monkeypatch.setenv("FAKE_API_KEY", "k-fake-form-000000")
+    with FakeServer() as srv:
+        srv.default = Reply(text="A **considered** reply.")
+        config = isolated_user_dirs / "config" / "config.toml"
+        text = f'[providers.fake]\nkind = "openai"\nbase_url = "{srv.openai_base_url}"\nkey_env = "FAKE_API_KEY"\n'
+        for v in ("alpha", "beta"):
+            text += f'\n[voices.{v}]\nprovider = "fake"\nmodel = "fake/{v}"\nname = "{v.title()} 1"\n'
+        config.write_text(text, encoding="utf-8")
+        with BackgroundServer(create_app(tmp_path / "form.db", config)) as web:
+            yield web.url
+
+
+def test_an_arena_starts_from_the_page(browser: Any, two_voices: str) -> None:
+    page = browser.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        page.goto(f"{two_voices}/new")
+        form = page.locator("#arena-form")
+        form.locator("textarea[name=topic]").fill("Is convergence evidence of anything?")
+        form.locator("select[name=voice_a]").select_option("alpha")
+        form.locator("select[name=voice_b]").select_option("beta")
+        form.locator("select[name=mode]").select_option("debate")
+        form.locator("input[name=turns]").fill("2")
+        form.locator("button").click()
+        page.wait_for_url("**/live/**")
+        status = page.locator("#live-status")
+        page.wait_for_function("document.getElementById('live-status').dataset.status !== 'running'")
+        assert status.get_attribute("data-status") == "complete"
+        assert page.locator("#panels .panel, #panels > *").count() == 2
+        # Finished answers are the model's Markdown rendered (and sanitised on the server).
+        assert page.locator("#panels strong", has_text="considered").count() == 2
+    finally:
+        page.close()
+
+
+PLAN = '''title = "A small symposium"
+voices = ["alpha", "beta"]
+[host]
+mode = "plan"
+name = "The Host"
+[[steps]]
+id = "ask-alpha"
+kind = "ask"
+voice = "alpha"
+question = "What persists?"
+[[steps]]
+id = "ask-beta"
+kind = "ask"
+voice = "beta"
+question = "And for you?"
+'''
+
+
+def test_a_symposium_starts_from_a_pasted_plan_and_a_bad_plan_says_where(browser: Any, two_voices: str) -> None:
+    page = browser.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        page.goto(f"{two_voices}/new")
+        page.locator("#symposium-form textarea[name=plan]").fill(PLAN.replace('voice = "beta"', 'voice = "nobody"'))
+        page.locator("#symposium-form button").click()
+        problem = page.locator("#problem").inner_text()
+        assert "nobody" in problem
+        # The plan the user typed is kept in the form to fix.
+        assert "nobody" in page.locator("#symposium-form textarea[name=plan]").input_value()
+        page.locator("#symposium-form textarea[name=plan]").fill(PLAN)
+        page.locator("#symposium-form button").click()
+        page.wait_for_url("**/live/**")
+        page.wait_for_function("document.getElementById('live-status').dataset.status !== 'running'")
+        assert page.locator("#live-status").get_attribute("data-status") == "complete"
+        assert "considered" in page.locator("#panels").inner_text()
+    finally:
+        page.close()

@@ -26,9 +26,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from symposia.archive import turn_status
 from symposia.catalog import Voice
 from symposia.records import ReasoningChunk, Restart, TextChunk, TurnRecord, utcnow
 from symposia.redact import redact
+from symposia.web.sanitize import markdown_to_html
 
 __all__ = ["KEEPALIVE_S", "POLL_S", "LiveRegistry", "LiveRun", "Panel", "WebObserver", "Work", "sse_format"]
 
@@ -204,10 +206,11 @@ class WebObserver:
             self.run.publish("restart", {"key": key, "reason": redact(event.reason), "attempt": event.attempt})
 
     def turn_finished(self, key: str, turn: TurnRecord) -> None:
-        from symposia.archive import turn_status
-
         # The stored text is the truth (a step found already done streamed nothing).
+        # ``html``: the answer's Markdown rendered and sanitised here (nh3 allow-list), as on the session
+        # page; the browser inserts it as is, and falls back to the plain text while a panel streams.
         self.run.publish("done", {"key": key, "status": turn_status(turn), "text": turn.result.text,
+                                  "html": str(markdown_to_html(redact(turn.result.text))),
                                   "session_id": turn.session_id, **_turn_detail(turn)})
 
 
