@@ -438,3 +438,25 @@ def test_a_person_writing_the_closing_is_asked_again_after_a_misquote(isolated_u
     assert person.problems[0] is None and person.problems[1] is not None and "degenerative" in person.problems[1]
     closing = next(t for t in turns if t.meta.get("kind") == "closing")
     assert closing.result.text == 'Qwen said "the gap is generative".' and outcome.status == "complete"
+
+
+def test_a_voice_that_fails_leaves_the_symposium_incomplete_and_resume_retries_only_it(
+        isolated_user_dirs: Path, tmp_path: Path) -> None:
+    script = tmp_path / "s.toml"
+    script.write_text('[models."qwen/qwen3-max"]\nreplies = ["The gap is generative."]\n'
+                      '[models."x-ai/grok-4.1-fast"]\nreplies = [{ error = "bad_request", message = "no" }, '
+                      '"It is a party."]\n', encoding="utf-8")
+    seed_llm_config(isolated_user_dirs, script)
+    (isolated_user_dirs / "config" / "config.toml").write_text(
+        f'[providers.s]\nkind = "scripted"\noptions = {{ path = "{script}" }}\n'
+        '[voices.qwen]\nprovider = "s"\n[voices.grok]\nprovider = "s"\n', encoding="utf-8")
+    plan = parse_plan('title = "F"\nvoices = ["qwen", "grok"]\n'
+                      '[[steps]]\nid = "a"\nkind = "ask"\nvoice = "qwen"\nquestion = "What is the gap?"\n'
+                      '[[steps]]\nid = "b"\nkind = "ask"\nvoice = "grok"\nquestion = "And the party?"\n')
+    with Symposia(tmp_path / "f.db") as s:
+        outcome = run_sync(run_symposium(s.runtime, plan))
+        assert outcome.status == "incomplete" and s.archive.get_session(outcome.session_id).status == "incomplete"
+        md = transcript_markdown(s.archive.get_session(outcome.session_id), s.archive.session_turns(outcome.session_id))
+        assert "*Grok 4.1 did not answer:" in md
+        again = s.resume(outcome.session_id)
+        assert again.status == "complete" and s.runtime.calls_made == 3 and s.runtime.calls_kept == 1

@@ -386,10 +386,12 @@ class _Run:
 
 
 def session_status(turns: Sequence[TurnRecord], refused: Sequence[str]) -> str:
+    """``failed`` when no voice answered; ``incomplete`` when a step was refused or a voice's call failed
+    (``resume`` retries it); else ``complete``."""
     voice_turns = [t for t in turns if t.role != "host"]
     if voice_turns and not any(t.result.ok for t in voice_turns):
         return "failed"
-    return "incomplete" if refused else "complete"
+    return "incomplete" if refused or any(not t.result.ok for t in voice_turns) else "complete"
 
 
 async def run_symposium(rt: Runtime, plan: Plan, *, session_id: str | None = None, observer: Observer | None = None,
