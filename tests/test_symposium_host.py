@@ -414,6 +414,9 @@ class Person:
         return None
 
     def compose(self, kind: str, intent: str | None, problem: str | None) -> str | None:
+        if kind == "formulations":  # a table, as TOML rows: one wrong word first, then exact
+            return ('[[rows]]\nvoice = "qwen"\nquote = "the gap is generative, not empty"\n' if problem
+                    else '[[rows]]\nvoice = "qwen"\nquote = "the gap is generative, not full"\n')
         self.problems.append(problem)
         return self.closings.pop(0) if self.closings else None
 
@@ -430,12 +433,15 @@ def test_a_person_writing_the_closing_is_asked_again_after_a_misquote(isolated_u
         f'[providers.s]\nkind = "scripted"\noptions = {{ path = "{script}" }}\n[voices.qwen]\nprovider = "s"\n',
         encoding="utf-8")
     plan = parse_plan('title = "P"\nvoices = ["qwen"]\n[host]\nmode = "human"\n'
-                      '[[steps]]\nid = "a"\nkind = "ask"\nvoice = "qwen"\n[[steps]]\nid = "end"\nkind = "closing"\n')
+                      '[[steps]]\nid = "a"\nkind = "ask"\nvoice = "qwen"\n[[steps]]\nid = "keys"\nkind = "formulations"\n'
+                      '[[steps]]\nid = "end"\nkind = "closing"\n')
     person = Person()
     with Symposia(tmp_path / "p.db") as s:
         outcome = run_sync(run_symposium(s.runtime, plan, human=person))  # type: ignore[arg-type]
         turns = s.archive.session_turns(outcome.session_id)
     assert person.problems[0] is None and person.problems[1] is not None and "degenerative" in person.problems[1]
+    keys = next(t for t in turns if t.meta.get("kind") == "formulations")
+    assert keys.meta["rows"][0]["quote"] == "the gap is generative, not empty" and keys.meta["rows"][0]["turn_id"]
     closing = next(t for t in turns if t.meta.get("kind") == "closing")
     assert closing.result.text == 'Qwen said "the gap is generative".' and outcome.status == "complete"
 

@@ -13,7 +13,6 @@ Every version is kept: each annotation is a host turn with step key ``annotate:<
 from __future__ import annotations
 
 import functools
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -22,24 +21,24 @@ from symposia.dialogue.attribution import Speaker, TextCheck, problems_text
 from symposia.dialogue.authoring import (
     AUTHORED_KINDS,
     Authored,
-    authored_text,
+    authored_from_text,
     authoring_messages,
     authoring_system,
     check_authored,
     current_turns,
     draft_checked,
     judge_with,
+    person_template,
     record_text,
     session_speakers,
     with_sources,
 )
 from symposia.dialogue.observer import NullObserver, Observer
 from symposia.dialogue.runtime import Runtime
-from symposia.errors import SymposiaError
+from symposia.errors import UsageError
 from symposia.records import ErrorInfo, TurnRecord
 
-__all__ = ["ANNOTATION_KINDS", "AnnotationOutcome", "Annotator", "annotate", "authored_from_text",
-           "person_template"]
+__all__ = ["ANNOTATION_KINDS", "AnnotationOutcome", "Annotator", "annotate"]
 
 ANNOTATION_KINDS: tuple[str, ...] = AUTHORED_KINDS
 
@@ -57,43 +56,6 @@ class AnnotationOutcome:
     refused: list[str] = field(default_factory=list)  # kinds refused (or skipped)
 
 
-def person_template(kind: str, names: dict[str, str]) -> str:
-    """What a person starts from: plain Markdown, or TOML for the tables (voices listed as ids)."""
-    ids = ", ".join(f"{v} ({n})" for v, n in names.items())
-    if kind == "formulations":
-        return (f"# Key formulations: an exact span of each voice's answer. Voice ids: {ids}\n"
-                '[[rows]]\nvoice = ""\nquote = ""\n')
-    if kind == "synthesis":
-        return (f"# Synthesis: one row per voice; a formulation is an exact span of its answer. Voice ids: {ids}\n"
-                'title = ""\nrevealed = []\nnote = ""\n\n[[rows]]\nvoice = ""\nrole = ""\nformulation = ""\n')
-    return ""
-
-
-def authored_from_text(kind: str, text: str, *, title: str | None = None) -> Authored:
-    """A person's annotation as host text; tables come as TOML (see :func:`person_template`)."""
-    if kind not in ("formulations", "synthesis"):
-        if not text.strip():
-            raise SymposiaError(f"the {kind} is empty")
-        return Authored(kind, text.strip())
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SymposiaError(f"the {kind} is not valid TOML: {exc}") from exc
-    rows = [r for r in data.get("rows", []) if isinstance(r, dict) and any(str(v).strip() for v in r.values())]
-    if not rows:
-        raise SymposiaError(f"the {kind} has no [[rows]]")
-    if kind == "formulations":
-        meta: dict[str, Any] = {"rows": [{"voice": str(r.get("voice", "")), "quote": str(r.get("quote", ""))}
-                                         for r in rows]}
-    else:
-        revealed = data.get("revealed", [])
-        meta = {"title": str(data.get("title") or title or "") or None,
-                "rows": [{k: str(r[k]) for k in ("voice", "label", "role", "formulation") if r.get(k)} for r in rows],
-                "revealed": [str(x) for x in revealed] if isinstance(revealed, list) else [],
-                "note": str(data["note"]) if data.get("note") else None}
-    return Authored(kind, authored_text(kind, meta), meta)
-
-
 def _voices(session_plan: dict[str, Any], turns: Sequence[TurnRecord]) -> list[str]:
     planned = [str(v) for v in session_plan.get("voices", []) if isinstance(v, str)]
     seen = [t.voice for t in turns if t.role == "voice" and t.meta.get("kind") != "ranking"]
@@ -108,12 +70,12 @@ async def annotate(rt: Runtime, session_id: str, kinds: Sequence[str], *, host: 
     obs = observer or NullObserver()
     session = rt.archive.get_session(session_id)
     if session.status == "running":
-        raise SymposiaError(f"session {session.id} is still running: annotate it once it has finished")
+        raise UsageError(f"session {session.id} is still running: annotate it once it has finished")
     unknown = [k for k in kinds if k not in ANNOTATION_KINDS]
     if unknown:
-        raise SymposiaError(f"cannot annotate {unknown[0]!r}: choose from {', '.join(ANNOTATION_KINDS)}")
+        raise UsageError(f"cannot annotate {unknown[0]!r}: choose from {', '.join(ANNOTATION_KINDS)}")
     if (host is None) == (person is None):
-        raise SymposiaError("an annotation is written by a voice (--host VOICE) or by you, not both")
+        raise UsageError("an annotation is written by a voice (--host VOICE) or by you, not both")
     plan = dict(session.plan)
     host_name = str((plan.get("host") or {}).get("name") or "Host") if isinstance(plan.get("host"), dict) else "Host"
     outcome = AnnotationOutcome(session.id)
@@ -170,7 +132,7 @@ def _from_person(person: Annotator, kind: str, names: dict[str, str], speakers: 
             return None, None, problem
         try:
             a = authored_from_text(kind, text, title=title)
-        except SymposiaError as exc:
+        except ValueError as exc:
             problem, template = f"- {exc}", text
             continue
         check = check_authored(a, speakers)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -40,6 +41,7 @@ __all__ = [
     "MAX_REDRAFTS",
     "Authored",
     "DraftOutcome",
+    "authored_from_text",
     "authored_text",
     "authoring_messages",
     "authoring_system",
@@ -49,6 +51,7 @@ __all__ = [
     "judge_with",
     "outside_voices",
     "parse_authored",
+    "person_template",
     "record_text",
     "session_speakers",
     "with_sources",
@@ -235,6 +238,44 @@ def parse_authored(kind: str, reply: str, *, title: str | None = None) -> Author
         meta.update(title=title, revealed=[str(x) for x in revealed] if isinstance(revealed, list) else [],
                     note=str(data["note"]) if data.get("note") else None)
     return Authored(kind, authored_text(kind, meta), meta)
+
+
+def person_template(kind: str, names: dict[str, str]) -> str:
+    """What a person starts from: plain Markdown, or TOML for the tables (voices listed as ids)."""
+    ids = ", ".join(f"{v} ({n})" for v, n in names.items())
+    if kind == "formulations":
+        return (f"# Key formulations: an exact span of each voice's answer. Voice ids: {ids}\n"
+                '[[rows]]\nvoice = ""\nquote = ""\n')
+    if kind == "synthesis":
+        return (f"# Synthesis: one row per voice; a formulation is an exact span of its answer. Voice ids: {ids}\n"
+                'title = ""\nrevealed = []\nnote = ""\n\n[[rows]]\nvoice = ""\nrole = ""\nformulation = ""\n')
+    return ""
+
+
+def authored_from_text(kind: str, text: str, *, title: str | None = None) -> Authored:
+    """A person's annotation as host text; tables come as TOML (see :func:`person_template`)."""
+    if kind not in ("formulations", "synthesis"):
+        if not text.strip():
+            raise ValueError(f"the {kind} is empty")
+        return Authored(kind, text.strip())
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"the {kind} is not valid TOML: {exc}") from exc
+    rows = [r for r in data.get("rows", []) if isinstance(r, dict) and any(str(v).strip() for v in r.values())]
+    if not rows:
+        raise ValueError(f"the {kind} has no [[rows]]")
+    if kind == "formulations":
+        meta: dict[str, Any] = {"rows": [{"voice": str(r.get("voice", "")), "quote": str(r.get("quote", ""))}
+                                         for r in rows]}
+    else:
+        revealed = data.get("revealed", [])
+        meta = {"title": str(data.get("title") or title or "") or None,
+                "rows": [{k: str(r[k]) for k in ("voice", "label", "role", "formulation") if r.get(k)} for r in rows],
+                "revealed": [str(x) for x in revealed] if isinstance(revealed, list) else [],
+                "note": str(data["note"]) if data.get("note") else None}
+    return Authored(kind, authored_text(kind, meta), meta)
+
 
 
 # -- the draft loop ---------------------------------------------------------------------------------------

@@ -575,8 +575,8 @@ def _step(i: int, raw: _In, voices: tuple[str, ...], host: Host) -> Step:
             return ObserveStep(id=step_id, text=raw.text, intent=raw.intent)
         return ClosingStep(id=step_id, text=raw.text, intent=raw.intent)
     if isinstance(raw, _FormulationsIn):
-        if not raw.rows and host.mode != "llm":  # an llm host chooses them after the answers
-            raise _Problem("'rows' must be a non-empty list of tables (or host.mode 'llm' chooses them)",
+        if not raw.rows and host.mode == "plan":  # an llm host or a person writes them after the answers
+            raise _Problem("'rows' must be a non-empty list of tables (or host.mode 'llm'/'human' writes them)",
                            "steps", i, "rows")
         return FormulationsStep(id=step_id, rows=tuple(
             FormulationRow(voice=member(r.voice, "rows", j, "voice"), quote=r.quote)

@@ -29,6 +29,7 @@ from symposia.catalog import Voice
 from symposia.dialogue.attribution import Speaker, TextCheck, check_host_text, problems_text
 from symposia.dialogue.authoring import (
     Authored,
+    authored_from_text,
     authoring_messages,
     authoring_system,
     check_authored,
@@ -76,7 +77,9 @@ class HumanHost(Protocol):
         """An optional observation after a voice answered."""
 
     def compose(self, kind: str, intent: str | None, problem: str | None) -> str | None:
-        """Host text the plan leaves to the person (an observation, the closing); None skips it."""
+        """Host text the plan leaves to the person — an observation, the closing, or a table as TOML
+        ``[[rows]]`` (formulations: voice, quote; synthesis: voice, role, formulation, plus revealed and
+        note); None leaves it out."""
 
     def next_voice(self, voices: Sequence[Voice]) -> Voice | None:
         """For a free-form session: whom to ask next (None ends the session)."""
@@ -259,7 +262,7 @@ class _Run:
             a = out.accepted
             extra["draft_turn"] = out.accepted_turn.id if out.accepted_turn else None
         else:
-            a = self.compose(kind, step.intent, speakers)
+            a = self.compose(kind, step.intent, speakers, title)
             if a is None:
                 self.refuse(step.id, kind, key, "the host left it unwritten", {}, error_kind="unwritten")
                 return
@@ -273,16 +276,21 @@ class _Run:
         self.host_turn(a.text, kind=kind, key=key, meta={**a.meta, "step": step.id, **check.to_meta(), **extra},
                        provider=provider)
 
-    def compose(self, kind: str, intent: str | None, speakers: Sequence[Speaker]) -> Authored | None:
-        """A person writes host text; asked again while it misquotes."""
-        if self.human is None or kind not in ("observation", "closing"):
+    def compose(self, kind: str, intent: str | None, speakers: Sequence[Speaker],
+                title: str | None = None) -> Authored | None:
+        """A person writes host text (tables as TOML rows); asked again while it misquotes."""
+        if self.human is None:
             return None
         problem: str | None = None
         while True:
             text = self.human.compose(kind, intent, problem)
             if text is None:
                 return None
-            a = Authored(kind, text)
+            try:
+                a = authored_from_text(kind, text, title=title)
+            except ValueError as exc:
+                problem = f"- {exc}"
+                continue
             check = check_authored(a, speakers)
             if check.ok:
                 return a
