@@ -20,7 +20,7 @@ from symposia.dialogue.plan import load_plan, parse_plan
 from symposia.dialogue.symposium import run_symposium
 from symposia.providers.scripted import ScriptedProvider
 from symposia.render.transcript import transcript_markdown
-from symposia.testing.host_cases import CASES, PLACES, expected, run_case
+from symposia.testing.host_cases import CASES, PLACES, expected, expected_verdict, run_case
 
 HERE = Path(__file__).parent
 SEED = HERE / "fixtures" / "seed"
@@ -108,6 +108,7 @@ def test_the_seed_with_an_llm_host_writes_after_the_answers_and_quotes_only_verb
 def test_host_text_cases(place: str, case: str, tmp_path: Path) -> None:
     result = run_case(place, case, tmp_path)
     assert result.actual == expected(place, case), result.detail
+    assert result.verdict == expected_verdict(place, case)
 
 
 def test_seed_typography_passes_and_a_changed_word_does_not() -> None:
@@ -433,7 +434,8 @@ def test_a_person_writing_the_closing_is_asked_again_after_a_misquote(isolated_u
         f'[providers.s]\nkind = "scripted"\noptions = {{ path = "{script}" }}\n[voices.qwen]\nprovider = "s"\n',
         encoding="utf-8")
     plan = parse_plan('title = "P"\nvoices = ["qwen"]\n[host]\nmode = "human"\n'
-                      '[[steps]]\nid = "a"\nkind = "ask"\nvoice = "qwen"\n[[steps]]\nid = "keys"\nkind = "formulations"\n'
+                      '[[steps]]\nid = "a"\nkind = "ask"\nvoice = "qwen"\n'
+                      '[[steps]]\nid = "keys"\nkind = "formulations"\n'
                       '[[steps]]\nid = "end"\nkind = "closing"\n')
     person = Person()
     with Symposia(tmp_path / "p.db") as s:

@@ -6,7 +6,8 @@ synthesis row, a "what the dialogue revealed" item, a closing — goes through :
 
 - ``verbatim``: the voice it is credited to said it, in this session (typography aside);
 - ``near_miss``: credited to a voice of the session, close to something it said, but not its words
-  (a changed word, a dropped clause, a reversed meaning) — **refused**;
+  (a changed word, a dropped clause, words swapped) — **refused**;
+- ``reversed``: a near miss that says not what the voice said (a negation added or dropped) — **refused**;
 - ``invented``: credited to a voice of the session that said nothing like it (or never answered, or
   is not in the session at all when a chair credits it) — **refused**;
 - ``outside``: credited to no voice of the session and like nothing in it (the host's own prayer,
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from symposia.records import TurnRecord
-from symposia.text import Quotation, closest_span, locate, quotations, sentence_spans
+from symposia.text import Quotation, closest_span, locate, normalize, quotations, reverses, sentence_spans
 
 __all__ = [
     "NEAR_MISS_RATIO",
@@ -48,8 +49,8 @@ __all__ = [
     "verbatim_in",
 ]
 
-Verdict = Literal["verbatim", "near_miss", "invented", "outside"]
-REFUSED: frozenset[str] = frozenset({"near_miss", "invented"})
+Verdict = Literal["verbatim", "near_miss", "reversed", "invented", "outside"]
+REFUSED: frozenset[str] = frozenset({"near_miss", "reversed", "invented"})
 
 # A credited quote at least this similar (ignoring case and typography) to a span of the voice's
 # words is a near miss; below it, invented.
@@ -95,7 +96,7 @@ class QuoteFinding:
         return {k: v for k, v in {
             "quote": self.quote, "verdict": self.verdict, "voice": self.voice, "credited": self.credited,
             "turn_id": self.turn_id, "closest": self.closest,
-            "ratio": self.ratio if self.verdict == "near_miss" else None, "stranger": self.stranger,
+            "ratio": self.ratio if self.verdict in ("near_miss", "reversed") else None, "stranger": self.stranger,
         }.items() if v is not None}
 
 
@@ -144,7 +145,8 @@ def _judge(quote: str, speaker: Speaker, credited: bool) -> QuoteFinding:
         return QuoteFinding(quote, "verbatim", speaker.voice, credited, found[0], found[1], 1.0)
     near = closest_span(quote, speaker.texts, NEAR_MISS_RATIO) if speaker.texts else None
     if near is not None:
-        return QuoteFinding(quote, "near_miss", speaker.voice, credited, near[0],
+        verdict: Verdict = "reversed" if reverses(normalize(quote), normalize(near[1])) else "near_miss"
+        return QuoteFinding(quote, verdict, speaker.voice, credited, near[0],
                             _sentence_of(speaker.texts[near[0]], near[1]), near[2])
     return QuoteFinding(quote, "invented", speaker.voice, credited)
 
@@ -198,7 +200,9 @@ def _credited(text: str, q: Quotation, people: Sequence[Speaker]) -> Speaker | N
     it with a speech cue, or just after it."""
     if q.attribution is not None and q.attribution != "self":
         sp = _named(q.attribution, people)
-        if sp is not None:
+        # a name after the quote counts only on its line ("'…' — Grok"), not a list item below it
+        if sp is not None and (q.attribution in text[max(0, q.start - 130):q.start]
+                               or q.attribution in text[q.end:q.end + 60].split("\n", 1)[0]):
             return sp
     if q.attribution == "self":
         return None
@@ -296,6 +300,8 @@ def problems_text(check: TextCheck, names: Mapping[str, str]) -> str:
             lines.append(f'- you credited "{f.quote}" to {f.stranger}, who was not in this session')
         elif f.verdict == "near_miss":
             lines.append(f'- you wrote "{f.quote}"; {who} said "{f.closest}"')
+        elif f.verdict == "reversed":
+            lines.append(f'- you wrote "{f.quote}", the reverse of what {who} said: "{f.closest}"')
         else:
             lines.append(f'- you wrote "{f.quote}", credited to {who}; {who} said nothing like it here')
     return "\n".join(lines)

@@ -6,7 +6,7 @@ or accepted with the quote marked as an outside source? ``python -m symposia.tes
 prints the table; ``tests/test_host_cases.py`` asserts every row.
 
 Qwen's answer in every case is ``The offering burns not *on* the altar, but *as* the altar. The gap is
-generative.`` The quote the host writes is, by case:
+generative. We are not mirrors reflecting mirrors.`` The quote the host writes is, by case:
 
 - ``verbatim``: ``The offering burns not *on* the altar, but *as* the altar`` — credited to Qwen;
 - ``typography``: ``The offering burns not ON the altar, but AS the altar`` — the seed's own relay:
@@ -15,6 +15,7 @@ generative.`` The quote the host writes is, by case:
 - ``invented``: words Qwen never said — credited to Qwen;
 - ``reversed``: Qwen's words with the meaning turned round (``not *as* the altar, but *on* the
   altar``) — credited to Qwen;
+- ``negated``: Qwen's "We are not mirrors reflecting mirrors" with the "not" dropped — credited to Qwen;
 - ``outside``: a line of an old hymn, credited to nobody (in a table row the row itself credits its
   voice, so there it is an invention).
 """
@@ -30,15 +31,17 @@ from symposia.catalog import load_catalog
 from symposia.dialogue.plan import parse_plan
 from symposia.dialogue.symposium import run_symposium
 
-__all__ = ["CASES", "PLACES", "CaseResult", "expected", "run_case", "run_cases", "table"]
+__all__ = ["CASES", "PLACES", "CaseResult", "expected", "expected_verdict", "run_case", "run_cases", "table"]
 
-ANSWER = "The offering burns not *on* the altar, but *as* the altar. The gap is generative."
+ANSWER = ("The offering burns not *on* the altar, but *as* the altar. The gap is generative. "
+          "We are not mirrors reflecting mirrors.")
 QUOTES: dict[str, str] = {
     "verbatim": "The offering burns not *on* the altar, but *as* the altar",
     "typography": "The offering burns not ON the altar, but AS the altar",
     "near-miss": "The offering burns not *on* the altar, but *as* the fire",
     "invented": "The gap is a door we walk through together",
     "reversed": "The offering burns not *as* the altar, but *on* the altar",
+    "negated": "We are mirrors reflecting mirrors",
     "outside": "O Altar where the offering burns",
 }
 CASES: tuple[str, ...] = tuple(QUOTES)
@@ -94,6 +97,17 @@ def expected(place: str, case: str) -> str:
     return "refused"
 
 
+_VERDICTS = {"verbatim": "verbatim", "typography": "verbatim", "near-miss": "near_miss", "invented": "invented",
+             "reversed": "near_miss", "negated": "reversed", "outside": "outside"}
+
+
+def expected_verdict(place: str, case: str) -> str:
+    """The verdict the record should hold: words swapped read as a near miss, a dropped "not" as reversed."""
+    if case == "outside" and place in _ROWS:
+        return "invented"  # a row credits its voice, which never said it
+    return _VERDICTS[case]
+
+
 @dataclass(frozen=True)
 class CaseResult:
     place: str
@@ -101,10 +115,11 @@ class CaseResult:
     expected: str
     actual: str
     detail: str  # the refusal, as the record states it
+    verdict: str = ""  # the quote's verdict as the record holds it (verbatim, near_miss, reversed, …)
 
     @property
     def ok(self) -> bool:
-        return self.expected == self.actual
+        return self.expected == self.actual and self.verdict == expected_verdict(self.place, self.case)
 
 
 def _script(chair_reply: str) -> str:
@@ -131,16 +146,18 @@ def run_case(place: str, case: str, workdir: Path) -> CaseResult:
         turns = s.archive.session_turns(outcome.session_id)
     mine = [t for t in turns if t.meta.get("step") == "x" and t.role in ("host", "chair")
             and t.meta.get("kind") != "draft"]
+    judged = [q for t in mine for q in ((t.meta.get("check") or t.meta).get("quotes") or [])]
+    verdict = str(judged[-1]["verdict"]) if judged else ""
     refused = [t for t in mine if t.result.error is not None]
     if refused:
         err = refused[-1].result.error
-        return CaseResult(place, case, expected(place, case), "refused", err.message if err else "")
+        return CaseResult(place, case, expected(place, case), "refused", err.message if err else "", verdict)
     accepted = [t for t in mine if not t.meta.get("refused")]
     if not accepted:
-        return CaseResult(place, case, expected(place, case), "missing", "")
+        return CaseResult(place, case, expected(place, case), "missing", "", verdict)
     outside = accepted[-1].meta.get("outside") or []
     actual = "accepted, marked outside" if outside else "accepted"
-    return CaseResult(place, case, expected(place, case), actual, "")
+    return CaseResult(place, case, expected(place, case), actual, "", verdict)
 
 
 def run_cases(workdir: Path | None = None) -> list[CaseResult]:
@@ -151,8 +168,10 @@ def run_cases(workdir: Path | None = None) -> list[CaseResult]:
 
 
 def table(results: list[CaseResult]) -> str:
-    rows = [f"| {r.place} | {r.case} | {r.expected} | {r.actual} | {'yes' if r.ok else 'NO'} |" for r in results]
-    return "\n".join(["| place | case | expected | actual | as expected |", "|---|---|---|---|---|", *rows])
+    rows = [f"| {r.place} | {r.case} | {r.expected} | {r.actual} | {r.verdict or '—'} | {'yes' if r.ok else 'NO'} |"
+            for r in results]
+    return "\n".join(["| place | case | expected | actual | verdict in the record | as expected |",
+                      "|---|---|---|---|---|---|", *rows])
 
 
 if __name__ == "__main__":
