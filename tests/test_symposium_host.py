@@ -468,3 +468,33 @@ def test_a_voice_that_fails_leaves_the_symposium_incomplete_and_resume_retries_o
         assert "*Grok 4.1 did not answer:" in md
         again = s.resume(outcome.session_id)
         assert again.status == "complete" and s.runtime.calls_made == 3 and s.runtime.calls_kept == 1
+
+
+def test_annotate_an_imported_transcript(isolated_user_dirs: Path, tmp_path: Path) -> None:
+    transcript = tmp_path / "imported.md"
+    transcript.write_text("""# An imported dialogue
+
+## Voice: Qwen 3 Max
+
+**Question from Host:**
+
+> What is the gap?
+
+**Qwen's Response:**
+
+> **The offering burns not *on* the altar, but *as* the altar.** The gap is generative.
+""", encoding="utf-8")
+    db = tmp_path / "i.db"
+    runner = CliRunner()
+    res = runner.invoke(cli, ["--archive", str(db), "import", str(transcript)])
+    assert res.exit_code == 0, res.output
+    with Archive.open(db) as a:
+        sid = a.list_sessions(1)[0].id
+    rows = tmp_path / "rows.toml"
+    rows.write_text('[[rows]]\nvoice = "qwen"\nquote = "The offering burns not ON the altar, but AS the altar."\n',
+                    encoding="utf-8")
+    res = runner.invoke(cli, ["--archive", str(db), "annotate", sid, "-k", "formulations", "--from", str(rows),
+                              "-o", str(tmp_path / "i.md")])
+    assert res.exit_code == 0, res.output
+    md = (tmp_path / "i.md").read_text(encoding="utf-8")
+    assert "## Key Formulations" in md and '| Qwen | "The offering burns not ON the altar, but AS the altar." |' in md
