@@ -15,9 +15,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from symposia.dialogue.arena import resume_arena
+from symposia.dialogue.council import CouncilPlan, run_council
 from symposia.dialogue.observer import Observer
 from symposia.dialogue.plan import Plan, plan_to_dict
 from symposia.dialogue.runtime import Runtime
+from symposia.dialogue.study import StudyPlan, run_study
+from symposia.dialogue.symposium import run_symposium, symposium_plan_from_session
 from symposia.errors import NotFoundError, UsageError
 from symposia.records import utcnow
 
@@ -91,7 +95,7 @@ async def resume_session(rt: Runtime, session_id: str, *, observer: Observer | N
     if plan is not None:
         if dict(session.plan).get("kind", session.kind) != "symposium":
             raise UsageError(f"session {session.id} is a {session.kind!r} session: --plan takes a symposium "
-                                "plan and resumes a symposium session")
+                             "plan and resumes a symposium session")
         diff = adopt_plan(rt, session.id, plan)
         if observer is not None:
             observer.note(f"plan: {diff.summary()}")
@@ -99,24 +103,16 @@ async def resume_session(rt: Runtime, session_id: str, *, observer: Observer | N
     stored = dict(session.plan)
     kind = stored.get("kind", session.kind)
     if kind == "council":
-        from symposia.dialogue.council import CouncilPlan, run_council
-
         cplan = CouncilPlan.from_dict(stored)
         if max_cost is not None:
             cplan = dataclasses.replace(cplan, max_cost=max_cost)
         return await run_council(rt, cplan, session_id=session.id, observer=observer)
     if kind == "symposium":
-        from symposia.dialogue.symposium import run_symposium, symposium_plan_from_session
-
         return await run_symposium(rt, symposium_plan_from_session(session), session_id=session.id,
                                    observer=observer)
     if kind == "arena":
-        from symposia.dialogue.arena import resume_arena
-
         return await resume_arena(rt, session.id, observer=observer)
     if kind == "study":
-        from symposia.analysis.study import StudyPlan, run_study
-
         return await run_study(rt, StudyPlan.from_dict(stored), session_id=session.id, observer=observer)
     raise NotFoundError(f"session {session.id} is a {session.kind!r} session, which cannot be resumed "
                         "with `symposia resume` (a chat continues with `symposia chat --resume ID`)")
