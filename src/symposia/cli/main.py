@@ -47,6 +47,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                "or OpenTelemetry spans."),
     "symposium": ("symposium", "symposium_cmd", "Run a host-led dialogue from PLAN_FILE (TOML): tailored "
                   "questions, relayed quotes, synthesis."),
+    "annotate": ("annotate", "annotate_cmd", "Add observations, key formulations, a synthesis or a closing to a "
+                 "finished SESSION."),
     "arena": ("arena", "arena_cmd", "Let VOICE_A and VOICE_B talk to each other for --turns turns, streamed and "
               "stored."),
     "chat": ("chat", "chat_cmd", "Talk with VOICE, one question per line; every answer is stored as it ends."),
@@ -144,6 +146,7 @@ def cli(ctx: click.Context, archive: Path | None, config: Path | None, force_arc
       symposia voices                 which voices are usable right now, and why not
       symposia council "..." --preset seven --rounds 2 --chair opus
       symposia symposium plan.toml    the host-led shape: tailored questions, relayed quotes
+      symposia annotate ID --host opus  formulations, synthesis, closing after the fact
     \b
     The archive (one SQLite file; --archive or SYMPOSIA_ARCHIVE to choose):
       symposia log / show ID / export SESSION / import PATH / search QUERY / origin PHRASE

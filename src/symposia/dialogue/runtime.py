@@ -57,6 +57,8 @@ class Runtime:
     prices: PriceTable = field(default_factory=load_prices)
     lease_ttl_s: float = lease.DEFAULT_TTL_S
     _providers: dict[str, Provider] = field(default_factory=dict)
+    calls_made: int = 0  # model calls made by this runtime
+    calls_kept: int = 0  # finished calls found in the record with the same inputs, not made again
     _holder: lease.Holder = field(default_factory=lease.new_holder)
     _leases: set[str] = field(default_factory=set)
     _heartbeat: threading.Thread | None = None
@@ -146,7 +148,14 @@ class Runtime:
         if step_key is not None:
             done = self.archive.find_turn(session_id, step_key)
             if done is not None and done.result.ok:
-                return done
+                if done.request == request:
+                    self.calls_kept += 1
+                    return done
+                # the plan (or an earlier answer) changed what this call would be sent: keep the old
+                # call in the record, out of the transcript, and make the new one
+                assert done.id is not None
+                self.archive.retire_turn(done.id, "its inputs changed")
+        self.calls_made += 1
         provider = self.provider(voice)
         attempts: list[dict[str, Any]] = []
         result = await run_turn(provider, request, voice=voice.shortcut, on_event=on_event, attempt_log=attempts)
@@ -199,7 +208,10 @@ class Runtime:
         """Store a contribution that is not a model call (a person's or a plan's words), idempotently."""
         done = self.archive.find_turn(session_id, step_key)
         if done is not None and done.result.ok:
-            return done
+            if done.result.text == text and error is None:
+                return done
+            assert done.id is not None
+            self.archive.retire_turn(done.id, "the host's text changed")
         now = utcnow()
         record = TurnRecord(
             id=None, session_id=session_id, seq=0, voice="host",
