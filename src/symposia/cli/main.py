@@ -41,10 +41,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "presets": ("voices", "presets_cmd", "Named councils of voices (use with --preset)."),
     "council": ("council", "council_cmd", "Put one QUESTION to several voices at once; optional rounds, chair "
                 "synthesis and ranking."),
-    "resume": ("council", "resume_cmd", "Finish an interrupted session; calls already stored are not repeated "
-               "(nor paid for again)."),
+    "resume": ("council", "resume_cmd", "Finish an interrupted or incomplete session; calls already stored are not "
+               "repeated (nor paid for again)."),
     "export": ("council", "export_cmd", "A session rendered from the record: the Markdown transcript, the full JSON, "
-               "or OpenTelemetry spans."),
+               "a standalone HTML page, or OpenTelemetry spans."),
     "symposium": ("symposium", "symposium_cmd", "Run a host-led dialogue from PLAN_FILE (TOML): tailored "
                   "questions, relayed quotes, synthesis."),
     "annotate": ("annotate", "annotate_cmd", "Add observations, key formulations, a synthesis or a closing to a "
