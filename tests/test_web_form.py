@@ -114,7 +114,7 @@ def test_an_arena_starts_from_the_page(browser: Any, two_voices: str) -> None:
         form.locator("button").click()
         page.wait_for_url("**/live/**")
         status = page.locator("#live-status")
-        page.wait_for_function("document.getElementById('live-status').dataset.status !== 'running'")
+        page.wait_for_function("() => document.getElementById('live-status').dataset.status !== 'running'")
         assert status.get_attribute("data-status") == "complete"
         assert page.locator("#panels .panel, #panels > *").count() == 2
         # Finished answers are the model's Markdown rendered (and sanitised on the server).
@@ -155,7 +155,7 @@ def test_a_symposium_starts_from_a_pasted_plan_and_a_bad_plan_says_where(browser
         page.locator("#symposium-form textarea[name=plan]").fill(PLAN)
         page.locator("#symposium-form button").click()
         page.wait_for_url("**/live/**")
-        page.wait_for_function("document.getElementById('live-status').dataset.status !== 'running'")
+        page.wait_for_function("() => document.getElementById('live-status').dataset.status !== 'running'")
         assert page.locator("#live-status").get_attribute("data-status") == "complete"
         assert "considered" in page.locator("#panels").inner_text()
     finally:
