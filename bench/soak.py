@@ -257,8 +257,9 @@ def books(soak: Soak) -> dict[str, Any]:
     con = sqlite3.connect(soak.db)
     stored: Counter[str] = Counter()
     failed_turns = 0
-    for plan_json, attempts, status in con.execute(
-            "SELECT s.plan_json, t.attempts, t.status FROM turns t JOIN sessions s ON s.id = t.session_id"):
+    for plan_json, attempts, status in con.execute(  # model calls only: not a plan's or a person's words
+            "SELECT s.plan_json, t.attempts, t.status FROM turns t JOIN sessions s ON s.id = t.session_id "
+            "WHERE t.provider = 'fake'"):
         question = json.loads(plan_json).get("question", "")
         if question.startswith("soak-q-"):
             stored[question[:12]] += attempts
