@@ -83,7 +83,8 @@ def sse_data(raw: str) -> list[Any]:
 
 
 def test_package_exports_everything() -> None:
-    assert set(symposia.testing.__all__) == {"FAULT_KINDS", "FakeServer", "Fault", "RecordedRequest", "Reply"}
+    assert set(symposia.testing.__all__) == {"FAULT_KINDS", "BatchSettings", "FakeServer", "Fault",
+                                              "RecordedRequest", "Reply"}
 
 
 def test_openai_non_stream_reply_usage_and_request_id(srv: FakeServer, oa: openai.OpenAI) -> None:
