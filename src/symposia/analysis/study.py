@@ -131,7 +131,7 @@ async def run_study(rt: Runtime, plan: StudyPlan, *, session_id: str | None = No
         rt.archive.set_session_status(session_id, "running")
     sid = session_id
     outcome = StudyOutcome(sid)
-    gate = asyncio.Semaphore(max(1, plan.concurrency))
+    gate = asyncio.Semaphore(max(1, rt.slots(plan.concurrency)))
 
     async def one(v: Voice, text: str, key: str, meta: dict[str, Any], role: str = "voice",
                   system: str | None = plan.system) -> TurnRecord:

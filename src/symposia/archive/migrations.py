@@ -170,3 +170,8 @@ migration(m003_embeddings)
 from symposia.publish.schema import m004_publications  # noqa: E402
 
 migration(m004_publications)
+
+
+from symposia.archive.batches import m005_batches  # noqa: E402
+
+migration(m005_batches)

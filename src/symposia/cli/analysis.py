@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from symposia import paths
+from symposia.cli.batches import BATCH_HELP, use_batches
 from symposia.cli.context import Options, err, friendly_errors, out, pass_options
 
 
@@ -167,12 +168,14 @@ def analyze_cmd(opts: Options, session_id: str, controls: Path | None, no_archiv
 @click.option("--resume", "resume_id", help="Finish a stopped study; finished calls are not repeated.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Folder for the report.")
 @click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
+@click.option("--batch", "batch", is_flag=True, help=BATCH_HELP)
+@click.option("--no-report", is_flag=True, help="Store the calls only; analyse later with `symposia analyze ID`.")
 @pass_options
 @friendly_errors
 def study_cmd(opts: Options, prompts_file: Path | None, voices: str | None, preset: str | None, samples: int,
               controls: Path | None, reword: str | None, system: str | None, temperature: float | None,
               max_tokens: int | None, concurrency: int, resume_id: str | None, out_dir: Path | None,
-              as_json: bool) -> None:
+              as_json: bool, batch: bool, no_report: bool) -> None:
     """Put each prompt of PROMPTS_FILE to each voice in a fresh context, K samples, plus a control
     battery; then intra, inter, floor, lift, permutation tests and bootstrap CIs per voice pair.
 
@@ -180,6 +183,7 @@ def study_cmd(opts: Options, prompts_file: Path | None, voices: str | None, pres
     Examples:
       symposia study prompts.toml --voices qwen,grok,kimi --samples 5 --controls controls.toml
       symposia study --resume 20260201-0930-study
+      symposia study prompts.toml --voices opus,gpt --samples 20 --batch    (half price, within 24 h)
     """
     from symposia.analysis import run_study
     from symposia.analysis.study import StudyPlan, load_prompt_file
@@ -187,6 +191,8 @@ def study_cmd(opts: Options, prompts_file: Path | None, voices: str | None, pres
     from symposia.cli.live import LiveView, usage_table
 
     with opts.open() as s:
+        if batch:
+            use_batches(s)
         session_id: str | None = None
         if resume_id:
             session = s.archive.get_session(resume_id)
@@ -227,5 +233,7 @@ def study_cmd(opts: Options, prompts_file: Path | None, voices: str | None, pres
                 status = s.archive.get_session(sid).status
                 err.print(f"[dim]session {sid} ({status}) in {s.archive.path}[/]")
                 if status != "complete":
-                    err.print(f"[yellow]Resume with: symposia study --resume {sid}[/]")
-        _report_study(s.archive, outcome.session_id, out_dir, as_json)
+                    again = " --batch" if batch else ""
+                    err.print(f"[yellow]Resume with: symposia study --resume {sid}{again}[/]")
+        if not no_report:
+            _report_study(s.archive, outcome.session_id, out_dir, as_json)

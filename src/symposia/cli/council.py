@@ -12,6 +12,7 @@ import click
 from rich.markup import escape
 
 from symposia import paths
+from symposia.cli.batches import BATCH_HELP, use_batches
 from symposia.cli.context import Options, err, friendly_errors, out, pass_options, read_text_argument
 from symposia.cli.live import LiveView, usage_table
 from symposia.dialogue.council import CouncilPlan, council_preview, run_council
@@ -64,12 +65,13 @@ def save_transcript(s: Any, session_id: str, out_path: Path | None) -> Path:
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the Markdown transcript (default: the data dir's transcripts/).")
 @click.option("--json", "as_json", is_flag=True, help="Print the session as JSON at the end.")
+@click.option("--batch", "batch", is_flag=True, help=BATCH_HELP)
 @pass_options
 @friendly_errors
 def council_cmd(opts: Options, question: str | None, preset: str | None, voices: tuple[str, ...], rounds: int,
                 chair: str | None, rank: bool, system: str | None, temperature: float | None,
                 max_tokens: int | None, token_budget: int, max_cost: float | None, dry_run: bool,
-                out_path: Path | None, as_json: bool) -> None:
+                out_path: Path | None, as_json: bool, batch: bool) -> None:
     """Put one QUESTION to several voices at once; optional rounds, chair synthesis and ranking.
 
     \b
@@ -102,6 +104,8 @@ def council_cmd(opts: Options, question: str | None, preset: str | None, voices:
             if rounds > 1:
                 out.print("[dim]Later rounds add the others' answers, which do not exist yet.[/]")
             return
+        if batch:
+            use_batches(s)
         run_and_report(s, lambda view: run_council(s.runtime, plan, observer=view), out_path, as_json)
 
 
@@ -141,13 +145,16 @@ def _last_session(s: Any) -> str | None:
 @click.argument("session_id")
 @click.option("--max-cost", type=float, help="A new spending limit for the rest of the session.")
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--batch", "batch", is_flag=True, help=BATCH_HELP)
 @pass_options
 @friendly_errors
-def resume_cmd(opts: Options, session_id: str, max_cost: float | None, out_path: Path | None) -> None:
+def resume_cmd(opts: Options, session_id: str, max_cost: float | None, out_path: Path | None, batch: bool) -> None:
     """Finish an interrupted session; calls already stored are not repeated (nor paid for again)."""
     from symposia.dialogue.resume import resume_session
 
     with opts.open() as s:
+        if batch:
+            use_batches(s)
         session = s.archive.get_session(session_id)
         run_and_report(s, lambda view: resume_session(s.runtime, session.id, observer=view, max_cost=max_cost),
                        out_path, False, session_id=session.id)

@@ -14,6 +14,7 @@ from symposia.cli import (
     analysis,
     arena,
     ask,
+    batches,
     chat,
     council,
     importing,
@@ -70,6 +71,7 @@ cli.add_command(publish.publish_cmd)
 cli.add_command(importing.import_cmd)
 cli.add_command(analysis.analyze_cmd)
 cli.add_command(analysis.study_cmd)
+cli.add_command(batches.batches_cmd)
 cli.add_command(serve.serve_cmd)
 cli.add_command(search.search_cmd)
 cli.add_command(search.index_cmd)

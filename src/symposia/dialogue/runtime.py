@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from symposia.archive import Archive
 from symposia.catalog import Catalog, Voice
@@ -35,13 +35,32 @@ from symposia.records import (
 OnEvent = Callable[[TextChunk | ReasoningChunk | Restart], None]
 
 
+class CallExecutor(Protocol):
+    """How a runtime makes its calls when not one by one, live (e.g. in provider batches)."""
+
+    def slots(self, wanted: int) -> int:
+        """How many calls an orchestrator asking for ``wanted`` at once should let wait together."""
+        ...
+
+    async def run(self, provider: Provider, voice: Voice, request: TurnRequest, *, session_id: str,
+                  step_key: str | None, on_event: OnEvent | None = None) -> TurnResult: ...
+
+    async def aclose(self) -> None: ...
+
+
 @dataclass
 class Runtime:
-    """Catalog + archive + one provider instance per configured provider."""
+    """Catalog + archive + one provider instance per configured provider; ``executor`` (None: live
+    calls through the runner) decides how each call is made."""
 
     catalog: Catalog
     archive: Archive
     _providers: dict[str, Provider] = field(default_factory=dict)
+    executor: CallExecutor | None = None
+
+    def slots(self, wanted: int) -> int:
+        """How many calls an orchestrator should have in flight at once (its own limit when live)."""
+        return wanted if self.executor is None else self.executor.slots(wanted)
 
     def provider(self, voice: Voice) -> Provider:
         spec = self.catalog.provider_for(voice)
@@ -73,7 +92,11 @@ class Runtime:
             if done is not None and done.result.ok:
                 return done
         provider = self.provider(voice)
-        result = await run_turn(provider, request, voice=voice.shortcut, on_event=on_event)
+        if self.executor is not None:
+            result = await self.executor.run(provider, voice, request, session_id=session_id, step_key=step_key,
+                                             on_event=on_event)
+        else:
+            result = await run_turn(provider, request, voice=voice.shortcut, on_event=on_event)
         record = TurnRecord(
             id=None,
             session_id=session_id,
@@ -108,6 +131,8 @@ class Runtime:
         return self.archive.get_turn(self.archive.add_turn(record))
 
     async def aclose(self) -> None:
+        if self.executor is not None:
+            await self.executor.aclose()
         for p in self._providers.values():
             await p.aclose()
         self._providers.clear()

@@ -61,6 +61,11 @@ _STOP: dict[str, FinishReason] = {
 }
 
 
+def stop_reason(raw: str | None) -> FinishReason:
+    """Our finish reason for an Anthropic ``stop_reason``."""
+    return _STOP.get(raw, "unknown") if raw else "unknown"
+
+
 def shape_messages(
     system: str | None, messages: tuple[Message, ...]
 ) -> tuple[str | None, list[dict[str, str]]]:
@@ -105,6 +110,33 @@ def map_sdk_error(provider: str, exc: Exception) -> ProviderError | None:
     return None
 
 
+def messages_kwargs(request: TurnRequest) -> dict[str, Any]:
+    """The SDK's ``messages.create`` arguments for a request, without ``stream`` (sampling knobs and
+    ``Params.extra`` in ``extra_body``)."""
+    system, messages = shape_messages(request.system, request.messages)
+    p = request.params
+    kw: dict[str, Any] = {
+        "model": request.model,
+        "messages": messages,
+        "max_tokens": p.max_tokens if p.max_tokens is not None else DEFAULT_MAX_TOKENS,
+    }
+    if system:
+        kw["system"] = system
+    if p.stop:
+        kw["stop_sequences"] = list(p.stop)
+    # Sampling knobs travel in extra_body: newer SDKs dropped them from create()'s signature,
+    # but the JSON body is where the API reads them either way.
+    body: dict[str, Any] = {}
+    if p.temperature is not None:
+        body["temperature"] = p.temperature
+    if p.top_p is not None:
+        body["top_p"] = p.top_p
+    body.update(p.extra)
+    if body:
+        kw["extra_body"] = body
+    return kw
+
+
 class AnthropicProvider:
     """Streams Messages from Anthropic (or any server speaking its wire format)."""
 
@@ -130,29 +162,7 @@ class AnthropicProvider:
         return self._client
 
     def _kwargs(self, request: TurnRequest) -> dict[str, Any]:
-        system, messages = shape_messages(request.system, request.messages)
-        p = request.params
-        kw: dict[str, Any] = {
-            "model": request.model,
-            "messages": messages,
-            "max_tokens": p.max_tokens if p.max_tokens is not None else DEFAULT_MAX_TOKENS,
-            "stream": True,
-        }
-        if system:
-            kw["system"] = system
-        if p.stop:
-            kw["stop_sequences"] = list(p.stop)
-        # Sampling knobs travel in extra_body: newer SDKs dropped them from create()'s signature,
-        # but the JSON body is where the API reads them either way.
-        body: dict[str, Any] = {}
-        if p.temperature is not None:
-            body["temperature"] = p.temperature
-        if p.top_p is not None:
-            body["top_p"] = p.top_p
-        body.update(p.extra)
-        if body:
-            kw["extra_body"] = body
-        return kw
+        return {**messages_kwargs(request), "stream": True}
 
     async def stream(self, request: TurnRequest) -> AsyncIterator[StreamEvent]:
         """Yield text/reasoning chunks, then the ``TurnResult``; raise ``ProviderError`` on failure."""
@@ -252,7 +262,7 @@ class AnthropicProvider:
         yield TurnResult(
             text="".join(text_parts),
             reasoning="".join(reasoning_parts),
-            finish_reason=_STOP.get(stop_raw, "unknown") if stop_raw else "unknown",
+            finish_reason=stop_reason(stop_raw),
             model_requested=request.model,
             model_reported=model,
             request_id=request_id or message_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from symposia.errors import ConfigError
 from symposia.providers.base import Provider, ProviderSpec
+from symposia.providers.batch import BatchClient, batch_options
 
 
 def make_provider(spec: ProviderSpec, api_key: str | None) -> Provider:
@@ -27,3 +28,16 @@ def make_provider(spec: ProviderSpec, api_key: str | None) -> Provider:
         return ScriptedProvider(spec, api_key)
     raise ConfigError(f"provider {spec.name!r} has unknown kind {spec.kind!r}; "
                       "expected one of: openai, anthropic, local, scripted")
+
+
+def make_batch_client(spec: ProviderSpec, api_key: str | None) -> BatchClient | None:
+    """The batch API client for ``spec``, or None when the provider has none (``options.batch``)."""
+    if not batch_options(spec):
+        return None
+    if spec.kind == "anthropic":
+        from symposia.providers.anthropic_batch import AnthropicBatchClient
+
+        return AnthropicBatchClient(spec, api_key)
+    from symposia.providers.openai_batch import OpenAIBatchClient
+
+    return OpenAIBatchClient(spec, api_key)
