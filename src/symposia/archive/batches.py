@@ -204,7 +204,7 @@ class BatchLedger:
         return int(rows[0][0])
 
     def items(self, job_id: int) -> list[BatchItem]:
-        return [_item(r) for r in self.archive.query("SELECT * FROM batch_items WHERE job_id = ? ORDER BY rowid",
+        return [_item(r) for r in self.archive.query("SELECT * FROM batch_items WHERE job_id = ? ORDER BY custom_id",
                                                      (job_id,))]
 
     def job(self, job_id: int) -> BatchJob:

@@ -149,6 +149,21 @@ class BatchExecutor:
             self._flushers[name] = self._spawn(self._flush(name, client))
 
     async def _flush(self, name: str, client: BatchClient) -> None:
+        try:
+            await self._flush_unguarded(name, client)
+        except Exception as exc:  # never leave a caller waiting on a batch that will not be sent
+            log.exception("sending batches to %s failed", name)
+            self._fail_all(name, ProviderError(f"internal error sending the batch: {type(exc).__name__}: {exc}",
+                                               provider=name, kind="internal"))
+
+    def _fail_all(self, provider: str, failure: ProviderError) -> None:
+        """Answer every call still waiting on ``provider`` with ``failure`` (stored as a failed turn; a
+        resumed run picks the calls up again from the ledger)."""
+        for cid, calls in list(self._waiting.items()):
+            if calls and calls[0].spec.name == provider:
+                self._deliver(cid, _error_result(calls[0].request.model, calls[0].voice.shortcut, failure, 1))
+
+    async def _flush_unguarded(self, name: str, client: BatchClient) -> None:
         while True:  # wait until no new call has arrived for collect_s
             quiet = time.monotonic() - self._last_arrival.get(name, 0.0)
             if quiet >= self.collect_s:
@@ -220,10 +235,14 @@ class BatchExecutor:
     async def _follow(self, job: BatchJob, client: BatchClient) -> None:
         try:
             await self._follow_unguarded(job, client)
-        except ProviderError as exc:  # the batch cannot be followed: its callers get the failure
-            self._note(f"batch {job.remote_id or job.tag} at {client.spec.name}: {exc.detail}")
-            for item in self.ledger.items(job.id):
-                self._deliver(item.custom_id, _error_result(item.model, item.voice, exc, 1))
+        except Exception as exc:  # the batch cannot be followed: its callers get the failure, never a hang
+            failure = exc if isinstance(exc, ProviderError) else ProviderError(
+                f"internal error following the batch: {type(exc).__name__}: {exc}", provider=client.spec.name,
+                kind="internal")
+            if not isinstance(exc, ProviderError):
+                log.exception("following batch %s failed", job.remote_id or job.tag)
+            self._note(f"batch {job.remote_id or job.tag} at {client.spec.name}: {failure.detail}")
+            self._fail_all(client.spec.name, failure)
 
     async def _follow_unguarded(self, job: BatchJob, client: BatchClient) -> None:
         spec = client.spec
