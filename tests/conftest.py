@@ -27,6 +27,29 @@ def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     yield home
 
 
+# CI installs everything and starts every server, so there a skipped test is a failure in disguise:
+# with SYMPOSIA_NO_SKIPS=1 (set by ./scripts/test) any skip, at collection or in a test, fails the run.
+NO_SKIPS = os.environ.get("SYMPOSIA_NO_SKIPS") == "1"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if NO_SKIPS and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped, and SYMPOSIA_NO_SKIPS=1 forbids skips: {report.longrepr}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if NO_SKIPS and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = f"module skipped, and SYMPOSIA_NO_SKIPS=1 forbids skips: {report.longrepr}"
+
+
 # The PostgreSQL server for tests: the one `scripts/test` started (SYMPOSIA_TEST_PG_URL), else a throwaway
 # cluster of this test session. With SYMPOSIA_REQUIRE_PG=1 (set by scripts/test, so in CI) a missing server
 # fails the run instead of skipping its tests.

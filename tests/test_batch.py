@@ -98,7 +98,9 @@ def test_cost_is_the_price_table_times_the_batch_factor() -> None:
     assert batch_cost(spec, "m", Usage(prompt_tokens=1000, completion_tokens=500)) == pytest.approx(0.003)
     assert batch_cost(spec, "other", Usage(prompt_tokens=1000, completion_tokens=500)) is None
     assert batch_cost(spec, "m", Usage(prompt_tokens=1, completion_tokens=1, cost=0.25)) == 0.25  # reported wins
-    assert make_batch_client(ProviderSpec(name="p", kind="openai"), None) is None  # batch not switched on
+    bare = ProviderSpec(name="p", kind="openai")
+    assert batch_cost(bare, "m", Usage(prompt_tokens=1, completion_tokens=1), live_estimate=0.01) == 0.005
+    assert make_batch_client(bare, None) is None  # batch not switched on
 
 
 # -- studies through both wires ------------------------------------------------------------------
@@ -207,8 +209,8 @@ def test_a_batch_sent_just_before_a_crash_is_found_by_its_tag(isolated_user_dirs
         batch_config(isolated_user_dirs, srv, voices=("alpha",))
         p = StudyPlan(prompts=("Only prompt.",), voices=("alpha",), samples=2)
         with Symposia(tmp_path / "b.db") as s:
-            sid = s.runtime.start_session("study", "crash", plan={"kind": "study", **p.to_dict()}).id
             voice = s.catalog.voice("alpha")
+            sid = s.runtime.start_session("study", "crash", plan={"kind": "study", **p.to_dict()}, voices=[voice]).id
             spec = s.catalog.provider_for(voice)
             client = make_batch_client(spec, "k-fake-123456")
             assert client is not None

@@ -227,4 +227,4 @@ def test_archive_copy_cli_round_trip(pg_url: str, tmp_path: Path) -> None:
     dumps = [CliRunner().invoke(cli, ["archive", "dump", str(tmp_path / n)]).stdout for n in ("a.db", "b.db")]
     assert dumps[0] == dumps[1] and dumps[0].count('"table": "turns"') == 4
     bad = CliRunner().invoke(cli, ["--archive", "postgresql://nobody:secretpw@127.0.0.1:1/none", "log"])
-    assert bad.exit_code == 2 and "cannot connect" in bad.output and "secretpw" not in bad.output
+    assert bad.exit_code != 0 and "cannot connect" in bad.output and "secretpw" not in bad.output

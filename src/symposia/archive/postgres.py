@@ -202,8 +202,9 @@ def connect(url: str) -> PgConnection:
     try:
         raw = psycopg.connect(url, autocommit=True, row_factory=_row_factory, connect_timeout=10)
     except psycopg.Error as exc:
-        raise ArchiveError(f"cannot connect to the archive {safe_url(url)}: {str(exc).strip()}. Is the server "
-                           "running, and are the user, password and database in the URL right?") from exc
+        reason = " ".join(str(exc).split())
+        raise ArchiveError(f"cannot connect to the archive {safe_url(url)}: {reason} Check that the server runs "
+                           "and that the user, password and database in the URL are right.") from exc
     conn = PgConnection(raw, url)
     try:
         migrate_postgres(conn, where=f"the archive {safe_url(url)}")

@@ -20,7 +20,8 @@ def use_batches(s: Any) -> None:
     """Make the session's runtime send its calls in provider batches."""
     from symposia.dialogue.batching import BatchExecutor
 
-    s.runtime.executor = BatchExecutor(s.archive, note=lambda text: err.print(f"[dim]{escape(text)}[/]"))
+    s.runtime.executor = BatchExecutor(s.archive, note=lambda text: err.print(f"[dim]{escape(text)}[/]"),
+                                       prices=s.runtime.prices)
 
 
 @click.command("batches")

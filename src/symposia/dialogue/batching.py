@@ -29,6 +29,7 @@ from typing import Any
 from symposia.archive import Archive
 from symposia.archive.batches import BatchJob, BatchLedger
 from symposia.catalog import Voice
+from symposia.catalog.prices import PriceTable
 from symposia.errors import ProviderError
 from symposia.keys import resolve_key
 from symposia.providers.base import Provider, ProviderSpec
@@ -70,8 +71,9 @@ class BatchExecutor:
     """Runs a runtime's calls in provider batches (see the module docstring)."""
 
     def __init__(self, archive: Archive, *, collect_s: float = 0.5, note: Note | None = None,
-                 clients: ClientFactory = _default_client) -> None:
+                 clients: ClientFactory = _default_client, prices: PriceTable | None = None) -> None:
         self.archive = archive
+        self.prices = prices  # the shared live price table, for models the provider's options do not price
         self.ledger = BatchLedger(archive)
         self.collect_s = collect_s
         self._note = note or (lambda text: log.info("%s", text))
@@ -289,7 +291,8 @@ class BatchExecutor:
             got = raw.get(item.custom_id)
             attempts = self.ledger.attempts(item.custom_id)
             if isinstance(got, TurnResult):
-                cost = batch_cost(spec, item.model, got.usage)
+                estimate = self.prices.estimate(item.model, got.usage) if self.prices is not None else None
+                cost = batch_cost(spec, item.model, got.usage, estimate[0] if estimate else None)
                 if cost is not None:
                     total += cost
                     priced = True

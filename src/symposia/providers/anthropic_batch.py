@@ -14,12 +14,15 @@ from typing import Any
 import anthropic
 
 from symposia.errors import ProviderError
-from symposia.providers.anthropic_native import DEFAULT_BASE_URL, map_sdk_error, messages_kwargs, stop_reason
+from symposia.providers.anthropic_native import DEFAULT_BASE_URL, messages_kwargs, stop_reason
 from symposia.providers.batch import BatchState, SdkBatchClient, flat_body
 from symposia.providers.retry import status_error
+from symposia.providers.sdk import map_exception, sdk_error_table
 from symposia.records import TurnRequest, TurnResult, Usage
 
 __all__ = ["AnthropicBatchClient", "parse_result"]
+
+_ERRORS = sdk_error_table(anthropic)
 
 
 def parse_result(provider: str, result: Mapping[str, Any], model: str) -> TurnResult | ProviderError:
@@ -57,7 +60,7 @@ class AnthropicBatchClient(SdkBatchClient):
                                         default_headers=dict(self.spec.headers) or None)
 
     def _map_error(self, exc: Exception) -> ProviderError | None:
-        return map_sdk_error(self.spec.name, exc)
+        return map_exception(_ERRORS, self.spec.name, exc)
 
     def line(self, custom_id: str, request: TurnRequest) -> dict[str, Any]:
         return {"custom_id": custom_id, "params": flat_body(messages_kwargs(request))}

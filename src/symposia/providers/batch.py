@@ -200,17 +200,19 @@ def price_for(spec: ProviderSpec, model: str) -> Price | None:
                           "(USD per million tokens)", field=f"providers.{spec.name}.options.prices") from None
 
 
-def batch_cost(spec: ProviderSpec, model: str, usage: Usage) -> float | None:
-    """The cost of one batched call: tokens at the model's price times ``batch_price_factor``; the
-    provider's own reported cost wins when it sends one. None when neither is known."""
+def batch_cost(spec: ProviderSpec, model: str, usage: Usage, live_estimate: float | None = None) -> float | None:
+    """The cost of one batched call: the provider's own reported cost when it sends one; else the live
+    price (the provider's ``options.prices``, else ``live_estimate`` from the shared price table) times
+    ``batch_price_factor``. None when no price is known."""
     if usage.cost is not None:
         return usage.cost
     price = price_for(spec, model)
-    if price is None or usage.prompt_tokens is None or usage.completion_tokens is None:
+    live: float | None = live_estimate
+    if price is not None and usage.prompt_tokens is not None and usage.completion_tokens is not None:
+        live = (usage.prompt_tokens * price.input + usage.completion_tokens * price.output) / 1_000_000
+    if live is None:
         return None
-    factor = _positive(spec, "batch_price_factor", DEFAULT_PRICE_FACTOR)
-    live = (usage.prompt_tokens * price.input + usage.completion_tokens * price.output) / 1_000_000
-    return round(live * factor, 10)
+    return round(live * _positive(spec, "batch_price_factor", DEFAULT_PRICE_FACTOR), 10)
 
 
 def split_lines(lines: Sequence[tuple[str, dict[str, Any]]], limits: BatchLimits, *,

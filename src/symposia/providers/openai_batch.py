@@ -15,13 +15,15 @@ import openai
 
 from symposia.errors import ProviderError
 from symposia.providers.batch import BatchState, SdkBatchClient, flat_body
-from symposia.providers.openai_compat import DEFAULT_BASE_URL, chat_kwargs, map_finish, map_sdk_error, usage_from_dict
+from symposia.providers.openai_compat import DEFAULT_BASE_URL, chat_kwargs, map_finish, usage_from_dict
 from symposia.providers.retry import status_error
+from symposia.providers.sdk import map_exception, sdk_error_table
 from symposia.records import TurnRequest, TurnResult
 
 __all__ = ["OpenAIBatchClient", "parse_output_line"]
 
 ENDPOINT: Literal["/v1/chat/completions"] = "/v1/chat/completions"
+_ERRORS = sdk_error_table(openai)
 _ENDED = frozenset({"completed", "failed", "expired", "cancelled"})
 _LINE_ERRORS = {"batch_expired": "expired", "batch_cancelled": "cancelled"}
 
@@ -66,7 +68,7 @@ class OpenAIBatchClient(SdkBatchClient):
                                   default_headers=dict(self.spec.headers) or None)
 
     def _map_error(self, exc: Exception) -> ProviderError | None:
-        return map_sdk_error(self.spec.name, exc)
+        return map_exception(_ERRORS, self.spec.name, exc)
 
     def line(self, custom_id: str, request: TurnRequest) -> dict[str, Any]:
         return {"custom_id": custom_id, "method": "POST", "url": ENDPOINT, "body": flat_body(chat_kwargs(request))}

@@ -51,6 +51,8 @@ class FakeServer:
         self._global: deque[Reply] = deque()
         self._per_model: dict[str, deque[Reply]] = {}
         self._requests: list[RecordedRequest] = []
+        self._in_flight = 0
+        self._peak_in_flight = 0
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.batches = BatchService(self._next_reply)
@@ -171,6 +173,7 @@ class FakeServer:
             self._global.clear()
             self._per_model.clear()
             self._requests.clear()
+            self._peak_in_flight = self._in_flight
         self.batches.reset()
         self.batches.settings = BatchSettings()
 
@@ -194,6 +197,19 @@ class FakeServer:
         return self._httpd.accepted
 
     @property
+    def in_flight(self) -> int:
+        """POSTs received whose handler has not finished (a client may already hold the whole reply)."""
+        with self._lock:
+            return self._in_flight
+
+    @property
+    def peak_in_flight(self) -> int:
+        """The most POSTs that were in flight at once (since start or :meth:`reset`). A handler finishes a
+        moment after its client has the whole reply, so a request just answered may still count."""
+        with self._lock:
+            return self._peak_in_flight
+
+    @property
     def batch_submissions(self) -> list[tuple[str, str]]:
         """``(batch id, custom_id)`` of every request accepted into a batch, oldest first."""
         return self.batches.submissions()
@@ -208,7 +224,19 @@ class FakeServer:
     def _record(self, req: RecordedRequest) -> None:
         with self._arrived:
             self._requests.append(req)
+            self._in_flight += 1
+            self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
             self._arrived.notify_all()
+
+    def _done(self) -> None:
+        with self._arrived:
+            self._in_flight -= 1
+            self._arrived.notify_all()
+
+    def _hold_until_in_flight(self, n: int) -> None:
+        with self._arrived:
+            # the peak, not the current count: once reached, every waiter goes on (even if one already finished)
+            self._arrived.wait_for(lambda: self._peak_in_flight >= n or self._stopping.is_set(), timeout=10.0)
 
     def _next_reply(self, model: str | None) -> Reply:
         with self._lock:

@@ -103,6 +103,13 @@ class Handler(Connection):
         self.fake._record(RecordedRequest(path=path, headers=headers, body=body, model=model,
                                           stream=stream, t=t, wire=wire))
         try:
+            self._answer(path, wire, headers, parsed, body, model, stream)
+        finally:
+            self.fake._done()
+
+    def _answer(self, path: str, wire: Wire | None, headers: dict[str, str], parsed: Any, body: dict[str, Any],
+                model: str | None, stream: bool) -> None:
+        try:
             if wire is None:
                 self.send_json(404, {"error": {"message": f"no route for POST {path}; use "
                                                "/v1/chat/completions or /v1/messages",
@@ -114,6 +121,8 @@ class Handler(Connection):
                 self._send_error(wire, status, kind, message, None, "req_" + secrets.token_hex(8))
                 return
             reply = self.fake._next_reply(model)
+            if reply.hold_until_in_flight:
+                self.fake._hold_until_in_flight(reply.hold_until_in_flight)
             plan = Plan.build(wire, reply, body, model)
             self._respond(plan, stream, body)
         except Abort:

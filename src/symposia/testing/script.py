@@ -126,12 +126,16 @@ class Reply:
     fault: Fault | None = None
     request_id: str | None = None  # default generated: "chatcmpl-..." / "msg_..."
     keepalive_comments: tuple[str, ...] = ("keep-alive", "OPENROUTER PROCESSING")  # cycled (OpenAI wire)
+    # Answer only once this many requests are in flight at once (or after 10 s): proves callers run side by
+    # side by the order of events, not by a clock. A caller that runs them one after the other sees
+    # peak_in_flight stay below it.
+    hold_until_in_flight: int = 0
 
     def __post_init__(self) -> None:
         _choice("Reply.reasoning_field", self.reasoning_field, _REASONING_FIELDS)
         _choice("Reply.usage", self.usage, _USAGE_MODES)
         for name in ("ttft", "per_token", "keepalives", "prompt_tokens", "completion_tokens",
-                     "reasoning_tokens", "cost"):
+                     "reasoning_tokens", "cost", "hold_until_in_flight"):
             _non_negative(f"Reply.{name}", getattr(self, name))
         if self.chunk_chars < 1:
             raise ValueError(f"invalid value for Reply.chunk_chars, expected >= 1 (not {self.chunk_chars!r})")
