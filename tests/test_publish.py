@@ -124,7 +124,7 @@ def _all_archive_text(archive: Archive) -> str:
 
 def test_migration_registered(archive: Archive) -> None:
     names = applied_migrations(archive._conn)
-    assert names[0] == "m001_initial" and names[-1] == "m004_publications"
+    assert names[0] == "m001_initial" and "m004_publications" in names
     assert archive.query("SELECT COUNT(*) FROM publications")[0][0] == 0
 
 

@@ -25,7 +25,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from symposia.errors import ArchiveError
 
-__all__ = ["PG_MIGRATIONS", "PgConnection", "connect", "is_postgres_url", "migrate_postgres", "safe_url"]
+__all__ = ["PG_MIGRATIONS", "PgConnection", "PgCursor", "Row", "connect", "is_postgres_url", "migrate_postgres",
+           "pg_m002_fts", "pg_m003_embeddings", "safe_url", "translate"]
 
 _SCHEMES = ("postgresql://", "postgres://")
 _ID_TABLES = frozenset({"turns", "batch_jobs", "publications", "turn_chunks"})

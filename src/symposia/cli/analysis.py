@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from symposia import paths
-from symposia.cli.batches import BATCH_HELP, use_batches
+from symposia.cli.batches import BATCH_HELP, QUEUE_HELP, use_batches, use_queue
 from symposia.cli.context import Options, err, friendly_errors, out, pass_options
 
 
@@ -169,13 +169,14 @@ def analyze_cmd(opts: Options, session_id: str, controls: Path | None, no_archiv
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Folder for the report.")
 @click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
 @click.option("--batch", "batch", is_flag=True, help=BATCH_HELP)
+@click.option("--queue", "queue", is_flag=True, help=QUEUE_HELP)
 @click.option("--no-report", is_flag=True, help="Store the calls only; analyse later with `symposia analyze ID`.")
 @pass_options
 @friendly_errors
 def study_cmd(opts: Options, prompts_file: Path | None, voices: str | None, preset: str | None, samples: int,
               controls: Path | None, reword: str | None, system: str | None, temperature: float | None,
               max_tokens: int | None, concurrency: int, resume_id: str | None, out_dir: Path | None,
-              as_json: bool, batch: bool, no_report: bool) -> None:
+              as_json: bool, batch: bool, queue: bool, no_report: bool) -> None:
     """Put each prompt of PROMPTS_FILE to each voice in a fresh context, K samples, plus a control
     battery; then intra, inter, floor, lift, permutation tests and bootstrap CIs per voice pair.
 
@@ -193,6 +194,8 @@ def study_cmd(opts: Options, prompts_file: Path | None, voices: str | None, pres
     with opts.open() as s:
         if batch:
             use_batches(s)
+        if queue:
+            use_queue(s, opts)
         session_id: str | None = None
         if resume_id:
             session = s.archive.get_session(resume_id)

@@ -62,3 +62,50 @@ def batches_cmd(opts: Options, open_only: bool, limit: int, as_json: bool) -> No
     out.print(t)
     total = sum(j.cost or 0.0 for j in jobs)
     err.print(f"[dim]{len(jobs)} batch(es), {sum(j.requests for j in jobs)} requests, cost {total:.4f}[/]")
+
+
+QUEUE_HELP = ("Queue the calls in the shared PostgreSQL archive for `symposia worker` processes (on any "
+              "machine) to make; this command waits for them.")
+
+
+def _pg_url(opts: Options) -> str:
+    url = opts.archive
+    if not isinstance(url, str) or not url.startswith(("postgresql://", "postgres://")):
+        raise click.UsageError("workers share a PostgreSQL archive: give --archive postgresql://user:pass@host/db "
+                               "(or set SYMPOSIA_ARCHIVE)")
+    return url
+
+
+def use_queue(s: Any, opts: Options) -> None:
+    """Make the session's runtime queue its calls for workers."""
+    from symposia.dialogue.workers import QueueExecutor
+
+    s.runtime.executor = QueueExecutor(s.archive, _pg_url(opts))
+
+
+@click.command("worker")
+@click.option("--concurrency", type=click.IntRange(1, 512), default=8, show_default=True,
+              help="Calls this worker makes at once (each provider's own `concurrency` holds across workers).")
+@click.option("--name", help="A name for this worker in the record (default: worker).")
+@click.option("--stalled-s", type=click.FloatRange(2, 3600), default=10.0, show_default=True,
+              help="A worker silent this long is taken for dead: its calls go back in the queue.")
+@click.option("--until-idle", is_flag=True, help="Stop when the queue is empty instead of waiting for more.")
+@pass_options
+@friendly_errors
+def worker_cmd(opts: Options, concurrency: int, name: str | None, stalled_s: float, until_idle: bool) -> None:
+    """Make the calls queued in a shared PostgreSQL archive (by `study --queue` or `council --queue`),
+    with this machine's voices and keys; stop with Ctrl-C. Run as many as you like, anywhere.
+
+    \b
+    Examples:
+      symposia --archive postgresql://me@dbhost/symposia worker --concurrency 16
+    """
+    from symposia.api import run_sync
+    from symposia.dialogue.workers import run_worker
+
+    url = _pg_url(opts)
+    with opts.open() as s:
+        err.print(f"[dim]worker {escape(name or 'worker')} on {escape(str(s.archive.path))}, "
+                  f"{concurrency} at once[/]")
+        run_sync(run_worker(s.runtime, url, concurrency=concurrency, stalled_s=stalled_s, name=name,
+                            until_idle=until_idle))

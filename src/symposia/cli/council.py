@@ -12,7 +12,7 @@ import click
 from rich.markup import escape
 
 from symposia import paths
-from symposia.cli.batches import BATCH_HELP, use_batches
+from symposia.cli.batches import BATCH_HELP, QUEUE_HELP, use_batches, use_queue
 from symposia.cli.context import Options, err, friendly_errors, out, pass_options, read_text_argument
 from symposia.cli.live import LiveView, usage_table
 from symposia.dialogue.council import CouncilPlan, council_preview, run_council
@@ -71,12 +71,13 @@ def save_transcript(s: Any, session_id: str, out_path: Path | None) -> Path:
               help="Where to write the Markdown transcript (default: the data dir's transcripts/).")
 @click.option("--json", "as_json", is_flag=True, help="Print the session as JSON at the end.")
 @click.option("--batch", "batch", is_flag=True, help=BATCH_HELP)
+@click.option("--queue", "queue", is_flag=True, help=QUEUE_HELP)
 @pass_options
 @friendly_errors
 def council_cmd(opts: Options, question: str | None, preset: str | None, voices: tuple[str, ...], rounds: int,
                 chair: str | None, rank: bool, system: str | None, temperature: float | None,
                 max_tokens: int | None, token_budget: int, max_cost: float | None, dry_run: bool,
-                out_path: Path | None, as_json: bool, batch: bool) -> None:
+                out_path: Path | None, as_json: bool, batch: bool, queue: bool) -> None:
     """Put one QUESTION to several voices at once; optional rounds, chair synthesis and ranking.
 
     \b
@@ -111,6 +112,8 @@ def council_cmd(opts: Options, question: str | None, preset: str | None, voices:
             return
         if batch:
             use_batches(s)
+        if queue:
+            use_queue(s, opts)
         run_and_report(s, lambda view: run_council(s.runtime, plan, observer=view), out_path, as_json)
 
 

@@ -44,7 +44,9 @@ class CallExecutor(Protocol):
         ...
 
     async def run(self, provider: Provider, voice: Voice, request: TurnRequest, *, session_id: str,
-                  step_key: str | None, on_event: OnEvent | None = None) -> TurnResult: ...
+                  step_key: str | None, on_event: OnEvent | None = None) -> TurnResult | TurnRecord:
+        """The call's result, or its turn when someone else (a worker) made and stored it."""
+        ...
 
     async def aclose(self) -> None: ...
 
@@ -101,8 +103,11 @@ class Runtime:
                 return done
         provider = self.provider(voice)
         if self.executor is not None:
-            result = await self.executor.run(provider, voice, request, session_id=session_id, step_key=step_key,
-                                             on_event=on_event)
+            outcome = await self.executor.run(provider, voice, request, session_id=session_id, step_key=step_key,
+                                              on_event=on_event)
+            if isinstance(outcome, TurnRecord):  # made and stored elsewhere (a worker)
+                return outcome
+            result = outcome
         else:
             result = await run_turn(provider, request, voice=voice.shortcut, on_event=on_event)
         meta = dict(meta or {})

@@ -33,7 +33,7 @@ from symposia.records import TurnRequest, TurnResult, Usage
 from symposia.redact import register_secret
 
 __all__ = ["BatchClient", "BatchLimits", "BatchState", "Price", "SdkBatchClient", "batch_cost", "batch_limits",
-           "batch_options", "custom_id", "flat_body", "price_for", "split_lines"]
+           "batch_options", "custom_id", "flat_body", "poll_interval", "price_for", "split_lines"]
 
 # Published limits per batch: (requests, bytes of input).
 VENDOR_LIMITS: dict[str, tuple[int, int]] = {

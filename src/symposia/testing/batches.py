@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from symposia.testing.script import HTTP_FAULTS, Plan, Reply, Wire
 
-__all__ = ["BatchJob", "BatchService", "BatchSettings", "ItemState", "JobState"]
+__all__ = ["BatchItem", "BatchJob", "BatchService", "BatchSettings", "ItemState", "JobState", "page"]
 
 ItemState = Literal["processing", "succeeded", "errored", "canceled", "expired"]
 JobState = Literal["validating", "in_progress", "finalizing", "cancelling", "ended"]

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
-__all__ = ["FAULT_KINDS", "HTTP_FAULTS", "Fault", "Plan", "RecordedRequest", "Reply", "Wire"]
+__all__ = ["FAULT_KINDS", "HTTP_FAULTS", "Fault", "Plan", "RecordedRequest", "Reply", "Wire", "chat_body_problem",
+           "header_api_key", "known_fields", "reply_at", "split_chunks", "words"]
 
 Wire = Literal["openai", "anthropic"]
 
