@@ -26,14 +26,14 @@ from symposia.archive.store import Archive  # noqa: TC001 - used at run time by 
 from symposia.codec import datetime_from_iso, datetime_to_iso, result_from_dict, result_to_dict
 from symposia.records import TurnResult, utcnow
 
-__all__ = ["OPEN_STATUSES", "BatchItem", "BatchJob", "BatchLedger", "m005_batches"]
+__all__ = ["OPEN_STATUSES", "BatchItem", "BatchJob", "BatchLedger", "m006_batches"]
 
 OPEN_STATUSES = ("submitting", "running", "ended")
 JOB_STATUSES = (*OPEN_STATUSES, "collected", "abandoned")
 OUTCOMES = ("submitted", "ok", "error", "retry")
 
 
-def m005_batches(conn: sqlite3.Connection) -> None:
+def m006_batches(conn: sqlite3.Connection) -> None:
     """Provider batches (``batch_jobs``) and the requests in them (``batch_items``)."""
     conn.execute(
         """

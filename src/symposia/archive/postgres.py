@@ -26,7 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 from symposia.errors import ArchiveError
 
 __all__ = ["PG_MIGRATIONS", "PgConnection", "PgCursor", "Row", "connect", "is_postgres_url", "migrate_postgres",
-           "pg_m002_fts", "pg_m003_embeddings", "safe_url", "translate"]
+           "pg_m002_fts", "pg_m003_embeddings", "pg_m005_session_incomplete", "safe_url", "translate"]
 
 _SCHEMES = ("postgresql://", "postgres://")
 _ID_TABLES = frozenset({"turns", "batch_jobs", "publications", "turn_chunks"})
@@ -248,9 +248,17 @@ def pg_m003_embeddings(conn: Any) -> None:
                  "EXECUTE FUNCTION symposia_drop_chunks()")
 
 
+def pg_m005_session_incomplete(conn: Any) -> None:
+    """Session status ``incomplete`` (SQLite rewrites its schema text; PostgreSQL replaces the check)."""
+    conn.execute("ALTER TABLE sessions DROP CONSTRAINT IF EXISTS sessions_status_check")
+    conn.execute("ALTER TABLE sessions ADD CONSTRAINT sessions_status_check "
+                 "CHECK (status IN ('running', 'complete', 'incomplete', 'failed', 'interrupted'))")
+
+
 PG_MIGRATIONS: dict[str, Callable[[Any], None]] = {
     "m002_fts": pg_m002_fts,
     "m003_embeddings": pg_m003_embeddings,
+    "m005_session_incomplete": pg_m005_session_incomplete,
 }
 
 

@@ -35,7 +35,7 @@ _BATCH = 2000
 def _tables(archive: Archive) -> list[tuple[str, str]]:
     applied = {str(r[0]) for r in archive.query("SELECT name FROM _migrations")}
     need = {"turn_chunks": "m003_embeddings", "embedded_turns": "m003_embeddings",
-            "publications": "m004_publications", "batch_jobs": "m005_batches", "batch_items": "m005_batches"}
+            "publications": "m004_publications", "batch_jobs": "m006_batches", "batch_items": "m006_batches"}
     return [(t, k) for t, k in TABLES if need.get(t, "m001_initial") in applied]
 
 
