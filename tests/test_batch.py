@@ -18,12 +18,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from support import numbered, voice_tables, write_user_config
-from symposia.analysis import run_study
-from symposia.analysis.study import StudyPlan
 from symposia.api import Symposia, run_sync
 from symposia.archive.batches import BatchLedger
 from symposia.cli.main import cli
 from symposia.dialogue.batching import BatchExecutor
+from symposia.dialogue.study import StudyPlan, run_study
 from symposia.providers.base import ProviderSpec
 from symposia.providers.batch import BatchLimits, batch_cost, custom_id, split_lines
 from symposia.providers.registry import make_batch_client

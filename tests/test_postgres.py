@@ -13,8 +13,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from support import numbered, voice_tables, write_user_config
-from symposia.analysis import run_study
-from symposia.analysis.study import StudyPlan
 from symposia.api import Symposia, run_sync
 from symposia.archive import Archive
 from symposia.archive.batches import BatchLedger
@@ -22,6 +20,7 @@ from symposia.archive.search import SearchFilters, search
 from symposia.archive.transfer import copy_archive, dump_archive
 from symposia.cli.main import cli
 from symposia.dialogue.batching import BatchExecutor
+from symposia.dialogue.study import StudyPlan, run_study
 from symposia.errors import ArchiveError
 from symposia.records import ErrorInfo, Message, Params, SessionRecord, TurnRecord, TurnRequest, TurnResult, Usage
 from symposia.testing import FakeServer
