@@ -17,6 +17,7 @@ from rich.table import Table
 
 from symposia import paths
 from symposia.api import run_sync
+from symposia.cli.batches import BATCH_HELP, QUEUE_HELP, use_batches, use_queue
 from symposia.cli.context import Options, err, friendly_errors, out, pass_options
 from symposia.cli.live import LiveView, usage_table
 from symposia.dialogue.study import StudyPlan, load_prompt_file, run_study
@@ -263,13 +264,16 @@ def analyze_cmd(opts: Options, session_id: str, floor_answers: Path | None, floo
 @click.option("--resume", "resume_id", help="Finish a stopped study; finished calls are not repeated.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Folder for the report.")
 @click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
+@click.option("--batch", "batch", is_flag=True, help=BATCH_HELP)
+@click.option("--queue", "queue", is_flag=True, help=QUEUE_HELP)
+@click.option("--no-report", is_flag=True, help="Store the calls only; analyse later with `symposia analyze ID`.")
 @pass_options
 @friendly_errors
 def study_cmd(opts: Options, prompts_file: Path | None, voices: str | None, preset: str | None, samples: int,
               control_prompts: Path | None, echo: bool, reword: str | None, system: str | None,
               temperature: float | None,
               max_tokens: int | None, concurrency: int, resume_id: str | None, out_dir: Path | None,
-              as_json: bool) -> None:
+              as_json: bool, batch: bool, queue: bool, no_report: bool) -> None:
     """Put each prompt of PROMPTS_FILE to each voice in a fresh context, K samples, plus a control
     battery; then intra, inter, floor, lift, permutation tests and bootstrap CIs per voice pair.
 
@@ -278,9 +282,14 @@ def study_cmd(opts: Options, prompts_file: Path | None, voices: str | None, pres
       symposia study prompts.toml --voices qwen,grok,kimi --samples 5 --control-prompts controls.toml
       symposia study prompts.toml --voices qwen,grok --samples 5 --control-prompts controls.toml --echo
       symposia study --resume 20260201-0930-study
+      symposia study prompts.toml --voices opus,gpt --samples 20 --batch    (half price, within 24 h)
     """
 
     with opts.open() as s:
+        if batch:
+            use_batches(s)
+        if queue:
+            use_queue(s, opts)
         session_id: str | None = None
         if resume_id:
             session = s.archive.get_session(resume_id)
@@ -322,5 +331,7 @@ def study_cmd(opts: Options, prompts_file: Path | None, voices: str | None, pres
                 status = s.archive.get_session(sid).status
                 err.print(f"[dim]session {sid} ({status}) in {s.archive.path}[/]")
                 if status != "complete":
-                    err.print(f"[yellow]Resume with: symposia study --resume {sid}[/]")
-        _report_study(s.archive, outcome.session_id, out_dir, as_json)
+                    again = " --batch" if batch else ""
+                    err.print(f"[yellow]Resume with: symposia study --resume {sid}{again}[/]")
+        if not no_report:
+            _report_study(s.archive, outcome.session_id, out_dir, as_json)

@@ -13,6 +13,7 @@ import click
 from rich.markup import escape
 
 from symposia import paths
+from symposia.cli.batches import BATCH_HELP, QUEUE_HELP, use_batches, use_queue
 from symposia.cli.context import Options, err, friendly_errors, out, pass_options, read_text_argument
 from symposia.cli.live import LiveView, usage_table
 from symposia.dialogue.council import CouncilPlan, council_preview, run_council
@@ -77,12 +78,14 @@ def save_transcript(s: Any, session_id: str, out_path: Path | None) -> Path:
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the Markdown transcript (default: the data dir's transcripts/).")
 @click.option("--json", "as_json", is_flag=True, help="Print the session as JSON at the end.")
+@click.option("--batch", "batch", is_flag=True, help=BATCH_HELP)
+@click.option("--queue", "queue", is_flag=True, help=QUEUE_HELP)
 @pass_options
 @friendly_errors
 def council_cmd(opts: Options, question: str | None, preset: str | None, voices: tuple[str, ...], rounds: int,
                 chair: str | None, rank: bool, rank_self: bool, system: str | None, temperature: float | None,
                 max_tokens: int | None, token_budget: int, max_cost: float | None, dry_run: bool,
-                out_path: Path | None, as_json: bool) -> None:
+                out_path: Path | None, as_json: bool, batch: bool, queue: bool) -> None:
     """Put one QUESTION to several voices at once; optional rounds, chair synthesis and ranking.
 
     \b
@@ -116,6 +119,10 @@ def council_cmd(opts: Options, question: str | None, preset: str | None, voices:
             if rounds > 1:
                 out.print("[dim]Later rounds add the others' answers, which do not exist yet.[/]")
             return
+        if batch:
+            use_batches(s)
+        if queue:
+            use_queue(s, opts)
         run_and_report(s, lambda view: run_council(s.runtime, plan, observer=view), out_path, as_json,
                        after=print_ranking)
 
@@ -195,10 +202,11 @@ def _last_session(s: Any) -> str | None:
                    "unchanged are kept, the rest are made; both plan versions are recorded.")
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the session as JSON at the end.")
+@click.option("--batch", "batch", is_flag=True, help=BATCH_HELP)
 @pass_options
 @friendly_errors
 def resume_cmd(opts: Options, session_id: str, max_cost: float | None, plan_file: Path | None,
-               out_path: Path | None, as_json: bool) -> None:
+               out_path: Path | None, as_json: bool, batch: bool) -> None:
     """Finish an interrupted or incomplete session; calls already stored are not repeated (nor paid for again).
 
     \b
@@ -209,6 +217,8 @@ def resume_cmd(opts: Options, session_id: str, max_cost: float | None, plan_file
     from symposia.dialogue.resume import resume_session
 
     with opts.open() as s:
+        if batch:
+            use_batches(s)
         session = s.archive.get_session(session_id)
         plan = load_plan(plan_file) if plan_file is not None else None  # the live view notes the diff
         run_and_report(s, lambda view: resume_session(s.runtime, session.id, observer=view, max_cost=max_cost,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from symposia.archive import Archive, new_session_id
 from symposia.catalog import Catalog, Voice
@@ -36,9 +36,25 @@ from symposia.records import (
 OnEvent = Callable[[TextChunk | ReasoningChunk | Restart], None]
 
 
+class CallExecutor(Protocol):
+    """How a runtime makes its calls when not one by one, live (e.g. in provider batches)."""
+
+    def slots(self, wanted: int) -> int:
+        """How many calls an orchestrator asking for ``wanted`` at once should let wait together."""
+        ...
+
+    async def run(self, provider: Provider, voice: Voice, request: TurnRequest, *, session_id: str,
+                  step_key: str | None, on_event: OnEvent | None = None) -> TurnResult | TurnRecord:
+        """The call's result, or its turn when someone else (a worker) made and stored it."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
 @dataclass
 class Runtime:
-    """Catalog + archive + one provider instance per configured provider."""
+    """Catalog + archive + one provider instance per configured provider; ``executor`` (None: live
+    calls through the runner) decides how each call is made."""
 
     catalog: Catalog
     archive: Archive
@@ -46,6 +62,11 @@ class Runtime:
     _providers: dict[str, Provider] = field(default_factory=dict)
     calls_made: int = 0  # model calls made by this runtime
     calls_kept: int = 0  # finished calls found in the record with the same inputs, not made again
+    executor: CallExecutor | None = None
+
+    def slots(self, wanted: int) -> int:
+        """How many calls an orchestrator should have in flight at once (its own limit when live)."""
+        return wanted if self.executor is None else self.executor.slots(wanted)
 
     def provider(self, voice: Voice) -> Provider:
         spec = self.catalog.provider_for(voice)
@@ -90,7 +111,14 @@ class Runtime:
                 self.archive.retire_turn(done.id, "its inputs changed")
         self.calls_made += 1
         provider = self.provider(voice)
-        result = await run_turn(provider, request, voice=voice.shortcut, on_event=on_event)
+        if self.executor is not None:
+            outcome = await self.executor.run(provider, voice, request, session_id=session_id, step_key=step_key,
+                                              on_event=on_event)
+            if isinstance(outcome, TurnRecord):  # made and stored elsewhere (a worker)
+                return outcome
+            result = outcome
+        else:
+            result = await run_turn(provider, request, voice=voice.shortcut, on_event=on_event)
         meta = dict(meta or {})
         if result.usage.cost is None:
             estimate = self.prices.estimate(request.model, result.usage)
@@ -135,6 +163,8 @@ class Runtime:
         return self.archive.get_turn(self.archive.add_turn(record))
 
     async def aclose(self) -> None:
+        if self.executor is not None:
+            await self.executor.aclose()
         for p in self._providers.values():
             await p.aclose()
         self._providers.clear()

@@ -131,7 +131,7 @@ def concurrent_loop(concurrency: int) -> CallLoop:
 
     async def run(rt: Runtime, sid: str, calls: Sequence[StudyCall], params: Params,
                   obs: Observer) -> list[TurnRecord]:
-        gate = asyncio.Semaphore(max(1, concurrency))
+        gate = asyncio.Semaphore(max(1, rt.slots(concurrency)))
 
         async def one(c: StudyCall) -> TurnRecord:
             async with gate:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from symposia.errors import ConfigError
 from symposia.providers.base import Provider, ProviderSpec
+from symposia.providers.batch import BatchClient, batch_options
 from symposia.providers.scripted import ScriptedProvider
 
 
@@ -34,3 +35,16 @@ def make_provider(spec: ProviderSpec, api_key: str | None) -> Provider:
         return LLMPluginProvider(spec, api_key)
     raise ConfigError(f"provider {spec.name!r} has unknown kind {spec.kind!r}; "
                       "expected one of: openai, anthropic, local, scripted, llm")
+
+
+def make_batch_client(spec: ProviderSpec, api_key: str | None) -> BatchClient | None:
+    """The batch API client for ``spec``, or None when the provider has none (``options.batch``)."""
+    if not batch_options(spec):
+        return None
+    if spec.kind == "anthropic":
+        from symposia.providers.anthropic_batch import AnthropicBatchClient  # deferred: the anthropic SDK is heavy
+
+        return AnthropicBatchClient(spec, api_key)
+    from symposia.providers.openai_batch import OpenAIBatchClient  # deferred: the openai SDK is heavy
+
+    return OpenAIBatchClient(spec, api_key)
