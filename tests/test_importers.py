@@ -25,15 +25,10 @@ from symposia.codec import turn_to_dict
 from symposia.dialogue.plan import load_plan
 from symposia.dialogue.symposium import run_symposium
 from symposia.importers import ImportedSession, import_paths, parse_bytes, session_id_for, store_session
-from symposia.importers.common import (
-    VoiceMapper,
-    date_from_filename,
-    parse_date,
-    parse_table,
-    repair_mojibake,
-    split_front_matter,
-    unquote,
-)
+from symposia.importers.dates import date_from_filename, parse_date
+from symposia.importers.encoding import repair_mojibake
+from symposia.importers.markdown import parse_table, split_front_matter, unquote
+from symposia.importers.speakers import VoiceMapper
 from symposia.render.transcript import transcript_json, transcript_markdown
 
 HERE = Path(__file__).parent
@@ -326,9 +321,10 @@ def test_import_folder_reports_each_file_and_twice_changes_nothing(tmp_path: Pat
     by_name = {Path(e.path).name: e for e in report.entries}
     assert len(by_name) == len(report.entries) == len([p for p in src.rglob("*") if p.is_file()])
     failed = {Path(e.path).name: e.reason for e in report.failed}
-    assert set(failed) == {"not utf8.md", "broken.json", "shopping list.md"}
+    assert set(failed) == {"not utf8.md", "broken.json"}
     assert "not UTF-8" in failed["not utf8.md"] and "does not parse" in failed["broken.json"]
-    assert "no recognisable structure" in failed["shopping list.md"]
+    (refused,) = report.refused  # readable, but no speakers: refused, which is not failing
+    assert Path(refused.path).name == "shopping list.md" and refused.reason.startswith("not a dialogue")
     assert by_name["voices-chat-glm5-2026-02-11.md"].status == "skipped"
     assert "twin of voices-chat-glm5-2026-02-11.json" in by_name["voices-chat-glm5-2026-02-11.md"].reason
     assert by_name["arena glm5 vs deepseek 2026-02-12.md"].status == "skipped"  # its JSON twin is imported

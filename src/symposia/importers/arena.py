@@ -11,23 +11,10 @@ import re
 from typing import Any
 
 from symposia.importers.chat import _usage
-from symposia.importers.common import (
-    NO_DATE,
-    ImportedSession,
-    ImportedTurn,
-    ImportError_,
-    Speaker,
-    VoiceMapper,
-    add_flag,
-    code_or_text,
-    fields,
-    find_date,
-    parse_date,
-    sections,
-    strip_md,
-    strip_rules,
-    title_and_head,
-)
+from symposia.importers.dates import FoundDate, find_date, parse_date_precise
+from symposia.importers.markdown import code_or_text, fields, sections, strip_md, strip_rules, title_and_head
+from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, ImportError_, add_flag
+from symposia.importers.speakers import Speaker, VoiceMapper
 from symposia.records import ErrorInfo, Message, Role
 
 
@@ -77,7 +64,7 @@ def _turns(session: ImportedSession, items: list[tuple[int, str, str, dict[str, 
 def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any]) -> ImportedSession:
     title, head = title_and_head(body)
     f = fields("\n".join(head))
-    when, source = find_date(front, head[1:], body, filename)
+    found = find_date(front, head[1:], body, filename)
     sides: dict[str, Speaker] = {}
     for side in ("A", "B"):
         value = f.get(f"Model {side}", "")
@@ -85,8 +72,8 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
         sides[side] = mapper.resolve(nick.group(1) if nick else "", code_or_text(value))
     topic = f.get("Topic", "")
     mode = f.get("Mode", "free")
-    session = ImportedSession(format="arena", kind="arena", title=title or "Arena", created_at=when or NO_DATE,
-                              meta={"date_source": source, "mode": mode})
+    session = ImportedSession(format="arena", kind="arena", title=title or "Arena", created_at=found.when or NO_DATE,
+                              meta={**found.meta(), "mode": mode})
     items: list[tuple[int, str, str, dict[str, Any]]] = []
     notes: list[str] = []
     for sec in sections(body):
@@ -114,14 +101,12 @@ def parse_json(data: dict[str, Any], *, filename: str, mapper: VoiceMapper) -> I
         "A": mapper.resolve(str(md.get("name_a") or ""), str(md.get("model_a_id") or "")),
         "B": mapper.resolve(str(md.get("name_b") or ""), str(md.get("model_b_id") or "")),
     }
-    when = parse_date(data.get("timestamp"))
-    source = "json_timestamp"
-    if when is None:
-        when, source = find_date({}, [], "", filename)
+    stamp, day = parse_date_precise(data.get("timestamp"))
+    found = FoundDate(stamp, "json_timestamp", day) if stamp else find_date({}, [], "", filename)
     topic = str(md.get("topic") or "")
     mode = str(md.get("mode") or "free")
     session = ImportedSession(format="arena", kind="arena", title=f"LLM Arena: {sides['A'].name} vs {sides['B'].name}",
-                              created_at=when or NO_DATE, meta={"date_source": source, "mode": mode})
+                              created_at=found.when or NO_DATE, meta={**found.meta(), "mode": mode})
     for key in ("heuristics", "llm_analysis"):
         if data.get(key) is not None:
             session.meta[key] = data[key]

@@ -13,25 +13,19 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from symposia.importers.common import (
-    NO_DATE,
-    ImportedSession,
-    ImportedTurn,
-    ImportError_,
-    Speaker,
-    VoiceMapper,
-    add_flag,
+from symposia.importers.dates import FoundDate, find_date, parse_date_precise
+from symposia.importers.markdown import (
     code_or_text,
     fields,
-    find_date,
     number,
-    parse_date,
     sections,
     strip_md,
     strip_rules,
     title_and_head,
     unquote,
 )
+from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, ImportError_, add_flag
+from symposia.importers.speakers import Speaker, VoiceMapper
 from symposia.records import ErrorInfo, Message, Usage
 
 
@@ -121,10 +115,10 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
     f = fields("\n".join(head))
     model = code_or_text(f.get("Model", "")) or (m.group(2).strip() if m else "")
     speaker = mapper.resolve("" if "/" in model else model, model if "/" in model else "")
-    when, source = find_date(front, head[1:], body, filename)
+    found = find_date(front, head[1:], body, filename)
     system = f.get("System prompt") or None
     session = ImportedSession(format="chat", kind="chat", title=title or f"Chat with {speaker.name}",
-                              created_at=when or NO_DATE, meta={"date_source": source})
+                              created_at=found.when or NO_DATE, meta=found.meta())
     cost = number(f.get("Total cost"))
     if cost is not None:
         session.meta["total_cost"] = cost
@@ -163,13 +157,11 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
 def parse_json(data: dict[str, Any], *, filename: str, mapper: VoiceMapper) -> ImportedSession:
     model = str(data.get("model") or "")
     speaker = mapper.resolve(str(data.get("model_name") or ""), model)
-    when = parse_date(data.get("timestamp"))
-    source = "json_timestamp"
-    if when is None:
-        when, source = find_date({}, [], "", filename)
+    stamp, day = parse_date_precise(data.get("timestamp"))
+    found = FoundDate(stamp, "json_timestamp", day) if stamp else find_date({}, [], "", filename)
     system = data.get("system_prompt") or None
     session = ImportedSession(format="chat", kind="chat", title=f"Chat with {speaker.name}",
-                              created_at=when or NO_DATE, meta={"date_source": source})
+                              created_at=found.when or NO_DATE, meta=found.meta())
     if isinstance(data.get("total_cost"), int | float):
         session.meta["total_cost"] = float(data["total_cost"])
     rounds: list[_Round] = []

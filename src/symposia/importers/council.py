@@ -11,17 +11,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from symposia.importers.common import (
-    NO_DATE,
-    ImportedSession,
-    ImportedTurn,
-    ImportError_,
-    VoiceMapper,
-    add_flag,
+from symposia.importers.dates import find_date
+from symposia.importers.markdown import (
     code_or_text,
     fenced_mask,
     fields,
-    find_date,
     number,
     parse_table,
     strip_md,
@@ -29,6 +23,8 @@ from symposia.importers.common import (
     title_and_head,
     unquote,
 )
+from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, ImportError_, add_flag
+from symposia.importers.speakers import VoiceMapper
 from symposia.records import ErrorInfo, Message
 
 _FIELD_LINE = re.compile(r"^\s*\*\*(Model|Status|Response time|Tokens|Cost|Label|Error)\s*:\*\*.*$", re.IGNORECASE)
@@ -81,11 +77,11 @@ def _voice_name(heading: str) -> tuple[str, str | None]:
 
 def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any]) -> ImportedSession:
     title, head = title_and_head(body)
-    when, source = find_date(front, head[1:], body, filename)
+    found = find_date(front, head[1:], body, filename)
     lines = body.split("\n")
     bounds = _boundaries(lines)
     session = ImportedSession(format="council", kind="council", title=title or "Council",
-                              created_at=when or NO_DATE, meta={"date_source": source})
+                              created_at=found.when or NO_DATE, meta=found.meta())
     m = re.search(r"—\s*Automated via\s+(\S+)", "\n".join(head))
     if m:
         session.meta["generator"] = strip_md(m.group(1))

@@ -9,16 +9,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from symposia.importers.common import (
-    NO_DATE,
-    ImportedSession,
-    ImportedTurn,
-    VoiceMapper,
-    add_flag,
-    find_date,
-    strip_rules,
-    title_and_head,
-)
+from symposia.importers.dates import find_date
+from symposia.importers.markdown import strip_rules, title_and_head
+from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, add_flag
+from symposia.importers.speakers import VoiceMapper
 from symposia.records import Message
 
 _BLOCK = re.compile(r"^\s*\*\*(USER|ASSISTANT|SYSTEM|HUMAN|AI)\s*:\*\*[ \t]*(.*)$", re.MULTILINE | re.IGNORECASE)
@@ -38,9 +32,9 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
         fm = re.search(r"\d{6}-(.+?)\.md$", filename)
         model = fm.group(1) if fm else ""
     speaker = mapper.resolve("" if "/" in model else model, model if "/" in model else "")
-    when, source = find_date(front, head[1:], body, filename)
+    found = find_date(front, head[1:], body, filename)
     session = ImportedSession(format="single", kind="ask", title=title or f"Conversation with {speaker.name}",
-                              created_at=when or NO_DATE, meta={"date_source": source})
+                              created_at=found.when or NO_DATE, meta=found.meta())
     host = str(front.get("host") or "Host")
     session.plan = {"kind": "ask", "voices": [speaker.voice], "host": {"name": host, "mode": "human"}}
     blocks = list(_BLOCK.finditer(body))
