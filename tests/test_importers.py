@@ -433,14 +433,23 @@ def test_our_json_export_round_trips(isolated_user_dirs: Path, tmp_path: Path) -
 # -- the CLI ------------------------------------------------------------------------------------------
 
 
-def test_cli_import_prints_a_table_and_json(tmp_path: Path) -> None:
+def test_cli_import_prints_a_line_per_file_and_json(tmp_path: Path) -> None:
     db = tmp_path / "a.db"
     runner = CliRunner()
-    res = runner.invoke(import_cmd, [str(FORMATS / "single"), str(FORMATS / "malformed" / "broken.json")],
-                        obj=Options(db, None))
-    assert res.exit_code == 1  # one file failed; the others imported
-    assert "2 imported, 1 imported with flags, 0 skipped, 1 failed." in res.output
-    # The table folds long paths at any width; the JSON report names the failed file and why.
+    src = tmp_path / ("a folder with a very long name indeed, " * 3).strip()
+    shutil.copytree(FORMATS, src)
+    res = runner.invoke(import_cmd, [str(src)], obj=Options(db, None))
+    assert res.exit_code == 1  # two files failed; the others imported
+    lines = res.output.rstrip("\n").split("\n")
+    files = [p for p in src.rglob("*") if p.is_file()]
+    assert len(lines) == len(files) + 1  # one line per file, then the counts
+    assert all(len(line) <= 80 for line in lines)
+    assert lines[-1] == "4 imported, 7 with flags, 3 skipped, 1 not dialogues, 2 failed."
+    assert any(line.startswith("refused") and "shopping list.md — not a dialogue" in line for line in lines)
+    verbose = runner.invoke(import_cmd, ["--verbose", "--dry-run", str(src)], obj=Options(db, None))
+    assert all(len(line) <= 80 for line in verbose.output.split("\n"))
+    assert "      format symposium" in verbose.output and "      flags: mojibake_repaired" in verbose.output
+    # The JSON report names the failed file and why.
     res = runner.invoke(import_cmd, ["--json", "--dry-run", str(FORMATS / "malformed" / "broken.json")],
                         obj=Options(db, None))
     (failed,) = json.loads(res.output)["files"]
@@ -450,6 +459,13 @@ def test_cli_import_prints_a_table_and_json(tmp_path: Path) -> None:
     data = json.loads(res.output)
     assert data["dry_run"] is True and data["counts"]["skipped"] == 3
     assert all(f["reason"] == "already imported" for f in data["files"])
+
+
+def test_cli_dry_run_creates_no_archive(tmp_path: Path) -> None:
+    db = tmp_path / "nothing here yet" / "a.db"
+    res = CliRunner().invoke(import_cmd, ["--dry-run", str(FORMATS)], obj=Options(db, None))
+    assert "dry run: nothing written" in res.output
+    assert not db.exists() and not db.parent.exists()
 
 
 # -- pieces -------------------------------------------------------------------------------------------
