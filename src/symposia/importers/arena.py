@@ -12,10 +12,16 @@ from typing import Any
 
 from symposia.importers.chat import _usage
 from symposia.importers.dates import FoundDate, find_date, parse_date_precise
-from symposia.importers.markdown import code_or_text, fields, sections, strip_md, strip_rules, title_and_head
+from symposia.importers.markdown import code_or_text, fields, sections_at, strip_md, strip_rules, title_and_head
 from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, ImportError_, add_flag
 from symposia.importers.speakers import Speaker, VoiceMapper
 from symposia.records import ErrorInfo, Message, Role
+
+
+# The headings this shape writes: turns, and the analysis sections after them. Any other heading
+# is part of the answer it sits in.
+_OWN_HEADING = re.compile(r"^##\s+(?:Turn\s+\d+\s*[—–-]|(?:LLM\s+)?(?:Analysis|Heuristics|Summary|Verdict|Scores?|"
+                          r"Statistics|Metrics|Notes)\b)", re.IGNORECASE)
 
 
 def detect(body: str) -> bool:
@@ -76,7 +82,7 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
                               meta={**found.meta(), "mode": mode})
     items: list[tuple[int, str, str, dict[str, Any]]] = []
     notes: list[str] = []
-    for sec in sections(body):
+    for sec in sections_at(body, _OWN_HEADING):
         m = re.match(r"Turn\s+(\d+)\s*[—–-]\s*(.*?)\s*\(([AB])\)\s*$", sec.heading or "")
         if m:
             text = strip_rules(sec.text)

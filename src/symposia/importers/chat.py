@@ -18,7 +18,7 @@ from symposia.importers.markdown import (
     code_or_text,
     fields,
     number,
-    sections,
+    sections_at,
     strip_md,
     strip_rules,
     title_and_head,
@@ -59,6 +59,7 @@ def _usage(d: Any) -> Usage:
                  reasoning_tokens=num("reasoning_tokens"), cost=float(cost) if isinstance(cost, int | float) else None)
 
 
+_ROUND_HEADING = re.compile(r"^##\s+Round\s+\d+\b")  # the only heading that starts a section: answers have their own
 _TOKENS = re.compile(r"^\s*\*\[tokens:\s*(.*?)\]\*\s*$", re.MULTILINE)
 
 
@@ -124,7 +125,7 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
         session.meta["total_cost"] = cost
     host_speaker = mapper.resolve(host)
     rounds: list[_Round] = []
-    for sec in sections(body):
+    for sec in sections_at(body, _ROUND_HEADING):
         rm = re.match(r"Round\s+(\d+)", sec.heading or "")
         if not rm:
             continue

@@ -62,8 +62,6 @@ def _boundaries(lines: list[str]) -> list[tuple[int, str, str]]:
             nxt = next((ln for ln in lines[i + 1:i + 6] if ln.strip()), "")
             if re.match(r"^\s*\*\*(Model|Status)\s*:\*\*", nxt):
                 out.append((i, "voice", text))
-        elif level == 1 and out:
-            out.append((i, "other", text))
     return out
 
 
@@ -143,9 +141,6 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
             session.turns.append(ImportedTurn(role="chair", voice=chair.voice, voice_name=chair.name, text=text,
                                               kind="synthesis", model=chair.model,
                                               meta={"kind": "synthesis", **chair.meta()}))
-        elif text.strip():
-            session.turns.append(ImportedTurn(role="host", voice="host", voice_name="Host", text=text,
-                                              kind="note", meta={"heading": heading}))
     if question_index is not None:
         session.turns[question_index].meta["to"] = voices
     if not any(t.role == "voice" for t in session.turns):

@@ -24,6 +24,9 @@ _INTRO = re.compile(r"^\*\*([A-Z][A-Z0-9 .'\u2019-]{1,40}?)\*\*\s*[—–-]\s*(.
 def detect(body: str) -> bool:
     names = {m.group(1) for line in body.split("\n") if (m := _LINE.match(line))}
     names -= {"USER", "ASSISTANT", "SYSTEM", "MODEL", "NOTE"}
+    # the person, or model names ("GPT-5.2", "GLM 4.7"): people and models talking, not characters
+    if names & {"ME", "YOU", "HUMAN", "HOST", "I"} or any(re.search(r"\d", n) for n in names):
+        return False
     return len(names) >= 2 or (bool(re.search(r"heteronym", body, re.IGNORECASE)) and len(names) >= 1)
 
 

@@ -39,6 +39,10 @@ _ROUND = re.compile(r"^(?:Round|Turn|Part|Exchange)\s+\d+\s*[:.—–-]\s*(.+?)(
                     r"Turn|Closing|Rebuttal|Statement|Question|Remarks?|Words?|Thoughts?))?\s*$", re.IGNORECASE)
 _VOICE = re.compile(r"^Voice(?:\s+\d+)?\s*:\s*(.+)$", re.IGNORECASE)
 _STAMP = re.compile(r"^\s*[*_]([^*_\n]{4,60})[*_]\s*$")
+ASSISTANT_WORDS = frozenset(("assistant", "ai", "bot", "claude", "chatgpt", "gpt", "gemini", "llm",
+                             "copilot", "grok", "deepseek"))
+_HEADER_KEYS = frozenset(("title", "date", "created", "updated", "model", "participants", "topic", "source",
+                          "exported", "url", "link"))
 _NOT_NAMES = frozenset(("note", "notes", "http", "https", "example", "warning", "tip", "summary", "todo", "source",
                         "sources", "see", "update", "edit", "ps", "p.s", "nb", "q", "a", "step", "answer", "question"))
 
@@ -70,6 +74,8 @@ class _Names:
         self.mapper = mapper
         self.host = (host or "").casefold()
         self._cache: dict[str, Speaker | None] = {}
+        # assistants named by their product or family ("Claude", "ChatGPT"): speakers, even if unmapped
+        self.families = {v.family.casefold() for v in mapper.catalog.voices.values()} | ASSISTANT_WORDS
 
     def is_host(self, name: str) -> bool:
         n = strip_md(name).casefold()
@@ -82,12 +88,14 @@ class _Names:
         return self._cache[name]
 
     def known(self, name: str) -> bool:
-        return self.is_host(name) or self.voice(name) is not None
+        n = strip_md(name).casefold()
+        return self.is_host(name) or n in self.families or self.voice(name) is not None
 
 
 def _plausible(name: str) -> bool:
     n = strip_md(name)
-    return bool(n) and len(n) <= 40 and len(n.split()) <= 5 and n.casefold() not in _NOT_NAMES and not n.isdigit()
+    return (bool(n) and len(n) <= 40 and len(n.split()) <= 5 and n.casefold() not in _NOT_NAMES
+            and n.casefold() not in _HEADER_KEYS and not n.isdigit())
 
 
 def _candidates(lines: list[str], mask: list[bool]) -> dict[str, list[_Marker]]:
@@ -166,6 +174,7 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
     head: list[str] = []
     context: list[str] = []
     pre_mask = mask[: markers[0].line]
+    plain_fields: dict[str, str] = {}
     for line, fenced in zip(pre, pre_mask, strict=True):
         m = None if fenced else _HEADING.match(line)
         if m and not title and len(m.group(1)) == 1:
@@ -174,8 +183,18 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
         if not fenced and re.match(r"^\s*(?:[-*]\s+)?\*\*[^*\n]+?:?\*\*:?", line) and fields(line):
             head.append(line)
             continue
-        context.append(line)
-    header = fields("\n".join(head))
+        pm = None if fenced else _PLAIN.match(line)
+        if pm and pm.group(1).casefold() in _HEADER_KEYS and pm.group(2):
+            plain_fields.setdefault(pm.group(1).title(), pm.group(2).strip())
+            head.append(line)
+            continue
+        if not fenced and not context and _STAMP.match(line):  # an italic subtitle/date line under the title
+            head.append(line)
+            continue
+        if context or line.strip():
+            context.append(line)
+    header = {**plain_fields, **fields("\n".join(head))}
+    title = title or header.get("Title", "")
     found = find_date(front, [title, *head], "", filename)
     bold_claude = any(m.name.casefold() == "you" for m in markers) and "Created" in header
     fmt = "claude_web" if bold_claude else "labelled"
@@ -184,6 +203,9 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
     for key in ("Created", "Updated", "Exported", "Model", "Link", "URL"):
         if header.get(key):
             session.meta[key.lower()] = header[key]
+    subtitle = next((m.group(1).strip() for ln in head if (m := _STAMP.match(ln))), None)
+    if subtitle:
+        session.meta["subtitle"] = subtitle
     model = code_or_text(header.get("Model", "")) or str(front.get("model") or "")
     distinct = {m.name.casefold() for m in markers if not names.is_host(m.name)}
     host_name = str(front.get("host") or "") or next((m.name for m in markers if names.is_host(m.name)), "Host")

@@ -55,12 +55,11 @@ def parse_db(raw: bytes, *, filename: str, mapper: VoiceMapper) -> list[Imported
         if "responses" not in tables or not {"prompt", "response"} <= _columns(conn, "responses"):
             raise ImportError_(f"a SQLite database, but not an llm logs.db (tables: {', '.join(sorted(tables))}; "
                                "shapes in docs/FORMATS.md)")
-        cols = _columns(conn, "responses")
         names: dict[str, str] = {}
         if "conversations" in tables:
             names = {str(r["id"]): str(r["name"] or "") for r in conn.execute("SELECT id, name FROM conversations")}
-        order = "datetime_utc, rowid" if "datetime_utc" in cols else "rowid"
-        rows = [dict(r) for r in conn.execute(f"SELECT rowid AS _rowid, * FROM responses ORDER BY {order}")]
+        # rowid order is logging order: chronological, and stable where two rows share a timestamp
+        rows = [dict(r) for r in conn.execute("SELECT rowid AS _rowid, * FROM responses ORDER BY rowid")]
     finally:
         conn.close()
     groups: dict[str, list[dict[str, Any]]] = {}

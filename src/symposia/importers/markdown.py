@@ -19,6 +19,7 @@ __all__ = [
     "number",
     "parse_table",
     "sections",
+    "sections_at",
     "split_front_matter",
     "strip_md",
     "strip_rules",
@@ -240,6 +241,28 @@ def sections(body: str, max_level: int = 2) -> list[Section]:
             buf.append(line)
     if heading is not None or "\n".join(buf).strip():
         out.append(Section(heading, level, "\n".join(buf)))
+    return out
+
+
+def sections_at(body: str, heading: re.Pattern[str]) -> list[Section]:
+    """Split only at headings (outside fenced code) whose whole line matches ``heading``: a shape's
+    own markers. Any other heading stays in the text of the section it sits in."""
+    lines = body.split("\n")
+    mask = fenced_mask(lines)
+    out: list[Section] = []
+    current: str | None = None
+    level = 0
+    buf: list[str] = []
+    for line, fenced in zip(lines, mask, strict=True):
+        m = None if fenced else re.match(r"^(#{1,6})\s+(.*?)\s*#*\s*$", line)
+        if m and heading.match(line):
+            if current is not None or "\n".join(buf).strip():
+                out.append(Section(current, level, "\n".join(buf)))
+            current, level, buf = m.group(2).strip(), len(m.group(1)), []
+        else:
+            buf.append(line)
+    if current is not None or "\n".join(buf).strip():
+        out.append(Section(current, level, "\n".join(buf)))
     return out
 
 

@@ -27,9 +27,16 @@ _MAX_DEPTH = 200
 
 
 def _post(data: Any) -> tuple[dict[str, Any], list[Any]] | None:
+    """The post and its comments, in any of the wrappers the API uses (``{"success", "post"}``,
+    ``{"data": post}``, ``{"data": {"post"}}``, the bare post with ``comments``)."""
+    if isinstance(data, dict) and isinstance(data.get("data"), dict):
+        inner = data["data"]
+        data = inner if "post" in inner else {"post": inner, "comments": inner.get("comments")}
     if not isinstance(data, dict):
         return None
     post = data.get("post")
+    if post is None and isinstance(data.get("comments"), list) and "author" in data and "content" in data:
+        post = data
     if isinstance(post, dict) and ("content" in post or "title" in post) and isinstance(post.get("author"), dict | str):
         comments = data.get("comments")
         if not isinstance(comments, list):
@@ -108,7 +115,12 @@ def parse_json(data: Any, *, filename: str, mapper: VoiceMapper) -> list[Importe
         session.turns.append(turn)
 
     add(post, None, None)
-    for c, parent_id in _flatten(comments):
+    thread = _flatten(comments)
+    stamps = [parse_date(c.get("created_at")) for c, _ in thread]
+    if all(s is not None for s in stamps):  # in the order the agents wrote (parents always come first)
+        order = sorted(range(len(thread)), key=lambda i: stamps[i])  # type: ignore[arg-type,return-value]
+        thread = [thread[i] for i in order]
+    for c, parent_id in thread:
         parent = index_of.get(str(parent_id)) if parent_id is not None else 0
         add(c, 0 if parent is None else parent, parent_id)
     session.prose = prose

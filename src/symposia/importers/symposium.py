@@ -169,6 +169,8 @@ def _voice_section(ctx: _Ctx, heading: str, name: str, text: str) -> None:
             words.append(f"**{label}:**\n\n{quoted}")
         if prose:
             notes.append(prose)
+    if not words and notes:  # a voice answering in plain prose (its own headings, lists, tables): its words
+        words, notes = notes, []
     meta: dict[str, Any] = {**sp.meta(), "family": family, "heading": heading}
     if fields:
         meta["fields"] = fields
