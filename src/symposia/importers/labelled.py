@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from symposia.importers.dates import find_date, parse_date
-from symposia.importers.markdown import code_or_text, fenced_mask, fields, is_rule, strip_md
+from symposia.importers.markdown import code_or_text, fenced_mask, fields, is_rule, strip_md, unquote
 from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, NotADialogue, add_flag
 from symposia.importers.speakers import Speaker, VoiceMapper
 from symposia.records import Message
@@ -144,8 +144,12 @@ def detect(body: str) -> bool:
     return True
 
 
-def _trim(block: list[str]) -> tuple[str, str | None]:
-    """A turn's lines without the separators around it, and a timestamp line right under the marker."""
+def _trim(block: list[str]) -> tuple[str, str | None, str | None]:
+    """A turn's lines without the separators around it; a timestamp line right under the marker; and
+    a heading left at its end (``## Turn 2 — GLM 4.7`` over the next marker labels what follows).
+
+    A turn that is one blockquote throughout (our own export quotes every message) is unquoted.
+    """
     while block and (not block[0].strip() or is_rule(block[0])):
         block.pop(0)
     stamp: str | None = None
@@ -156,9 +160,17 @@ def _trim(block: list[str]) -> tuple[str, str | None]:
             block.pop(0)
     while block and (not block[0].strip()):
         block.pop(0)
+    heading: str | None = None
     while block and (not block[-1].strip() or is_rule(block[-1])):
         block.pop()
-    return "\n".join(block), stamp
+    if block and _HEADING.match(block[-1]) and not fenced_mask(block)[-1]:
+        heading = strip_md(_HEADING.match(block[-1]).group(2))  # type: ignore[union-attr]
+        block.pop()
+        while block and (not block[-1].strip() or is_rule(block[-1])):
+            block.pop()
+    if block and all(not ln.strip() or ln.lstrip().startswith(">") for ln in block):
+        block = [unquote(ln) if ln.strip() else "" for ln in block]
+    return "\n".join(block), stamp, heading
 
 
 def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any]) -> ImportedSession:
@@ -209,17 +221,24 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
     model = code_or_text(header.get("Model", "")) or str(front.get("model") or "")
     distinct = {m.name.casefold() for m in markers if not names.is_host(m.name)}
     host_name = str(front.get("host") or "") or next((m.name for m in markers if names.is_host(m.name)), "Host")
-    context_text, _ = _trim(context)
+    context_heading = next((strip_md(m.group(2)) for ln in context if (m := _HEADING.match(ln))), None)
+    if context_heading is not None and _HEADING.match(next(ln for ln in context if ln.strip())):
+        context = context[next(i for i, ln in enumerate(context) if ln.strip()) + 1:]
+    else:
+        context_heading = None
+    context_text, _, next_heading = _trim(context)
     if context_text.strip():
+        asked = bool(context_heading and re.search(r"question|prompt|topic", context_heading, re.IGNORECASE))
         session.turns.append(ImportedTurn(role="host", voice="host", voice_name=host_name, text=context_text,
-                                          kind="context"))
+                                          kind="question" if asked else "context",
+                                          meta={"heading": context_heading} if context_heading else {}))
     speakers: dict[str, Speaker] = {}
     unknown: list[str] = []
     prev: ImportedTurn | None = None
     for k, mk in enumerate(markers):
         end = markers[k + 1].line if k + 1 < len(markers) else len(lines)
         block = ([mk.rest] if mk.rest else []) + lines[mk.line + 1:end]
-        text, stamp = _trim(block)
+        text, stamp, heading = _trim(block)
         at = parse_date(stamp) if stamp else None
         if names.is_host(mk.name):
             turn = ImportedTurn(role="host", voice="host", voice_name=host_name, text=text, kind="question", at=at,
@@ -244,6 +263,9 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
                 add_flag(turn, "empty")
         if prev is not None and prev.role == "host" and turn.role == "voice":
             prev.meta.setdefault("to", turn.voice)
+        if next_heading:
+            turn.meta["heading"] = next_heading
+        next_heading = heading
         session.turns.append(turn)
         prev = turn
     voices = list(dict.fromkeys(t.voice for t in session.turns if t.role == "voice"))
