@@ -109,6 +109,11 @@ class _Placed:
             _strings(s.plan, texts)
             for t in s.turns:
                 texts.append(t.text)
+                # what a voice was shown is stored with its turn (the request), so it is placed too
+                shown = t.record.request.messages if t.record is not None else t.messages
+                texts += [m.content for m in shown]
+                if t.record is not None and t.record.request.system:
+                    texts.append(t.record.request.system)
                 if t.error is not None:
                     texts.append(t.error.message)
                 if t.system:

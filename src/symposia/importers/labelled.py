@@ -37,6 +37,7 @@ _PLAIN = re.compile(r"^([A-Z][\w.'’-]*(?: [\w.'’()-]+){0,4}):(?:[ \t]+(.*)|[
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _ROUND = re.compile(r"^(?:Round|Turn|Part|Exchange)\s+\d+\s*[:.—–-]\s*(.+?)(?:['’]s?\s+(?:Response|Opening|Reply|Answer|"
                     r"Turn|Closing|Rebuttal|Statement|Question|Remarks?|Words?|Thoughts?))?\s*$", re.IGNORECASE)
+_CHAIR = re.compile(r"^Synthesis\s*\((?:Chair(?:man)?|by)\s*:?\s*(.+?)\)\s*$", re.IGNORECASE)
 _VOICE = re.compile(r"^Voice(?:\s+\d+)?\s*:\s*(.+)$", re.IGNORECASE)
 _STAMP = re.compile(r"^\s*[*_]([^*_\n]{4,60})[*_]\s*$")
 ASSISTANT_WORDS = frozenset(("assistant", "ai", "bot", "claude", "chatgpt", "gpt", "gemini", "llm",
@@ -58,6 +59,9 @@ class _Marker:
 def _heading_name(text: str) -> tuple[str, str]:
     """``Round 1: GLM 4.7's Response`` -> ("GLM 4.7", ""); ``Qwen — "Threshold"`` -> ("Qwen", "Threshold")."""
     t = strip_md(text)
+    chair = _CHAIR.match(t)
+    if chair:
+        return chair.group(1).strip(), "synthesis"
     m = _ROUND.match(t) or _VOICE.match(t)
     if m:
         t = m.group(1).strip()
@@ -123,7 +127,9 @@ def _candidates(lines: list[str], mask: list[bool]) -> dict[str, list[_Marker]]:
 def _choose(cands: dict[str, list[_Marker]], names: _Names) -> list[_Marker]:
     """The markers of the style that looks most like speakers (empty when none does)."""
     best: tuple[int, list[_Marker]] = (0, [])
-    for style, markers in cands.items():
+    # on a tie a label that carries the words (``**Name:**``) wins over a heading above it
+    for style, markers in sorted(cands.items(), key=lambda kv: ("bold", "plain").index(kv[0])
+                                 if kv[0] in ("bold", "plain") else 2):
         counts = Counter(m.name.casefold() for m in markers)
         known = {n for n in counts if names.known(n)}
         recurring = {n for n, c in counts.items() if c >= 2}
@@ -133,6 +139,11 @@ def _choose(cands: dict[str, list[_Marker]], names: _Names) -> list[_Marker]:
             continue
         if style.startswith("h") and style != "h1" and len({m.name.casefold() for m in chosen}) < 2 and not known:
             continue
+        if style.startswith("h"):  # a known speaker's heading one level up (a chair's "## Synthesis (Chair: …)")
+            level = int(style[1:])
+            chosen += [m for s, ms in cands.items() if s.startswith("h") and int(s[1:]) < level
+                       for m in ms if names.known(m.name)]
+            chosen.sort(key=lambda m: m.line)
         score = sum(2 if m.name.casefold() in known else 1 for m in chosen)
         if score > best[0]:
             best = (score, chosen)
@@ -221,11 +232,11 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
     model = code_or_text(header.get("Model", "")) or str(front.get("model") or "")
     distinct = {m.name.casefold() for m in markers if not names.is_host(m.name)}
     host_name = str(front.get("host") or "") or next((m.name for m in markers if names.is_host(m.name)), "Host")
-    context_heading = next((strip_md(m.group(2)) for ln in context if (m := _HEADING.match(ln))), None)
-    if context_heading is not None and _HEADING.match(next(ln for ln in context if ln.strip())):
-        context = context[next(i for i, ln in enumerate(context) if ln.strip()) + 1:]
-    else:
-        context_heading = None
+    first = next((i for i, ln in enumerate(context) if ln.strip() and not is_rule(ln)), None)
+    context_heading: str | None = None
+    if first is not None and (hm := _HEADING.match(context[first])):  # "## The Question" over the preamble
+        context_heading = strip_md(hm.group(2))
+        context = context[first + 1:]
     context_text, _, next_heading = _trim(context)
     if context_text.strip():
         asked = bool(context_heading and re.search(r"question|prompt|topic", context_heading, re.IGNORECASE))
@@ -252,9 +263,11 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
                     unknown.append(mk.name)
             sp = speakers[key]
             meta = sp.meta()
-            if mk.extra:
+            if mk.extra and mk.extra != "synthesis":
                 meta["label"] = mk.extra
-            turn = ImportedTurn(role="voice", voice=sp.voice, voice_name=sp.name, text=text, model=sp.model, at=at,
+            chair = mk.extra == "synthesis"
+            turn = ImportedTurn(role="chair" if chair else "voice", voice=sp.voice, voice_name=sp.name, text=text,
+                                model=sp.model, at=at, kind="synthesis" if chair else None,
                                 messages=(Message("user", prev.text),) if prev is not None and prev.text else (),
                                 meta=meta)
             if not sp.mapped:

@@ -475,6 +475,9 @@ def import_paths(archive: Archive | None, catalog: Catalog, paths: Sequence[str 
         raise ValueError("an archive is needed unless dry_run")
     report = ImportReport(dry_run=dry_run)
     files, problems = collect(paths)
+    if archive is not None and str(archive.path) != ":memory:":  # never the archive being written to
+        own = archive.path.resolve()
+        files = [f for f in files if f.resolve() != own]
     report.entries += problems
     parsed: dict[Path, tuple[bytes, Parsed]] = {}
     failures: dict[Path, tuple[Status, str, str]] = {}  # path -> (status, reason, text for analysis files)
