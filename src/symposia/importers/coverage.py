@@ -9,8 +9,8 @@ what the importer kept in meta (a table we render ourselves, a curator's field);
 starts with a speaker label counts when the words after the label are. For structured sources
 (JSON, SQLite) the prose is the message texts the parser says the part of the file it read holds.
 
-The check is linear in the size of the file: set look-ups, and a substring search only for a
-bounded number of lines that are not found whole.
+The check is linear in the size of the file: set look-ups, and substring searches (for lines
+not found whole) bounded in the total characters they scan.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from symposia.importers.records import ImportedSession
 __all__ = ["THRESHOLD", "Coverage", "json_prose", "measure_lines", "measure_texts", "normalise"]
 
 THRESHOLD = 0.98  # below this share of placed prose a file is flagged, with the lines not placed
-_MAX_SUBSTRING_CHECKS = 2000
+_SCAN = 256 * 1024 * 1024  # characters the substring searches may scan in all, per file
 _MAX_DEPTH = 64
 
 _QUOTE = re.compile(r"^(?:\s{0,3}>)+\s?")
@@ -109,11 +109,10 @@ class _Placed:
             _strings(s.plan, texts)
             for t in s.turns:
                 texts.append(t.text)
-                # what a voice was shown is stored with its turn (the request), so it is placed too
-                shown = t.record.request.messages if t.record is not None else t.messages
-                texts += [m.content for m in shown]
-                if t.record is not None and t.record.request.system:
-                    texts.append(t.record.request.system)
+                if t.record is not None:  # our export: what the voice was shown is stored with it
+                    texts += [m.content for m in t.record.request.messages]
+                    if t.record.request.system:
+                        texts.append(t.record.request.system)
                 if t.error is not None:
                     texts.append(t.error.message)
                 if t.system:
@@ -133,23 +132,30 @@ class _Placed:
                 if n:
                     self.lines.add(n)
                     self.lines.add(normalise(_LIST.sub("", line)))
+                    h = _HEADING.match(line)
+                    if h:
+                        self.lines.add(normalise(h.group(2)))
                     joined.append(n)
         self.joined = "\n".join(joined)
-        self.checks = 0
+        # Substring searches (for lines not found whole) are bounded in total work, so the check
+        # stays linear in the size of the file: at most _SCAN characters scanned in all.
+        self.checks = max(0, _SCAN // max(1, len(self.joined)))
 
     def has(self, n: str) -> bool:
         if n in self.lines:
             return True
-        if self.checks < _MAX_SUBSTRING_CHECKS and len(n) >= 8:
-            self.checks += 1
+        if self.checks > 0 and len(n) >= 8:
+            self.checks -= 1
             return n in self.joined
         return False
 
     def has_cell(self, cell: str) -> bool:
         if cell in self.lines:
             return True
-        self.checks += 1
-        return self.checks < _MAX_SUBSTRING_CHECKS and cell in self.joined
+        if self.checks > 0:
+            self.checks -= 1
+            return cell in self.joined
+        return False
 
     def labels_speaker(self, heading: str) -> bool:
         h = normalise(heading).casefold()
@@ -207,7 +213,7 @@ def measure_lines(text: str, sessions: Sequence[ImportedSession], first_line: in
             if _is_structure(line, placed):
                 continue
             h = _HEADING.match(line)
-            if h and (_line_placed(h.group(2), normalise(h.group(2)), placed) or placed.labels_speaker(h.group(2))):
+            if h and (placed.labels_speaker(h.group(2)) or _line_placed(h.group(2), normalise(h.group(2)), placed)):
                 continue
         n = normalise(line)
         if not n:
