@@ -13,7 +13,7 @@ from typing import Any
 from symposia.importers.chat import _usage
 from symposia.importers.dates import FoundDate, find_date, parse_date_precise
 from symposia.importers.markdown import code_or_text, fields, sections_at, strip_md, strip_rules, title_and_head
-from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, ImportError_, add_flag
+from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, ImportError_, add_flag, history_window
 from symposia.importers.speakers import Speaker, VoiceMapper
 from symposia.records import ErrorInfo, Message, Role
 
@@ -33,26 +33,38 @@ def detect_json(data: Any) -> bool:
         data.get("metadata"), dict)
 
 
-def _messages(topic: str, side: str, said: list[tuple[str, str]]) -> tuple[Message, ...]:
-    out = [Message("user", topic)] if topic else []
-    for who, text in said:
-        role: Role = "assistant" if who == side else "user"
-        if out and out[-1].role == role:  # keep roles alternating, as the arena sent them
-            out[-1] = Message(role, out[-1].content + "\n\n" + text)
-        else:
-            out.append(Message(role, text))
-    return tuple(out)
+class _Histories:
+    """What each side has seen so far: the topic, the other side's words as user messages and its
+    own as assistant messages (consecutive ones of one role merged), built as the turns come."""
+
+    def __init__(self, topic: str) -> None:
+        self.seen: dict[str, list[Message]] = {}
+        self.topic = topic
+
+    def of(self, side: str) -> list[Message]:
+        return self.seen.setdefault(side, [Message("user", self.topic)] if self.topic else [])
+
+    def said(self, who: str, text: str) -> None:
+        for side in {*self.seen, who}:
+            out = self.of(side)
+            role: Role = "assistant" if who == side else "user"
+            if out and out[-1].role == role:  # keep roles alternating, as the arena sent them
+                out[-1] = Message(role, out[-1].content + "\n\n" + text)
+            else:
+                out.append(Message(role, text))
 
 
 def _turns(session: ImportedSession, items: list[tuple[int, str, str, dict[str, Any]]],
            sides: dict[str, Speaker], topic: str) -> None:
-    said: list[tuple[str, str]] = []
+    seen = _Histories(topic)
+    for side in sides:
+        seen.of(side)
     for k, side, text, extra in items:
         sp = sides.get(side)
         if sp is None:
             raise ImportError_(f"turn {k} is by side {side!r}, which the file does not name")
         turn = ImportedTurn(role="voice", voice=sp.voice, voice_name=sp.name, text=text, model=sp.model,
-                            messages=_messages(topic, side, said), usage=extra.get("usage") or _usage(None),
+                            messages=(), usage=extra.get("usage") or _usage(None),
                             meta={"arena_turn": k, "side": side.lower(), **sp.meta()})
         if extra.get("error"):
             turn.error = ErrorInfo(kind="error", message=str(extra["error"]))
@@ -63,8 +75,11 @@ def _turns(session: ImportedSession, items: list[tuple[int, str, str, dict[str, 
             if turn.usage.completion_tokens == 0:
                 add_flag(turn, "zero_completion_tokens")
         session.turns.append(turn)
+        turn.messages, dropped = history_window(seen.of(side))
+        if dropped:
+            turn.meta["history_left_out"] = dropped
         if turn.error is None:
-            said.append((side, text))
+            seen.said(side, text)
 
 
 def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any]) -> ImportedSession:

@@ -1,7 +1,8 @@
 """Format C: a chat with one voice (``# Voices Chat: HOST <-> model``, ``## Round k`` sections), and its
 JSON twin (``{"model", "rounds": [{"round", "prompt", "response", "usage"} | {..., "error": true}]}``).
 
-Each answer's request holds the system prompt and the whole history before it, as the chat script
+Each answer's request holds the system prompt and the history before it (for long chats, the first
+message and the latest ones: HISTORY_LIMIT), as the chat script
 sent it. Known defects are repaired and flagged: a message sent line by line (rounds whose prompt
 is a lone list item or ``---``) is merged back into one host message (``line_split``); an empty
 response logged as a success with ``completion_tokens: 0`` is flagged ``zero_completion_tokens``.
@@ -24,7 +25,7 @@ from symposia.importers.markdown import (
     title_and_head,
     unquote,
 )
-from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, ImportError_, add_flag
+from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, history_window, ImportError_, add_flag
 from symposia.importers.speakers import Speaker, VoiceMapper
 from symposia.records import ErrorInfo, Message, Usage
 
@@ -91,7 +92,7 @@ def _build(session: ImportedSession, rounds: list[_Round], speaker: Speaker, hos
         for r in group:
             history.append(Message("user", r.prompt))
             turn = ImportedTurn(role="voice", voice=speaker.voice, voice_name=speaker.name, text=r.response,
-                                messages=tuple(history), system=system, model=speaker.model, usage=r.usage,
+                                messages=history_window(history)[0], system=system, model=speaker.model, usage=r.usage,
                                 meta={"round": group[0].number, "file_round": r.number, **speaker.meta()})
             if split:
                 add_flag(turn, "line_split")  # it answered one line of the message, not the message

@@ -20,9 +20,16 @@ __all__ = [
     "ImportedTurn",
     "NotADialogue",
     "TurnRole",
+    "HISTORY_LIMIT",
     "add_flag",
+    "history_window",
     "messages_of",
 ]
+
+# How much history an imported turn's request keeps: the first message (the topic, the opening
+# question) and the latest ones. Whole histories would make a long transcript quadratic to read
+# and to store (every turn repeating all before it); a turn that lost some says how many.
+HISTORY_LIMIT = 64
 
 TurnRole = Literal["voice", "host", "chair"]
 # Placeholder date of a parse that found none; the importer replaces it (file time) and flags it.
@@ -107,3 +114,10 @@ def messages_of(*pairs: tuple[str, str]) -> tuple[Message, ...]:
             out.append(Message(role="system" if role == "system" else
                                "assistant" if role == "assistant" else "user", content=text))
     return tuple(out)
+
+
+def history_window(history: list[Message], limit: int = HISTORY_LIMIT) -> tuple[tuple[Message, ...], int]:
+    """What a turn's request keeps of the history before it, and how many messages were left out."""
+    if len(history) <= limit:
+        return tuple(history), 0
+    return (history[0], *history[len(history) - limit + 1:]), len(history) - limit

@@ -1,7 +1,8 @@
 """Format A: one question, one answer (``# Voice Conversation: <model id>`` with USER/ASSISTANT blocks).
 
 USER is the host, ASSISTANT the voice, an optional SYSTEM block the system prompt. A file with more
-than one exchange is imported as a chat; each answer's request holds the whole history before it.
+than one exchange is imported as a chat; each answer's request holds the history before it (the
+first message and the latest ones for long files).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from symposia.importers.dates import find_date
 from symposia.importers.markdown import strip_rules, title_and_head
-from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, add_flag
+from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, history_window, add_flag
 from symposia.importers.speakers import VoiceMapper
 from symposia.records import Message
 
@@ -53,7 +54,7 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
             history.append(Message("user", text))
             continue
         turn = ImportedTurn(role="voice", voice=speaker.voice, voice_name=speaker.name, text=text,
-                            messages=tuple(history), system=system, model=speaker.model, meta=speaker.meta())
+                            messages=history_window(history)[0], system=system, model=speaker.model, meta=speaker.meta())
         if not text.strip():
             add_flag(turn, "empty")
         session.turns.append(turn)
