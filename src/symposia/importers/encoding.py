@@ -68,7 +68,10 @@ def repair_mojibake(text: str) -> tuple[str, str | None]:
     already good UTF-8 is left alone; whatever it changes can be turned back by re-encoding.
     Lines are repaired one by one, so a clean line added to a mojibake file later is kept as is.
     """
-    if text.isascii() or not is_bad(text):
+    if text.isascii():
+        return text, None
+    # badness only looks at non-ASCII runs: check just the lines that have any (fast on big files)
+    if not is_bad("\n".join(line for line in text.split("\n") if not line.isascii())):
         return text, None
     encodings = ("mac_roman", "cp1252")
     for encoding in encodings:
