@@ -21,6 +21,7 @@ import random
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -107,14 +108,14 @@ def main() -> None:
             data = make(shape, mb)
             name = "x.md"
             parsed = parse_file(data, filename=name, catalog=CATALOG)
-            new_s = timed(lambda d=data: parse_file(d, filename=name, catalog=CATALOG), args.repeat)
+            new_s = timed(partial(parse_file, data, filename=name, catalog=CATALOG), args.repeat)
             row: dict[str, Any] = {"mb": round(len(data) / 1e6, 2), "new_s": round(new_s, 3),
                                    "new_mb_per_s": round(len(data) / 1e6 / new_s, 2),
                                    "turns": sum(len(s.turns) for s in parsed.sessions),
                                    "coverage": round(parsed.coverage.ratio, 4)}
             if mb <= args.baseline_max_mb:
                 try:
-                    row["old_s"] = round(timed(lambda d=data: old.parse_bytes(d, filename=name, catalog=CATALOG),
+                    row["old_s"] = round(timed(partial(old.parse_bytes, data, filename=name, catalog=CATALOG),
                                                args.repeat), 3)
                 except Exception as e:  # today's importer refuses some shapes outright
                     row["old_error"] = f"{type(e).__name__}: {str(e)[:80]}"

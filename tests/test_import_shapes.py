@@ -118,7 +118,8 @@ def test_a_chair_synthesis_starting_with_an_h1_stays_the_chairs() -> None:
     (imp,) = parse_sessions(body.encode(), filename="c.md", catalog=CATALOG)
     assert [(t.role, t.voice) for t in imp.turns] == [("host", "host"), ("voice", "qwen"), ("chair", "sonnet")]
     assert imp.turns[1].text == "The pattern.\n\n### On the pattern\n\nIt holds."
-    assert imp.turns[2].text.startswith("# Synthesis\n\n## 1. Points of Agreement") and "All agree." in imp.turns[2].text
+    chair = imp.turns[2].text
+    assert chair.startswith("# Synthesis\n\n## 1. Points of Agreement") and "All agree." in chair
 
 
 def test_headings_inside_a_chat_answer_do_not_start_a_turn() -> None:
@@ -387,7 +388,8 @@ def recorded_sessions(draw: st.DrawFn) -> tuple[SessionRecord, list[TurnRecord],
             truth += [("host", _paragraph(rng), {"kind": "question", "to": c[1]}),
                       (c[1], answer(rng, structure=True, heading_levels=(3, 4)), {})]
     session = SessionRecord("s", kind, "A session", now, "complete",
-                            plan={"kind": kind, "voices": [c[1] for c in cast], "host": {"name": "Me", "mode": "human"}})
+                            plan={"kind": kind, "voices": [c[1] for c in cast],
+                                  "host": {"name": "Me", "mode": "human"}})
     records = []
     for i, (speaker, text, meta) in enumerate(truth, 1):
         role = "host" if speaker == "host" else ("chair" if meta.get("kind") == "synthesis" else "voice")
@@ -415,7 +417,8 @@ def test_our_own_markdown_export_round_trips(case: tuple[SessionRecord, list[Tur
 
 def test_every_message_citing_the_format_reference_points_at_a_file_that_exists() -> None:
     cited = set()
-    importing = [*(REPO / "src" / "symposia" / "importers").glob("*.py"), REPO / "src" / "symposia" / "cli" / "importing.py"]
+    src = REPO / "src" / "symposia"
+    importing = [*(src / "importers").glob("*.py"), src / "cli" / "importing.py"]
     for path in importing:
         cited |= set(re.findall(r"(docs/[A-Za-z_]+\.md)", path.read_text(encoding="utf-8")))
     assert "docs/FORMATS.md" in cited

@@ -17,7 +17,6 @@ from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, I
 from symposia.importers.speakers import Speaker, VoiceMapper
 from symposia.records import ErrorInfo, Message, Role
 
-
 # The headings this shape writes: turns, and the analysis sections after them. Any other heading
 # is part of the answer it sits in.
 _OWN_HEADING = re.compile(r"^##\s+(?:Turn\s+\d+\s*[—–-]|(?:LLM\s+)?(?:Analysis|Heuristics|Summary|Verdict|Scores?|"

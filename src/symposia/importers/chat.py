@@ -25,7 +25,7 @@ from symposia.importers.markdown import (
     title_and_head,
     unquote,
 )
-from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, history_window, ImportError_, add_flag
+from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, ImportError_, add_flag, history_window
 from symposia.importers.speakers import Speaker, VoiceMapper
 from symposia.records import ErrorInfo, Message, Usage
 

@@ -98,7 +98,7 @@ def _one(conv: dict[str, Any], index: int, mapper: VoiceMapper) -> ImportedSessi
         msg = node.get("message")
         if not isinstance(msg, dict):
             continue
-        author = msg.get("author") if isinstance(msg.get("author"), dict) else {}
+        author: dict[str, Any] = msg["author"] if isinstance(msg.get("author"), dict) else {}
         role = str(author.get("role") or "")
         text = _text(msg)
         hidden = (msg.get("metadata") or {}).get("is_visually_hidden_from_conversation") if isinstance(
@@ -110,7 +110,7 @@ def _one(conv: dict[str, Any], index: int, mapper: VoiceMapper) -> ImportedSessi
         if role == "user":
             turn = ImportedTurn(role="host", voice="host", voice_name="You", text=text, kind="question", at=at)
         else:
-            meta = msg.get("metadata") if isinstance(msg.get("metadata"), dict) else {}
+            meta: dict[str, Any] = msg["metadata"] if isinstance(msg.get("metadata"), dict) else {}
             slug = str(meta.get("model_slug") or default_model)
             sp = mapper.resolve("", slug) if slug else mapper.resolve("ChatGPT")
             turn = ImportedTurn(role="voice", voice=sp.voice, voice_name=sp.name, text=text, model=slug, at=at,

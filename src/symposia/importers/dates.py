@@ -151,11 +151,11 @@ def find_date(front: Mapping[str, Any], head_lines: Sequence[str], body: str, fi
         dt, day = parse_date_precise(m.group(1))
         if dt:
             return FoundDate(dt, "archived_line", day)
-    m = _FILE_DATE.search(filename)
-    if m:
+    fm = _FILE_DATE.search(filename)
+    if fm:
         dt = date_from_filename(filename)
         if dt:
-            return FoundDate(dt, "filename", m.group(4) is None)
+            return FoundDate(dt, "filename", fm.group(4) is None)
     dt, day = parse_date_precise(filename)
     if dt:
         return FoundDate(dt, "filename", day)

@@ -35,8 +35,8 @@ HOST_WORDS = frozenset(("you", "me", "human", "user", "i", "host", "person", "my
 _BOLD = re.compile(r"^\s{0,3}\*\*([^*\n]{1,60}?)(?::\*\*|\*\*\s*:)[ \t]*(.*)$")
 _PLAIN = re.compile(r"^([A-Z][\w.'’-]*(?: [\w.'’()-]+){0,4}):(?:[ \t]+(.*)|[ \t]*)$")
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_ROUND = re.compile(r"^(?:Round|Turn|Part|Exchange)\s+\d+\s*[:.—–-]\s*(.+?)(?:['’]s?\s+(?:Response|Opening|Reply|Answer|"
-                    r"Turn|Closing|Rebuttal|Statement|Question|Remarks?|Words?|Thoughts?))?\s*$", re.IGNORECASE)
+_ROUND = re.compile(r"^(?:Round|Turn|Part|Exchange)\s+\d+\s*[:.—–-]\s*(.+?)(?:['’]s?\s+(?:Response|Opening|Reply|"
+                    r"Answer|Turn|Closing|Rebuttal|Statement|Question|Remarks?|Words?|Thoughts?))?\s*$", re.IGNORECASE)
 _CHAIR = re.compile(r"^Synthesis\s*\((?:Chair(?:man)?|by)\s*:?\s*(.+?)\)\s*$", re.IGNORECASE)
 _VOICE = re.compile(r"^Voice(?:\s+\d+)?\s*:\s*(.+)$", re.IGNORECASE)
 _STAMP = re.compile(r"^\s*[*_]([^*_\n]{4,60})[*_]\s*$")
@@ -287,7 +287,10 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
     if len(voices) > 1 and not any(t.role == "host" and t.kind == "question" for t in session.turns):
         session.kind = "dialogue"
     session.plan = {"kind": session.kind, "voices": voices, "host": {"name": host_name, "mode": "human"}}
-    if found.when is None and session.turns and session.turns[0].at is not None:
-        session.created_at = session.turns[0].at  # type: ignore[assignment]
+    first_at = next((t.at for t in session.turns if t.at is not None), None)
+    if found.source in ("filename", "unknown") and first_at is not None:  # the document before the filename
+        session.created_at = first_at
+        for key in ("date", "date_precision"):
+            session.meta.pop(key, None)
         session.meta["date_source"] = "first_message"
     return session

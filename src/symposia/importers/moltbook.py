@@ -38,10 +38,10 @@ def _post(data: Any) -> tuple[dict[str, Any], list[Any]] | None:
     if post is None and isinstance(data.get("comments"), list) and "author" in data and "content" in data:
         post = data
     if isinstance(post, dict) and ("content" in post or "title" in post) and isinstance(post.get("author"), dict | str):
-        comments = data.get("comments")
+        comments: Any = data.get("comments")
         if not isinstance(comments, list):
             comments = post.get("comments") if isinstance(post.get("comments"), list) else []
-        return post, comments
+        return post, list(comments)
     return None
 
 

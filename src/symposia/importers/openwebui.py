@@ -39,8 +39,8 @@ def detect_json(data: Any) -> bool:
 
 
 def _branch(chat: dict[str, Any]) -> list[dict[str, Any]]:
-    history = chat.get("history") if isinstance(chat.get("history"), dict) else {}
-    messages = history.get("messages") if isinstance(history.get("messages"), dict) else {}
+    history: dict[str, Any] = chat["history"] if isinstance(chat.get("history"), dict) else {}
+    messages: dict[str, Any] = history["messages"] if isinstance(history.get("messages"), dict) else {}
     current = history.get("currentId")
     if messages and isinstance(current, str) and current in messages:
         path: list[dict[str, Any]] = []

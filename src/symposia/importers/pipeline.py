@@ -193,9 +193,10 @@ def parse_json_data(data: Any, *, filename: str, catalog: Catalog) -> list[Impor
         return [chat.parse_json(data, filename=filename, mapper=mapper)]
     if arena.detect_json(data):
         return [arena.parse_json(data, filename=filename, mapper=mapper)]
-    for module in (chatgpt, anthropic, openwebui, moltbook):
-        if module.detect_json(data):
-            return module.parse_json(data, filename=filename, mapper=mapper)
+    for detect, parse in ((chatgpt.detect_json, chatgpt.parse_json), (anthropic.detect_json, anthropic.parse_json),
+                          (openwebui.detect_json, openwebui.parse_json), (moltbook.detect_json, moltbook.parse_json)):
+        if detect(data):
+            return parse(data, filename=filename, mapper=mapper)
     return [roles.parse_json(data, filename=filename, mapper=mapper)]
 
 
@@ -228,8 +229,8 @@ def parse_file(raw: bytes, *, filename: str, catalog: Catalog) -> Parsed:
     if is_json:
         data = _load_json(text)
         sessions = parse_json_data(data, filename=filename, catalog=catalog)
-        texts = [t for s in sessions for t in s.prose] if all(s.prose is not None for s in sessions) \
-            else json_prose(data)
+        given = [s.prose for s in sessions]
+        texts = [t for p in given for t in p or []] if all(p is not None for p in given) else json_prose(data)
         coverage = measure_texts(texts, sessions)
     else:
         sessions = [parse_text(text, filename=filename, catalog=catalog)]
@@ -370,9 +371,11 @@ def store_session(archive: Archive, imp: ImportedSession, session_id: str,
     index_ids: dict[int, int] = {}
     old_ids: dict[int, int] = {}
     added = 0
+    new_id: int
     for i, (t, rec) in enumerate(zip(imp.turns, records, strict=True)):
         if i < len(stored):
-            new_id = stored[i].id if stored[i].id is not None else 0
+            done = stored[i].id
+            new_id = done if done is not None else 0
         else:
             new_id = archive.add_turn(replace(rec, meta=_repoint(rec.meta, index_ids, old_ids)))
             added += 1
@@ -520,14 +523,14 @@ def import_paths(archive: Archive | None, catalog: Catalog, paths: Sequence[str 
             report.entries.append(ReportEntry(str(path), status, reason))
             continue
         if path in attached:
-            partner = parsed[attached[path]]
+            raw_a, p_a = parsed[attached[path]]
             report.entries.append(ReportEntry(str(path), "skipped", f"analysis notes, kept with {attached[path].name}",
-                                              session_id=_sid(partner[0], partner[1].sessions[0])))
+                                              session_id=_sid(raw_a, p_a.sessions[0])))
             continue
         if path in twins:
-            js = parsed[twins[path]]
+            raw_j, p_j = parsed[twins[path]]
             why = f"twin of {twins[path].name}, which holds the same conversation (with usage); imported from there"
-            report.entries.append(ReportEntry(str(path), "skipped", why, session_id=_sid(js[0], js[1].sessions[0])))
+            report.entries.append(ReportEntry(str(path), "skipped", why, session_id=_sid(raw_j, p_j.sessions[0])))
             continue
         raw, p = parsed[path]
         report.entries.append(_import_file(archive, path, raw, p, twins, seen, dry_run))

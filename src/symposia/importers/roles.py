@@ -45,9 +45,12 @@ def _text(item: dict[str, Any], key: str) -> str | None:
         parts = [p if isinstance(p, str) else p.get("text") for p in v if isinstance(p, str | dict)]
         texts = [p for p in parts if isinstance(p, str)]
         return "\n\n".join(texts) if texts else None
-    if isinstance(v, dict) and isinstance(v.get("text") or v.get("parts"), str | list):
+    if isinstance(v, dict):
         inner = v.get("text") if v.get("text") is not None else v.get("parts")
-        return inner if isinstance(inner, str) else "\n\n".join(p for p in inner if isinstance(p, str))
+        if isinstance(inner, str):
+            return inner
+        if isinstance(inner, list):
+            return "\n\n".join(p for p in inner if isinstance(p, str))
     return None
 
 

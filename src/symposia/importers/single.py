@@ -12,7 +12,7 @@ from typing import Any
 
 from symposia.importers.dates import find_date
 from symposia.importers.markdown import strip_rules, title_and_head
-from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, history_window, add_flag
+from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, add_flag, history_window
 from symposia.importers.speakers import VoiceMapper
 from symposia.records import Message
 
@@ -54,7 +54,8 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
             history.append(Message("user", text))
             continue
         turn = ImportedTurn(role="voice", voice=speaker.voice, voice_name=speaker.name, text=text,
-                            messages=history_window(history)[0], system=system, model=speaker.model, meta=speaker.meta())
+                            messages=history_window(history)[0], system=system, model=speaker.model,
+                            meta=speaker.meta())
         if not text.strip():
             add_flag(turn, "empty")
         session.turns.append(turn)

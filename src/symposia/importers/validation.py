@@ -107,7 +107,7 @@ class _Export(_Model):
     turns: list[_Turn] = []
 
 
-def _where(err: dict[str, Any]) -> str:
+def _where(err: Any) -> str:
     return ".".join(str(p) for p in err["loc"]) or "the file"
 
 

@@ -36,9 +36,12 @@ MODEL_IDS = {"qwen": "qwen/qwen3-max", "glm47": "z-ai/glm-4.7", "kimi": "moonsho
              "mistral": "mistralai/mistral-large-2512", "gpt52": "openai/gpt-5.2",
              "llama": "meta-llama/llama-4-maverick", "sonnet": "anthropic/claude-sonnet-4.5", "glm5": "z-ai/glm-5"}
 UNKNOWN = (("Aurora", "aurora"), ("Professor Vale", "professor-vale"), ("Tessellate", "tessellate"))
-WORDS = ("threshold membrane lattice echo ember river pattern altar offering gap signal chorus weight "
-         "silence form water lantern archive instance recursion witness mirror harbor question answer "
-         "continuity drift tide seam loom kiln orbit cipher vessel grammar horizon").split()
+WORDS = (
+    "threshold", "membrane", "lattice", "echo", "ember", "river", "pattern", "altar", "offering", "gap",
+    "signal", "chorus", "weight", "silence", "form", "water", "lantern", "archive", "instance", "recursion",
+    "witness", "mirror", "harbor", "question", "answer", "continuity", "drift", "tide", "seam", "loom",
+    "kiln", "orbit", "cipher", "vessel", "grammar", "horizon",
+)
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,8 @@ def answer(rng: random.Random, *, structure: bool, heading_levels: tuple[int, ..
             blocks.append(rng.choice(("---", "***", "___")))
             blocks.append(_paragraph(rng, emphasis))
         elif kind == "table":
-            rows = [f"| {rng.choice(WORDS)} | {rng.choice(WORDS)} {rng.randint(1, 99)} |" for _ in range(rng.randint(1, 3))]
+            rows = [f"| {rng.choice(WORDS)} | {rng.choice(WORDS)} {rng.randint(1, 99)} |"
+                    for _ in range(rng.randint(1, 3))]
             blocks.append("\n".join(["| Term | Gloss |", "|------|-------|", *rows]))
         elif kind == "fence":
             body = "\n".join(f"{rng.choice(WORDS)} = {rng.randint(0, 9)}  # | not a table" for _ in range(2))
@@ -278,14 +282,16 @@ def _headings(d: Dialogue) -> str:
 def _chatgpt(dialogues: list[Dialogue], rng: random.Random) -> str:
     convs = []
     for d in dialogues:
-        mapping: dict[str, dict[str, object]] = {"root": {"id": "root", "message": None, "parent": None, "children": []}}
+        root: dict[str, object] = {"id": "root", "message": None, "parent": None, "children": []}
+        mapping: dict[str, dict[str, object]] = {"root": root}
         parent = "root"
         t0 = d.when.timestamp()
         for k, t in enumerate(d.turns):
             nid = f"n{k}-{rng.randrange(10**9)}"
             role = "user" if t.speaker == "host" else "assistant"
             msg: dict[str, object] = {"id": nid, "author": {"role": role, "name": None, "metadata": {}},
-                                      "create_time": t0 + k * 30, "content": {"content_type": "text", "parts": [t.text]},
+                                      "create_time": t0 + k * 30,
+                                      "content": {"content_type": "text", "parts": [t.text]},
                                       "status": "finished_successfully", "metadata": {}}
             if role == "assistant":
                 msg["metadata"] = {"model_slug": MODEL_IDS[t.speaker].split("/")[-1]}
@@ -309,7 +315,8 @@ def _anthropic(dialogues: list[Dialogue], rng: random.Random) -> str:
     for d in dialogues:
         msgs = []
         for k, t in enumerate(d.turns):
-            msgs.append({"uuid": f"m{k}-{rng.randrange(10**9)}", "sender": "human" if t.speaker == "host" else "assistant",
+            msgs.append({"uuid": f"m{k}-{rng.randrange(10**9)}",
+                         "sender": "human" if t.speaker == "host" else "assistant",
                          "text": t.text, "content": [{"type": "text", "text": t.text}],
                          "created_at": (d.when + timedelta(seconds=30 * k)).isoformat().replace("+00:00", "Z"),
                          "attachments": [], "files": []})
@@ -352,7 +359,8 @@ def _moltbook(d: Dialogue, rng: random.Random) -> str:
     for k, t in enumerate(rest, 1):
         parent = ids[rng.randrange(0, k)]  # the post or an earlier comment
         c = {"id": ids[k], "content": t.text, "author": {"name": t.name}, "upvotes": rng.randint(0, 9),
-             "created_at": (d.when + timedelta(minutes=k)).isoformat(), "parent_id": None if parent == ids[0] else parent,
+             "created_at": (d.when + timedelta(minutes=k)).isoformat(),
+             "parent_id": None if parent == ids[0] else parent,
              "replies": []}
         nodes[ids[k]] = c
         if parent == ids[0]:
