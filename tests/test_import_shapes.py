@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from snapshot import dump
 from symposia.archive import Archive
 from symposia.catalog import load_catalog
 from symposia.importers import import_paths, parse_sessions
@@ -45,13 +46,6 @@ def turns_of(sessions: list[Any]) -> list[list[tuple[str, str]]]:
     return [[("host" if t.role == "host" else t.voice, t.text) for t in s.turns] for s in sessions]
 
 
-def dump(db: Path) -> dict[str, list[tuple[Any, ...]]]:
-    conn = sqlite3.connect(db)
-    try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-        return {t: sorted(map(tuple, conn.execute(f"SELECT * FROM {t}")), key=repr) for t in tables}
-    finally:
-        conn.close()
 
 
 # -- every shape, generated --------------------------------------------------------------------------

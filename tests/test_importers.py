@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from snapshot import dump
 from symposia.api import Symposia, run_sync
 from symposia.archive import Archive
 from symposia.catalog import load_catalog
@@ -49,14 +49,6 @@ def voices(imp: ImportedSession) -> list[str]:
     return [t.voice for t in imp.turns if t.role == "voice"]
 
 
-def dump(db: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the archive's tables (timestamps included): equal dumps mean nothing changed."""
-    conn = sqlite3.connect(db)
-    try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-        return {t: sorted(map(tuple, conn.execute(f"SELECT * FROM {t}")), key=repr) for t in tables}
-    finally:
-        conn.close()
 
 
 # -- the seed --------------------------------------------------------------------------------------

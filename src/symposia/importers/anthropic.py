@@ -10,14 +10,12 @@ is used). The person is the host.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from symposia.importers.dates import parse_date
-from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn
+from symposia.importers.exchange import Exchange, branch, content_key
+from symposia.importers.records import NO_DATE, ImportedSession
 from symposia.importers.speakers import VoiceMapper
-from symposia.records import Message
 
 __all__ = ["detect_json", "parse_json"]
 
@@ -54,14 +52,7 @@ def _branch(conv: dict[str, Any]) -> list[dict[str, Any]]:
     by_id = {m.get("uuid"): m for m in msgs}
     if not isinstance(leaf, str) or leaf not in by_id or not any("parent_message_uuid" in m for m in msgs):
         return msgs
-    path: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    node: Any = leaf
-    while isinstance(node, str) and node in by_id and node not in seen:
-        seen.add(node)
-        path.append(by_id[node])
-        node = by_id[node].get("parent_message_uuid")
-    return path[::-1]
+    return branch(by_id, leaf, "parent_message_uuid")
 
 
 def _one(conv: dict[str, Any], index: int, mapper: VoiceMapper) -> ImportedSession:
@@ -73,8 +64,7 @@ def _one(conv: dict[str, Any], index: int, mapper: VoiceMapper) -> ImportedSessi
         session.meta["conversation_id"] = conv["uuid"]
     model = str(conv.get("model") or "")
     claude = mapper.resolve("Claude", model)
-    prose: list[str] = []
-    prev: ImportedTurn | None = None
+    talk = Exchange(session)
     path = _branch(conv)
     if len(path) < len(conv["chat_messages"]):
         session.meta["branches_not_followed"] = len(conv["chat_messages"]) - len(path)
@@ -83,21 +73,13 @@ def _one(conv: dict[str, Any], index: int, mapper: VoiceMapper) -> ImportedSessi
         sender = str(msg.get("sender") or "")
         if sender not in ("human", "assistant") or not text.strip():
             continue
-        prose.append(text)
         at = parse_date(msg.get("created_at"))
         if sender == "human":
-            turn = ImportedTurn(role="host", voice="host", voice_name="You", text=text, kind="question", at=at,
-                                meta={"to": claude.voice})
+            talk.person(text, at, to=claude.voice)
         else:
-            turn = ImportedTurn(role="voice", voice=claude.voice, voice_name=claude.name, text=text, model=model,
-                                at=at, messages=(Message("user", prev.text),) if prev is not None else (),
-                                meta=claude.meta())
-        session.turns.append(turn)
-        prev = turn
-    session.prose = prose
-    session.source_key = "anthropic:" + hashlib.sha256(
-        json.dumps(conv, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
-    session.plan = {"kind": "chat", "voices": [claude.voice], "host": {"name": "You", "mode": "human"}}
+            talk.answer(claude, text, at, model=model)
+    session = talk.finish(content_key("anthropic", conv))
+    session.plan["voices"] = [claude.voice]
     return session
 
 

@@ -11,14 +11,12 @@ messages on other branches is kept in meta (``branches_not_followed``).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from symposia.importers.dates import parse_epoch
-from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, ImportError_
+from symposia.importers.exchange import Exchange, branch, content_key
+from symposia.importers.records import NO_DATE, ImportedSession, ImportError_
 from symposia.importers.speakers import VoiceMapper
-from symposia.records import Message
 
 __all__ = ["detect_json", "parse_json"]
 
@@ -64,17 +62,7 @@ def _branch(conv: dict[str, Any], where: str) -> list[dict[str, Any]]:
             return float(t) if isinstance(t, int | float) else 0.0
 
         leaf = max(leaves, key=stamp)
-    path: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    node_id: Any = leaf
-    while isinstance(node_id, str) and node_id in mapping and node_id not in seen:
-        seen.add(node_id)
-        node = mapping[node_id]
-        if not isinstance(node, dict):
-            raise ImportError_(f"{where}: mapping node {node_id!r} is not an object")
-        path.append(node)
-        node_id = node.get("parent")
-    return path[::-1]
+    return branch(mapping, leaf, "parent")
 
 
 def _one(conv: dict[str, Any], index: int, mapper: VoiceMapper) -> ImportedSession:
@@ -91,8 +79,7 @@ def _one(conv: dict[str, Any], index: int, mapper: VoiceMapper) -> ImportedSessi
     total = sum(1 for n in conv["mapping"].values() if isinstance(n, dict) and n.get("message"))
     if total > on_branch:
         session.meta["branches_not_followed"] = total - on_branch
-    prose: list[str] = []
-    prev: ImportedTurn | None = None
+    talk = Exchange(session)
     default_model = str(conv.get("default_model_slug") or "")
     for node in path:
         msg = node.get("message")
@@ -105,27 +92,17 @@ def _one(conv: dict[str, Any], index: int, mapper: VoiceMapper) -> ImportedSessi
             msg.get("metadata"), dict) else False
         if role not in ("user", "assistant") or not text.strip() or hidden:
             continue
-        prose.append(text)
         at = parse_epoch(msg.get("create_time"))
         if role == "user":
-            turn = ImportedTurn(role="host", voice="host", voice_name="You", text=text, kind="question", at=at)
+            talk.person(text, at)
+            continue
+        meta: dict[str, Any] = msg["metadata"] if isinstance(msg.get("metadata"), dict) else {}
+        slug = str(meta.get("model_slug") or default_model)
+        if slug:
+            talk.answer(mapper.resolve("", slug), text, at, model=slug, model_slug=slug)
         else:
-            meta: dict[str, Any] = msg["metadata"] if isinstance(msg.get("metadata"), dict) else {}
-            slug = str(meta.get("model_slug") or default_model)
-            sp = mapper.resolve("", slug) if slug else mapper.resolve("ChatGPT")
-            turn = ImportedTurn(role="voice", voice=sp.voice, voice_name=sp.name, text=text, model=slug, at=at,
-                                messages=(Message("user", prev.text),) if prev is not None else (),
-                                meta={**sp.meta(), "model_slug": slug} if slug else sp.meta())
-            if prev is not None and prev.role == "host":
-                prev.meta.setdefault("to", sp.voice)
-        session.turns.append(turn)
-        prev = turn
-    session.prose = prose
-    session.source_key = "chatgpt:" + hashlib.sha256(
-        json.dumps(conv, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
-    voices = list(dict.fromkeys(t.voice for t in session.turns if t.role == "voice"))
-    session.plan = {"kind": "chat", "voices": voices, "host": {"name": "You", "mode": "human"}}
-    return session
+            talk.answer(mapper.resolve("ChatGPT"), text, at)
+    return talk.finish(content_key("chatgpt", conv))
 
 
 def parse_json(data: Any, *, filename: str, mapper: VoiceMapper) -> list[ImportedSession]:

@@ -197,58 +197,60 @@ def _line_placed(line: str, n: str, placed: _Placed) -> bool:
     return False
 
 
-def measure_lines(text: str, sessions: Sequence[ImportedSession], first_line: int = 1) -> Coverage:
-    """Coverage of a Markdown/text body (front matter already removed; ``first_line`` numbers it)."""
-    placed = _Placed(sessions)
-    lines = text.split("\n")
-    mask = fenced_mask(lines)
-    total = done = 0
-    unplaced: list[tuple[int, str]] = []
-    for i, (line, fenced) in enumerate(zip(lines, mask, strict=True)):
+class _Tally:
+    """Prose characters seen and placed, and the lines not placed."""
+
+    def __init__(self, placed: _Placed) -> None:
+        self.placed = placed
+        self.total = self.done = 0
+        self.unplaced: list[tuple[int, str]] = []
+
+    def _skip(self, line: str, fenced: bool, markdown: bool) -> bool:
         if not line.strip():
-            continue
+            return True
         if fenced:
-            if _FENCE.match(line):
-                continue
-        else:
-            if _is_structure(line, placed):
-                continue
-            h = _HEADING.match(line)
-            if h and (placed.labels_speaker(h.group(2)) or _line_placed(h.group(2), normalise(h.group(2)), placed)):
-                continue
-        n = normalise(line)
-        if not n:
-            continue
-        total += len(n)
-        if _line_placed(line, n, placed):
-            done += len(n)
-        else:
-            unplaced.append((first_line + i, line))
-    return Coverage(total, done, tuple(unplaced))
+            return bool(_FENCE.match(line))
+        if not markdown:  # a message's own text: only its rules are structure
+            return is_rule(line)
+        if _is_structure(line, self.placed):
+            return True
+        h = _HEADING.match(line)
+        return bool(h) and (self.placed.labels_speaker(h.group(2))  # type: ignore[union-attr]
+                            or _line_placed(h.group(2), normalise(h.group(2)), self.placed))  # type: ignore[union-attr]
 
-
-def measure_texts(texts: Iterable[str], sessions: Sequence[ImportedSession]) -> Coverage:
-    """Coverage of the message texts a structured source holds (line numbers count within them)."""
-    placed = _Placed(sessions)
-    total = done = 0
-    unplaced: list[tuple[int, str]] = []
-    number = 0
-    for text in texts:
-        lines = text.split("\n")
-        mask = fenced_mask(lines)
-        for line, fenced in zip(lines, mask, strict=True):
-            number += 1
-            if not line.strip() or (fenced and _FENCE.match(line)) or (not fenced and is_rule(line)):
+    def add(self, lines: list[str], first: int, *, markdown: bool) -> None:
+        for i, (line, fenced) in enumerate(zip(lines, fenced_mask(lines), strict=True)):
+            if self._skip(line, fenced, markdown):
                 continue
             n = normalise(line)
             if not n:
                 continue
-            total += len(n)
-            if _line_placed(line, n, placed):
-                done += len(n)
+            self.total += len(n)
+            if _line_placed(line, n, self.placed):
+                self.done += len(n)
             else:
-                unplaced.append((number, line))
-    return Coverage(total, done, tuple(unplaced))
+                self.unplaced.append((first + i, line))
+
+    def coverage(self) -> Coverage:
+        return Coverage(self.total, self.done, tuple(self.unplaced))
+
+
+def measure_lines(text: str, sessions: Sequence[ImportedSession], first_line: int = 1) -> Coverage:
+    """Coverage of a Markdown/text body (front matter already removed; ``first_line`` numbers it)."""
+    tally = _Tally(_Placed(sessions))
+    tally.add(text.split("\n"), first_line, markdown=True)
+    return tally.coverage()
+
+
+def measure_texts(texts: Iterable[str], sessions: Sequence[ImportedSession]) -> Coverage:
+    """Coverage of the message texts a structured source holds (line numbers count within them)."""
+    tally = _Tally(_Placed(sessions))
+    number = 1
+    for text in texts:
+        lines = text.split("\n")
+        tally.add(lines, number, markdown=False)
+        number += len(lines)
+    return tally.coverage()
 
 
 CONTENT_KEYS = frozenset(("content", "text", "parts", "response", "prompt", "body"))

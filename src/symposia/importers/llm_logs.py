@@ -12,14 +12,14 @@ on disk), so importing it changes nothing there.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from typing import Any
 
 from symposia.importers.dates import parse_date
-from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, ImportError_
+from symposia.importers.exchange import Exchange, content_key
+from symposia.importers.records import NO_DATE, ImportedSession, ImportError_
 from symposia.importers.speakers import VoiceMapper
-from symposia.records import Message, Usage
+from symposia.records import Usage
 
 __all__ = ["MAGIC", "parse_db"]
 
@@ -73,7 +73,7 @@ def parse_db(raw: bytes, *, filename: str, mapper: VoiceMapper) -> list[Imported
         title = names.get(key) or str(first.get("prompt") or "")[:60].split("\n")[0] or "llm conversation"
         session = ImportedSession(format="llm_logs", kind="chat", title=title, created_at=when or NO_DATE,
                                   meta={"date_source": "datetime_utc" if when else "unknown", "conversation_id": key})
-        prose: list[str] = []
+        talk = Exchange(session)
         for r in items:
             prompt = str(r.get("prompt") or "")
             answer = str(r.get("response") or "")
@@ -82,25 +82,17 @@ def parse_db(raw: bytes, *, filename: str, mapper: VoiceMapper) -> list[Imported
             at = parse_date(r.get("datetime_utc"))
             system = r.get("system") if isinstance(r.get("system"), str) and r.get("system") else None
             if prompt.strip():
-                prose.append(prompt)
-                session.turns.append(ImportedTurn(role="host", voice="host", voice_name="You", text=prompt,
-                                                  kind="question", at=at, meta={"to": sp.voice}))
-            prose.append(answer)
+                talk.person(prompt, at)
+            else:
+                talk.prev = None  # a response logged without its prompt answered nothing the file shows
+            turn = talk.answer(sp, answer, at, model=model, llm_response_id=str(r.get("id") or ""))
             duration = r.get("duration_ms")
-            session.turns.append(ImportedTurn(
-                role="voice", voice=sp.voice, voice_name=sp.name, text=answer, model=model, at=at, system=system,
-                messages=(Message("user", prompt),) if prompt else (),
-                usage=Usage(prompt_tokens=_int(r.get("input_tokens")), completion_tokens=_int(r.get("output_tokens"))),
-                latency_s=duration / 1000 if isinstance(duration, int | float) else 0.0,
-                meta={**sp.meta(), "llm_response_id": str(r.get("id") or "")}))
-        session.prose = prose
-        session.source_key = "llm:" + hashlib.sha256(
-            "\x00".join(f"{r.get('id')}\x01{r.get('prompt')}\x01{r.get('response')}" for r in items).encode()
-        ).hexdigest()
-        session.plan = {"kind": "chat", "voices": list(dict.fromkeys(t.voice for t in session.turns
-                                                                     if t.role == "voice")),
-                        "host": {"name": "You", "mode": "human"}}
-        sessions.append(session)
+            turn.system = system
+            turn.usage = Usage(prompt_tokens=_int(r.get("input_tokens")),
+                               completion_tokens=_int(r.get("output_tokens")))
+            turn.latency_s = duration / 1000 if isinstance(duration, int | float) else 0.0
+        sessions.append(talk.finish(content_key("llm", [(r.get("id"), r.get("prompt"), r.get("response"))
+                                                        for r in items])))
     if not sessions:
         raise ImportError_("an llm logs.db with no responses logged")
     return sessions

@@ -225,23 +225,7 @@ class Section:
 
 def sections(body: str, max_level: int = 2) -> list[Section]:
     """Split at ATX headings of level <= ``max_level`` that are not inside fenced code."""
-    lines = body.split("\n")
-    mask = fenced_mask(lines)
-    out: list[Section] = []
-    heading: str | None = None
-    level = 0
-    buf: list[str] = []
-    for line, fenced in zip(lines, mask, strict=True):
-        m = None if fenced else re.match(r"^(#{1,6})\s+(.*?)\s*#*\s*$", line)
-        if m and len(m.group(1)) <= max_level:
-            if heading is not None or "\n".join(buf).strip():
-                out.append(Section(heading, level, "\n".join(buf)))
-            heading, level, buf = m.group(2).strip(), len(m.group(1)), []
-        else:
-            buf.append(line)
-    if heading is not None or "\n".join(buf).strip():
-        out.append(Section(heading, level, "\n".join(buf)))
-    return out
+    return sections_at(body, re.compile(rf"^#{{1,{max_level}}}\s"))
 
 
 def sections_at(body: str, heading: re.Pattern[str]) -> list[Section]:

@@ -9,14 +9,12 @@ the model that wrote it. Times are epoch seconds.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from symposia.importers.dates import parse_epoch
-from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn
+from symposia.importers.exchange import Exchange, branch, content_key
+from symposia.importers.records import NO_DATE, ImportedSession
 from symposia.importers.speakers import VoiceMapper
-from symposia.records import Message
 
 __all__ = ["detect_json", "parse_json"]
 
@@ -43,17 +41,7 @@ def _branch(chat: dict[str, Any]) -> list[dict[str, Any]]:
     messages: dict[str, Any] = history["messages"] if isinstance(history.get("messages"), dict) else {}
     current = history.get("currentId")
     if messages and isinstance(current, str) and current in messages:
-        path: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        node: Any = current
-        while isinstance(node, str) and node in messages and node not in seen:
-            seen.add(node)
-            msg = messages[node]
-            if not isinstance(msg, dict):
-                break
-            path.append(msg)
-            node = msg.get("parentId")
-        return path[::-1]
+        return branch(messages, current, "parentId")
     flat = chat.get("messages")
     return [m for m in flat if isinstance(m, dict)] if isinstance(flat, list) else []
 
@@ -72,33 +60,20 @@ def _one(item: dict[str, Any], index: int, mapper: VoiceMapper) -> ImportedSessi
         chat["history"].get("messages"), dict) else len(path)
     if total > len(path):
         session.meta["branches_not_followed"] = total - len(path)
-    prose: list[str] = []
-    prev: ImportedTurn | None = None
+    talk = Exchange(session)
     for msg in path:
         role = str(msg.get("role") or "")
         content = msg.get("content")
         text = content if isinstance(content, str) else ""
         if role not in ("user", "assistant") or not text.strip():
             continue
-        prose.append(text)
         at = parse_epoch(msg.get("timestamp"))
         if role == "user":
-            turn = ImportedTurn(role="host", voice="host", voice_name="You", text=text, kind="question", at=at)
-        else:
-            model = str(msg.get("model") or (models[0] if models else ""))
-            sp = mapper.resolve(str(msg.get("modelName") or ""), model)
-            turn = ImportedTurn(role="voice", voice=sp.voice, voice_name=sp.name, text=text, model=model, at=at,
-                                messages=(Message("user", prev.text),) if prev is not None else (), meta=sp.meta())
-            if prev is not None and prev.role == "host":
-                prev.meta.setdefault("to", sp.voice)
-        session.turns.append(turn)
-        prev = turn
-    session.prose = prose
-    session.source_key = "openwebui:" + hashlib.sha256(
-        json.dumps(item, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
-    voices = list(dict.fromkeys(t.voice for t in session.turns if t.role == "voice"))
-    session.plan = {"kind": "chat", "voices": voices, "host": {"name": "You", "mode": "human"}}
-    return session
+            talk.person(text, at)
+            continue
+        model = str(msg.get("model") or (models[0] if models else ""))
+        talk.answer(mapper.resolve(str(msg.get("modelName") or ""), model), text, at, model=model)
+    return talk.finish(content_key("openwebui", item))
 
 
 def parse_json(data: Any, *, filename: str, mapper: VoiceMapper) -> list[ImportedSession]:

@@ -15,10 +15,10 @@ from collections import deque
 from typing import Any
 
 from symposia.importers.dates import parse_date
+from symposia.importers.exchange import Exchange
 from symposia.importers.labelled import HOST_WORDS
-from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, ImportError_, add_flag
+from symposia.importers.records import NO_DATE, ImportedSession, ImportError_
 from symposia.importers.speakers import VoiceMapper
-from symposia.records import Message
 
 __all__ = ["find_messages", "parse_json"]
 
@@ -103,36 +103,18 @@ def parse_json(data: Any, *, filename: str, mapper: VoiceMapper) -> ImportedSess
     model_key = next((k for k in ("model", "model_id", "model_name") if any(k in d for d in items)), None)
     if model_key:
         session.meta["fields_used"]["model"] = model_key
-    prose: list[str] = []
-    prev: ImportedTurn | None = None
-    unknown: list[str] = []
+    talk = Exchange(session, host="Host")
     for item in items:
         who = _speaker(item, sk)
         text = _text(item, tk)
         if text is None or not who or who.casefold() in _SKIP_ROLES:
             continue
-        prose.append(text)
         at = next((d for k in TIME_KEYS if (d := parse_date(item.get(k))) is not None), None)
         if who.casefold() in _HOST_ROLES:
-            turn = ImportedTurn(role="host", voice="host", voice_name="Host", text=text, kind="question", at=at)
-        else:
-            model = str(item.get(model_key) or "") if model_key else ""
-            sp = mapper.resolve("" if who.casefold() in ("assistant", "model", "ai", "bot") else who, model)
-            if who.casefold() in ("assistant", "model", "ai", "bot") and not model:
-                sp = mapper.resolve("Assistant")
-            turn = ImportedTurn(role="voice", voice=sp.voice, voice_name=sp.name, text=text, model=sp.model, at=at,
-                                messages=(Message("user", prev.text),) if prev is not None else (), meta=sp.meta())
-            if not sp.mapped:
-                add_flag(turn, "unknown_speaker")
-                if sp.name not in unknown:
-                    unknown.append(sp.name)
-            if prev is not None and prev.role == "host":
-                prev.meta.setdefault("to", sp.voice)
-        session.turns.append(turn)
-        prev = turn
-    if unknown:
-        session.meta["unknown_speakers"] = unknown
-    session.prose = prose
-    session.plan = {"kind": "chat", "voices": list(dict.fromkeys(t.voice for t in session.turns if t.role == "voice")),
-                    "host": {"name": "Host", "mode": "human"}}
-    return session
+            talk.person(text, at)
+            continue
+        model = str(item.get(model_key) or "") if model_key else ""
+        generic = who.casefold() in ("assistant", "model", "ai", "bot")
+        sp = mapper.resolve("Assistant") if generic and not model else mapper.resolve("" if generic else who, model)
+        talk.answer(sp, text, at, flag_unknown=True)
+    return talk.finish()
