@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from pathlib import Path
 
 import click
+from rich.cells import cell_len, set_cell_size
 from rich.markup import escape
 
 from symposia.archive import Archive
@@ -20,7 +22,10 @@ _STYLE = {"imported": "green", "flagged": "yellow", "skipped": "dim", "refused":
 
 
 def _fit(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+    """At most ``width`` terminal columns (wide characters count two), cut with "…"."""
+    if cell_len(text) <= width:
+        return text
+    return set_cell_size(text, max(0, width - 1)) + "…"
 
 
 def report_line(e: ReportEntry, width: int = WIDTH) -> str:
@@ -35,7 +40,7 @@ def report_line(e: ReportEntry, width: int = WIDTH) -> str:
 
 def report_lines(report: ImportReport, verbose: bool = False, width: int = WIDTH) -> list[str]:
     """The human report: a line per file; with ``verbose`` the flags, sessions and unplaced lines under it."""
-    lines = []
+    lines = ["Dry run: nothing written."] if report.dry_run else []
     for e in report.entries:
         lines.append(report_line(e, width))
         if not verbose:
@@ -48,16 +53,15 @@ def report_lines(report: ImportReport, verbose: bool = False, width: int = WIDTH
         if e.details.get("fields_used"):
             used = ", ".join(f"{k}={v}" for k, v in e.details["fields_used"].items())
             lines.append(_fit(f"{pad}fields used: {used}", width))
-        if len(e.reason) > width - 40:
-            lines.append(_fit(f"{pad}{e.reason}", width))
+        if len(report_line(e, 10**6)) > width:  # the reason did not fit on the file's line: all of it
+            lines += textwrap.wrap(e.reason, width, initial_indent=pad, subsequent_indent=pad)
         for n, text in e.unplaced[:20]:
             lines.append(_fit(f"{pad}not placed, line {n}: {text.strip()}", width))
         if len(e.unplaced) > 20:
             lines.append(f"{pad}… and {len(e.unplaced) - 20} more lines not placed (--json lists them all)")
     counts = report.counts()
     lines.append(_fit(f"{counts['imported']} imported, {counts['flagged']} with flags, {counts['skipped']} skipped, "
-                      f"{counts['refused']} not dialogues, {counts['failed']} failed"
-                      + (" (dry run: nothing written)" if report.dry_run else "") + ".", width))
+                      f"{counts['refused']} not dialogues, {counts['failed']} failed.", width))
     return lines
 
 

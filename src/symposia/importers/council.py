@@ -16,6 +16,7 @@ from symposia.importers.markdown import (
     code_or_text,
     fenced_mask,
     fields,
+    is_rule,
     number,
     parse_table,
     strip_md,
@@ -65,6 +66,17 @@ def _boundaries(lines: list[str]) -> list[tuple[int, str, str]]:
     return out
 
 
+def _preface(lines: list[str]) -> str:
+    """The text between the title (and its italic subtitle line) and the first section."""
+    body: list[str] = []
+    for line in lines:
+        if not body and (not line.strip() or line.startswith("# ") or is_rule(line)
+                         or re.fullmatch(r"\s*[*_][^*_\n].*[*_]\s*", line)):
+            continue
+        body.append(line)
+    return strip_rules("\n".join(body)).strip("\n")
+
+
 def _voice_name(heading: str) -> tuple[str, str | None]:
     """``Voice 1: GLM47 — *Prism*`` -> ("GLM47", "Prism")."""
     h = re.sub(r"^Voice\s+\d+\s*:\s*", "", heading)
@@ -87,6 +99,9 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
     rnd = 1
     voices: list[str] = []
     question_index: int | None = None
+    preface = _preface(lines[: bounds[0][0] if bounds else len(lines)])
+    if preface:  # words before the question (why it was convened): the host's, not to be lost
+        session.turns.append(ImportedTurn(role="host", voice="host", voice_name="Host", text=preface, kind="context"))
     for n, (start, what, heading) in enumerate(bounds):
         end = bounds[n + 1][0] if n + 1 < len(bounds) else len(lines)
         text = strip_rules("\n".join(lines[start + 1:end]))

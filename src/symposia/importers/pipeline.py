@@ -588,14 +588,13 @@ def _import_file(archive: Archive | None, path: Path, raw: bytes, p: Parsed, twi
     if new == 0:
         return entry("skipped", "already imported")
     parts = []
-    if dry_run:
-        parts.append("dry run: nothing written")
     if len(sids) > 1:
         parts.append(f"{new} of {len(sids)} conversations new")
     if resumed:
         parts.append("completed an import cut short")
     if not p.coverage.ok:
-        parts.append(f"{len(p.coverage.unplaced)} lines not placed")
+        count = len(p.coverage.unplaced)
+        parts.append(f"{count} line{'s' if count != 1 else ''} not placed")
     elif flags:
         parts.append("flags: " + ", ".join(flags))
     return entry("flagged" if flags else "imported", "; ".join(parts))
