@@ -138,6 +138,24 @@ def test_speaker_lines_map_names_to_voices_and_flag_the_unknown() -> None:
     assert imp.turns[0].voice_name == "Me" and imp.turns[0].role == "host"
 
 
+@pytest.mark.parametrize(("body", "expected"), [
+    ("User: hi there\nModel: hello, friend\nUser: and then?\nModel: and then nothing.\n",
+     [("host", "hi there"), ("model", "hello, friend"), ("host", "and then?"), ("model", "and then nothing.")]),
+    ("# Excerpts\n\n## The Voices\n\n### Kimi\n\n> The membrane.\n\n### Qwen 3 Max\n\nThe gap.\n\n"
+     "#### Aside\n\nMore.\n",
+     [("kimi", "The membrane."), ("qwen", "The gap.\n\n#### Aside\n\nMore.")]),
+    ("# Debate\n\n## Round 1: Claude's Opening\n\nI open.\n\n## Round 1: GLM 4.7's Response\n\nI respond.\n\n"
+     "## Round 2: Claude's Rebuttal\n\nI rebut.\n",
+     [("claude", "I open."), ("glm47", "I respond."), ("claude", "I rebut.")]),
+    ("## Qwen — \"Threshold\"\n\n```\nthe gap\nis the altar\n```\n\n## GLM 4.7 — \"The Prism\"\n\nRefraction.\n",
+     [("qwen", "```\nthe gap\nis the altar\n```"), ("glm47", "Refraction.")]),
+])
+def test_shapes_seen_in_real_archives(body: str, expected: list[tuple[str, str]]) -> None:
+    parsed = parse_file(body.encode(), filename="page.md", catalog=CATALOG)
+    assert turns_of(parsed.sessions) == [expected]
+    assert parsed.coverage.ratio == 1.0
+
+
 def test_claude_browser_export_uses_created_date_and_model() -> None:
     body = ("# Tea and time\n\n**Created:** 8/18/2025, 2:39:23 PM\n**Updated:** 8/23/2025, 6:36:43 PM\n"
             "**Model:** claude-sonnet-4-5\n\n---\n\n**You**:\n\n*8/18/2025, 2:39:25 PM*\n\nIs tea time?\n\n---\n\n"

@@ -98,8 +98,7 @@ class _Names:
 
 def _plausible(name: str) -> bool:
     n = strip_md(name)
-    return (bool(n) and len(n) <= 40 and len(n.split()) <= 5 and n.casefold() not in _NOT_NAMES
-            and n.casefold() not in _HEADER_KEYS and not n.isdigit())
+    return bool(n) and len(n) <= 40 and len(n.split()) <= 5 and n.casefold() not in _NOT_NAMES and not n.isdigit()
 
 
 def _candidates(lines: list[str], mask: list[bool]) -> dict[str, list[_Marker]]:
@@ -238,6 +237,8 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
         context_heading = strip_md(hm.group(2))
         context = context[first + 1:]
     context_text, _, next_heading = _trim(context)
+    if context_heading and not context_text.strip():  # "## The Voices" over the first speaker: kept
+        session.meta["headings"] = [context_heading]
     if context_text.strip():
         asked = bool(context_heading and re.search(r"question|prompt|topic", context_heading, re.IGNORECASE))
         session.turns.append(ImportedTurn(role="host", voice="host", voice_name=host_name, text=context_text,
