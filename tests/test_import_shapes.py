@@ -29,10 +29,10 @@ from symposia.testing.transcripts import (
     SHAPES,
     VOICES,
     Said,
-    _paragraph,
     answer,
     compare,
     generate_corpus,
+    paragraph,
     render,
     write_corpus,
 )
@@ -384,20 +384,20 @@ def recorded_sessions(draw: st.DrawFn) -> tuple[SessionRecord, list[TurnRecord],
     truth: list[tuple[str, str, dict[str, Any]]] = []  # (speaker, text, meta)
     if kind in ("ask", "chat"):
         for _ in range(1 if kind == "ask" else rng.randint(1, 3)):
-            truth += [("host", _paragraph(rng), {"kind": "question"}),
+            truth += [("host", paragraph(rng), {"kind": "question"}),
                       (cast[0][1], answer(rng, structure=True, heading_levels=(3, 4)), {})]
     elif kind == "arena":
         truth = [(cast[k % 2][1], answer(rng, structure=True, heading_levels=(3, 4)), {"arena_turn": k + 1})
                  for k in range(rng.randint(2, 4))]
     elif kind == "council":
-        q = _paragraph(rng)
+        q = paragraph(rng)
         truth = [("host", q, {"kind": "question", "to": [c[1] for c in cast], "blind": True})]
         truth += [(c[1], answer(rng, structure=True, heading_levels=(3, 4)), {}) for c in cast]
         truth.append(("opus", "# Synthesis\n\n" + answer(rng, structure=True, heading_levels=(2, 3)),
                       {"kind": "synthesis"}))
     else:
         for c in cast:
-            truth += [("host", _paragraph(rng), {"kind": "question", "to": c[1]}),
+            truth += [("host", paragraph(rng), {"kind": "question", "to": c[1]}),
                       (c[1], answer(rng, structure=True, heading_levels=(3, 4)), {})]
     session = SessionRecord("s", kind, "A session", now, "complete",
                             plan={"kind": kind, "voices": [c[1] for c in cast],

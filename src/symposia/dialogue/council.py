@@ -21,12 +21,8 @@ from symposia.catalog import Voice
 from symposia.dialogue.observer import NullObserver, Observer
 from symposia.dialogue.runtime import Runtime
 from symposia.dialogue.visibility import council_round_messages
-from symposia.errors import SymposiaError
+from symposia.errors import BudgetExceeded
 from symposia.records import Message, Params, TurnRecord, TurnRequest
-
-
-class BudgetExceeded(SymposiaError):
-    """Raised before a call that would take the session past ``--max-cost``."""
 
 
 @dataclass(frozen=True)
@@ -153,11 +149,13 @@ async def run_council(rt: Runtime, plan: CouncilPlan, *, session_id: str | None 
     obs = observer or NullObserver()
     voices = [rt.catalog.voice(v) for v in plan.voices]
     names = {v.shortcut: v.name for v in voices}
+    callers = [*voices, *([rt.catalog.voice(plan.chair)] if plan.chair else [])]
     if session_id is None:
         title = " ".join(plan.question.split())[:80]
         session_id = rt.start_session("council", title, plan={"kind": "council", **plan.to_dict()},
-                                      meta={"voices": list(plan.voices)}).id
+                                      meta={"voices": list(plan.voices)}, voices=callers).id
     else:
+        rt.ready(callers)
         rt.archive.set_session_status(session_id, "running")
     outcome = CouncilOutcome(session_id)
     made: list[TurnRecord] = []

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from symposia.errors import SymposiaError
+from symposia.errors import ImportError_
 from symposia.records import ErrorInfo, Message, TurnRecord, Usage
 
 __all__ = [
@@ -34,10 +34,6 @@ HISTORY_LIMIT = 64
 TurnRole = Literal["voice", "host", "chair"]
 # Placeholder date of a parse that found none; the importer replaces it (file time) and flags it.
 NO_DATE = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class ImportError_(SymposiaError):  # noqa: N801 - trailing underscore: do not shadow the builtin
-    """A file that cannot be imported; the message says why, for the report."""
 
 
 class NotADialogue(ImportError_):

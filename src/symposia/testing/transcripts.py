@@ -22,7 +22,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-__all__ = ["SHAPES", "Dialogue", "Sample", "Said", "compare", "dialogue", "generate_corpus", "render", "write_corpus"]
+__all__ = [
+    "SHAPES",
+    "Dialogue",
+    "Sample",
+    "Said",
+    "answer",
+    "compare",
+    "dialogue",
+    "generate_corpus",
+    "paragraph",
+    "render",
+    "write_corpus",
+]
 
 # (name as written, the catalog voice it must map to); "" for a name the catalog does not know
 VOICES: tuple[tuple[str, str], ...] = (
@@ -86,7 +98,7 @@ def _sentence(rng: random.Random, emphasis: bool = True) -> str:
     return " ".join(words).capitalize() + rng.choice((".", ".", "?", "!", "…"))
 
 
-def _paragraph(rng: random.Random, emphasis: bool = True) -> str:
+def paragraph(rng: random.Random, emphasis: bool = True) -> str:
     return " ".join(_sentence(rng, emphasis) for _ in range(rng.randint(1, 3)))
 
 
@@ -95,19 +107,19 @@ def answer(rng: random.Random, *, structure: bool, heading_levels: tuple[int, ..
     """An answer: paragraphs, and with ``structure`` headings, rules, tables, fences, quotes and lists
     inside it (never first or last, so no separator around a turn can be mistaken for them)."""
     if single_line:
-        return _paragraph(rng, emphasis)
-    blocks = [_paragraph(rng, emphasis)]
+        return paragraph(rng, emphasis)
+    blocks = [paragraph(rng, emphasis)]
     for _ in range(rng.randint(0, 4 if structure else 2)):
         kind = rng.choice(("p", "heading", "rule", "table", "fence", "quote", "list")) if structure else "p"
         if kind == "p":
-            blocks.append(_paragraph(rng, emphasis))
+            blocks.append(paragraph(rng, emphasis))
         elif kind == "heading" and heading_levels:
             level = rng.choice(heading_levels)
             blocks.append("#" * level + f" On the {rng.choice(WORDS)} {rng.randint(1, 999)}")
-            blocks.append(_paragraph(rng, emphasis))
+            blocks.append(paragraph(rng, emphasis))
         elif kind == "rule":
             blocks.append(rng.choice(("---", "***", "___")))
-            blocks.append(_paragraph(rng, emphasis))
+            blocks.append(paragraph(rng, emphasis))
         elif kind == "table":
             rows = [f"| {rng.choice(WORDS)} | {rng.choice(WORDS)} {rng.randint(1, 99)} |"
                     for _ in range(rng.randint(1, 3))]
@@ -119,7 +131,7 @@ def answer(rng: random.Random, *, structure: bool, heading_levels: tuple[int, ..
             blocks.append("> " + _sentence(rng, emphasis))
         elif kind == "list":
             blocks.append("\n".join(f"- {_sentence(rng, emphasis)}" for _ in range(rng.randint(2, 3))))
-    blocks.append(_paragraph(rng, emphasis))
+    blocks.append(paragraph(rng, emphasis))
     return "\n\n".join(blocks)
 
 
@@ -144,7 +156,7 @@ def dialogue(rng: random.Random, *, voices: int = 2, turns: int = 4, structure: 
     said: list[Said] = []
     for name, key in order[:turns]:
         if key == "host":
-            text = _paragraph(rng, emphasis) if single_line else answer(rng, structure=False, emphasis=emphasis)
+            text = paragraph(rng, emphasis) if single_line else answer(rng, structure=False, emphasis=emphasis)
         else:
             text = answer(rng, structure=structure, heading_levels=levels, emphasis=emphasis, single_line=single_line)
         said.append(Said(key, text, name))
@@ -227,13 +239,13 @@ def _symposium(d: Dialogue) -> str:
 def _heteronyms(d: Dialogue) -> str:
     chars = sorted({t.name for t in d.turns})
     out = [f"# {d.title}", "", "**Model:** Claude Opus 4.5", "", "## The Cast", ""]
-    out += [f"**{c}** — the {rng_word(c)}." for c in chars] + ["", "───────────", ""]
+    out += [f"**{c}** — the {_word_for(c)}." for c in chars] + ["", "───────────", ""]
     for t in d.turns:
         out += [f"**{t.name}:** {t.text}", ""]
     return "\n".join(out)
 
 
-def rng_word(seed: str) -> str:
+def _word_for(seed: str) -> str:
     return WORDS[int(hashlib.sha256(seed.encode()).hexdigest(), 16) % len(WORDS)]
 
 
@@ -273,7 +285,7 @@ def _headings(d: Dialogue) -> str:
     for k, t in enumerate(d.turns, 1):
         who = "Me" if t.speaker == "host" else t.name
         style = k % 3
-        head = (f"## {who}" if style == 0 else f"## {who} — \"{rng_word(t.text).title()}\"" if style == 1
+        head = (f"## {who}" if style == 0 else f"## {who} — \"{_word_for(t.text).title()}\"" if style == 1
                 else f"## Round {k}: {who}'s Response")
         out += [head, "", t.text, ""]
     return "\n".join(out)
@@ -409,7 +421,7 @@ def _llm_db(dialogues: list[Dialogue]) -> bytes:
 def _essay(rng: random.Random) -> str:
     out = [f"# Notes on {rng.choice(WORDS)}", ""]
     for _ in range(rng.randint(2, 5)):
-        out += [f"## The {rng.choice(WORDS)} {rng.randint(1, 99)}", "", _paragraph(rng), "", _paragraph(rng), ""]
+        out += [f"## The {rng.choice(WORDS)} {rng.randint(1, 99)}", "", paragraph(rng), "", paragraph(rng), ""]
     return "\n".join(out)
 
 
@@ -438,7 +450,7 @@ def _make_single(rng: random.Random, n: int) -> Sample:
 
 def _make_council(rng: random.Random, n: int) -> Sample:
     d = dialogue(rng, voices=rng.randint(2, 4), turns=1, levels=(2, 3, 4))
-    q = Said("host", _paragraph(rng), "Host")
+    q = Said("host", paragraph(rng), "Host")
     cast = [v for v in VOICES if v[1] != "opus"]
     rng.shuffle(cast)
     answers = [Said(k, answer(rng, structure=True, heading_levels=(2, 3, 4)), name)
@@ -465,7 +477,7 @@ def _make_symposium(rng: random.Random, n: int) -> Sample:
     cast = [v for v in VOICES if v[1] != "opus"]  # the host
     rng.shuffle(cast)
     for name, key in cast[: rng.randint(1, 4)]:
-        pairs += [Said("host", _paragraph(rng), "Claude Opus 4.5"),
+        pairs += [Said("host", paragraph(rng), "Claude Opus 4.5"),
                   Said(key, answer(rng, structure=True, heading_levels=(3, 4)), name)]
     d = Dialogue(d.title, pairs, d.when, host="Claude Opus 4.5")
     return Sample(f"symposium-{n:04d}.md", _symposium(d).encode(), "symposium", [d.turns], True)
@@ -473,7 +485,7 @@ def _make_symposium(rng: random.Random, n: int) -> Sample:
 
 def _make_heteronyms(rng: random.Random, n: int) -> Sample:
     chars = rng.sample(["TESSERA", "KRIDA", "VOLTA", "MARGIN", "ECHO"], 3)
-    d = Dialogue("The archive speaks", [Said("opus", _paragraph(rng, emphasis=False), chars[k % 2 if k < 2 else
+    d = Dialogue("The archive speaks", [Said("opus", paragraph(rng, emphasis=False), chars[k % 2 if k < 2 else
                                                                                           rng.randrange(3)])
                                         for k in range(rng.randint(3, 7))],
                  datetime(2026, 1, 22, tzinfo=UTC))
@@ -483,7 +495,7 @@ def _make_heteronyms(rng: random.Random, n: int) -> Sample:
 def _make_reception(rng: random.Random, n: int) -> Sample:
     name, key = rng.choice(VOICES)
     d = Dialogue("A letter", [Said(key, answer(rng, structure=True, heading_levels=(3,)), name),
-                              Said("host", _paragraph(rng), "Host")], datetime(2026, 1, 24, tzinfo=UTC))
+                              Said("host", paragraph(rng), "Host")], datetime(2026, 1, 24, tzinfo=UTC))
     return Sample(f"reception-{n:04d}.md", _reception(d).encode(), "reception", [d.turns], True)
 
 
