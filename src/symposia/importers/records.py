@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from symposia.errors import ImportError_
+from symposia.errors import ImportError_, NotADialogue
 from symposia.records import ErrorInfo, Message, TurnRecord, Usage
 
 __all__ = [
@@ -34,10 +34,6 @@ HISTORY_LIMIT = 64
 TurnRole = Literal["voice", "host", "chair"]
 # Placeholder date of a parse that found none; the importer replaces it (file time) and flags it.
 NO_DATE = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class NotADialogue(ImportError_):
-    """A readable file with no speaker structure (an essay, notes, an index): refused, not failed."""
 
 
 @dataclass
