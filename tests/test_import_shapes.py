@@ -377,7 +377,7 @@ def test_dry_run_writes_nothing_even_for_exports(tmp_path: Path) -> None:
 
 @st.composite
 def recorded_sessions(draw: st.DrawFn) -> tuple[SessionRecord, list[TurnRecord], list[Said]]:
-    kind = draw(st.sampled_from(["ask", "chat", "arena", "council", "symposium"]))
+    kind = draw(st.sampled_from(["ask", "chat", "arena", "council", "symposium", "blind"]))
     rng = random.Random(draw(st.integers(0, 2**32 - 1)))
     cast = rng.sample([v for v in VOICES if v[1] != "opus"], 3)
     now = datetime(2026, 1, 2, tzinfo=UTC)
@@ -395,13 +395,18 @@ def recorded_sessions(draw: st.DrawFn) -> tuple[SessionRecord, list[TurnRecord],
         truth += [(c[1], answer(rng, structure=True, heading_levels=(3, 4)), {}) for c in cast]
         truth.append(("opus", "# Synthesis\n\n" + answer(rng, structure=True, heading_levels=(2, 3)),
                       {"kind": "synthesis"}))
+    elif kind == "blind":  # a symposium's blind round: one question, every voice answers unseen
+        q = paragraph(rng)
+        truth = [("host", q, {"kind": "question", "to": [c[1] for c in cast], "blind": True, "step": "b"})]
+        truth += [(c[1], answer(rng, structure=True, heading_levels=(4,)), {"step": "b"}) for c in cast]
     else:
         for c in cast:
             truth += [("host", paragraph(rng), {"kind": "question", "to": c[1]}),
                       (c[1], answer(rng, structure=True, heading_levels=(3, 4)), {})]
-    session = SessionRecord("s", kind, "A session", now, "complete",
-                            plan={"kind": kind, "voices": [c[1] for c in cast],
-                                  "host": {"name": "Me", "mode": "human"}})
+    plan: dict[str, Any] = {"kind": kind, "voices": [c[1] for c in cast], "host": {"name": "Me", "mode": "human"}}
+    if kind == "blind":
+        kind, plan["kind"], plan["steps"] = "symposium", "symposium", [{"id": "b", "kind": "blind"}]
+    session = SessionRecord("s", kind, "A session", now, "complete", plan=plan)
     records = []
     for i, (speaker, text, meta) in enumerate(truth, 1):
         role = "host" if speaker == "host" else ("chair" if meta.get("kind") == "synthesis" else "voice")

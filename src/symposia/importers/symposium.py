@@ -128,9 +128,12 @@ def _words(block: str) -> tuple[str, str]:
     return strip_rules("\n".join(quoted)).strip(), strip_rules("\n".join(prose)).strip()
 
 
-def _voice_section(ctx: _Ctx, heading: str, name: str, text: str) -> None:
+def _voice_section(ctx: _Ctx, heading: str, name: str, text: str, asked: ImportedTurn | None = None) -> None:
+    """One voice's section; ``asked`` is the blind round's question it answered, if it was one."""
     sp = ctx.mapper.resolve(name)
-    question: ImportedTurn | None = None
+    question: ImportedTurn | None = asked
+    if asked is not None:
+        asked.meta.setdefault("to", []).append(sp.voice)
     words: list[str] = []
     notes: list[str] = []
     fields: dict[str, str] = {}
@@ -186,6 +189,31 @@ def _voice_section(ctx: _Ctx, heading: str, name: str, text: str) -> None:
                       fields=fields)
     for note in notes:
         ctx.host_turn(note, "note", about=sp.voice, heading=heading)
+
+
+_BLIND_QUESTION = re.compile(r"^\*\*Question from (.+?) to (.+?):\*\*\s*$", re.MULTILINE)
+_SUB_VOICE = re.compile(r"^###\s+Voice\s*:\s*(.+?)\s*$")
+
+
+def _blind_round(ctx: _Ctx, heading: str, text: str) -> None:
+    """Our export's ``## Blind Round``: one question to several voices, then a ``### Voice: NAME``
+    section per voice (its answer, without the question repeated)."""
+    lines = text.split("\n")
+    mask = fenced_mask(lines)
+    starts = [i for i, (ln, f) in enumerate(zip(lines, mask, strict=True)) if not f and _SUB_VOICE.match(ln)]
+    head = "\n".join(lines[: starts[0] if starts else len(lines)])
+    qm = _BLIND_QUESTION.search(head)
+    asked: ImportedTurn | None = None
+    if qm:
+        rest = head[qm.end():]
+        note = re.search(r"^\s*\*(Asked blind[^*\n]*)\*\s*$", rest, re.MULTILINE)
+        words = rest[: note.start()] if note else rest
+        asked = ctx.host_turn(unquote(strip_rules(words).strip("\n")), "question", to=[], blind=True, heading=heading,
+                              **({"note": note.group(1)} if note else {}))
+    for k, start in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else len(lines)
+        name = _SUB_VOICE.match(lines[start]).group(1)  # type: ignore[union-attr]
+        _voice_section(ctx, f"Voice: {name}", name, strip_rules("\n".join(lines[start + 1:end])), asked)
 
 
 def _clean_quote(cell: str) -> str:
@@ -314,6 +342,8 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
         vm = _VOICE_HEADING.match(heading)
         if vm:
             _voice_section(ctx, heading, vm.group(1), text)
+        elif low.startswith("blind round"):
+            _blind_round(ctx, heading, text)
         elif low in ("context", "background", "introduction", "preface"):
             ctx.host_turn(text, "context", heading=heading)
         elif "observ" in low:
