@@ -427,6 +427,10 @@ def test_our_own_markdown_export_round_trips(case: tuple[SessionRecord, list[Tur
     parsed = parse_file(md.encode(), filename="export.md", catalog=CATALOG)
     assert compare([truth], turns_of(parsed.sessions)) == []
     assert parsed.coverage.ratio >= THRESHOLD
+    (imp,) = parsed.sessions  # the provenance block is the transcript's metadata, and dates it
+    assert imp.meta["provenance"].startswith("## Provenance\n") and f"`{session.id}`" in imp.meta["provenance"]
+    assert imp.created_at == datetime.combine(session.created_at.date(), datetime.min.time(), UTC)
+    assert imp.meta["date_source"] == "provenance" and imp.meta["date_precision"] == "day"
 
 
 # -- the format reference -----------------------------------------------------------------------------

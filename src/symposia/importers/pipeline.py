@@ -42,13 +42,15 @@ from symposia.importers import (
     symposium,
 )
 from symposia.importers.coverage import Coverage, json_prose, measure_lines, measure_texts
-from symposia.importers.dates import FoundDate, date_from_filename
+from symposia.importers.dates import FoundDate, date_from_filename, parse_date_precise
 from symposia.importers.encoding import decode_bytes, repair_mojibake
-from symposia.importers.markdown import split_front_matter
+from symposia.importers.markdown import fenced_mask, is_rule, split_front_matter
 from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, ImportError_, NotADialogue
+from symposia.importers.relays import check_relays
 from symposia.importers.speakers import VoiceMapper
 from symposia.importers.validation import check_records
 from symposia.records import FinishReason, SessionRecord, TurnRecord, TurnRequest, TurnResult
+from symposia.render.transcript import PROVENANCE_HEADING
 
 __all__ = [
     "MAX_BYTES",
@@ -170,15 +172,41 @@ def _subtitle(body: str) -> str | None:
     return None
 
 
+def _split_provenance(body: str) -> tuple[str, str | None]:
+    """Our own export's ``## Provenance`` block (session id, date, host, models asked and reported):
+    metadata about the transcript, not a turn of it. Returns the body without it, and the block."""
+    lines = body.split("\n")
+    mask = fenced_mask(lines)
+    start = next((i for i, (ln, f) in enumerate(zip(lines, mask, strict=True))
+                  if not f and ln.strip() == PROVENANCE_HEADING), None)
+    if start is None:
+        return body, None
+    end = next((j for j in range(start + 1, len(lines)) if is_rule(lines[j]) or lines[j].startswith("#")), len(lines))
+    block = "\n".join(lines[start:end]).strip("\n")
+    if "**Session:**" not in block:
+        return body, None
+    return "\n".join(lines[:start] + lines[end:]), block
+
+
 def parse_text(text: str, *, filename: str, catalog: Catalog) -> ImportedSession:
     """A Markdown/text transcript (already decoded and repaired) -> its session; raises ImportError_."""
     front, body = split_front_matter(text)
+    body, provenance = _split_provenance(body)
     imp: ImportedSession | None = None
     for _name, detect, parse in _MARKDOWN_FORMATS:
         if detect(body):
             imp = parse(body, filename=filename, mapper=VoiceMapper(catalog), front=front)
             break
     assert imp is not None  # the labelled reader detects everything, and refuses what has no speakers
+    if provenance:
+        imp.meta["provenance"] = provenance
+        dm = re.search(r"\*\*Date:\*\*\s*(.+)", provenance)
+        when, day = parse_date_precise(dm.group(1)) if dm else (None, False)
+        if when is not None and imp.meta.get("date_source") in ("filename", "unknown"):  # the document first
+            imp.created_at = when
+            for key in ("date", "date_precision"):
+                imp.meta.pop(key, None)
+            imp.meta.update(FoundDate(when, "provenance", day).meta())
     sub = _subtitle(body)
     if sub and "subtitle" not in imp.meta and sub != imp.plan.get("subtitle"):
         imp.meta["subtitle"] = sub
@@ -244,6 +272,7 @@ def parse_file(raw: bytes, *, filename: str, catalog: Catalog) -> Parsed:
         if repaired is not None:
             imp.flag("mojibake_repaired")
             imp.meta["encoding_repaired"] = repaired
+        check_relays(imp)  # the host's relays against the session's own earlier answers (flags, never refuses)
         if any(t.flags and "broken_table" in t.flags for t in imp.turns):
             imp.flag("broken_table")
     return Parsed(sessions, coverage, text)
