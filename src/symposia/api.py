@@ -67,12 +67,13 @@ class Symposia:
     # -- ask ----------------------------------------------------------------------------------
     async def ask_async(self, voice: str, question: str, *, system: str | None = None,
                         temperature: float | None = None, max_tokens: int | None = None,
-                        on_event: OnEvent | None = None) -> TurnRecord:
-        """Put one question to one voice; the turn is stored in a new ``ask`` session."""
+                        seed: int | None = None, on_event: OnEvent | None = None) -> TurnRecord:
+        """Put one question to one voice; the turn is stored in a new ``ask`` session. A local voice
+        without ``seed`` samples with a fresh one, recorded in the turn's params."""
         v = self.catalog.voice(voice)
         request = self.runtime.request_for(
             v, [Message("user", question)], system=system,
-            params=Params(temperature=temperature, max_tokens=max_tokens),
+            params=Params(temperature=temperature, max_tokens=max_tokens, seed=seed),
         )
         title = " ".join(question.split())[:80]
         session = self.runtime.start_session("ask", title, meta={"voices": [v.shortcut]})
@@ -87,12 +88,13 @@ class Symposia:
     async def council_async(self, question: str, voices: list[str] | tuple[str, ...] | str, *, rounds: int = 1,
                             chair: str | None = None, rank: bool = False, system: str | None = None,
                             temperature: float | None = None, max_tokens: int | None = None,
-                            max_cost: float | None = None, observer: Observer | None = None) -> CouncilOutcome:
+                            max_cost: float | None = None, seed: int | None = None,
+                            observer: Observer | None = None) -> CouncilOutcome:
         """The same question to several voices at once (``voices`` may name a preset)."""
         names = tuple(v.shortcut for v in self.catalog.resolve_voices(voices))
         plan = CouncilPlan(question=question, voices=names, rounds=rounds,
                            chair=self.catalog.voice(chair).shortcut if chair else None, rank=rank, system=system,
-                           temperature=temperature, max_tokens=max_tokens, max_cost=max_cost)
+                           temperature=temperature, max_tokens=max_tokens, max_cost=max_cost, seed=seed)
         return await run_council(self.runtime, plan, observer=observer)
 
     def council(self, question: str, voices: list[str] | tuple[str, ...] | str, **kwargs: Any) -> CouncilOutcome:

@@ -13,7 +13,7 @@ import asyncio
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from symposia.analysis.verdict import Verdict, words
 from symposia.archive import Archive
 from symposia.catalog import Voice
 from symposia.dialogue.observer import NullObserver, Observer
-from symposia.dialogue.runtime import Runtime
+from symposia.dialogue.runtime import Runtime, step_seed
 from symposia.errors import SymposiaError
 from symposia.records import Message, Params, SessionRecord, TurnRecord
 
@@ -81,6 +81,7 @@ class StudyPlan:
     max_tokens: int | None = None
     concurrency: int = 8
     title: str | None = None
+    seed: int | None = None  # each call's seed derives from it and its step (None: a fresh seed per call)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -136,7 +137,8 @@ async def run_study(rt: Runtime, plan: StudyPlan, *, session_id: str | None = No
     async def one(v: Voice, text: str, key: str, meta: dict[str, Any], role: str = "voice",
                   system: str | None = plan.system) -> TurnRecord:
         async with gate:
-            request = rt.request_for(v, [Message("user", text)], system=system, params=plan.params)
+            params = replace(plan.params, seed=step_seed(plan.seed, key))
+            request = rt.request_for(v, [Message("user", text)], system=system, params=params)
             obs.turn_started(key, v, key)
             turn = await rt.call(sid, v, request, step_key=key, role="host" if role == "host" else "voice",
                                  on_event=lambda ev: obs.event(key, ev), meta={**meta, "step": key})

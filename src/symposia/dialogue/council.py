@@ -13,13 +13,13 @@ import hashlib
 import random
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from symposia import prompts
 from symposia.catalog import Voice
 from symposia.dialogue.observer import NullObserver, Observer
-from symposia.dialogue.runtime import Runtime
+from symposia.dialogue.runtime import Runtime, step_seed
 from symposia.dialogue.visibility import council_round_messages
 from symposia.errors import SymposiaError
 from symposia.records import Message, Params, TurnRecord, TurnRequest
@@ -42,6 +42,7 @@ class CouncilPlan:
     token_budget: int = 6000  # what a voice is shown of the others' answers in later rounds
     max_cost: float | None = None
     preset: str | None = None
+    seed: int | None = None  # each call's seed derives from it and its step (None: a fresh seed per call)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -58,6 +59,10 @@ class CouncilPlan:
     @property
     def params(self) -> Params:
         return Params(temperature=self.temperature, max_tokens=self.max_tokens)
+
+    def params_for(self, step: str) -> Params:
+        """The parameters of one step's call: with ``seed`` set, that step's own seed."""
+        return replace(self.params, seed=step_seed(self.seed, step))
 
 
 # -- pure planning -------------------------------------------------------------------------------
@@ -173,8 +178,8 @@ async def run_council(rt: Runtime, plan: CouncilPlan, *, session_id: str | None 
                 else:
                     messages = council_round_messages(v.shortcut, plan.question, previous, names,
                                                       plan.token_budget)
-                request = rt.request_for(v, messages, system=plan.system, params=plan.params)
                 key = step_key(rnd, v.shortcut)
+                request = rt.request_for(v, messages, system=plan.system, params=plan.params_for(key))
                 obs.turn_started(key, v, f"round {rnd}")
                 turn = await rt.call(session_id, v, request, step_key=key,
                                      on_event=lambda ev: obs.event(key, ev),
@@ -192,7 +197,8 @@ async def run_council(rt: Runtime, plan: CouncilPlan, *, session_id: str | None 
             _check_budget(plan, made, 1, session_id)
             chair = rt.catalog.voice(plan.chair)
             request = rt.request_for(chair, [Message("user", chair_prompt(plan.question, outcome.rounds))],
-                                     system=str(prompts.load("council")["chair_system"]), params=plan.params)
+                                     system=str(prompts.load("council")["chair_system"]),
+                                     params=plan.params_for("chair"))
             obs.turn_started("chair", chair, "chair")
             outcome.chair = await rt.call(session_id, chair, request, role="chair", step_key="chair",
                                           on_event=lambda ev: obs.event("chair", ev),
@@ -210,7 +216,8 @@ async def run_council(rt: Runtime, plan: CouncilPlan, *, session_id: str | None 
             async def rank(v: Voice) -> tuple[str, TurnRecord]:
                 key = f"rank:{v.shortcut}"
                 request = rt.request_for(v, [Message("user", text)],
-                                         system=str(prompts.load("council")["rank_system"]), params=plan.params)
+                                         system=str(prompts.load("council")["rank_system"]),
+                                         params=plan.params_for(key))
                 obs.turn_started(key, v, "ranking")
                 turn = await rt.call(session_id, v, request, step_key=key,
                                      on_event=lambda ev: obs.event(key, ev),
@@ -236,5 +243,6 @@ async def run_council(rt: Runtime, plan: CouncilPlan, *, session_id: str | None 
 
 def council_preview(rt: Runtime, plan: CouncilPlan) -> list[tuple[Voice, TurnRequest]]:
     """What each voice would be sent in round 1 (``--dry-run``); later rounds depend on the answers."""
-    return [(v, rt.request_for(v, [Message("user", plan.question)], system=plan.system, params=plan.params))
+    return [(v, rt.request_for(v, [Message("user", plan.question)], system=plan.system,
+                               params=plan.params_for(step_key(1, v.shortcut))))
             for v in (rt.catalog.voice(name) for name in plan.voices)]

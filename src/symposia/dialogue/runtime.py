@@ -8,15 +8,16 @@ what makes an interrupted session resumable.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from symposia.archive import Archive
 from symposia.catalog import Catalog, Voice
 from symposia.keys import resolve_key
 from symposia.providers.base import Provider
-from symposia.providers.registry import make_provider
+from symposia.providers.registry import SEED_LIMIT, SEEDED_KINDS, fresh_seed, make_provider
 from symposia.providers.runner import run_turn
 from symposia.records import (
     ErrorInfo,
@@ -33,6 +34,15 @@ from symposia.records import (
 )
 
 OnEvent = Callable[[TextChunk | ReasoningChunk | Restart], None]
+
+
+def step_seed(base: int | None, step_key: str) -> int | None:
+    """The seed of one step of a session run with ``--seed base``: fixed by both, different per step
+    (so the samples of a study differ, and the same command reproduces every one of them)."""
+    if base is None:
+        return None
+    digest = hashlib.sha256(f"{base}:{step_key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % SEED_LIMIT
 
 
 @dataclass
@@ -73,6 +83,9 @@ class Runtime:
             if done is not None and done.result.ok:
                 return done
         provider = self.provider(voice)
+        if request.params.seed is None and provider.spec.kind in SEEDED_KINDS:
+            # Drawn here, not inside the provider, so that the stored request carries it.
+            request = replace(request, params=replace(request.params, seed=fresh_seed()))
         result = await run_turn(provider, request, voice=voice.shortcut, on_event=on_event)
         record = TurnRecord(
             id=None,
