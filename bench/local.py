@@ -64,15 +64,16 @@ def bench_model(s: Symposia, voice: str, repeats: int, max_tokens: int) -> dict[
     baseline = llama_cpp.Llama(model_path=str(model_path(model)), n_ctx=int(layout["n_ctx"]), n_threads=threads,
                                n_threads_batch=threads, verbose=False)
 
-    def run_raw(q: int) -> tuple[float, int, str]:
-        t0 = time.perf_counter()
+    def run_raw(q: int) -> tuple[float, float, int, str]:
+        t0, c0 = time.perf_counter(), time.process_time()
         text, n = raw_call(baseline, prompts[q].tokens, prompts[q].stop, layout, max_tokens)
-        return time.perf_counter() - t0, n, text.strip()
+        return time.perf_counter() - t0, time.process_time() - c0, n, text.strip()
 
-    def run_voice(q: int) -> tuple[float, int, str]:
-        t0 = time.perf_counter()
+    def run_voice(q: int) -> tuple[float, float, int, str]:
+        t0, c0 = time.perf_counter(), time.process_time()
         turn = s.ask(voice, QUESTIONS[q], temperature=TEMPERATURE, max_tokens=max_tokens, seed=SEED)
-        return time.perf_counter() - t0, turn.result.usage.completion_tokens or 0, turn.result.text
+        return (time.perf_counter() - t0, time.process_time() - c0, turn.result.usage.completion_tokens or 0,
+                turn.result.text)
 
     for q in range(len(QUESTIONS)):  # warm-up
         run_raw(q)
@@ -80,22 +81,28 @@ def bench_model(s: Symposia, voice: str, repeats: int, max_tokens: int) -> dict[
     raw_tps: list[float] = []
     voice_tps: list[float] = []
     ratios: list[float] = []
+    cpu_ratios: list[float] = []
     same = True
     tokens = 0
     for i in range(repeats):
-        raw_t = voice_t = 0.0
-        raw_n = voice_n = 0
+        wall = {"run_raw": 0.0, "run_voice": 0.0}
+        cpu = {"run_raw": 0.0, "run_voice": 0.0}
+        count = {"run_raw": 0, "run_voice": 0}
+        texts: dict[str, list[str]] = {"run_raw": [], "run_voice": []}
         for q in range(len(QUESTIONS)):
             # Adjacent calls, alternating which goes first, so that a change in the machine's load hits both.
-            pair = (run_raw, run_voice) if (i + q) % 2 == 0 else (run_voice, run_raw)
-            got = {fn.__name__: fn(q) for fn in pair}
-            (rt, rn, rtext), (vt, vn, vtext) = got["run_raw"], got["run_voice"]
-            raw_t, raw_n, voice_t, voice_n = raw_t + rt, raw_n + rn, voice_t + vt, voice_n + vn
-            same = same and rtext == vtext and rn == vn
-        raw_tps.append(raw_n / raw_t)
-        voice_tps.append(voice_n / voice_t)
+            for fn in (run_raw, run_voice) if (i + q) % 2 == 0 else (run_voice, run_raw):
+                w, c, n, text = fn(q)
+                wall[fn.__name__] += w
+                cpu[fn.__name__] += c
+                count[fn.__name__] += n
+                texts[fn.__name__].append(text)
+        same = same and texts["run_raw"] == texts["run_voice"] and count["run_raw"] == count["run_voice"]
+        raw_tps.append(count["run_raw"] / wall["run_raw"])
+        voice_tps.append(count["run_voice"] / wall["run_voice"])
         ratios.append(voice_tps[-1] / raw_tps[-1])
-        tokens = voice_n
+        cpu_ratios.append((count["run_voice"] / cpu["run_voice"]) / (count["run_raw"] / cpu["run_raw"]))
+        tokens = count["run_voice"]
     baseline.close()
     raw_med, voice_med = statistics.median(raw_tps), statistics.median(voice_tps)
     return {
@@ -109,6 +116,9 @@ def bench_model(s: Symposia, voice: str, repeats: int, max_tokens: int) -> dict[
         "voice_tokens_per_s_median": round(voice_med, 2),
         "ratio_of_medians": round(voice_med / raw_med, 3),
         "ratio_median_of_paired_runs": round(statistics.median(ratios), 3),
+        # Tokens per CPU-second of this process (all threads): what the voice's own work costs, whatever
+        # else the machine is doing.
+        "cpu_ratio_median_of_paired_runs": round(statistics.median(cpu_ratios), 3),
         "raw_tokens_per_s": [round(x, 2) for x in raw_tps],
         "voice_tokens_per_s": [round(x, 2) for x in voice_tps],
         "same_text": same,
