@@ -124,3 +124,18 @@ def test_each_model_is_loaded_once_per_process() -> None:
     spec = ProviderSpec(name="local", kind="local")
     path = model_path(model_for(spec, "gemma-3-270m-q4_k_m"))
     assert load_model(path, 512, 1) is load_model(path, 512, 1)
+
+
+@pytest.mark.local_model
+def test_a_drawn_seed_does_not_make_a_finished_call_look_changed(tmp_path: Path) -> None:
+    """Resuming: the stored call carries the seed drawn for it; the same request without a seed is still
+    that call, kept from the record rather than made (and sampled) again."""
+    with Symposia(tmp_path / "resume.db") as s:
+        rt = s.runtime
+        v = s.voice("smol-local")
+        sid = rt.start_session("ask", "resume", voices=[v]).id
+        req = rt.request_for(v, [Message("user", "Name a colour.")], params=Params(max_tokens=4))
+        first = run_sync(rt.call(sid, v, req, step_key="ask"))
+        again = run_sync(rt.call(sid, v, req, step_key="ask"))
+    assert req.params.seed is None and isinstance(first.request.params.seed, int)
+    assert again.id == first.id and (rt.calls_made, rt.calls_kept) == (1, 1)

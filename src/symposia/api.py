@@ -11,14 +11,18 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 from collections.abc import Coroutine
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
 from symposia.archive import Archive
+from symposia.archive.listing import SessionSummary, session_summaries
 from symposia.catalog import Catalog, Preset, Voice, load_catalog
 from symposia.catalog.status import VoiceStatus, all_statuses
+from symposia.dialogue.chat import Chat, latest_conversation
 from symposia.dialogue.council import CouncilOutcome, CouncilPlan, run_council
 from symposia.dialogue.observer import Observer
+from symposia.dialogue.plan import Plan
 from symposia.dialogue.runtime import OnEvent, Runtime
 from symposia.records import Message, Params, SessionRecord, TurnRecord
 
@@ -67,33 +71,61 @@ class Symposia:
     # -- ask ----------------------------------------------------------------------------------
     async def ask_async(self, voice: str, question: str, *, system: str | None = None,
                         temperature: float | None = None, max_tokens: int | None = None,
-                        seed: int | None = None, on_event: OnEvent | None = None) -> TurnRecord:
-        """Put one question to one voice; the turn is stored in a new ``ask`` session. A local voice
-        without ``seed`` samples with a fresh one, recorded in the turn's params."""
+                        seed: int | None = None, params: Params | None = None,
+                        on_event: OnEvent | None = None) -> TurnRecord:
+        """Put one question to one voice; the turn is stored in a new ``ask`` session.
+
+        ``params`` (e.g. a template's) are overridden by ``temperature``/``max_tokens``/``seed`` when
+        given. A local voice without a seed samples with a fresh one, recorded in the turn's params.
+        """
         v = self.catalog.voice(voice)
         request = self.runtime.request_for(
             v, [Message("user", question)], system=system,
-            params=Params(temperature=temperature, max_tokens=max_tokens, seed=seed),
+            params=(params or Params()).merged(Params(temperature=temperature, max_tokens=max_tokens, seed=seed)),
         )
         title = " ".join(question.split())[:80]
-        session = self.runtime.start_session("ask", title, meta={"voices": [v.shortcut]})
-        turn = await self.runtime.call(session.id, v, request, step_key="ask", on_event=on_event)
+        session = self.runtime.start_session("ask", title, meta={"voices": [v.shortcut]}, voices=[v])
+        try:
+            turn = await self.runtime.call(session.id, v, request, step_key="ask", on_event=on_event)
+        except BaseException:
+            self.archive.set_session_status(session.id, "interrupted")
+            raise
         self.archive.set_session_status(session.id, "complete" if turn.result.ok else "failed")
         return turn
 
     def ask(self, voice: str, question: str, **kwargs: Any) -> TurnRecord:
         return run_sync(self.ask_async(voice, question, **kwargs))
 
+    async def continue_async(self, question: str, *, session_id: str | None = None, voice: str | None = None,
+                             system: str | None = None, temperature: float | None = None,
+                             max_tokens: int | None = None, seed: int | None = None,
+                             on_event: OnEvent | None = None) -> TurnRecord:
+        """Ask a follow-up in an earlier conversation (an ``ask`` or ``chat`` session; default: the
+        latest), with everything said there as history; ``voice`` switches who answers."""
+        sid = session_id if session_id is not None else latest_conversation(self.archive)
+        params = Params(temperature=temperature, max_tokens=max_tokens, seed=seed) \
+            if temperature is not None or max_tokens is not None or seed is not None else None
+        chat = Chat.resume(self.runtime, sid, voice=voice, system=system, params=params)
+        turn = await chat.ask(question, on_event=on_event)
+        self.archive.set_session_status(chat.session_id or sid, "complete" if turn.result.ok else "failed")
+        return turn
+
+    def continue_conversation(self, question: str, **kwargs: Any) -> TurnRecord:
+        """``symposia ask -c`` / ``--cid``: see :meth:`continue_async`."""
+        return run_sync(self.continue_async(question, **kwargs))
+
     # -- sessions -----------------------------------------------------------------------------------
     async def council_async(self, question: str, voices: list[str] | tuple[str, ...] | str, *, rounds: int = 1,
-                            chair: str | None = None, rank: bool = False, system: str | None = None,
-                            temperature: float | None = None, max_tokens: int | None = None,
-                            max_cost: float | None = None, seed: int | None = None,
+                            chair: str | None = None, rank: bool = False, rank_self: bool = False,
+                            system: str | None = None, temperature: float | None = None,
+                            max_tokens: int | None = None, max_cost: float | None = None, seed: int | None = None,
                             observer: Observer | None = None) -> CouncilOutcome:
         """The same question to several voices at once (``voices`` may name a preset)."""
         names = tuple(v.shortcut for v in self.catalog.resolve_voices(voices))
         plan = CouncilPlan(question=question, voices=names, rounds=rounds,
-                           chair=self.catalog.voice(chair).shortcut if chair else None, rank=rank, system=system,
+                           chair=self.catalog.voice(chair).shortcut if chair else None, rank=rank,
+                           rank_self=rank_self,
+                           system=system,
                            temperature=temperature, max_tokens=max_tokens, max_cost=max_cost, seed=seed)
         return await run_council(self.runtime, plan, observer=observer)
 
@@ -114,15 +146,39 @@ class Symposia:
         return run_sync(self.arena_async(voice_a, voice_b, topic, **kwargs))
 
     async def resume_async(self, session_id: str, *, max_cost: float | None = None,
-                           observer: Observer | None = None) -> Any:
-        """Finish an interrupted session without repeating its finished calls."""
+                           observer: Observer | None = None, plan: Plan | None = None) -> Any:
+        """Finish an interrupted or incomplete session without repeating its finished calls; with ``plan``
+        (a corrected symposium plan), calls whose inputs are unchanged are kept and the rest are made."""
         from symposia.dialogue.resume import resume_session
 
         return await resume_session(self.runtime, self.archive.get_session(session_id).id, observer=observer,
-                                    max_cost=max_cost)
+                                    max_cost=max_cost, plan=plan)
 
     def resume(self, session_id: str, **kwargs: Any) -> Any:
         return run_sync(self.resume_async(session_id, **kwargs))
+
+    def annotate(self, session_id: str, kinds: list[str] | tuple[str, ...], *, host: str | None = None,
+                 texts: dict[str, str] | None = None, intent: str | None = None, title: str | None = None) -> Any:
+        """Add observations, key formulations, a synthesis or a closing to a finished session: drafted by
+        ``host`` (a voice) or given in ``texts`` (kind -> Markdown, or TOML rows for the tables). Every
+        attributed quote is checked; each version is kept (see :mod:`symposia.dialogue.annotation`)."""
+        from symposia.dialogue.annotation import annotate
+
+        class _Given:
+            def write(self, kind: str, template: str, problem: str | None) -> str | None:
+                return None if problem or texts is None else texts.get(kind)
+
+        return run_sync(annotate(self.runtime, self.archive.get_session(session_id).id, list(kinds),
+                                 host=self.catalog.voice(host).shortcut if host else None,
+                                 person=None if host else _Given(), intent=intent, title=title))
+
+    def ranking(self, session_id: str) -> Any:
+        """A council's peer ranking from the record: each ranker's label map (its own shuffled order), its
+        parsed ranking or a flag that it could not be parsed, and the aggregate (mean rank, votes); None
+        when the session has no ranking. See :mod:`symposia.dialogue.ranking`."""
+        from symposia.dialogue.ranking import ranking_table
+
+        return ranking_table(self.archive.session_turns(self.archive.get_session(session_id).id))
 
     def export(self, session_id: str, fmt: str = "md") -> str:
         """A session rendered from the record: Markdown in the seed's shape (``md``) or full JSON (``json``)."""
@@ -151,10 +207,14 @@ class Symposia:
         return send_queue(self.archive, **kwargs)
 
     def analyze(self, session_id: str, **kwargs: Any) -> Any:
-        """Convergence measured honestly for one session (see :mod:`symposia.analysis`)."""
+        """Convergence measured honestly for one session (see :mod:`symposia.analysis`), against the floor
+        frozen for it by `symposia analyze` unless ``floor=`` is given."""
         from symposia.analysis import analyze_session
+        from symposia.analysis.floor import frozen_floor
 
-        return analyze_session(self.archive, self.archive.get_session(session_id).id, **kwargs)
+        sid = self.archive.get_session(session_id).id
+        kwargs.setdefault("floor", frozen_floor(sid))
+        return analyze_session(self.archive, sid, **kwargs)
 
     # -- the archive --------------------------------------------------------------------------------
     def search(self, query: str, **kwargs: Any) -> Any:
@@ -193,3 +253,10 @@ class Symposia:
 
     def show(self, turn_id: int) -> TurnRecord:
         return self.archive.get_turn(turn_id)
+
+    def sessions(self, *, kind: str | None = None, voice: str | None = None, since: date | None = None,
+                 until: date | None = None, status: str | None = None, limit: int = 50) -> list[SessionSummary]:
+        """Sessions newest first, with their calls, failures, voices and cost (``symposia sessions``)."""
+        shortcut = self.catalog.voice(voice).shortcut if voice else None
+        return session_summaries(self.archive, kind=kind, voice=shortcut, since=since, until=until,
+                                 status=status, limit=limit)

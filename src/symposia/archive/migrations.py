@@ -12,11 +12,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from symposia.archive.schema_publish import m004_publications
+from symposia.archive.schema_search import m002_fts, m003_embeddings
 from symposia.codec import datetime_to_iso
 from symposia.errors import ArchiveError
 from symposia.records import utcnow
 
-__all__ = ["MIGRATIONS", "Migration", "applied_migrations", "migrate", "migration"]
+__all__ = ["MIGRATIONS", "Migration", "applied_migrations", "m001_initial", "m005_session_incomplete", "migrate",
+           "migration"]
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -161,12 +164,30 @@ def migrate(conn: sqlite3.Connection, where: str = "the archive",
     return done_now
 
 
-from symposia.archive.schema_search import m002_fts, m003_embeddings  # noqa: E402
-
+# The other schema modules (search, publications) cannot import this one (it imports them), so they
+# are registered here, after m001, in shipping order: one ordered list for the whole archive.
 migration(m002_fts)
 migration(m003_embeddings)
-
-
-from symposia.publish.schema import m004_publications  # noqa: E402
-
 migration(m004_publications)
+
+
+@migration
+def m005_session_incomplete(conn: sqlite3.Connection) -> None:
+    """Session status ``incomplete``: it ran to the end, but a step was refused or failed."""
+    # SQLite cannot ALTER a CHECK constraint, and rebuilding the table would fight the turns' foreign key
+    # inside this transaction. The new check only admits one more value, so every stored row satisfies
+    # it: rewrite the table's schema text in place (sqlite.org/lang_altertable.html, "other kinds of
+    # table schema changes") and bump the schema version so every connection re-reads it.
+    old = "CHECK (status IN ('running', 'complete', 'failed', 'interrupted'))"
+    new = "CHECK (status IN ('running', 'complete', 'incomplete', 'failed', 'interrupted'))"
+    row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'sessions'").fetchone()
+    if row is None or old not in row[0]:
+        raise sqlite3.DatabaseError("the sessions table does not have the expected status check")
+    version = conn.execute("PRAGMA schema_version").fetchone()[0]
+    conn.execute("PRAGMA writable_schema = ON")
+    try:
+        conn.execute("UPDATE sqlite_master SET sql = replace(sql, ?, ?) WHERE type = 'table' AND name = 'sessions'",
+                     (old, new))
+        conn.execute(f"PRAGMA schema_version = {int(version) + 1}")
+    finally:
+        conn.execute("PRAGMA writable_schema = OFF")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from symposia.archive.search import TOKEN, SearchFilters, filter_sql
 from symposia.archive.store import Archive
 from symposia.dialogue.quotes import is_verbatim
-from symposia.errors import ArchiveError
+from symposia.errors import UsageError
 
 __all__ = ["MAX_PLACES", "SharedSpan", "SpanPlace", "near_duplicates"]
 
@@ -88,9 +88,9 @@ def near_duplicates(archive: Archive, *, min_words: int = 8, filters: SearchFilt
                     limit: int = 50) -> list[SharedSpan]:
     """Spans of at least ``min_words`` words shared by different voices, most voices and longest first."""
     if min_words < 3:
-        raise ArchiveError("near-duplicate spans need at least 3 words (--min-words)")
+        raise UsageError("near-duplicate spans need at least 3 words (--min-words)")
     if filters is not None and filters.role not in (None, "voice"):
-        raise ArchiveError("near-duplicates compare voices' answers: --role can only be 'voice'")
+        raise UsageError("near-duplicates compare voices' answers: --role can only be 'voice'")
     turns = _load(archive, filters)
     # Pass 1: which shingles are used by more than one voice (-1 marks "several").
     owner: dict[int, int] = {}

@@ -30,7 +30,7 @@ from typing import Any, Literal
 from symposia.archive.search import TOKEN, fts_term, id_range, match_share, turn_info
 from symposia.archive.store import Archive
 from symposia.dialogue.quotes import closest_span, is_verbatim, locate
-from symposia.errors import ArchiveError, SymposiaError
+from symposia.errors import NotFoundError, SymposiaError, UsageError
 
 __all__ = [
     "CLOSE_RATIO",
@@ -309,7 +309,7 @@ def origin(archive: Archive, phrase: str, *, semantic: bool = True, embedder: An
     """
     phrase = unquote(phrase)
     if not TOKEN.search(phrase):
-        raise ArchiveError("give a phrase with at least one word")
+        raise UsageError("give a phrase with at least one word")
     emb = None
     exact = verbatim_places(archive, phrase)
     voiced = [p for p in exact if p.role == "voice"]
@@ -344,7 +344,7 @@ def _known_voice(archive: Archive, voice: str) -> None:
     )
     if not rows:
         known = [str(r[0]) for r in archive.query("SELECT DISTINCT voice FROM turns ORDER BY voice LIMIT 30")]
-        raise ArchiveError(
+        raise NotFoundError(
             f"no turn by {voice!r} in {archive.path}. Voices in this archive: {', '.join(known) or 'none yet'}"
         )
 
@@ -355,7 +355,7 @@ def verify_quote(archive: Archive, voice: str, quote: str, *, semantic: bool = T
     someone else (who, where) or not found. ``voice`` is a shortcut or display name."""
     quote = unquote(quote)
     if not TOKEN.search(quote):
-        raise ArchiveError("give a quote with at least one word")
+        raise UsageError("give a quote with at least one word")
     _known_voice(archive, voice)
     mine = verbatim_places(archive, quote, voice=voice)
     others = verbatim_places(archive, quote, voice=voice, exclude_voice=True)

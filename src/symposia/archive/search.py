@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from symposia.archive.store import Archive
 from symposia.codec import datetime_to_iso
-from symposia.errors import ArchiveError
+from symposia.errors import ArchiveError, UsageError
 
 __all__ = [
     "RRF_K",
@@ -142,7 +142,7 @@ def _parse(query: str) -> tuple[list[Alternatives], list[str]]:
         else:
             positive.append([(words, prefix)])
     if not positive:
-        raise ArchiveError(
+        raise UsageError(
             f"nothing to search for in {query!r}: give at least one word or \"quoted phrase\" "
             f"(a -word only excludes)"
         )
@@ -211,7 +211,7 @@ def parse_when(value: str, *, end: bool = False) -> str:
             if dt.tzinfo is None:
                 dt = dt.replace(tzinfo=UTC)
     except ValueError as e:
-        raise ArchiveError(f"cannot read {value!r} as a date: use YYYY-MM-DD or an ISO time") from e
+        raise UsageError(f"cannot read {value!r} as a date: use YYYY-MM-DD or an ISO time") from e
     return datetime_to_iso(dt.astimezone(UTC))
 
 
@@ -226,7 +226,7 @@ def filter_sql(filters: SearchFilters | None) -> tuple[str, list[Any]]:
         params += [filters.voice, filters.voice]
     if filters.role:
         if filters.role not in ("voice", "host", "chair"):
-            raise ArchiveError(f"unknown role {filters.role!r}: use voice, host or chair")
+            raise UsageError(f"unknown role {filters.role!r}: use voice, host or chair")
         conds.append("t.role = ?")
         params.append(filters.role)
     if filters.since:
@@ -440,7 +440,7 @@ def search(archive: Archive, query: str, *, n: int = 10, filters: SearchFilters 
     ``index_pending`` embeds the turns not yet embedded before a semantic or hybrid search.
     """
     if n <= 0:
-        raise ArchiveError("the number of results must be at least 1")
+        raise UsageError("the number of results must be at least 1")
     notes: list[str] = []
     fq = build_fts_query(query, field) if mode != "semantic" else None
     if mode in ("auto", "semantic", "hybrid"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from symposia.cli.analysis import session_verdict
 from symposia.cli.context import Options, err, friendly_errors, out, pass_options, read_text_argument
 from symposia.cli.live import LiveView, usage_table
 from symposia.dialogue.council import CouncilPlan, council_preview, run_council
+from symposia.render.inspect_log import inspect_logs
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -31,13 +33,22 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def render_session(s: Any, session_id: str, fmt: str) -> str:
+def render_session(s: Any, session_id: str, fmt: str, *, include_content: bool = False) -> str:
+    from symposia.render.otel import otel_trace
     from symposia.render.transcript import transcript_json, transcript_markdown
 
     session = s.archive.get_session(session_id)
     turns = s.archive.session_turns(session.id)
+    if fmt == "html":
+        # deferred: markdown-it and nh3 come with the [web] extra
+        from symposia.web.transcript import standalone_html
+
+        return standalone_html(session, turns)
     if fmt == "json":
         return json.dumps(transcript_json(session, turns), ensure_ascii=False, indent=2) + "\n"
+    if fmt == "otel":
+        trace = otel_trace(session, turns, include_content=include_content)
+        return json.dumps(trace, ensure_ascii=False, indent=2) + "\n"
     return transcript_markdown(session, turns)
 
 
@@ -55,7 +66,9 @@ def save_transcript(s: Any, session_id: str, out_path: Path | None) -> Path:
               help="Later rounds show each voice the others' previous answers.")
 @click.option("--chair", help="A voice that writes the synthesis (agreement, divergence, unique insights…); "
               "default: the preset's chair, if it names one.")
-@click.option("--rank", is_flag=True, help="Add anonymised peer ranking of the final round.")
+@click.option("--rank", is_flag=True, help="Add anonymised peer ranking of the final round (each ranker its own "
+              "shuffled order, its own answer left out).")
+@click.option("--rank-self", is_flag=True, help="With --rank: rankers also rank their own (anonymised) answer.")
 @click.option("-s", "--system", help="System prompt for every voice.")
 @click.option("-t", "--temperature", type=float)
 @click.option("--max-tokens", type=int)
@@ -73,7 +86,7 @@ def save_transcript(s: Any, session_id: str, out_path: Path | None) -> Path:
 @pass_options
 @friendly_errors
 def council_cmd(opts: Options, question: str | None, preset: str | None, voices: tuple[str, ...], rounds: int,
-                chair: str | None, rank: bool, system: str | None, temperature: float | None,
+                chair: str | None, rank: bool, rank_self: bool, system: str | None, temperature: float | None,
                 max_tokens: int | None, seed: int | None, token_budget: int, max_cost: float | None,
                 dry_run: bool, out_path: Path | None, as_json: bool, analyze: bool) -> None:
     """Put one QUESTION to several voices at once; optional rounds, chair synthesis and ranking.
@@ -99,6 +112,7 @@ def council_cmd(opts: Options, question: str | None, preset: str | None, voices:
         if chair:
             chair = s.catalog.voice(chair).shortcut
         plan = CouncilPlan(question=q, voices=tuple(resolved), rounds=rounds, chair=chair, rank=rank,
+                           rank_self=rank_self,
                            system=system, temperature=temperature, max_tokens=max_tokens,
                            token_budget=token_budget, max_cost=max_cost, preset=preset, seed=seed)
         if dry_run:
@@ -110,11 +124,32 @@ def council_cmd(opts: Options, question: str | None, preset: str | None, voices:
                 out.print("[dim]Later rounds add the others' answers, which do not exist yet.[/]")
             return
         run_and_report(s, lambda view: run_council(s.runtime, plan, observer=view), out_path, as_json,
-                       keep_answers=not as_json, analyze=analyze and not as_json)
+                       after=print_ranking, keep_answers=not as_json, analyze=analyze and not as_json)
+
+
+def print_ranking(s: Any, session_id: str) -> None:
+    """The peer ranking's aggregate in the terminal: mean rank, votes, and rankers that failed to parse."""
+    from rich.table import Table
+
+    from symposia.dialogue.ranking import ranking_table
+
+    table = ranking_table(s.archive.session_turns(session_id))
+    if table is None:
+        return
+    t = Table(title="Peer ranking (mean position, 1 = best; own answers left out)")
+    for col in ("Voice", "Mean rank", "Votes"):
+        t.add_column(col)
+    for r in table.rows:
+        t.add_row(escape(r.name), f"{r.mean_rank:.2f}" if r.mean_rank is not None else "—", str(r.votes))
+    err.print(t)
+    for rk in table.rankers:
+        shown = ", ".join(f"{label}={escape(voice)}" for label, voice in rk.labels.items())
+        flag = "" if rk.parsed else " [red]could not be parsed: left out[/]"
+        err.print(f"[dim]{escape(rk.name)} saw {shown}[/]{flag}")
 
 
 def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool, session_id: str | None = None,
-                   live: bool = True, keep_answers: bool = False, analyze: bool = False) -> None:
+                   live: bool = True, after: Any = None, keep_answers: bool = False, analyze: bool = False) -> None:
     """Run an orchestrator under the live view, then print the usage table and write the transcript.
 
     ``keep_answers``: print each answer in full as it finishes. ``analyze``: then analyse the session
@@ -125,15 +160,21 @@ def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool, ses
     view = LiveView(err, keep_answers=keep_answers)
     view.interactive = view.interactive and live
     outcome: Any = None
+    before = _last_session(s)
     try:
         with view:
             outcome = run_sync(start(view))
     finally:
-        sid = session_id or getattr(outcome, "session_id", None) or _last_session(s)
+        # Interrupted, the orchestrator returned nothing: the newest session is ours only if this run made it
+        # (a run that failed before its first write made none, and must not report someone else's).
+        latest = _last_session(s)
+        sid = session_id or getattr(outcome, "session_id", None) or (latest if latest != before else None)
         if sid is not None:
             turns = s.archive.session_turns(sid)
             if turns:
                 err.print(usage_table(turns))
+            if after is not None:
+                after(s, sid)
             target = save_transcript(s, sid, out_path)
             status = s.archive.get_session(sid).status
             report: list[Path] = []
@@ -147,10 +188,18 @@ def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool, ses
             if report:
                 err.print(f"report: {', '.join(str(p) for p in report if str(p) not in heatmaps)}")
                 err.print(f"heatmap: {', '.join(heatmaps)}")
-            if status != "complete":
+            rt = s.runtime
+            if rt.calls_kept:
+                err.print(f"[dim]calls: {rt.calls_made} made, {rt.calls_kept} kept from the record[/]")
+            if status == "incomplete":
+                err.print(f"[yellow]Incomplete: a step was refused (see the transcript). Fix the plan, then: "
+                          f"symposia resume {sid} --plan FIXED.toml[/]")
+            elif status != "complete":
                 err.print(f"[yellow]Resume with: symposia resume {sid}[/]")
     if as_json and outcome is not None:
         click.echo(render_session(s, session_id or outcome.session_id, "json"))
+    if sid is not None and s.archive.get_session(sid).status in ("incomplete", "failed"):
+        sys.exit(1)
 
 
 def _last_session(s: Any) -> str | None:
@@ -161,31 +210,70 @@ def _last_session(s: Any) -> str | None:
 @click.command("resume")
 @click.argument("session_id")
 @click.option("--max-cost", type=float, help="A new spending limit for the rest of the session.")
+@click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A corrected symposium plan: steps are compared by id, finished calls whose inputs are "
+                   "unchanged are kept, the rest are made; both plan versions are recorded.")
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the session as JSON at the end.")
 @pass_options
 @friendly_errors
-def resume_cmd(opts: Options, session_id: str, max_cost: float | None, out_path: Path | None) -> None:
-    """Finish an interrupted session; calls already stored are not repeated (nor paid for again)."""
+def resume_cmd(opts: Options, session_id: str, max_cost: float | None, plan_file: Path | None,
+               out_path: Path | None, as_json: bool) -> None:
+    """Finish an interrupted or incomplete session; calls already stored are not repeated (nor paid for again).
+
+    \b
+    With --plan, resume a symposium from a corrected plan (say, a question that misquoted a voice):
+      symposia resume 20260131-2000 --plan fixed.toml
+    """
+    from symposia.dialogue.plan import load_plan
     from symposia.dialogue.resume import resume_session
 
     with opts.open() as s:
         session = s.archive.get_session(session_id)
-        run_and_report(s, lambda view: resume_session(s.runtime, session.id, observer=view, max_cost=max_cost),
-                       out_path, False, session_id=session.id)
+        plan = load_plan(plan_file) if plan_file is not None else None  # the live view notes the diff
+        run_and_report(s, lambda view: resume_session(s.runtime, session.id, observer=view, max_cost=max_cost,
+                                                      plan=plan),
+                       out_path, as_json, session_id=session.id)
+
+
+def _export_inspect(s: Any, session_id: str, out_dir: Path | None) -> None:
+    if out_dir is None or str(out_dir) == "-":
+        raise click.UsageError("-f inspect writes one log per voice: give a folder with -o DIR")
+    session = s.archive.get_session(session_id)
+    logs = inspect_logs(session, s.archive.session_turns(session.id))
+    for voice, log in logs.items():
+        target = out_dir / f"{session.id}-{voice}.json"
+        write_atomically(target, json.dumps(log, ensure_ascii=False, indent=1) + "\n")
+        err.print(f"wrote {target}")
+    err.print(f"[dim]open them with: inspect view --log-dir {out_dir}[/]")
 
 
 @click.command("export")
 @click.argument("session_id")
-@click.option("-f", "--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
-@click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to a file (atomically) instead of standard output.")
+@click.option("-f", "--format", "fmt", type=click.Choice(["md", "json", "html", "otel", "inspect"]), default="md",
+              show_default=True,
+              help="md: the transcript in the seed's shape; json: the full record; html: one standalone page; "
+                   "otel: OTLP-JSON spans (GenAI conventions); "
+                   "inspect: a study as Inspect AI eval logs, one per voice, into the folder -o names.")
+@click.option("--include-content", is_flag=True,
+              help="otel: put the messages and answers in the spans (off: metadata and usage only).")
+@click.option("-o", "--out", "out_path", type=click.Path(path_type=Path),
+              help="Write to a file (atomically) instead of standard output; '-' is standard output. "
+                   "With -f inspect: a folder.")
 @pass_options
 @friendly_errors
-def export_cmd(opts: Options, session_id: str, fmt: str, out_path: Path | None) -> None:
-    """A session's transcript rendered from the record: Markdown in the seed's shape, or the full JSON."""
+def export_cmd(opts: Options, session_id: str, fmt: str, include_content: bool, out_path: Path | None) -> None:
+    """A session rendered from the record: the Markdown transcript, the full JSON, a standalone HTML page,
+    or OpenTelemetry spans. Every transcript starts with its provenance (session, date, host, models,
+    version)."""
     with opts.open() as s:
-        text = render_session(s, s.archive.get_session(session_id).id, fmt)
-        if out_path is None:
+        if fmt == "inspect":
+            _export_inspect(s, session_id, out_path)
+            return
+        if out_path is not None and out_path.is_dir():
+            raise click.UsageError(f"-o {out_path} is a folder; -f {fmt} writes one file")
+        text = render_session(s, s.archive.get_session(session_id).id, fmt, include_content=include_content)
+        if out_path is None or str(out_path) == "-":
             click.echo(text, nl=False)
         else:
             write_atomically(out_path, text)

@@ -9,12 +9,13 @@ what makes an interrupted session resumable.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from symposia.archive import Archive
+from symposia.archive import Archive, new_session_id
 from symposia.catalog import Catalog, Voice
+from symposia.catalog.prices import PriceTable, load_prices
 from symposia.keys import resolve_key
 from symposia.providers.base import Provider
 from symposia.providers.registry import SEED_LIMIT, SEEDED_KINDS, fresh_seed, make_provider
@@ -51,7 +52,10 @@ class Runtime:
 
     catalog: Catalog
     archive: Archive
+    prices: PriceTable = field(default_factory=load_prices)
     _providers: dict[str, Provider] = field(default_factory=dict)
+    calls_made: int = 0  # model calls made by this runtime
+    calls_kept: int = 0  # finished calls found in the record with the same inputs, not made again
 
     def provider(self, voice: Voice) -> Provider:
         spec = self.catalog.provider_for(voice)
@@ -59,16 +63,22 @@ class Runtime:
             self._providers[spec.name] = make_provider(spec, resolve_key(spec))
         return self._providers[spec.name]
 
+    def ready(self, voices: Iterable[Voice]) -> None:
+        """Resolve every voice's provider and key now, so that a missing key or a broken provider stops
+        a session before anything is written (MissingKeyError, ConfigError)."""
+        for voice in voices:
+            self.provider(voice)
+
     def request_for(self, voice: Voice, messages: list[Message], *, system: str | None = None,
                     params: Params | None = None) -> TurnRequest:
         """The exact request a voice will see: catalog defaults overridden by call parameters."""
         merged = voice.params.merged(params) if params is not None else voice.params
         return TurnRequest(model=voice.model, messages=tuple(messages), system=system, params=merged)
 
-    def start_session(self, kind: str, title: str, *, plan: dict[str, Any] | None = None,
+    def start_session(self, kind: str, title: str, *, voices: Iterable[Voice], plan: dict[str, Any] | None = None,
                       meta: dict[str, Any] | None = None, session_id: str | None = None) -> SessionRecord:
-        from symposia.archive import new_session_id
-
+        """Record a new session, once every voice it will call is :meth:`ready` (fail before side effects)."""
+        self.ready(voices)
         rec = SessionRecord(id=session_id or new_session_id(kind), kind=kind, title=title, created_at=utcnow(),
                             plan=plan or {}, meta=meta or {})
         self.archive.create_session(rec)
@@ -77,16 +87,37 @@ class Runtime:
     async def call(self, session_id: str, voice: Voice, request: TurnRequest, *,
                    role: Literal["voice", "host", "chair"] = "voice", step_key: str | None = None,
                    on_event: OnEvent | None = None, meta: dict[str, Any] | None = None) -> TurnRecord:
-        """Run one turn and store it; with ``step_key``, never repeat a finished call."""
+        """Run one turn and store it; with ``step_key``, never repeat a finished call.
+
+        A call to a seeded provider (the embedded models) without a seed gets a fresh one, drawn here so
+        that the stored request carries it; a finished call whose seed was drawn that way still counts
+        as the same call on resume.
+        """
+        draw = request.params.seed is None and self.catalog.provider_for(voice).kind in SEEDED_KINDS
         if step_key is not None:
             done = self.archive.find_turn(session_id, step_key)
             if done is not None and done.result.ok:
-                return done
+                asked = replace(request, params=replace(request.params, seed=done.request.params.seed)) \
+                    if draw else request
+                if done.request == asked:
+                    self.calls_kept += 1
+                    return done
+                # the plan (or an earlier answer) changed what this call would be sent: keep the old
+                # call in the record, out of the transcript, and make the new one
+                assert done.id is not None
+                self.archive.retire_turn(done.id, "its inputs changed")
+        self.calls_made += 1
         provider = self.provider(voice)
-        if request.params.seed is None and provider.spec.kind in SEEDED_KINDS:
-            # Drawn here, not inside the provider, so that the stored request carries it.
+        if draw:
             request = replace(request, params=replace(request.params, seed=fresh_seed()))
         result = await run_turn(provider, request, voice=voice.shortcut, on_event=on_event)
+        meta = dict(meta or {})
+        if result.usage.cost is None:
+            estimate = self.prices.estimate(request.model, result.usage)
+            if estimate is not None:
+                # The provider reported no cost: fill it from the price table, and say so.
+                result = replace(result, usage=replace(result.usage, cost=estimate[0]))
+                meta["cost_estimated"] = estimate[1].note()
         record = TurnRecord(
             id=None,
             session_id=session_id,
@@ -98,7 +129,7 @@ class Runtime:
             result=result,
             role=role,
             step_key=step_key,
-            meta=meta or {},
+            meta=meta,
         )
         turn_id = self.archive.add_turn(record)
         return self.archive.get_turn(turn_id)
@@ -109,7 +140,10 @@ class Runtime:
         """Store a contribution that is not a model call (a person's or a plan's words), idempotently."""
         done = self.archive.find_turn(session_id, step_key)
         if done is not None and done.result.ok:
-            return done
+            if done.result.text == text and error is None:
+                return done
+            assert done.id is not None
+            self.archive.retire_turn(done.id, "the host's text changed")
         now = utcnow()
         record = TurnRecord(
             id=None, session_id=session_id, seq=self.archive.next_seq(session_id), voice="host",

@@ -7,33 +7,16 @@ output can break the structure around it; matched words are in bold.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from symposia import markdown as md
 from symposia.archive.neardups import SharedSpan
 from symposia.archive.origin import OriginReport, Place, QuoteVerdict
 from symposia.archive.recall import Formulation
 from symposia.archive.search import Hit, SearchResult
 
 __all__ = ["near_dups_markdown", "origin_markdown", "recall_markdown", "search_markdown", "verify_markdown"]
-
-_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&!])")
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _inline(text: str) -> str:
-    """Recorded text shown literally inside a line of Markdown."""
-    return _INLINE_SPECIAL.sub(r"\\\1", _one_line(text))
-
-
-def _code(text: str) -> str:
-    ticks = "``" if "`" in text else "`"
-    return f"{ticks}{text}{ticks}"
-
 
 def _when(iso: str) -> str:
     try:
@@ -46,27 +29,27 @@ def _when(iso: str) -> str:
 def _keep_spaces(snippet: str, spans: Sequence[tuple[int, int]]) -> str:
     """Highlight with spaces preserved: the snippet is cut at span edges, each piece escaped alone."""
     if not spans:
-        return _inline(snippet)
+        return md.inline(snippet)
     parts: list[str] = []
     pos = 0
     for a, b in spans:
         if a < pos:
             continue
-        parts.append(_INLINE_SPECIAL.sub(r"\\\1", snippet[pos:a]))
-        parts.append("**" + _INLINE_SPECIAL.sub(r"\\\1", snippet[a:b]) + "**")
+        parts.append(md.escape(snippet[pos:a]))
+        parts.append("**" + md.escape(snippet[a:b]) + "**")
         pos = b
-    parts.append(_INLINE_SPECIAL.sub(r"\\\1", snippet[pos:]))
+    parts.append(md.escape(snippet[pos:]))
     return " ".join("".join(parts).split())
 
 
 def _who(role: str, voice_name: str, voice: str) -> str:
-    return f"{_inline(voice_name)} ({_code(voice)}, {role})"
+    return f"{md.inline(voice_name)} ({md.code(voice)}, {role})"
 
 
 def _where(turn_id: int, session_id: str, kind: str, seq: int | None = None) -> str:
     seq_part = f" · seq {seq}" if seq is not None else ""
-    kind_part = f" ({_inline(kind)})" if kind else ""
-    return f"turn {turn_id} · session {_code(session_id)}{kind_part}{seq_part}"
+    kind_part = f" ({md.inline(kind)})" if kind else ""
+    return f"turn {turn_id} · session {md.code(session_id)}{kind_part}{seq_part}"
 
 
 # -- search ------------------------------------------------------------------------------------------------
@@ -91,11 +74,11 @@ def _hit(i: int, h: Hit) -> str:
 def search_markdown(result: SearchResult) -> str:
     """The ``symposia search`` view."""
     mode = {"fts": "full text", "semantic": "by meaning", "hybrid": "full text + meaning (hybrid)"}[result.mode]
-    head = [f"# Search: {_inline(result.query)}", "", f"*{len(result.hits)} result(s), {mode}.*"]
+    head = [f"# Search: {md.inline(result.query)}", "", f"*{len(result.hits)} result(s), {mode}.*"]
     if result.unembedded and result.mode != "fts":
         head.append(f"*{result.unembedded} turn(s) not embedded yet: run `symposia index` to search them by "
                     f"meaning.*")
-    head += [f"*{_inline(n)}*" for n in result.notes]
+    head += [f"*{md.inline(n)}*" for n in result.notes]
     if not result.hits:
         head += ["", "Nothing found. Try fewer words, `word*` for prefixes, or `--semantic`."]
     body = [_hit(i, h) for i, h in enumerate(result.hits, start=1)]
@@ -113,14 +96,14 @@ def _place_line(p: Place) -> str:
 
 def origin_markdown(report: OriginReport) -> str:
     """The ``symposia origin`` view."""
-    out = [f"# Origin of “{_inline(report.phrase)}”", ""]
+    out = [f"# Origin of “{md.inline(report.phrase)}”", ""]
     if report.origin is None:
         out.append("No voice said this in the archive" +
                    (" (verbatim, nearly, or in other words)." if report.semantic else
                     " (verbatim or nearly; paraphrases were not checked: the embedding model is unavailable)."))
     else:
         o = report.origin
-        out += [f"**First said by a voice:** {_place_line(o)}", "", f"> {_inline(o.text)}", "",
+        out += [f"**First said by a voice:** {_place_line(o)}", "", f"> {md.inline(o.text)}", "",
                 f"*Exposure: {report.origin_label}.*"]
     out += ["", "## Uses, in time order", ""]
     if not report.uses:
@@ -129,7 +112,7 @@ def origin_markdown(report: OriginReport) -> str:
         note = " *(before any voice said it)*" if u.before_origin and u.place.role != "voice" else (
             " *(earlier)*" if u.before_origin else "")
         out.append(f"- **{u.label}**{note} — {_place_line(u.place)}")
-        out.append(f"  > {_inline(u.place.text)}")
+        out.append(f"  > {md.inline(u.place.text)}")
     return "\n".join(out) + "\n"
 
 
@@ -139,13 +122,13 @@ def origin_markdown(report: OriginReport) -> str:
 def recall_markdown(voice: str, formulations: Sequence[Formulation]) -> str:
     """The ``symposia recall`` view."""
     name = formulations[0].voice_name if formulations else voice
-    out = [f"# {_inline(name)}: distinctive formulations", "",
+    out = [f"# {md.inline(name)}: distinctive formulations", "",
            "*Verbatim from the record; ranked by how rarely the rest of the archive uses their words.*", ""]
     if not formulations:
         out.append("Nothing quotable found.")
     for i, f in enumerate(formulations, start=1):
         times = f" · in {f.times} turns" if f.times > 1 else ""
-        out += [f"{i}. “{_inline(f.text)}”",
+        out += [f"{i}. “{md.inline(f.text)}”",
                 f"   — {_when(f.started_at)} · {_where(f.turn_id, f.session_id, f.session_kind)}"
                 f" · {f.kind} · score {f.score:.2f}{times}"]
     return "\n".join(out) + "\n"
@@ -157,19 +140,19 @@ def recall_markdown(voice: str, formulations: Sequence[Formulation]) -> str:
 def verify_markdown(v: QuoteVerdict) -> str:
     """The ``symposia verify-quote`` view."""
     headline = {
-        "verbatim": f"✔ Verbatim: {_inline(v.voice)} said this.",
-        "paraphrase": f"≈ Not verbatim: {_inline(v.voice)} said something close (the real text is below).",
-        "someone_else": f"✘ Not {_inline(v.voice)}: someone else said this.",
+        "verbatim": f"✔ Verbatim: {md.inline(v.voice)} said this.",
+        "paraphrase": f"≈ Not verbatim: {md.inline(v.voice)} said something close (the real text is below).",
+        "someone_else": f"✘ Not {md.inline(v.voice)}: someone else said this.",
         "not_found": "✘ Not found: nobody in the archive said this"
                      + ("" if v.semantic else " (verbatim or nearly; paraphrases by meaning were not checked)"),
     }[v.status]
-    out = [f"# Did {_inline(v.voice)} say “{_inline(v.quote)}”?", "", f"**{headline}**", ""]
-    for title, places in (("Where", v.verbatim), (f"What {_inline(v.voice)} really said", v.paraphrase),
+    out = [f"# Did {md.inline(v.voice)} say “{md.inline(v.quote)}”?", "", f"**{headline}**", ""]
+    for title, places in (("Where", v.verbatim), (f"What {md.inline(v.voice)} really said", v.paraphrase),
                           ("Said by", v.others)):
         if places:
             out += [f"## {title}", ""]
             for p in places:
-                out += [f"- {_place_line(p)}", f"  > {_inline(p.text)}"]
+                out += [f"- {_place_line(p)}", f"  > {md.inline(p.text)}"]
             out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
 
@@ -187,8 +170,8 @@ def near_dups_markdown(spans: Sequence[SharedSpan], min_words: int) -> str:
         out += [f"## {i}. {s.words} words, {kind}, {len(s.voices)} voices", ""]
         for p in s.places:
             shown = " · **echo** (it had been shown this)" if p.shown else ""
-            out += [f"- {_when(p.started_at)} · {_inline(p.voice_name)} ({_code(p.voice)}) · "
+            out += [f"- {_when(p.started_at)} · {md.inline(p.voice_name)} ({md.code(p.voice)}) · "
                     f"{_where(p.turn_id, p.session_id, p.session_kind)}{shown}",
-                    f"  > {_inline(p.text)}"]
+                    f"  > {md.inline(p.text)}"]
         out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
