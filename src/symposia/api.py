@@ -71,15 +71,17 @@ class Symposia:
     # -- ask ----------------------------------------------------------------------------------
     async def ask_async(self, voice: str, question: str, *, system: str | None = None,
                         temperature: float | None = None, max_tokens: int | None = None,
-                        params: Params | None = None, on_event: OnEvent | None = None) -> TurnRecord:
+                        seed: int | None = None, params: Params | None = None,
+                        on_event: OnEvent | None = None) -> TurnRecord:
         """Put one question to one voice; the turn is stored in a new ``ask`` session.
 
-        ``params`` (e.g. a template's) are overridden by ``temperature``/``max_tokens`` when given.
+        ``params`` (e.g. a template's) are overridden by ``temperature``/``max_tokens``/``seed`` when
+        given. A local voice without a seed samples with a fresh one, recorded in the turn's params.
         """
         v = self.catalog.voice(voice)
         request = self.runtime.request_for(
             v, [Message("user", question)], system=system,
-            params=(params or Params()).merged(Params(temperature=temperature, max_tokens=max_tokens)),
+            params=(params or Params()).merged(Params(temperature=temperature, max_tokens=max_tokens, seed=seed)),
         )
         title = " ".join(question.split())[:80]
         session = self.runtime.start_session("ask", title, meta={"voices": [v.shortcut]}, voices=[v])
@@ -96,12 +98,13 @@ class Symposia:
 
     async def continue_async(self, question: str, *, session_id: str | None = None, voice: str | None = None,
                              system: str | None = None, temperature: float | None = None,
-                             max_tokens: int | None = None, on_event: OnEvent | None = None) -> TurnRecord:
+                             max_tokens: int | None = None, seed: int | None = None,
+                             on_event: OnEvent | None = None) -> TurnRecord:
         """Ask a follow-up in an earlier conversation (an ``ask`` or ``chat`` session; default: the
         latest), with everything said there as history; ``voice`` switches who answers."""
         sid = session_id if session_id is not None else latest_conversation(self.archive)
-        params = Params(temperature=temperature, max_tokens=max_tokens) \
-            if temperature is not None or max_tokens is not None else None
+        params = Params(temperature=temperature, max_tokens=max_tokens, seed=seed) \
+            if temperature is not None or max_tokens is not None or seed is not None else None
         chat = Chat.resume(self.runtime, sid, voice=voice, system=system, params=params)
         turn = await chat.ask(question, on_event=on_event)
         self.archive.set_session_status(chat.session_id or sid, "complete" if turn.result.ok else "failed")
@@ -115,7 +118,7 @@ class Symposia:
     async def council_async(self, question: str, voices: list[str] | tuple[str, ...] | str, *, rounds: int = 1,
                             chair: str | None = None, rank: bool = False, rank_self: bool = False,
                             system: str | None = None, temperature: float | None = None,
-                            max_tokens: int | None = None, max_cost: float | None = None,
+                            max_tokens: int | None = None, max_cost: float | None = None, seed: int | None = None,
                             observer: Observer | None = None) -> CouncilOutcome:
         """The same question to several voices at once (``voices`` may name a preset)."""
         names = tuple(v.shortcut for v in self.catalog.resolve_voices(voices))
@@ -123,7 +126,7 @@ class Symposia:
                            chair=self.catalog.voice(chair).shortcut if chair else None, rank=rank,
                            rank_self=rank_self,
                            system=system,
-                           temperature=temperature, max_tokens=max_tokens, max_cost=max_cost)
+                           temperature=temperature, max_tokens=max_tokens, max_cost=max_cost, seed=seed)
         return await run_council(self.runtime, plan, observer=observer)
 
     def council(self, question: str, voices: list[str] | tuple[str, ...] | str, **kwargs: Any) -> CouncilOutcome:

@@ -177,6 +177,7 @@ def _turn_from_row(row: sqlite3.Row) -> TurnRecord:
                 "error": json.loads(error_json) if error_json is not None else None,
                 "started_at": row["started_at"],
                 "ended_at": row["ended_at"],
+                "flags": (row["flags"] or "").split(),
             },
             "meta": json.loads(row["meta_json"]),
         }

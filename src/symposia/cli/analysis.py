@@ -116,6 +116,17 @@ def _verdict(v: Any) -> None:
         out.print(f"  • {escape(p)}")
 
 
+def session_verdict(archive: Any, session_id: str) -> list[Path]:
+    """Analyse a finished session as `symposia analyze` does by default, write the report and heatmap to
+    the data dir, print the verdict; return the files written."""
+    from symposia.analysis import analyze_session, write_report  # deferred: see the module docstring
+
+    a = analyze_session(archive, session_id)
+    written = write_report(a, paths.data_dir() / "analysis" / session_id)
+    _verdict(a.verdict)
+    return written
+
+
 _RENAMED = ("--controls was two things: use --control-prompts FILE for `study` (prompts to run) and "
             "--floor-answers FILE or --floor-from QUERY for `analyze` (texts that make the floor)")
 
@@ -260,6 +271,8 @@ def analyze_cmd(opts: Options, session_id: str, floor_answers: Path | None, floo
 @click.option("-s", "--system", help="System prompt for every call.")
 @click.option("-t", "--temperature", type=float)
 @click.option("--max-tokens", type=int)
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1),
+              help="Base sampling seed: each call's seed derives from it and its step (default: fresh, recorded).")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True)
 @click.option("--resume", "resume_id", help="Finish a stopped study; finished calls are not repeated.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Folder for the report.")
@@ -271,9 +284,9 @@ def analyze_cmd(opts: Options, session_id: str, floor_answers: Path | None, floo
 @friendly_errors
 def study_cmd(opts: Options, prompts_file: Path | None, voices: str | None, preset: str | None, samples: int,
               control_prompts: Path | None, echo: bool, reword: str | None, system: str | None,
-              temperature: float | None,
-              max_tokens: int | None, concurrency: int, resume_id: str | None, out_dir: Path | None,
-              as_json: bool, batch: bool, queue: bool, no_report: bool) -> None:
+              temperature: float | None, max_tokens: int | None, seed: int | None, concurrency: int,
+              resume_id: str | None, out_dir: Path | None, as_json: bool, batch: bool, queue: bool,
+              no_report: bool) -> None:
     """Put each prompt of PROMPTS_FILE to each voice in a fresh context, K samples, plus a control
     battery; then intra, inter, floor, lift, permutation tests and bootstrap CIs per voice pair.
 
@@ -312,7 +325,7 @@ def study_cmd(opts: Options, prompts_file: Path | None, voices: str | None, pres
                              controls=tuple(load_prompt_file(control_prompts)) if control_prompts else (),
                              echo=echo,
                              reword=s.catalog.voice(reword).shortcut if reword else None, system=system,
-                             temperature=temperature, max_tokens=max_tokens, concurrency=concurrency)
+                             temperature=temperature, max_tokens=max_tokens, concurrency=concurrency, seed=seed)
             err.print(f"[dim]{plan.calls} calls planned.[/]")
         view = LiveView(err)
         outcome: Any = None

@@ -8,6 +8,7 @@ what makes an interrupted session resumable.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
@@ -17,7 +18,7 @@ from symposia.catalog import Catalog, Voice
 from symposia.catalog.prices import PriceTable, load_prices
 from symposia.keys import resolve_key
 from symposia.providers.base import Provider
-from symposia.providers.registry import make_provider
+from symposia.providers.registry import SEED_LIMIT, SEEDED_KINDS, fresh_seed, make_provider
 from symposia.providers.runner import run_turn
 from symposia.records import (
     ErrorInfo,
@@ -49,6 +50,13 @@ class CallExecutor(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+def step_seed(base: int | None, step_key: str) -> int | None:
+    """The seed of one step of a session run with ``--seed base``: fixed by both, different per step
+    (so the samples of a study differ, and the same command reproduces every one of them)."""
+    if base is None:
+        return None
+    digest = hashlib.sha256(f"{base}:{step_key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % SEED_LIMIT
 
 
 @dataclass
@@ -98,11 +106,19 @@ class Runtime:
     async def call(self, session_id: str, voice: Voice, request: TurnRequest, *,
                    role: Literal["voice", "host", "chair"] = "voice", step_key: str | None = None,
                    on_event: OnEvent | None = None, meta: dict[str, Any] | None = None) -> TurnRecord:
-        """Run one turn and store it; with ``step_key``, never repeat a finished call."""
+        """Run one turn and store it; with ``step_key``, never repeat a finished call.
+
+        A call to a seeded provider (the embedded models) without a seed gets a fresh one, drawn here so
+        that the stored request carries it; a finished call whose seed was drawn that way still counts
+        as the same call on resume.
+        """
+        draw = request.params.seed is None and self.catalog.provider_for(voice).kind in SEEDED_KINDS
         if step_key is not None:
             done = self.archive.find_turn(session_id, step_key)
             if done is not None and done.result.ok:
-                if done.request == request:
+                asked = replace(request, params=replace(request.params, seed=done.request.params.seed)) \
+                    if draw else request
+                if done.request == asked:
                     self.calls_kept += 1
                     return done
                 # the plan (or an earlier answer) changed what this call would be sent: keep the old
@@ -111,6 +127,8 @@ class Runtime:
                 self.archive.retire_turn(done.id, "its inputs changed")
         self.calls_made += 1
         provider = self.provider(voice)
+        if draw:
+            request = replace(request, params=replace(request.params, seed=fresh_seed()))
         if self.executor is not None:
             outcome = await self.executor.run(provider, voice, request, session_id=session_id, step_key=step_key,
                                               on_event=on_event)

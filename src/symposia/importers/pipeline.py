@@ -510,7 +510,8 @@ def import_paths(archive: Archive | None, catalog: Catalog, paths: Sequence[str 
         raise ValueError("an archive is needed unless dry_run")
     report = ImportReport(dry_run=dry_run)
     files, problems = collect(paths)
-    if archive is not None and str(archive.path) != ":memory:":  # never the archive being written to
+    # Never import the archive being written to (a PostgreSQL archive's path is a URL, not a file).
+    if archive is not None and isinstance(archive.path, Path) and str(archive.path) != ":memory:":
         own = archive.path.resolve()
         files = [f for f in files if f.resolve() != own]
     report.entries += problems
