@@ -239,7 +239,8 @@ def floor_between(groups: Mapping[str, Vectors] | Sequence[Vectors], *, max_pair
 
 def frozen_floor_file(session_id: str) -> Path:
     """Where the frozen floor of a session is kept: beside its default report in the user data dir."""
-    return paths.data_dir() / "analysis" / session_id / f"{session_id}.floor.json"
+    sid = paths.check_session_id(session_id)  # an id from outside must not lead out of the data dir
+    return paths.under(paths.data_dir() / "analysis", sid, f"{sid}.floor.json")
 
 
 def frozen_floor(session_id: str) -> Floor | None:

@@ -28,13 +28,13 @@ from symposia.codec import datetime_to_iso
 from symposia.errors import ArchiveError, SessionBusy
 from symposia.records import utcnow
 
-__all__ = ["DEFAULT_TTL_S", "Holder", "m006_session_leases", "new_holder", "release",
+__all__ = ["DEFAULT_TTL_S", "Holder", "m007_session_leases", "new_holder", "release",
            "renew", "try_acquire"]
 
 DEFAULT_TTL_S = 30.0
 
 
-def m006_session_leases(conn: sqlite3.Connection) -> None:
+def m007_session_leases(conn: sqlite3.Connection) -> None:
     """Who is running a session now: one row per session, renewed by the runner's heartbeat."""
     conn.execute(
         """

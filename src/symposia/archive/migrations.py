@@ -193,6 +193,11 @@ def m005_session_incomplete(conn: sqlite3.Connection) -> None:
         conn.execute("PRAGMA writable_schema = OFF")
 
 
-from symposia.archive.lease import m006_session_leases  # noqa: E402
+from symposia.archive.batches import m006_batches  # noqa: E402
 
-migration(m006_session_leases)
+migration(m006_batches)
+
+
+from symposia.archive.lease import m007_session_leases  # noqa: E402
+
+migration(m007_session_leases)

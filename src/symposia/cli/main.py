@@ -53,14 +53,20 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
               "stored."),
     "chat": ("chat", "chat_cmd", "Talk with VOICE, one question per line; every answer is stored as it ends."),
     "publish": ("publish", "publish_cmd", "Publish a session to Moltbook."),
-    "import": ("importing", "import_cmd", "Import transcripts you already have (files or folders, searched "
-               "recursively for .md and .json)."),
+    "import": ("importing", "import_cmd", "Import transcripts you already have (files or folders, searched recursively "
+               "for .md, .txt, .json and llm's logs.db); the shapes read are listed in docs/FORMATS.md."),
     "analyze": ("analysis", "analyze_cmd", "Measure what the voices of SESSION_ID share: similarity against a "
                 "declared floor, diversity, images labelled ECHO or UNPROMPTED, spans shared between voices, key "
                 "formulations, and a verdict in plain words."),
     "study": ("analysis", "study_cmd", "Put each prompt of PROMPTS_FILE to each voice in a fresh context, K "
               "samples, plus a control battery; then intra, inter, floor, lift, permutation tests and bootstrap "
               "CIs per voice pair."),
+    "batches": ("batches", "batches_cmd", "The provider batches sent from this archive: status, requests, results "
+                "and cost (at the batch price)."),
+    "worker": ("batches", "worker_cmd", "Make the calls queued in a shared PostgreSQL archive (by `study --queue` or "
+               "`council --queue`), with this machine's voices and keys; stop with Ctrl-C."),
+    "archive": ("archives", "archive_group", "Move an archive between SQLite files and PostgreSQL databases, and "
+                "compare archives."),
     "serve": ("serve", "serve_cmd", "Browse the archive and watch sessions live in a local web page."),
     "search": ("search", "search_cmd", 'Search the archive: words, "exact phrases", word* prefixes, -excluded, OR.'),
     "index": ("search", "index_cmd", "Embed the turns not embedded yet, for search by meaning (resumable; safe to "
@@ -77,7 +83,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 
 # Verbs that call models: the provider SDKs are imported in the background while the command starts
 # (catalog, archive, session row), so the first request does not wait for them.
-_CALLING = frozenset({"ask", "council", "resume", "symposium", "arena", "chat", "study"})
+_CALLING = frozenset({"ask", "council", "resume", "symposium", "arena", "chat", "study", "worker", "annotate"})
 
 
 def _preload_sdks() -> None:
@@ -127,14 +133,15 @@ class LazyGroup(SymposiaGroup):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="symposia")
-@click.option("--archive", type=click.Path(dir_okay=False, path_type=Path), envvar="SYMPOSIA_ARCHIVE",
-              help="SQLite archive to use (default: the user data dir; env SYMPOSIA_ARCHIVE).")
+@click.option("--archive", envvar="SYMPOSIA_ARCHIVE", metavar="FILE|URL",
+              help="SQLite archive file, or a postgresql://user:pass@host/db URL for a shared PostgreSQL "
+                   "archive (default: the user data dir; env SYMPOSIA_ARCHIVE).")
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path),
               help="User config TOML extending the voice catalog (default: the user config dir).")
 @click.option("--force-archive", is_flag=True,
               help="Use an --archive that is another program's SQLite file (symposia adds its tables to it).")
 @click.pass_context
-def cli(ctx: click.Context, archive: Path | None, config: Path | None, force_archive: bool) -> None:
+def cli(ctx: click.Context, archive: str | None, config: Path | None, force_archive: bool) -> None:
     """Convene dialogues across language models, record every word, measure what they share.
 
     \b
@@ -153,7 +160,11 @@ def cli(ctx: click.Context, archive: Path | None, config: Path | None, force_arc
       symposia analyze SESSION        convergence against a floor; echo vs unprompted
       symposia serve                  browse it all at http://127.0.0.1:8765
     """
-    ctx.obj = Options(archive, config, force_archive)
+    # Imported here, not at the top: the archive package is not needed for `symposia --help`.
+    from symposia.archive.postgres import is_postgres_url
+
+    path = archive if archive is None or is_postgres_url(archive) else Path(archive)
+    ctx.obj = Options(path, config, force_archive)
     ctx.call_on_close(redact_terminal())
 
 

@@ -46,6 +46,12 @@ class ProviderSpec:
     options: dict[str, Any] = field(default_factory=dict)  # kind-specific (e.g. scripted: path)
     description: str = ""
 
+    @property
+    def slots(self) -> int:
+        """A fixed number of calls for code that needs one (worker lock slots, the split between
+        replicas): ``concurrency`` when the catalog sets it, else 8."""
+        return self.concurrency if self.concurrency is not None else 8
+
 
 @runtime_checkable
 class Provider(Protocol):
