@@ -62,7 +62,10 @@ NOT_API = {
 
 def _verbs(group: click.Group, prefix: str = "") -> list[str]:
     out: list[str] = []
-    for name, cmd in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):  # click's API: the top-level group loads its verbs on use
+        cmd = group.get_command(ctx, name)
+        assert cmd is not None
         full = f"{prefix} {name}".strip()
         if isinstance(cmd, click.Group):
             if cmd.invoke_without_command:  # `voices` lists by itself as well as grouping `voices show`

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from support import numbered, voice_tables, write_user_config
 from symposia.api import Symposia, run_sync
-from symposia.archive import Archive
+from symposia.archive import MIGRATIONS, Archive
 from symposia.archive.batches import BatchLedger
 from symposia.archive.search import SearchFilters, search
 from symposia.archive.transfer import copy_archive, dump_archive
@@ -194,7 +194,7 @@ def test_opening_a_new_database_from_many_processes_migrates_once(pg_url: str) -
     assert errors == []
     with Archive.open(pg_url) as a:
         names = [r[0] for r in a.query("SELECT name FROM _migrations")]
-    assert len(names) == len(set(names)) == 6
+    assert len(names) == len(set(names)) == len(MIGRATIONS)
 
 
 def test_a_batch_study_on_a_postgresql_archive(pg_url: str, isolated_user_dirs: Path,

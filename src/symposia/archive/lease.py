@@ -100,8 +100,9 @@ def try_acquire(conn: sqlite3.Connection, session_id: str, me: Holder, ttl_s: fl
     conn.execute(
         "INSERT INTO session_leases (session_id, holder, host, pid, acquired_at, heartbeat_at, expires_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(session_id) DO UPDATE SET holder = excluded.holder, "
-        "host = excluded.host, pid = excluded.pid, acquired_at = CASE WHEN holder = excluded.holder "
-        "THEN acquired_at ELSE excluded.acquired_at END, heartbeat_at = excluded.heartbeat_at, "
+        "host = excluded.host, pid = excluded.pid, acquired_at = CASE WHEN session_leases.holder = "
+        "excluded.holder THEN session_leases.acquired_at ELSE excluded.acquired_at END, "
+        "heartbeat_at = excluded.heartbeat_at, "
         "expires_at = excluded.expires_at",
         (session_id, me.id, me.host, me.pid, stamp, stamp, t + ttl_s),
     )
