@@ -67,7 +67,7 @@ def test_someone_elses_sqlite_file_is_refused_unless_forced(tmp_path: Path) -> N
     assert res.exit_code == 1
     assert "not a symposia archive" in res.stderr and "recipes" in res.stderr and "--force-archive" in res.stderr
     assert other.read_bytes() == before  # not one table added
-    forced = runner.invoke(cli, ["--archive", str(other), "--force-archive", "log"])
+    forced = runner.invoke(cli, ["--archive", str(other), "log", "--force-archive"])  # after the verb too
     assert forced.exit_code == 0, forced.output
     names = {r[0] for r in sqlite3.connect(other).execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"recipes", "sessions", "turns"} <= names

@@ -1,8 +1,9 @@
 """The top-level click group: global options are accepted before *or* after the verb.
 
 ``symposia log --archive a.db`` means ``symposia --archive a.db log``: the group's own options
-(``--archive``, ``--config``) found after the verb are moved in front of it before parsing. A
-literal ``--`` ends the search, so ``symposia ask qwen -- --archive`` still asks about "--archive".
+(``--archive``, ``--config``, ``--force-archive``) found after the verb are moved in front of it before
+parsing. A literal ``--`` ends the search, so ``symposia ask qwen -- --archive`` still asks about
+"--archive".
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import click
 __all__ = ["SymposiaGroup", "hoist_global_options"]
 
 GLOBAL_WITH_VALUE = ("--archive", "--config")
+GLOBAL_FLAGS = ("--force-archive",)
 
 
 def hoist_global_options(args: list[str]) -> list[str]:
@@ -28,7 +30,7 @@ def hoist_global_options(args: list[str]) -> list[str]:
             front.extend(args[i:i + 2])
             i += 2
             continue
-        if any(a.startswith(f"{name}=") for name in GLOBAL_WITH_VALUE):
+        if a in GLOBAL_FLAGS or any(a.startswith(f"{name}=") for name in GLOBAL_WITH_VALUE):
             front.append(a)
         else:
             rest.append(a)
