@@ -65,6 +65,20 @@ def _ask_async(s: Symposia, ids: dict[str, Any], tmp: Path) -> None:
     assert turn.result.text == BETA and "".join(c.text for c in chunks) == BETA
 
 
+@check("continue_conversation")
+def _continue(s: Symposia, ids: dict[str, Any], tmp: Path) -> None:
+    turn = s.continue_conversation("And what does not?", session_id=ids["ask"].session_id)
+    assert turn.session_id == ids["ask"].session_id and turn.voice == "alpha"
+    assert [m.content for m in turn.request.messages] == ["What persists?", ALPHA, "And what does not?"]
+
+
+@check("continue_async")
+def _continue_async(s: Symposia, ids: dict[str, Any], tmp: Path) -> None:
+    turn = run_sync(s.continue_async("Go on.", voice="beta"))  # the latest conversation, beta now answers
+    assert turn.voice == "beta" and turn.result.text == BETA
+    assert turn.request.messages[-1].content.endswith("Go on.")  # alpha's words framed for beta before it
+
+
 @check("council")
 def _council(s: Symposia, ids: dict[str, Any], tmp: Path) -> None:
     out = s.council("What persists?", ["alpha", "beta"], rounds=1)
@@ -130,6 +144,14 @@ def _import_paths(s: Symposia, ids: dict[str, Any], tmp: Path) -> None:
 @check("log")
 def _log(s: Symposia, ids: dict[str, Any], tmp: Path) -> None:
     assert all(t.voice == "alpha" for t in s.log(5, voice="alpha")) and s.log(1)
+
+
+@check("sessions")
+def _sessions(s: Symposia, ids: dict[str, Any], tmp: Path) -> None:
+    rows = s.sessions()
+    assert rows and rows[0].created_at >= rows[-1].created_at
+    asks = s.sessions(kind="ask", voice="alpha")
+    assert ids["ask"].session_id in {r.id for r in asks} and all(r.kind == "ask" for r in asks)
 
 
 @check("show")

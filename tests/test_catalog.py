@@ -73,7 +73,7 @@ SEVEN = ("glm47", "deepseek", "gemini", "qwen", "kimi", "grok", "llama")
 
 def test_builtin_catalog_has_every_shortcut_with_its_openrouter_id() -> None:
     cat = load_catalog()
-    assert set(cat.voices) == {*OPENROUTER_IDS, "local", "local-warm"}
+    assert set(cat.voices) == {*OPENROUTER_IDS, "local", "local-warm", "smollm2-llm"}
     for shortcut, model in OPENROUTER_IDS.items():
         v = cat.voice(shortcut)
         assert (v.provider, v.model) == ("openrouter", model), shortcut

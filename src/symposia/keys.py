@@ -7,7 +7,9 @@ from a keys file other users can read. Every key found is registered with
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -74,3 +76,48 @@ def resolve_key(spec: ProviderSpec) -> str | None:
     if spec.key_required:
         raise MissingKeyError(spec.name, env_var, paths.keys_file())
     return None
+
+
+_KEY_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def store_key(name: str, value: str, path: Path | None = None) -> Path:
+    """Write ``NAME = "value"`` into ``keys.toml`` (created with mode 0600), keeping the other keys.
+
+    The file is replaced atomically; an unsafe existing file is refused, as when reading it.
+    """
+    if not _KEY_NAME.match(name):
+        raise ConfigError(f"invalid key name {name!r}: use the environment variable's name, "
+                          "e.g. OPENROUTER_API_KEY")
+    value = value.strip()
+    if not value or any(c in value for c in "\r\n\0"):
+        raise ConfigError(f"the value for {name} is empty or spans several lines; paste the key on one line")
+    path = path if path is not None else paths.keys_file()
+    keys = load_keys_file(path)
+    keys[name] = value
+    register_secret(value)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    body = "".join(f"{k} = {json.dumps(v)}\n" for k, v in sorted(keys.items()))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write("# API keys for symposia (mode 0600). Written by `symposia keys set`.\n" + body)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def key_sources(names: list[str]) -> dict[str, str]:
+    """Where each key would come from: ``environment``, ``keys.toml`` or ``missing`` (never the value)."""
+    try:
+        stored = load_keys_file()
+    except ConfigError:
+        stored = {}
+    return {n: "environment" if os.environ.get(n, "").strip() else "keys.toml" if stored.get(n) else "missing"
+            for n in names}

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, cast, get_args
+from typing import Any, cast, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -178,7 +178,7 @@ class _TimeoutsIn(_Strict):
 
 
 class _ProviderIn(_Strict):
-    kind: Literal["openai", "anthropic", "local", "scripted"] | None = None
+    kind: ProviderKind | None = None
     base_url: str | None = None
     key_env: str | None = None  # "" in a user file removes an inherited key variable
     key_required: bool | None = None

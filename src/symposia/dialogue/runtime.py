@@ -9,11 +9,12 @@ what makes an interrupted session resumable.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from symposia.archive import Archive, new_session_id
 from symposia.catalog import Catalog, Voice
+from symposia.catalog.prices import PriceTable, load_prices
 from symposia.keys import resolve_key
 from symposia.providers.base import Provider
 from symposia.providers.registry import make_provider
@@ -41,6 +42,7 @@ class Runtime:
 
     catalog: Catalog
     archive: Archive
+    prices: PriceTable = field(default_factory=load_prices)
     _providers: dict[str, Provider] = field(default_factory=dict)
 
     def provider(self, voice: Voice) -> Provider:
@@ -80,6 +82,13 @@ class Runtime:
                 return done
         provider = self.provider(voice)
         result = await run_turn(provider, request, voice=voice.shortcut, on_event=on_event)
+        meta = dict(meta or {})
+        if result.usage.cost is None:
+            estimate = self.prices.estimate(request.model, result.usage)
+            if estimate is not None:
+                # The provider reported no cost: fill it from the price table, and say so.
+                result = replace(result, usage=replace(result.usage, cost=estimate[0]))
+                meta["cost_estimated"] = estimate[1].note()
         record = TurnRecord(
             id=None,
             session_id=session_id,
@@ -91,7 +100,7 @@ class Runtime:
             result=result,
             role=role,
             step_key=step_key,
-            meta=meta or {},
+            meta=meta,
         )
         turn_id = self.archive.add_turn(record)
         return self.archive.get_turn(turn_id)

@@ -28,5 +28,9 @@ def make_provider(spec: ProviderSpec, api_key: str | None) -> Provider:
         return LocalProvider(spec, api_key)
     if spec.kind == "scripted":
         return ScriptedProvider(spec, api_key)
+    if spec.kind == "llm":
+        from symposia.providers.llm_plugin import LLMPluginProvider
+
+        return LLMPluginProvider(spec, api_key)
     raise ConfigError(f"provider {spec.name!r} has unknown kind {spec.kind!r}; "
-                      "expected one of: openai, anthropic, local, scripted")
+                      "expected one of: openai, anthropic, local, scripted, llm")

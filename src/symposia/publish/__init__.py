@@ -2,8 +2,8 @@
 
 Submodules: :mod:`.content` builds the post (pure), :mod:`.challenge` solves the verification
 problem (pure), :mod:`.moltbook` is the HTTP client, :mod:`.queue` the workflow, :mod:`.store` its
-record in the archive, :mod:`.schema` the archive migration. Names are imported lazily: the archive imports
-:mod:`.schema` on every open, and that must not pull in httpx or the renderer.
+record in the archive (whose ``publications`` table is created by :mod:`symposia.archive.schema_publish`).
+Names are imported lazily so that ``import symposia.publish`` does not pull in httpx or the renderer.
 """
 
 from __future__ import annotations

@@ -23,11 +23,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from symposia import __version__, paths
+from symposia import paths
 from symposia.errors import MissingKeyError, MoltbookError
 from symposia.keys import load_keys_file
 from symposia.publish.content import PublishError
 from symposia.redact import redact, register_secret
+from symposia.version import __version__
 
 __all__ = [
     "BASE_URL_ENV",
