@@ -21,7 +21,7 @@ from symposia import paths
 from symposia.errors import ConfigError
 from symposia.records import Params
 
-__all__ = ["STARTER", "Template", "load_template", "template_names", "template_path"]
+__all__ = ["STARTER", "Template", "load_template", "template_names", "template_path", "templates_dir"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 STARTER = '''# A symposia template (used with -T NAME). Every field is optional.

@@ -31,6 +31,7 @@ __all__ = [
     "chat_messages",
     "chat_state",
     "conversation_from_turns",
+    "latest_conversation",
 ]
 
 HOST_NAME = "Host"
