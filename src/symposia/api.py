@@ -176,10 +176,14 @@ class Symposia:
         return send_queue(self.archive, **kwargs)
 
     def analyze(self, session_id: str, **kwargs: Any) -> Any:
-        """Convergence measured honestly for one session (see :mod:`symposia.analysis`)."""
+        """Convergence measured honestly for one session (see :mod:`symposia.analysis`), against the floor
+        frozen for it by `symposia analyze` unless ``floor=`` is given."""
         from symposia.analysis import analyze_session
+        from symposia.analysis.floor import frozen_floor
 
-        return analyze_session(self.archive, self.archive.get_session(session_id).id, **kwargs)
+        sid = self.archive.get_session(session_id).id
+        kwargs.setdefault("floor", frozen_floor(sid))
+        return analyze_session(self.archive, sid, **kwargs)
 
     # -- the archive --------------------------------------------------------------------------------
     def search(self, query: str, **kwargs: Any) -> Any:

@@ -122,6 +122,19 @@ class CouncilOutcome:
     rankings: list[tuple[str, float, int]] = field(default_factory=list)
     status: str = "complete"
 
+    def _repr_markdown_(self) -> str:
+        """How a notebook shows a council: each round's answers, the chair, the ranking."""
+        parts = [f"**Council** `{self.session_id}` — {self.status}"]
+        for i, turns in enumerate(self.rounds, 1):
+            parts.append(f"### Round {i}")
+            parts += [t._repr_markdown_() for t in turns]
+        if self.chair is not None:
+            parts += ["### Chair", self.chair._repr_markdown_()]
+        if self.rankings:
+            parts.append("| voice | mean rank | votes |\n|---|---|---|\n" + "\n".join(
+                f"| {v} | {mean:.2f} | {n} |" for v, mean, n in self.rankings))
+        return "\n\n".join(parts)
+
 
 def _spent(turns: Sequence[TurnRecord]) -> tuple[float, int]:
     costs = [t.result.usage.cost or 0.0 for t in turns]

@@ -27,19 +27,8 @@ from symposia.web.live import LiveRun, WebObserver
 from symposia.web.security import CSRF_COOKIE, CSRF_FIELD
 from symposia.web.state import page, web_state
 
-__all__ = [
-    "FormProblem",
-    "live_events",
-    "live_index",
-    "live_page",
-    "new_page",
-    "routes",
-    "start_arena",
-    "start_ask",
-    "start_council",
-    "start_symposium",
-    "watch_session",
-]
+__all__ = ["FormProblem", "live_events", "live_index", "live_page", "new_page", "routes", "start_arena", "start_ask",
+           "start_council", "start_symposium", "watch_session"]
 
 MAX_ROUNDS = 10
 MAX_ARENA_TURNS = 40
