@@ -36,6 +36,7 @@ __all__ = [
     "attribute_formulations",
     "check_quotes",
     "closest_span",
+    "find_quote_spans",
     "find_quotes",
     "is_verbatim",
     "locate",
@@ -62,6 +63,25 @@ def _quote_pattern(open_: str, close: str) -> re.Pattern[str]:
 
 
 _QUOTE_RES = tuple(_quote_pattern(o, c) for o, c in _QUOTE_PAIRS)
+
+
+def find_quote_spans(text: str) -> list[tuple[int, int, str]]:
+    """Every quoted span of ``text`` (at least three words) as (start, end, inner text), in order;
+    ``start``/``end`` delimit the inner text (the marks are at start - 1 and end)."""
+    found: list[tuple[int, int, str]] = []
+    for pattern in _QUOTE_RES:
+        for m in pattern.finditer(text):
+            inner = m.group(1).strip()
+            if len(_WORD.findall(inner)) >= MIN_WORDS:
+                found.append((m.start(1), m.end(1), inner))
+    found.sort()
+    # a quote nested in a longer one ('…' inside "…") is part of it, not a second quote
+    out: list[tuple[int, int, str]] = []
+    for a, b, q in found:
+        if out and a < out[-1][1]:
+            continue
+        out.append((a, b, q))
+    return out
 
 
 def find_quotes(text: str) -> list[str]:
