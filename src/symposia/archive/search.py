@@ -365,6 +365,11 @@ def _fts_ranked_bounded(archive: Archive, query: str, fts_query: str, n: int, fi
 def search_fts(archive: Archive, query: str, *, n: int = 10, filters: SearchFilters | None = None,
                field: Field = "answer", fts_query: str | None = None, notes: list[str] | None = None) -> list[Hit]:
     """Full-text search: the ``n`` best turns by bm25, each with a highlighted snippet."""
+    if archive.dialect == "postgresql":
+        # deferred: that module builds on this one (tsvector search with the same hits)
+        from symposia.archive.pg_search import search_fts_pg
+
+        return search_fts_pg(archive, query, n=n, filters=filters, field=field)
     fq = fts_query or build_fts_query(query, field)
     ranked = _fts_ranked_bounded(archive, query, fq, n, filters, field, notes)
     info = turn_info(archive, [i for i, _ in ranked])
