@@ -213,7 +213,8 @@ def test_lazy_index_with_chunk_spans(archive: Archive) -> None:
     calls: list[tuple[int, int]] = []
     assert index_archive(archive, emb, batch_turns=2, progress=lambda d, t: calls.append((d, t))) == 6
     assert calls[-1] == (6, 6) and pending_count(archive) == 0
-    assert embedded_count(archive) == 6  # turn 4 has two chunks (split on ';' by this embedder)
+    # one vector per sentence: the host's turn 1 has two, turn 4 two pieces (split on ';' by this embedder)
+    assert embedded_count(archive) == 7
     assert archive.query("SELECT chunks FROM embedded_turns WHERE turn_id = ?", (empty,))[0][0] == 0
     rows = archive.query("SELECT c.char_start, c.char_end, t.answer FROM turn_chunks c JOIN turns t "
                          "ON t.id = c.turn_id WHERE c.turn_id = 4 ORDER BY c.chunk")
@@ -235,9 +236,12 @@ def test_semantic_and_hybrid_search(archive: Archive) -> None:
     assert "ember is carried" in sem.hits[0].snippet
     hyb = search(archive, "ember", embedder=emb)  # auto: embeddings exist -> hybrid
     assert hyb.mode == "hybrid" and hyb.hits[0].turn_id == 4 and "fts" in hyb.hits[0].via
-    only_qwen = search(archive, "carried ember hands", mode="semantic", embedder=emb,
+    only_qwen = search(archive, "threshold promise door", mode="semantic", embedder=emb,
                        filters=SearchFilters(voice="qwen"))
     assert {h.voice for h in only_qwen.hits} == {"qwen"}
+    # below the similarity threshold is nothing: no padding with whatever is least far
+    assert search(archive, "carried ember hands", mode="semantic", embedder=emb,
+                  filters=SearchFilters(voice="qwen")).hits == ()
 
 
 def test_semantic_search_with_the_real_model(archive: Archive) -> None:

@@ -71,7 +71,7 @@ question = "What is the gap?"
 id = "two"
 kind = "ask"
 voice = "grok"
-question = "Qwen said 'The gap is the ALTAR of everything.' Do you agree?"
+question = "Qwen said 'The gap is the altar of everything, said simply.' Do you agree?"
 '''
 
 

@@ -21,7 +21,7 @@ from markdown_it import MarkdownIt
 from symposia.catalog import load_catalog
 from symposia.codec import session_from_dict, turn_from_dict
 from symposia.dialogue.plan import AskStep, HostEntry, Plan, load_plan, plan_to_dict, step_entries
-from symposia.dialogue.quotes import attribute_formulations, check_quotes
+from symposia.dialogue.quotes import attribute_formulations
 from symposia.dialogue.visibility import messages_for, visibility_proof
 from symposia.providers.scripted import Script
 from symposia.records import (
@@ -34,6 +34,7 @@ from symposia.records import (
     TurnResult,
 )
 from symposia.render.transcript import transcript_json, transcript_markdown
+from symposia.text import check_quotes
 
 HERE = Path(__file__).parent
 SEED = HERE / "fixtures" / "seed"
@@ -258,7 +259,7 @@ def test_formulations_that_are_not_verbatim_are_left_out_and_said_so() -> None:
               "altar, but *as* the altar. A | pipe\nand a line.", meta={"family": "Qwen"})
     r.add(role="host", voice="opus", voice_name="Host", text="", meta={"kind": "formulations", "rows": [
         {"turn_id": q.id, "voice": "qwen", "quote": "The offering burns not *on* the altar"},
-        {"turn_id": q.id, "voice": "qwen", "quote": "The offering burns not ON the altar, but AS the altar"},
+        {"turn_id": q.id, "voice": "qwen", "quote": "The offering burns ON the altar, not AS the altar"},
         {"turn_id": None, "voice": "grok", "quote": "Hallucination implies solipsism"},
         {"turn_id": q.id, "voice": "qwen", "quote": "A | pipe\nand a line."},
     ]})
@@ -270,7 +271,7 @@ def test_formulations_that_are_not_verbatim_are_left_out_and_said_so() -> None:
 | Qwen | "The offering burns not *on* the altar" |
 | Qwen | "A \\| pipe<br>and a line." |
 
-*Left out, not found verbatim in the cited answer:* Qwen — "The offering burns not ON the altar, but AS \
+*Left out, not found verbatim in the cited answer:* Qwen — "The offering burns ON the altar, not AS \
 the altar"; grok — "Hallucination implies solipsism"
 """)
     html = MarkdownIt("commonmark").enable("table").render(md)

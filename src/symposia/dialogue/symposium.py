@@ -37,10 +37,11 @@ from symposia.dialogue.plan import (
     plan_to_dict,
     step_entries,
 )
-from symposia.dialogue.quotes import QuoteCheck, attribute_formulations, check_quotes
+from symposia.dialogue.quotes import attribute_formulations
 from symposia.dialogue.runtime import Runtime
 from symposia.dialogue.visibility import council_round_messages, messages_for
 from symposia.records import ErrorInfo, Message, SessionRecord, TurnRecord
+from symposia.text import QuoteCheck, check_quotes
 
 MISQUOTE_RATIO = 0.88  # a quote at least this close to recorded text (ignoring case), but not in it, is a misquote
 

@@ -22,7 +22,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from symposia.dialogue.quotes import locate
 from symposia.importers.common import (
     NO_DATE,
     ImportedSession,
@@ -41,6 +40,7 @@ from symposia.importers.common import (
     unquote,
 )
 from symposia.records import Message
+from symposia.text import locate
 
 _LABEL = re.compile(r"^\*\*([^*\n]{1,80}?):\*\*[ \t]*(.*)$")
 _VOICE_HEADING = re.compile(r"^Voice(?:\s+\d+)?\s*:\s*(.+)$", re.IGNORECASE)

@@ -13,7 +13,7 @@ the order, ``host.name``, ``steps[].heading``; arena ``mode``/``topic``); each t
 Answers and host questions are blockquoted line by line (their Markdown still renders, but cannot
 break the structure around them); names and error messages are escaped; table cells escape ``|``
 and turn newlines into ``<br>``. Key formulations are shown only where the quote really occurs in
-the answer they cite (typography aside, see :mod:`symposia.dialogue.quotes`); others are listed
+the answer they cite (typography aside, see :mod:`symposia.text`); others are listed
 as left out. Failed voices, empty and truncated answers are shown, never silently dropped.
 """
 
@@ -24,9 +24,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from symposia.codec import session_to_dict, turn_to_dict
-from symposia.dialogue.quotes import is_verbatim
 from symposia.records import SessionRecord, TurnRecord
 from symposia.redact import redact
+from symposia.text import contains
 
 __all__ = ["transcript_json", "transcript_markdown"]
 
@@ -210,7 +210,7 @@ class _View:
             voice = str(row.get("voice", ""))
             source = self.by_id.get(row.get("turn_id"))
             if (source is not None and source.role == "voice" and source.voice == voice
-                    and source.result.ok and quote and is_verbatim(quote, source.result.text)):
+                    and source.result.ok and quote and contains(source.result.text, quote)):
                 shown.append([self.family(voice), f'"{quote}"'])
             else:
                 left_out.append(f'{_inline(self.family(voice))} — "{_inline(quote)}"')

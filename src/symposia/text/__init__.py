@@ -22,8 +22,8 @@ from symposia.text.match import QuoteMatch, Span, contains, find, find_all, loca
 from symposia.text.plain import render
 from symposia.text.quotation import (
     Misquote,
-    QuoteCheck,
     Quotation,
+    QuoteCheck,
     check_quotes,
     closest_span,
     find_quotes,

@@ -48,16 +48,21 @@ LEXICAL_MIN = 0.62
 PARAPHRASE_MIN = 0.62
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
-STOPWORDS = frozenset(
-    "a an the and or but nor so yet for of to in on at by with from as into onto upon about than then "
-    "this that these those it its it's is are was were be been being am do does did done have has had "
-    "i me my we us our you your he him his she her they them their what which who whom whose where when "
-    "why how all any both each few more most other some such only own same too very can will just should "
-    "would could may might must shall there here because if while also".split()
-)
-_NEGATORS = frozenset("not no never nothing nobody none nowhere neither nor cannot without n't isn't aren't "
-                      "wasn't weren't don't doesn't didn't won't wouldn't can't couldn't shouldn't mustn't "
-                      "hasn't haven't hadn't ain't".split())
+STOPWORDS = frozenset((
+    "a", "an", "the", "and", "or", "but", "nor", "so", "yet", "for", "of", "to", "in", "on", "at", "by", "with",
+    "from", "as", "into", "onto", "upon", "about", "than", "then", "this", "that", "these", "those", "it",
+    "its", "it's", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "done", "have",
+    "has", "had", "i", "me", "my", "we", "us", "our", "you", "your", "he", "him", "his", "she", "her", "they",
+    "them", "their", "what", "which", "who", "whom", "whose", "where", "when", "why", "how", "all", "any",
+    "both", "each", "few", "more", "most", "other", "some", "such", "only", "own", "same", "too", "very", "can",
+    "will", "just", "should", "would", "could", "may", "might", "must", "shall", "there", "here", "because",
+    "if", "while", "also",
+))
+_NEGATORS = frozenset((
+    "not", "no", "never", "nothing", "nobody", "none", "nowhere", "neither", "nor", "cannot", "without", "n't",
+    "isn't", "aren't", "wasn't", "weren't", "don't", "doesn't", "didn't", "won't", "wouldn't", "can't",
+    "couldn't", "shouldn't", "mustn't", "hasn't", "haven't", "hadn't", "ain't",
+))
 _SUFFIXES = ("ational", "fulness", "iveness", "ations", "ation", "ously", "ness", "ment", "able", "ible",
              "ing", "ies", "ied", "ed", "es", "ly", "er", "s", "e")
 _NEG_PREFIXES = ("un", "in", "im", "non", "dis")
@@ -179,5 +184,8 @@ def best_window(phrase: str, text: str | Folded, *, top: int = 12) -> Window | N
             best = (score, a, b)
     assert best is not None
     score, a, b = best
+    # the phrase's closing punctuation, when the text has the same right after the window
+    if q and not q[-1].isalnum() and b < len(f.text) and f.text[b] == q[-1]:
+        b += 1
     oa, ob = f.source_span(a, b)
     return Window(Span(oa, ob, f.original[oa:ob]), score, reverses(q, f.text[a:b]))
