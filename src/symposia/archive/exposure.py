@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from symposia.archive.search import TOKEN
 from symposia.archive.store import Archive
 from symposia.text import Folded, Span, contains, fold, quotation_around, quotations
 
@@ -172,14 +173,27 @@ def _words_in(words: Iterable[str], text: str) -> bool:
     return all(w in low for w in words)
 
 
-def _same_speaker(a: Place, b: Place) -> bool:
-    return a.voice == b.voice and a.role == b.role and a.character == b.character
+def _earlier_in_session(archive: Archive, place: Place, phrase: str) -> tuple[str, int] | None:
+    """Another speaker's earlier turn of the same session holding ``phrase`` verbatim: (name, turn id)."""
+    words = TOKEN.findall(phrase)
+    if not words:
+        return None
+    rows = archive.query(
+        "SELECT t.id, t.answer, t.voice, t.voice_name, t.role, t.meta_json FROM turns_fts f "
+        "JOIN turns t ON t.id = f.rowid WHERE turns_fts MATCH ? AND t.session_id = ? AND t.seq < ? "
+        "AND t.status != 'error' ORDER BY t.seq",
+        ('answer : "' + " ".join(words) + '"', place.session_id, place.seq),
+    )
+    for r in rows:
+        character = json.loads(r["meta_json"] or "{}").get("character")
+        same = r["voice"] == place.voice and r["role"] == place.role and (character or None) == place.character
+        if not same and contains(str(r["answer"]), phrase):
+            return str(character or r["voice_name"]), int(r["id"])
+    return None
 
 
-def exposure_of(archive: Archive, place: Place, row: TurnRow, phrase: str,
-                earlier: Sequence[Place] = ()) -> Exposure:
-    """The exposure of one use. ``earlier`` are the other places of the same phrase (any order): an
-    earlier one in the same imported session by another speaker makes this use an echo."""
+def exposure_of(archive: Archive, place: Place, row: TurnRow, phrase: str) -> Exposure:
+    """The exposure of one use of ``phrase`` (see the module docstring)."""
     echo, shown_by, shown_turn = False, None, None
     probe = [w for w in fold(phrase).text.split() if w.isalnum()][:6]
     for text in _shown_texts(archive, place.turn_id):
@@ -187,11 +201,9 @@ def exposure_of(archive: Archive, place: Place, row: TurnRow, phrase: str,
             echo, shown_by = True, "the messages it was sent"
             break
     if not echo and row.info["imported"]:
-        prior = [p for p in earlier if p.session_id == place.session_id and p.seq < place.seq
-                 and not _same_speaker(p, place)]
-        if prior:
-            first = min(prior, key=lambda p: p.seq)
-            echo, shown_by, shown_turn = True, first.character or first.voice_name, first.turn_id
+        prior = _earlier_in_session(archive, place, phrase if place.match == "verbatim" else place.text)
+        if prior is not None:
+            echo, (shown_by, shown_turn) = True, prior
     quote, quoting = False, None
     q = quotation_around(row.answer, place.start, place.end, quotations(row.answer))
     if q is not None and q.attribution != "self":

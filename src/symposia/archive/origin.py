@@ -30,17 +30,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
-
-import numpy as np
 
 from symposia.archive.exposure import Exposure, Place, TurnRow, Use, exposure_of, load_turns, place_at
 from symposia.archive.search import TOKEN, fts_term, id_range, match_share
 from symposia.archive.semantic import Embedder, default_embedder, embedded_count, search_vectors, turn_vectors
 from symposia.archive.store import Archive
 from symposia.errors import ArchiveError
-from symposia.text import compare, find_all, quotation_around, quotations, unquote
+from symposia.text import Comparison, Span, compare, find_all, quotation_around, quotations, unquote
 
 __all__ = [
     "EXIT_CODES",
@@ -133,7 +131,7 @@ def _chrono(uses: Sequence[Use]) -> list[Use]:
     return sorted(uses, key=lambda u: (u.place.started_at, u.place.turn_id))
 
 
-def _best_span(row: TurnRow, phrase: str) -> Any:
+def _best_span(row: TurnRow, phrase: str) -> Span | None:
     """The turn's first verbatim span not inside a quotation (else its first span), or None."""
     spans = find_all(phrase, row.fold())
     if not spans:
@@ -172,8 +170,7 @@ def verbatim_places(archive: Archive, phrase: str, *, voice: str | None = None,
             total += 1
             if len(places) < limit:
                 places.append((place_at(row, span, "verbatim"), row))
-    all_places = [p for p, _ in places]
-    uses = [Use(p, exposure_of(archive, p, row, phrase, all_places)) for p, row in places]
+    uses = [Use(p, exposure_of(archive, p, row, phrase)) for p, row in places]
     return _chrono(uses), total
 
 
@@ -207,10 +204,10 @@ def paraphrase_places(archive: Archive, phrase: str, *, voice: str | None = None
     ids = [i for i in dict.fromkeys(ids) if i not in set(skip)]
     if not ids:
         return [], []
-    meaning: dict[int, float] = {}
+    sentences: dict[int, Sentences] = {}
     if qv is not None:
-        for turn_id, vecs in turn_vectors(archive, ids).items():
-            meaning[turn_id] = float(np.max(vecs @ qv)) if len(vecs) else 0.0
+        for turn_id, (vecs, spans) in turn_vectors(archive, ids).items():
+            sentences[turn_id] = [(float(c), sp) for c, sp in zip(vecs @ qv, spans, strict=True)]
     rows_by_id = load_turns(archive, ids)
     found: list[tuple[Place, TurnRow]] = []
     reversed_: list[Place] = []
@@ -218,8 +215,8 @@ def paraphrase_places(archive: Archive, phrase: str, *, voice: str | None = None
         row = rows_by_id.get(turn_id)
         if row is None:
             continue
-        c = compare(phrase, row.fold(), meaning=meaning.get(turn_id))
-        if c.span is None or c.verdict in ("absent", "verbatim"):
+        c = _closest(phrase, row, sentences.get(turn_id))
+        if c is None or c.span is None or c.verdict in ("absent", "verbatim"):
             continue
         place = place_at(row, c.span, "paraphrase", c.score, c.meaning)
         if c.verdict == "reversed":
@@ -230,6 +227,30 @@ def paraphrase_places(archive: Archive, phrase: str, *, voice: str | None = None
     uses = [Use(p, exposure_of(archive, p, row, p.text)) for p, row in found]
     reversed_.sort(key=lambda p: -p.score)
     return uses, reversed_
+
+
+Sentences = list[tuple[float, tuple[int, int] | None]]  # (cosine with the phrase, span in the answer)
+
+
+def _closest(phrase: str, row: TurnRow, sentences: Sentences | None) -> Comparison | None:
+    """The better of: the closest words of the whole answer (scored with the meaning of the sentence
+    that holds them), and the sentence nearest in meaning. Meaning comes from stored vectors only."""
+    lexical = compare(phrase, row.fold())
+    if not sentences:
+        return lexical
+    if lexical.span is not None:
+        around = [cos for cos, sp in sentences if sp is not None and sp[0] <= lexical.span.start < sp[1]]
+        if around:
+            lexical = compare(phrase, row.fold(), meaning=max(around))
+    cos, span = max(sentences, key=lambda s: s[0])
+    if span is None:
+        return lexical
+    a, b = span
+    near = compare(phrase, row.answer[a:b], meaning=cos)
+    if near.span is not None:
+        near = replace(near, span=Span(near.span.start + a, near.span.end + a, near.span.text))
+    rank = {"paraphrase": 2, "reversed": 1, "absent": 0, "verbatim": 3}
+    return max((lexical, near), key=lambda c: (rank[c.verdict], c.score))
 
 
 def _embedder(semantic: bool, embedder: Embedder | None) -> Embedder | None:
@@ -313,8 +334,8 @@ def verify_quote(archive: Archive, voice: str, quote: str, *, semantic: bool = T
     others, _ = verbatim_places(archive, quote, voice=voice, exclude_voice=True)
     own = [u for u in mine if _own(u)]
     emb = _embedder(semantic, embedder)
-    originals = [u for u in own if u.exposure.original or u.exposure.label in ("character", "host")
-                 and not u.exposure.echo]
+    originals = [u for u in own if u.exposure.original
+                 or (u.exposure.label in ("character", "host") and not u.exposure.echo)]
     if originals:
         ordered = tuple(originals + [u for u in mine if u not in originals])
         return QuoteVerdict(voice, quote, "verbatim", ordered, (), tuple(others), None, emb is not None)
@@ -329,6 +350,8 @@ def verify_quote(archive: Archive, voice: str, quote: str, *, semantic: bool = T
     if close:
         return QuoteVerdict(voice, quote, "paraphrase", (), tuple(close[:3]), (),
                             reversed_[0] if reversed_ else None, emb is not None)
+    if reversed_:  # the voice said the opposite: not found, and the opposite is shown
+        return QuoteVerdict(voice, quote, "not_found", (), (), (), reversed_[0], emb is not None)
     other_close, _ = paraphrase_places(archive, quote, voice=voice, exclude_voice=True, embedder=emb)
     status: QuoteStatus = "someone_else" if other_close else "not_found"
     return QuoteVerdict(voice, quote, status, (), (), tuple(other_close[:3]),

@@ -355,20 +355,22 @@ def index_archive(archive: Archive, embedder: Embedder | None = None, *, batch_t
     return done
 
 
-def turn_vectors(archive: Archive, turn_ids: Sequence[int]) -> dict[int, F32]:
-    """The stored (dequantized) vectors of each turn's sentences, keyed by turn id."""
-    out: dict[int, F32] = {}
+def turn_vectors(archive: Archive, turn_ids: Sequence[int]) -> dict[int, tuple[F32, list[tuple[int, int] | None]]]:
+    """The stored (dequantized) vectors of each turn's sentences and where each sentence lies in the
+    answer (None when unknown), keyed by turn id."""
+    out: dict[int, tuple[F32, list[tuple[int, int] | None]]] = {}
     for a in range(0, len(turn_ids), 500):
         part = list(turn_ids[a:a + 500])
         rows = archive.query(
-            f"SELECT turn_id, scale, vector FROM turn_chunks WHERE turn_id IN ({','.join('?' * len(part))}) "
-            "ORDER BY turn_id, chunk", part)
-        by_turn: dict[int, list[tuple[float, bytes]]] = {}
+            "SELECT turn_id, scale, vector, char_start, char_end FROM turn_chunks "
+            f"WHERE turn_id IN ({','.join('?' * len(part))}) ORDER BY turn_id, chunk", part)
+        by_turn: dict[int, list[Any]] = {}
         for r in rows:
-            by_turn.setdefault(int(r[0]), []).append((float(r[1]), bytes(r[2])))
+            by_turn.setdefault(int(r[0]), []).append(r)
         for turn_id, items in by_turn.items():
-            q = np.frombuffer(b"".join(v for _, v in items), dtype=np.int8).reshape(len(items), -1)
-            out[turn_id] = dequantize(q, np.asarray([s for s, _ in items], dtype=np.float32))
+            q = np.frombuffer(b"".join(bytes(r[2]) for r in items), dtype=np.int8).reshape(len(items), -1)
+            spans = [(int(r[3]), int(r[4])) if r[3] is not None and r[4] is not None else None for r in items]
+            out[turn_id] = (dequantize(q, np.asarray([float(r[1]) for r in items], dtype=np.float32)), spans)
     return out
 
 

@@ -53,7 +53,8 @@ def _pattern(open_: str, close: str) -> re.Pattern[str]:
 
 _QUOTE_RES = tuple(_pattern(o, c) for o, c in _PAIRS)
 
-_NAME = r"(?P<name>(?:[A-Z][\w.\-]*|\d[\w.\-]*)(?:[ \t]+(?:[A-Z0-9][\w.\-]*))*|I|you|they|he|she)"
+_PART = r"[\w\-]*(?:\.\w+)*"
+_NAME = rf"(?P<name>(?:[A-Z]{_PART}|\d{_PART})(?:[ \t]+[A-Z0-9]{_PART})*|I|you|they|he|she)"
 _VERB = (r"(?:said|says|say|wrote|writes|write|put it|puts it|called it|calls it|asked|answered|replied|"
          r"responded|noted|observed|told (?:me|us)|offered|declared|argued|claimed|suggested|insisted)")
 _BEFORE = (
