@@ -233,3 +233,17 @@ def test_near_dups_tolerates_one_changed_word_and_flags_echoes(tmp_path: Path) -
     shown = {p.voice: p.shown for p in spans[0].places}
     assert shown == {"qwen": False, "grok": False, "kimi": True}
     assert any(not s.verbatim for s in spans)  # the stone/pebble pair is near, not exact
+
+
+def test_minhash_finds_a_near_copy_that_no_exact_run_covers(tmp_path: Path) -> None:
+    a = Archive.open(tmp_path / "m.db")
+    for sid, day in (("P", 0), ("Q", 29)):
+        a.create_session(SessionRecord(id=sid, kind="council", title=sid, created_at=T0 + timedelta(days=day)))
+    add(a, "P", 1, "qwen", "Listen. The slow river at dusk remembers every stone it has ever carried.")
+    add(a, "Q", 1, "deepseek", "Consider: the slow river at night remembers every stone it has ever carried!",
+        at=T0 + timedelta(days=29))
+    spans = near_duplicates(a, min_words=8)
+    assert [(s.method, s.verbatim, set(s.voices)) for s in spans] == [("minhash", False, {"qwen", "deepseek"})]
+    texts = {p.voice: p.text for p in spans[0].places}
+    assert texts["qwen"] == "The slow river at dusk remembers every stone it has ever carried"
+    assert texts["deepseek"] == "the slow river at night remembers every stone it has ever carried"

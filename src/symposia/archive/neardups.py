@@ -7,8 +7,8 @@ coincidence. It is resonance." are the same six words. Two standard methods find
 
 1. **exact shingles**: every run of ``min_words`` words is hashed; runs used by two or more voices
    are merged along their diagonal into maximal spans (a one-word difference inside is tolerated);
-2. **MinHash + LSH** (``datasketch``): every sentence, and every pair of adjacent sentences, of at
-   least ``min_words`` words gets a MinHash of its word bigrams; an LSH index at Jaccard
+2. **MinHash + LSH** (``datasketch``): every sentence of at least ``min_words`` words (and every pair
+   of adjacent short sentences) gets a MinHash of its word bigrams; an LSH index at Jaccard
    ``LSH_THRESHOLD`` proposes pairs of units from different voices, which are then aligned word by
    word (difflib) into the longest near-verbatim span (gaps of one word allowed, at least
    ``MIN_COVER`` of its words the same).
@@ -23,10 +23,9 @@ blow up the pairs.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
 import re
-import struct
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -43,6 +42,7 @@ MAX_PLACES = 20
 LSH_THRESHOLD = 0.5
 NUM_PERM = 64
 MIN_COVER = 0.8
+SHORT_SENTENCE = 8  # sentences shorter than this (in words) are also compared in adjacent pairs
 
 _WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
 _PRONOUN_S = frozenset(["it", "that", "what", "there", "here", "he", "she", "who", "where", "how", "let"])
@@ -189,10 +189,6 @@ def _merge(matches: list[tuple[int, int]], n: int) -> list[tuple[tuple[int, int]
     return spans
 
 
-def _hash32(data: bytes) -> int:
-    return int(struct.unpack("<I", hashlib.blake2b(data, digest_size=4).digest())[0])
-
-
 def _units(t: _Turn, n: int) -> list[tuple[int, int]]:
     """Token ranges of the sentences of a turn, and of pairs of adjacent sentences, of >= n words."""
     starts = [a for a, _ in t.offsets]
@@ -208,8 +204,10 @@ def _units(t: _Turn, n: int) -> list[tuple[int, int]]:
             bounds.append((k, j))
         k = j
     out = [u for u in bounds if u[1] - u[0] >= n]
+    # short sentences also go in pairs ("It is not coincidence. It is resonance.")
     out += [(bounds[i][0], bounds[i + 1][1]) for i in range(len(bounds) - 1)
-            if bounds[i + 1][1] - bounds[i][0] >= n]
+            if max(bounds[i][1] - bounds[i][0], bounds[i + 1][1] - bounds[i + 1][0]) < SHORT_SENTENCE
+            and bounds[i + 1][1] - bounds[i][0] >= n]
     return out
 
 
@@ -217,24 +215,20 @@ def _minhash_pairs(turns: Sequence[_Turn], n: int) -> Pairs:
     """Near-verbatim spans between units proposed by MinHash LSH (different voices only)."""
     lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
     keys: list[tuple[int, int, int]] = []  # (turn index, first word, end word)
-    sigs: list[MinHash] = []
+    grams: list[list[bytes]] = []
     for ti, t in enumerate(turns):
         for a, b in _units(t, n):
             ws = t.words[a:b]
-            grams = {f"{x} {y}".encode() for x, y in zip(ws, ws[1:], strict=False)} or {w.encode() for w in ws}
-            m = MinHash(num_perm=NUM_PERM, hashfunc=_hash32)
-            m.update_batch(list(grams))
-            lsh.insert(len(keys), m, check_duplication=False)
             keys.append((ti, a, b))
-            sigs.append(m)
+            grams.append(list({f"{x} {y}".encode() for x, y in zip(ws, ws[1:], strict=False)}
+                              or {w.encode() for w in ws}))
     out: Pairs = {}
-    seen: set[tuple[int, int]] = set()
-    for k, m in enumerate(sigs):
+    # insert as we go: each unit is compared with the earlier ones, so every pair is seen once
+    for k, m in enumerate(MinHash.generator(grams, num_perm=NUM_PERM, hashfunc=zlib.crc32)):
         ti, a, b = keys[k]
-        for other in lsh.query(m):
-            if other <= k or (k, other) in seen:
-                continue
-            seen.add((k, other))
+        found = lsh.query(m)
+        lsh.insert(k, m, check_duplication=False)
+        for other in found:
             tj, c, d = keys[other]
             if turns[ti].voice == turns[tj].voice:
                 continue

@@ -16,7 +16,7 @@ from pathlib import Path
 from symposia.archive.store import Archive
 from symposia.records import Message, SessionRecord, TurnRecord, TurnRequest, TurnResult
 
-__all__ = ["CASES", "ORIGINS", "QuoteCase", "build_case_archive"]
+__all__ = ["CASES", "ORIGINS", "QuoteCase", "build_case_archive", "write_cases"]
 
 T0 = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
 _NAMES = {"qwen": "Qwen 3 Max", "grok": "Grok 4", "deepseek": "DeepSeek V3", "kimi": "Kimi K2", "glm": "GLM 4.7",
@@ -60,6 +60,12 @@ class _Writer:
 def build_case_archive(path: Path) -> Archive:
     """Write the case archive to ``path`` (a new SQLite file) and return it open."""
     a = Archive.open(path)
+    write_cases(a)
+    return a
+
+
+def write_cases(a: Archive) -> None:
+    """Add the case sessions (ids A, H, C, D, X, Y, Z) to an open archive."""
     w = _Writer(a)
     day = timedelta(days=1)
     minute = timedelta(minutes=1)
@@ -122,7 +128,6 @@ def build_case_archive(path: Path) -> Archive:
     w.session("Z", "council", "Resonance", at_z)
     w.turn("Z", "glm", "Two models, one image. It is not coincidence. It is resonance.", at_z,
            shown=("Why do your images converge?",))
-    return a
 
 
 #: Phrase -> the voice (and session) that ``origin`` must name, however the phrase is typed.
