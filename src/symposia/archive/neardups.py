@@ -40,7 +40,7 @@ __all__ = ["LSH_THRESHOLD", "MAX_PLACES", "MIN_COVER", "SharedSpan", "SpanPlace"
 
 MAX_PLACES = 20
 LSH_THRESHOLD = 0.5
-NUM_PERM = 64
+NUM_PERM = 32
 MIN_COVER = 0.8
 SHORT_SENTENCE = 8  # sentences shorter than this (in words) are also compared in adjacent pairs
 
@@ -289,15 +289,20 @@ def near_duplicates(archive: Archive, *, min_words: int = 8, filters: SearchFilt
                 g.setdefault(tb, (b0, b1))
                 exact[key] = exact.get(key, True) and wa == wb
                 method.setdefault(key, how)
+    def rank(kv: tuple[tuple[str, ...], dict[int, tuple[int, int]]]) -> tuple[int, int, tuple[str, ...]]:
+        return -len({turns[ti].voice for ti in kv[1]}), -len(kv[0]), kv[0]
+
     out: list[SharedSpan] = []
     reported: list[dict[int, tuple[int, int]]] = []
-    for key, where in sorted(groups.items(), key=lambda kv: (-len(kv[0]), kv[0])):
+    for key, where in sorted(groups.items(), key=rank):
+        if len(out) >= limit:
+            break
         if any(_inside(where, r) for r in reported):
             continue
         reported.append(where)
         out.append(_shared(archive, turns, where, len(key), exact[key], method[key]))
     out.sort(key=lambda s: (-len(s.voices), -s.words, s.places[0].started_at))
-    return out[:limit]
+    return out
 
 
 def _shared(archive: Archive, turns: Sequence[_Turn], where: dict[int, tuple[int, int]], words: int,
