@@ -67,7 +67,7 @@ Mode = Literal["auto", "fts", "semantic", "hybrid"]
 Field = Literal["answer", "question", "any"]
 RRF_K = 60
 #: Cosine similarity (all-MiniLM-L6-v2, sentence vectors) from which a turn is found by meaning.
-SEMANTIC_MIN = 0.3
+SEMANTIC_MIN = 0.35
 MAX_RANKED = 5_000  # bm25 ranks at most about this many matches (see _fts_ranked_bounded)
 PROBE_ROWS = 5_000  # newest turns in which a query's matches are counted, to estimate the total
 SNIPPET_TOKENS = 24
