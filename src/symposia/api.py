@@ -162,7 +162,7 @@ class Symposia:
         return search(self.archive, query, **kwargs)
 
     def origin(self, phrase: str, **kwargs: Any) -> Any:
-        """The first voice to say ``phrase``, then every later use, labelled."""
+        """The first voice to say ``phrase`` unprompted, every use labelled by exposure, and paraphrases."""
         from symposia.archive.origin import origin
 
         return origin(self.archive, phrase, **kwargs)
@@ -174,7 +174,7 @@ class Symposia:
         return recall(self.archive, self.catalog.voice(voice).shortcut, n, **kwargs)
 
     def verify_quote(self, voice: str, quote: str, **kwargs: Any) -> Any:
-        """Verbatim, close paraphrase, said by someone else, or not found."""
+        """Verbatim and original, echoed, paraphrase, said by someone else, or not found (docs/PROVENANCE.md)."""
         from symposia.archive.origin import verify_quote
 
         return verify_quote(self.archive, self.catalog.voice(voice).shortcut, quote, **kwargs)
