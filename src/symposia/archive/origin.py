@@ -359,12 +359,15 @@ def verify_quote(archive: Archive, voice: str, quote: str, *, semantic: bool = T
 
 
 def exposure_line(e: Exposure) -> str:
-    """A short description of an exposure, for views."""
+    """A short description of an exposure, for views: the label, whom a quotation names, who showed it."""
     parts = {"original": "original", "host": "host's turn", "character": f"character {e.character}",
-             "quote": f"quoting {e.quoting}" if e.quoting else "in quotation marks", "echo": "echo"}
+             "quote": "quote", "echo": "echo"}
     out = parts[e.label]
-    if e.echo and e.label != "echo":
-        out += ", echo"
+    if e.quote:
+        out += f", quoting {e.quoting}" if e.quoting else ", in quotation marks"
     if e.echo:
-        out += f" (shown by {e.shown_by}" + (f", turn {e.shown_turn})" if e.shown_turn else ")")
+        if e.label != "echo":
+            out += ", echo"
+        out += (f" (said earlier in this session by {e.shown_by}, turn {e.shown_turn})" if e.shown_turn
+                else " (it was in the messages it was sent)")
     return out

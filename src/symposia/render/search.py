@@ -195,7 +195,10 @@ def recall_markdown(voice: str, formulations: Sequence[Formulation]) -> str:
 def verify_markdown(v: QuoteVerdict) -> str:
     """The ``symposia verify-quote`` view."""
     first = v.mine[0].exposure if v.mine else None
-    shown = f" (shown by {_inline(first.shown_by)})" if first is not None and first.shown_by else ""
+    shown = ""
+    if first is not None and first.echo:
+        shown = (f" (said earlier in the session by {_inline(first.shown_by or '')}, turn {first.shown_turn})"
+                 if first.shown_turn else " (it was in the messages it was sent)")
     headline = {
         "verbatim": f"✔ Verbatim and original: {_inline(v.voice)} said this, unprompted.",
         "echoed": f"↩ Verbatim but echoed: {_inline(v.voice)} said this only after being shown it{shown}.",
