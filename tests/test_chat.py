@@ -240,14 +240,18 @@ def test_a_chat_without_a_word_stores_nothing(isolated_user_dirs: Path) -> None:
     assert res.exit_code == 2 and "no session" in res.stderr
 
 
-def test_resume_refuses_a_session_that_is_not_a_chat(isolated_user_dirs: Path) -> None:
+def test_resume_refuses_a_session_that_is_not_a_conversation(isolated_user_dirs: Path) -> None:
     db = oracles_config(isolated_user_dirs)
     from symposia.api import Symposia
 
     with Symposia(db) as s:
-        turn = s.ask("oracle", "q")
-    res = chat("--resume", turn.session_id, input="")
-    assert res.exit_code == 2 and "not a chat" in res.stderr
+        outcome = s.council("q", ["oracle", "sibyl"])
+        asked = s.ask("oracle", "q")
+    res = chat("--resume", outcome.session_id, input="")
+    assert res.exit_code == 2 and "council session" in res.stderr and "can be continued" in res.stderr
+    # A single question (ask) goes on as a chat, as `llm chat -c` does.
+    res = chat("--resume", asked.session_id, input="/quit\n")
+    assert res.exit_code == 0, res.output
 
 
 def test_chat_through_fake_openai_server(isolated_user_dirs: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,7 +8,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -177,10 +176,9 @@ def test_kill_9_during_streaming_leaves_archive_consistent(isolated_user_dirs: P
         assert done.returncode == 0, done.stderr
         srv.enqueue(Reply(text="word " * 400, per_token=0.02, chunk_chars=5))
         proc = subprocess.Popen([*cmd, "second"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 30
         assert proc.stdout is not None
         first_bytes = proc.stdout.read(10)  # the answer has started streaming
-        assert b"word" in first_bytes and time.monotonic() < deadline
+        assert b"word" in first_bytes
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
     con = sqlite3.connect(db)

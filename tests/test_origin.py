@@ -15,7 +15,7 @@ from symposia.archive.origin import origin, verify_quote
 from symposia.archive.recall import recall
 from symposia.cli.context import Options
 from symposia.cli.search import near_dups_cmd, origin_cmd, recall_cmd, verify_quote_cmd
-from symposia.errors import ArchiveError
+from symposia.errors import ArchiveError, NotFoundError, UsageError
 from symposia.records import Message, SessionRecord, TurnRecord, TurnRequest, TurnResult
 from symposia.text import sentence_spans
 
@@ -104,7 +104,7 @@ def test_origin_lists_close_paraphrases_apart(archive: Archive) -> None:
     assert report.paraphrases[0].place.match == "paraphrase"
     assert report.paraphrases[0].place.text in archive.get_turn(2).result.text
     assert origin(archive, "a cathedral of static hums", semantic=False).origin is None
-    with pytest.raises(ArchiveError):
+    with pytest.raises(UsageError, match="at least one word"):
         origin(archive, "...", semantic=False)
 
 
@@ -189,7 +189,7 @@ def test_recall_returns_verbatim_distinctive_formulations(archive: Archive) -> N
         i for i, t in enumerate(texts) if "lantern" in t)
     # Kimi said the lantern sentence twice (turn 7 adds "Again:"): listed once
     assert len([f for f in kimi if "lantern" in f.text]) == 1 and len(kimi) == 2
-    with pytest.raises(ArchiveError):
+    with pytest.raises(NotFoundError, match="no answer by 'nobody'"):
         recall(archive, "nobody")
 
 

@@ -165,8 +165,21 @@ def _error(source: str, tmp_path: Path) -> ConfigError:
     (MINIMAL + '\n[host]\nmode = "llm"\n', 9, "host.voice", "no host.voice drafts"),
     (MINIMAL + '\n[[steps]]\nkind = "synthesis"\nrows = [{ voice = "opus", role = "r", formulation = "f" }]\n',
      11, "steps[1].rows[0].voice", "neither one of the plan's voices"),
-    ('title = "T"\nvoices = ["qwen"]\nsteps = []\n', None, "steps", "at least one [[steps]]"),
+    ('title = "T"\nvoices = ["qwen"]\nsteps = []\n', 3, "steps", "at least one [[steps]]"),
+    ('title = "T"\nvoices = ["qwen"]\n', None, "steps", "missing 'steps'"),
     (MINIMAL.replace('title = "T"', 'title = "T"\nkind = "party"'), 2, "kind", "invalid value for kind"),
+    (MINIMAL.replace('title = "T"', 'title = "  "'), 1, "title", "'title' must be a non-empty string"),
+    (MINIMAL.replace('question = "Q?"', 'question = 3'), 7, "steps[0].question", "'question' must be a"),
+    (MINIMAL.replace('["qwen", "grok"]', '["qwen", "qwen"]'), 2, "voices", "voice(s) listed twice: qwen"),
+    (MINIMAL.replace('["qwen", "grok"]', '"qwen"'), 2, "voices", "must be a list of voice shortcuts"),
+    (MINIMAL + '\n[host]\nmode = "plan"\ncolour = "red"\n', 11, "host.colour", "unknown key 'colour' in host"),
+    (MINIMAL.replace('kind = "ask"', 'id = "has space"\nkind = "ask"'), 5, "steps[0].id", "invalid step id"),
+    (MINIMAL.replace('kind = "ask"\n', ''), 4, "steps[0].kind", "unknown step kind None"),
+    # a row of a [[steps.rows]] array of tables is found by its position
+    (MINIMAL + '\n[[steps]]\nkind = "formulations"\n[[steps.rows]]\nvoice = "qwen"\nquote = "a"\n'
+     '[[steps.rows]]\nvoice = "kimi"\nquote = "b"\n', 15, "steps[1].rows[1].voice", "voice 'kimi' is not one"),
+    (MINIMAL + '\n[[steps]]\nkind = "synthesis"\nrows = [{ role = "r", formulation = "f" }]\n', 11,
+     "steps[1].rows[0]", "needs a 'voice' or a 'label'"),
 ])
 def test_errors_name_file_line_and_field(source: str, line: int | None, field: str, words: str,
                                          tmp_path: Path) -> None:

@@ -20,7 +20,8 @@ from symposia.cli.publish import publish_cmd
 from symposia.errors import ConfigError, MissingKeyError
 from symposia.publish.content import MAX_CONTENT, PublishError, build_post, post_length
 from symposia.publish.moltbook import MoltbookClient, MoltbookError, check_base_url, resolve_api_key
-from symposia.publish.queue import publications, publish_session, send_queue, verify_pending, waiting_posts
+from symposia.publish.queue import publish_session, send_queue, verify_pending
+from symposia.publish.store import publications, waiting_posts
 from symposia.records import Message, SessionRecord, TurnRecord, TurnRequest, TurnResult
 from symposia.testing.moltbook import SHAPES, FakeMoltbook, MoltbookReply
 

@@ -29,7 +29,7 @@ from symposia.archive.semantic import (
 )
 from symposia.cli.context import Options
 from symposia.cli.search import search_cmd
-from symposia.errors import ArchiveError
+from symposia.errors import UsageError
 from symposia.records import Message, SessionRecord, TurnRecord, TurnRequest, TurnResult
 
 T0 = datetime(2026, 1, 10, 10, 0, tzinfo=UTC)
@@ -91,7 +91,7 @@ def test_query_syntax_prefix_not_or_and_safety(archive: Archive) -> None:
     # FTS5 syntax in user input is never an error
     for nasty in ['NEAR(a b)', 'a AND', '"unbalanced', "col:umn", "((( x", "x^y", "a*b*"]:
         search_fts(archive, nasty)
-    with pytest.raises(ArchiveError, match="nothing to search"):
+    with pytest.raises(UsageError, match="nothing to search"):
         build_fts_query("-only -negatives")
 
 
@@ -122,7 +122,7 @@ def test_each_filter(archive: Archive) -> None:
     assert sorted(ids(search_fts(archive, q, filters=SearchFilters(until="2026-01-10T10:01:00Z")))) == [1, 2]
     assert sorted(ids(search_fts(archive, q, filters=SearchFilters(kind="council")))) == [4, 5]
     assert ids(search_fts(archive, q, filters=SearchFilters(kind="council", voice="kimi"))) == [4]
-    with pytest.raises(ArchiveError, match="date"):
+    with pytest.raises(UsageError, match="date"):
         search_fts(archive, q, filters=SearchFilters(since="last tuesday"))
 
 

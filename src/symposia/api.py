@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 from collections.abc import Coroutine
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
 from symposia.archive import Archive
+from symposia.archive.listing import SessionSummary, session_summaries
 from symposia.catalog import Catalog, Preset, Voice, load_catalog
 from symposia.catalog.status import VoiceStatus, all_statuses
+from symposia.dialogue.chat import Chat, latest_conversation
 from symposia.dialogue.council import CouncilOutcome, CouncilPlan, run_council
 from symposia.dialogue.observer import Observer
 from symposia.dialogue.runtime import OnEvent, Runtime
@@ -67,21 +70,45 @@ class Symposia:
     # -- ask ----------------------------------------------------------------------------------
     async def ask_async(self, voice: str, question: str, *, system: str | None = None,
                         temperature: float | None = None, max_tokens: int | None = None,
-                        on_event: OnEvent | None = None) -> TurnRecord:
-        """Put one question to one voice; the turn is stored in a new ``ask`` session."""
+                        params: Params | None = None, on_event: OnEvent | None = None) -> TurnRecord:
+        """Put one question to one voice; the turn is stored in a new ``ask`` session.
+
+        ``params`` (e.g. a template's) are overridden by ``temperature``/``max_tokens`` when given.
+        """
         v = self.catalog.voice(voice)
         request = self.runtime.request_for(
             v, [Message("user", question)], system=system,
-            params=Params(temperature=temperature, max_tokens=max_tokens),
+            params=(params or Params()).merged(Params(temperature=temperature, max_tokens=max_tokens)),
         )
         title = " ".join(question.split())[:80]
-        session = self.runtime.start_session("ask", title, meta={"voices": [v.shortcut]})
-        turn = await self.runtime.call(session.id, v, request, step_key="ask", on_event=on_event)
+        session = self.runtime.start_session("ask", title, meta={"voices": [v.shortcut]}, voices=[v])
+        try:
+            turn = await self.runtime.call(session.id, v, request, step_key="ask", on_event=on_event)
+        except BaseException:
+            self.archive.set_session_status(session.id, "interrupted")
+            raise
         self.archive.set_session_status(session.id, "complete" if turn.result.ok else "failed")
         return turn
 
     def ask(self, voice: str, question: str, **kwargs: Any) -> TurnRecord:
         return run_sync(self.ask_async(voice, question, **kwargs))
+
+    async def continue_async(self, question: str, *, session_id: str | None = None, voice: str | None = None,
+                             system: str | None = None, temperature: float | None = None,
+                             max_tokens: int | None = None, on_event: OnEvent | None = None) -> TurnRecord:
+        """Ask a follow-up in an earlier conversation (an ``ask`` or ``chat`` session; default: the
+        latest), with everything said there as history; ``voice`` switches who answers."""
+        sid = session_id if session_id is not None else latest_conversation(self.archive)
+        params = Params(temperature=temperature, max_tokens=max_tokens) \
+            if temperature is not None or max_tokens is not None else None
+        chat = Chat.resume(self.runtime, sid, voice=voice, system=system, params=params)
+        turn = await chat.ask(question, on_event=on_event)
+        self.archive.set_session_status(chat.session_id or sid, "complete" if turn.result.ok else "failed")
+        return turn
+
+    def continue_conversation(self, question: str, **kwargs: Any) -> TurnRecord:
+        """``symposia ask -c`` / ``--cid``: see :meth:`continue_async`."""
+        return run_sync(self.continue_async(question, **kwargs))
 
     # -- sessions -----------------------------------------------------------------------------------
     async def council_async(self, question: str, voices: list[str] | tuple[str, ...] | str, *, rounds: int = 1,
@@ -191,3 +218,10 @@ class Symposia:
 
     def show(self, turn_id: int) -> TurnRecord:
         return self.archive.get_turn(turn_id)
+
+    def sessions(self, *, kind: str | None = None, voice: str | None = None, since: date | None = None,
+                 until: date | None = None, status: str | None = None, limit: int = 50) -> list[SessionSummary]:
+        """Sessions newest first, with their calls, failures, voices and cost (``symposia sessions``)."""
+        shortcut = self.catalog.voice(voice).shortcut if voice else None
+        return session_summaries(self.archive, kind=kind, voice=shortcut, since=since, until=until,
+                                 status=status, limit=limit)

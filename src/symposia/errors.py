@@ -1,24 +1,72 @@
 """The exception tree. Every message is something a user can act on, and never contains a key.
 
-    SymposiaError
-    ├── ConfigError            a catalog/config file is broken: names file, line and field
-    ├── UnknownVoiceError      a voice shortcut that is not in the catalog: suggests close names
-    ├── MissingKeyError        an API key is absent: names the environment variable and config file
-    ├── ProviderError          a model call failed: voice, provider, status, provider's message
+    SymposiaError                  exit 1: it ran, and failed
+    ├── UsageError                 exit 2: nothing ran; the command, a file, a key or an id must change
+    │   ├── ConfigError            a catalog/config/plan/keys file is broken: names file, line and field
+    │   ├── UnknownVoiceError      a voice shortcut that is not in the catalog: suggests close names
+    │   ├── UnknownPresetError     a preset name that is not in the catalog: suggests and lists them
+    │   ├── MissingKeyError        an API key is absent: names the environment variable and keys file
+    │   ├── NotFoundError          no session/turn/answer with that id or name, or one of another
+    │   │                          kind (also an ArchiveError: it is the archive that was asked)
+    │   └── PublishError           publishing cannot go ahead: the message says what to change
+    ├── ProviderError              a model call failed: voice, provider, status, provider's message
     │   └── ProviderUnavailable    a provider cannot run here (local model not installed, ...)
-    └── ArchiveError           the SQLite archive cannot be opened / migrated / read
+    ├── ArchiveError               the archive cannot be opened / migrated / read / written
+    ├── BudgetExceeded             the next call would take a session past its --max-cost
+    ├── ChatError                  a chat command that cannot be carried out now (nothing to undo)
+    ├── ImportError_               a file that cannot be imported; the message says why
+    └── MoltbookError              a call to Moltbook failed (kind, status, retry_after)
+
+Exit codes of the CLI (``symposia.cli``): 0 when everything asked for was done; 1 when it ran and
+something failed (a call, a voice, a file, a post); 2 when nothing could start (click's own usage
+errors too); 130 when interrupted. :attr:`SymposiaError.exit_code` carries the code, so the CLI
+never decides it case by case.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
+
+from symposia.redact import redact
+
+__all__ = [
+    "ArchiveError",
+    "BudgetExceeded",
+    "ChatError",
+    "ConfigError",
+    "ImportError_",
+    "MissingKeyError",
+    "MoltbookError",
+    "NotFoundError",
+    "ProviderError",
+    "ProviderUnavailable",
+    "PublishError",
+    "SymposiaError",
+    "UnknownPresetError",
+    "UnknownVoiceError",
+    "UsageError",
+]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 class SymposiaError(Exception):
     """Base of every error symposia raises on purpose."""
 
+    exit_code: ClassVar[int] = EXIT_FAILED
 
-class ConfigError(SymposiaError):
+
+class UsageError(SymposiaError):
+    """Nothing was run: what the user asked for cannot start until they change something."""
+
+    exit_code: ClassVar[int] = EXIT_USAGE
+
+
+class ConfigError(UsageError):
     def __init__(self, message: str, *, path: Path | None = None, line: int | None = None,
                  field: str | None = None) -> None:
         self.path = path
@@ -33,7 +81,7 @@ class ConfigError(SymposiaError):
         super().__init__(where + message)
 
 
-class UnknownVoiceError(SymposiaError):
+class UnknownVoiceError(UsageError):
     def __init__(self, name: str, suggestions: list[str]) -> None:
         self.name = name
         self.suggestions = suggestions
@@ -41,7 +89,19 @@ class UnknownVoiceError(SymposiaError):
         super().__init__(f"Unknown voice {name!r}.{hint} Run `symposia voices` to list them.")
 
 
-class MissingKeyError(SymposiaError):
+class UnknownPresetError(UsageError):
+    """A preset name that is not in the catalog: suggests close names and lists them all."""
+
+    def __init__(self, name: str, suggestions: list[str], available: list[str]) -> None:
+        self.name = name
+        self.suggestions = suggestions
+        self.available = available
+        hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
+        listing = f" Presets: {', '.join(available)}." if available else " No presets are defined."
+        super().__init__(f"Unknown preset {name!r}.{hint}{listing}")
+
+
+class MissingKeyError(UsageError):
     def __init__(self, provider: str, env_var: str, keys_file: Path) -> None:
         self.provider = provider
         self.env_var = env_var
@@ -74,4 +134,38 @@ class ProviderUnavailable(ProviderError):
 
 
 class ArchiveError(SymposiaError):
-    pass
+    """The archive cannot be opened, migrated, read or written."""
+
+
+class NotFoundError(UsageError, ArchiveError):
+    """The archive has no session, turn or answer with that id or name (or it is of another kind)."""
+
+
+class BudgetExceeded(SymposiaError):
+    """Raised before a call that would take the session past ``--max-cost``."""
+
+
+class ChatError(SymposiaError):
+    """A chat command that cannot be carried out now (nothing to undo, nothing to retry)."""
+
+
+class ImportError_(SymposiaError):  # noqa: N801 - trailing underscore: do not shadow the builtin
+    """A file that cannot be imported; the message says why, for the report."""
+
+
+class PublishError(UsageError):
+    """Publishing cannot go ahead: the message says what to change."""
+
+
+class MoltbookError(SymposiaError):
+    """A Moltbook call failed. ``kind``: ``rate_limited`` (with ``retry_after`` seconds), ``redirect``,
+    ``auth``, ``rejected``, ``bad_reply``, ``connection``, ``http``."""
+
+    def __init__(self, message: str, *, kind: str = "http", status: int | None = None,
+                 retry_after: float | None = None, location: str | None = None) -> None:
+        self.kind = kind
+        self.status = status
+        self.retry_after = retry_after
+        self.location = location
+        st = f" (HTTP {status})" if status is not None else ""
+        super().__init__(redact(f"Moltbook{st}: {message}"))

@@ -7,16 +7,17 @@ from a keys file other users can read. Every key found is registered with
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
-import tomllib
 from pathlib import Path
 
 from symposia import paths
 from symposia.errors import ConfigError, MissingKeyError
 from symposia.providers.base import ProviderSpec
-from symposia.redact import redact, register_secret
+from symposia.redact import register_secret
+from symposia.tomlfile import TomlFile
 
 
 def load_keys_file(path: Path | None = None) -> dict[str, str]:
@@ -39,23 +40,15 @@ def load_keys_file(path: Path | None = None) -> dict[str, str]:
             f"Run `chmod 600 {path}` and try again.",
             path=path,
         )
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read keys file: {type(exc).__name__}", path=path) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        # tomllib reports positions, not content, but redact anyway: this file is all secrets.
-        m = re.search(r"at line (\d+)", str(exc))
-        raise ConfigError(redact(f"invalid TOML: {exc}"), path=path,
-                          line=int(m.group(1)) if m else None) from None
+    # tomllib reports positions, not content, but TomlFile redacts anyway: this file is all secrets.
+    src = TomlFile.read(path, "keys file")
+    data = src.parse()
     keys: dict[str, str] = {}
     for name, value in data.items():
         if not isinstance(value, str):
             raise ConfigError(
                 f"{name} must be a quoted string, e.g. {name} = \"...\" (found a {type(value).__name__})",
-                path=path, line=_line_of(text, name), field=name,
+                path=path, line=src.line(name), field=name,
             )
         value = value.strip()
         register_secret(value)
@@ -85,9 +78,46 @@ def resolve_key(spec: ProviderSpec) -> str | None:
     return None
 
 
-def _line_of(text: str, name: str) -> int | None:
-    pat = re.compile(rf"^\s*[\"']?{re.escape(name)}[\"']?\s*=")
-    for i, line in enumerate(text.splitlines(), start=1):
-        if pat.match(line):
-            return i
-    return None
+_KEY_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def store_key(name: str, value: str, path: Path | None = None) -> Path:
+    """Write ``NAME = "value"`` into ``keys.toml`` (created with mode 0600), keeping the other keys.
+
+    The file is replaced atomically; an unsafe existing file is refused, as when reading it.
+    """
+    if not _KEY_NAME.match(name):
+        raise ConfigError(f"invalid key name {name!r}: use the environment variable's name, "
+                          "e.g. OPENROUTER_API_KEY")
+    value = value.strip()
+    if not value or any(c in value for c in "\r\n\0"):
+        raise ConfigError(f"the value for {name} is empty or spans several lines; paste the key on one line")
+    path = path if path is not None else paths.keys_file()
+    keys = load_keys_file(path)
+    keys[name] = value
+    register_secret(value)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    body = "".join(f"{k} = {json.dumps(v)}\n" for k, v in sorted(keys.items()))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write("# API keys for symposia (mode 0600). Written by `symposia keys set`.\n" + body)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def key_sources(names: list[str]) -> dict[str, str]:
+    """Where each key would come from: ``environment``, ``keys.toml`` or ``missing`` (never the value)."""
+    try:
+        stored = load_keys_file()
+    except ConfigError:
+        stored = {}
+    return {n: "environment" if os.environ.get(n, "").strip() else "keys.toml" if stored.get(n) else "missing"
+            for n in names}

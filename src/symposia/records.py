@@ -180,6 +180,11 @@ Chunk = TextChunk | ReasoningChunk | Restart
 StreamEvent = TextChunk | ReasoningChunk | Restart | TurnResult
 
 
+def quote_block(text: str) -> str:
+    """``text`` as a Markdown blockquote (every line quoted, so it cannot break what is around it)."""
+    return "\n".join("> " + line if line else ">" for line in (text or "(empty)").splitlines())
+
+
 @dataclass(frozen=True)
 class TurnRecord:
     """One stored model call: who was asked, exactly what they saw, and what came back."""
@@ -195,6 +200,20 @@ class TurnRecord:
     role: Literal["voice", "host", "chair"] = "voice"
     step_key: str | None = None  # unique within a session: lets a resumed run skip finished calls
     meta: dict[str, Any] = field(default_factory=dict)
+
+    def _repr_markdown_(self) -> str:
+        """How a notebook shows a turn: who, which model, the answer (or the error), the usage."""
+        r = self.result
+        head = f"**{self.voice_name}** (`{self.voice}` · `{r.model_reported or self.request.model}`)"
+        if r.error is not None:
+            return f"{head} — failed: {r.error.kind}: {r.error.message}"
+        u = r.usage
+        foot = [f"turn {self.id}", f"session `{self.session_id}`", f"{r.latency_s:.1f} s"]
+        if u.completion_tokens is not None:
+            foot.append(f"{u.prompt_tokens or 0}+{u.completion_tokens} tokens")
+        if u.cost:
+            foot.append(f"${u.cost:.4f}")
+        return f"{head}\n\n{quote_block(r.text)}\n\n<small>{' · '.join(foot)}</small>"
 
 
 @dataclass(frozen=True)

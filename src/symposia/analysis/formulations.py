@@ -167,7 +167,8 @@ async def choose_formulations(rt: Any, chooser: str, turns: Sequence[TurnRecord]
     request = rt.request_for(voice, [Message("user", t["formulations"].format(answers=body, per_voice=per_voice))],
                              system=str(t["formulations_system"]))
     analysis = rt.start_session("analysis", f"Key formulations of {session_id}",
-                                plan={"kind": "analysis", "of": session_id, "chooser": voice.shortcut})
+                                plan={"kind": "analysis", "of": session_id, "chooser": voice.shortcut},
+                                voices=[voice])
     turn = await rt.call(analysis.id, voice, request, role="chair", step_key="formulations",
                          meta={"kind": "formulations-choice", "of": session_id})
     rt.archive.set_session_status(analysis.id, "complete" if turn.result.ok else "failed")

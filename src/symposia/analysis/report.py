@@ -7,32 +7,20 @@ import base64
 import html
 import json
 import math
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import markdown_it
 
+from symposia import markdown as md
 from symposia.analysis.analyze import SessionAnalysis
 from symposia.analysis.heatmap import heatmap_svg, write_heatmaps
 from symposia.analysis.study import StudyAnalysis
 
 __all__ = ["report_html", "report_json", "report_markdown", "write_report"]
 
-_INLINE = re.compile(r"([\\`*_\[\]<>#|~&])")
 MAX_MOTIFS = 40
-
-
-def _esc(text: str) -> str:
-    """Model-written text shown literally in Markdown (one line, specials escaped)."""
-    return _INLINE.sub(r"\\\1", " ".join(str(text).split()))
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join(c.replace("\n", " ") for c in row) + " |" for row in rows]
-    return "\n".join(out)
 
 
 def _n(x: float | None, digits: int = 2) -> str:
@@ -46,25 +34,25 @@ def _p(x: float | None) -> str:
 
 
 def _matrix_md(labels: Sequence[str], matrix: Sequence[Sequence[float | None]]) -> str:
-    return _table(["", *(_esc(x) for x in labels)],
-                  [[f"**{_esc(a)}**", *(_n(x) for x in row)] for a, row in zip(labels, matrix, strict=True)])
+    return md.table(["", *(md.inline(x) for x in labels)],
+                  [[f"**{md.inline(a)}**", *(_n(x) for x in row)] for a, row in zip(labels, matrix, strict=True)])
 
 
 def _session_md(a: SessionAnalysis, heatmap: str | None, level: int) -> str:
     h = "#" * level
     parts = [f"{h} Convergence analysis",
-             f"*Session {_esc(a.session.id)} ({_esc(a.session.kind)}), {len(a.voices)} voices; encoder "
-             f"{_esc(a.encoder)}.*",
-             f"{h}# Verdict", f"**{_esc(a.verdict.headline)}**",
-             "\n".join(f"- {_esc(p)}" for p in a.verdict.points)]
+             f"*Session {md.inline(a.session.id)} ({md.inline(a.session.kind)}), {len(a.voices)} voices; encoder "
+             f"{md.inline(a.encoder)}.*",
+             f"{h}# Verdict", f"**{md.inline(a.verdict.headline)}**",
+             "\n".join(f"- {md.inline(p)}" for p in a.verdict.points)]
     parts += [f"{h}# Similarity of answers", "Mean cosine between voices' answers (the diagonal: between a "
               "voice's own answers, where it gave several).", _matrix_md(a.voices, a.matrix)]
     if heatmap:
         parts.append(f"![Similarity heatmap]({heatmap})")
-    parts.append(f"Floor (unrelated answers, same encoder): **{_n(a.floor)}** — {_esc(a.floor_source)}.")
+    parts.append(f"Floor (unrelated answers, same encoder): **{_n(a.floor)}** — {md.inline(a.floor_source)}.")
     if a.pairs:
-        parts.append(_table(["Voices", "Answers", "What they were shown", "Lift"],
-                            [[f"{_esc(p.a)} · {_esc(p.b)}", _n(p.inter), _n(p.prompts), _n(p.lift)]
+        parts.append(md.table(["Voices", "Answers", "What they were shown", "Lift"],
+                            [[f"{md.inline(p.a)} · {md.inline(p.b)}", _n(p.inter), _n(p.prompts), _n(p.lift)]
                              for p in a.pairs]))
     shared = [m for m in a.motifs if len(m.uses) >= 2]
     echo = sorted((m for m in shared if m.status == "echo" and not m.phrase),
@@ -78,14 +66,14 @@ def _session_md(a: SessionAnalysis, heatmap: str | None, level: int) -> str:
     header = ["Image", "Status", "Echo (shown it)", "Unprompted", "Rarity", "P(k of M)", "BH q"]
 
     def motif_rows(ms: Sequence[Any]) -> list[list[str]]:
-        return [[_esc(m.label) + (" *(phrase)*" if m.phrase else ""), m.status.upper(),
-                 _esc(", ".join(m.echo_voices)) or "—", _esc(", ".join(m.unprompted_voices)) or "—",
+        return [[md.inline(m.label) + (" *(phrase)*" if m.phrase else ""), m.status.upper(),
+                 md.inline(", ".join(m.echo_voices)) or "—", md.inline(", ".join(m.unprompted_voices)) or "—",
                  _n(m.rarity), _p(m.tail_p), _p(m.q_value)] for m in ms]
 
     if free:
-        parts += [f"{h}## Not in what the voices were shown", _table(header, motif_rows(free[:MAX_MOTIFS]))]
+        parts += [f"{h}## Not in what the voices were shown", md.table(header, motif_rows(free[:MAX_MOTIFS]))]
     if echo:
-        parts += [f"{h}## Echo: in what the voices were shown", _table(header, motif_rows(echo))]
+        parts += [f"{h}## Echo: in what the voices were shown", md.table(header, motif_rows(echo))]
     if not shared:
         parts.append("*No content word is shared by two voices.*")
     elif a.background is None:
@@ -94,60 +82,61 @@ def _session_md(a: SessionAnalysis, heatmap: str | None, level: int) -> str:
     if a.spans:
         rows = []
         for s in a.spans[:20]:
-            where = "; ".join(f"{_esc(a.span_sources[i].voice)}"
+            where = "; ".join(f"{md.inline(a.span_sources[i].voice)}"
                               + ("" if a.span_sources[i].session_id == a.session.id
-                                 else f" (session {_esc(a.span_sources[i].session_id or '?')})")
-                              + f": “{_esc(t)}”" for i, t in s.spans)
+                                 else f" (session {md.inline(a.span_sources[i].session_id or '?')})")
+                              + f": “{md.inline(t)}”" for i, t in s.spans)
             rows.append([str(s.words), "ECHO" if s.echo else "not in prompts", where])
-        parts.append(_table(["Words", "Status", "Where"], rows))
+        parts.append(md.table(["Words", "Status", "Where"], rows))
     else:
         parts.append("*No near-verbatim span of five or more words is shared.*")
     parts.append(f"{h}# Key Formulations")
     if a.formulations:
-        parts.append(_table(["Source", "Formulation"],
-                            [[_esc(a.names.get(f.voice, f.voice)), f"“{_esc(f.quote)}”"] for f in a.formulations]))
+        parts.append(md.table(["Source", "Formulation"],
+                              [[md.inline(a.names.get(f.voice, f.voice)), f"“{md.inline(f.quote)}”"]
+                               for f in a.formulations]))
     else:
         parts.append("*None found.*")
     if a.rejected_formulations:
         parts.append("*Rejected, not verbatim in the cited voice's answers:* " + "; ".join(
-            f"{_esc(r.get('voice', ''))} — “{_esc(r.get('quote', ''))}”" for r in a.rejected_formulations))
+            f"{md.inline(r.get('voice', ''))} — “{md.inline(r.get('quote', ''))}”" for r in a.rejected_formulations))
     return "\n\n".join(parts) + "\n"
 
 
 def _study_md(a: StudyAnalysis, heatmap: str | None, level: int) -> str:
     h = "#" * level
     plan = a.plan
-    parts = [f"{h} Study: {_esc(a.session.title)}",
-             f"*Session {_esc(a.session.id)}: {len(plan.prompts)} prompts × {len(plan.voices)} voices × "
-             f"{plan.samples} samples, {len(plan.controls)} control prompts; encoder {_esc(a.encoder)}. "
-             f"Floor: {_esc(a.floor_source)}.*",
-             f"{h}# Verdict", f"**{_esc(a.verdict.headline)}**",
-             "\n".join(f"- {_esc(p)}" for p in a.verdict.points)]
+    parts = [f"{h} Study: {md.inline(a.session.title)}",
+             f"*Session {md.inline(a.session.id)}: {len(plan.prompts)} prompts × {len(plan.voices)} voices × "
+             f"{plan.samples} samples, {len(plan.controls)} control prompts; encoder {md.inline(a.encoder)}. "
+             f"Floor: {md.inline(a.floor_source)}.*",
+             f"{h}# Verdict", f"**{md.inline(a.verdict.headline)}**",
+             "\n".join(f"- {md.inline(p)}" for p in a.verdict.points)]
     for s in a.sets:
         title = "Prompts as written" if s.name == "prompts" else "Cue-stripped rewordings"
         parts.append(f"{h}# {title}")
-        parts.append("\n".join(f"{i}. {_esc(p)}" for i, p in enumerate(s.prompts, 1)))
+        parts.append("\n".join(f"{i}. {md.inline(p)}" for i, p in enumerate(s.prompts, 1)))
         parts.append("Diagonal: intra (same-model resampling); off-diagonal: inter (same prompt, across voices).")
         parts.append(_matrix_md(s.voices, s.matrix))
         if heatmap and s.name == "prompts":
             parts.append(f"![Similarity heatmap]({heatmap})")
-        parts.append(_table(["Voices", "Intra A", "Intra B", "Inter (95% CI)", "Floor", "Lift (95% CI)",
+        parts.append(md.table(["Voices", "Intra A", "Intra B", "Inter (95% CI)", "Floor", "Lift (95% CI)",
                              "p same prompt", "BH q", "p distinguishable"],
-                            [[f"{_esc(p.a)} · {_esc(p.b)}", _n(p.intra_a), _n(p.intra_b),
+                            [[f"{md.inline(p.a)} · {md.inline(p.b)}", _n(p.intra_a), _n(p.intra_b),
                               f"{_n(p.inter)} [{_n(p.inter_ci[0])}, {_n(p.inter_ci[1])}]", _n(p.floor),
                               f"{_n(p.lift)}" + (f" [{_n(p.lift_ci[0])}, {_n(p.lift_ci[1])}]" if p.lift_ci else ""),
                               _p(p.p_same_prompt), _p(p.q_same_prompt), _p(p.p_distinct)] for p in s.pairs]))
         parts.append("*p same prompt*: prompt labels permuted (do the two voices agree more on the same prompt than "
                      "across prompts?). *p distinguishable*: voice labels shuffled within prompts (is each voice more "
                      "like itself than like the other?). Intra share > 0.8: " + ", ".join(
-                         f"{_esc(v)} {_n(x)}" for v, x in s.intra_over_08.items()) + ".")
+                         f"{md.inline(v)} {_n(x)}" for v, x in s.intra_over_08.items()) + ".")
         if s.cue_echo is not None:
             parts.append(f"Answers using a cue word the rewording removed: {s.cue_echo:.0%}.")
-        rows = [[_esc(hh.prompt), _esc(hh.motif.label), hh.motif.status.upper(),
-                 _esc(", ".join(hh.motif.unprompted_voices)) or "—", _p(hh.motif.tail_p), _p(hh.motif.q_value)]
+        rows = [[md.inline(hh.prompt), md.inline(hh.motif.label), hh.motif.status.upper(),
+                 md.inline(", ".join(hh.motif.unprompted_voices)) or "—", _p(hh.motif.tail_p), _p(hh.motif.q_value)]
                 for hh in s.motifs if hh.motif.unprompted_voices][:MAX_MOTIFS]
         if rows:
-            parts.append(_table(["Prompt", "Image", "Status", "Unprompted by", "P(k of M)", "BH q"], rows))
+            parts.append(md.table(["Prompt", "Image", "Status", "Unprompted by", "P(k of M)", "BH q"], rows))
     return "\n\n".join(parts) + "\n"
 
 

@@ -32,8 +32,18 @@ from symposia.dialogue.runtime import Runtime
 from symposia.errors import SymposiaError
 from symposia.records import Message, Params, SessionRecord, TurnRecord
 
-__all__ = ["PairResult", "StudyAnalysis", "StudyOutcome", "StudyPlan", "analyze_study", "load_prompt_file",
-           "run_study"]
+__all__ = [
+    "MotifHit",
+    "PairResult",
+    "SetResult",
+    "StudyAnalysis",
+    "StudyOutcome",
+    "StudyPlan",
+    "analyze_study",
+    "load_prompt_file",
+    "run_study",
+    "study_verdict",
+]
 
 RECOMMENDED_SAMPLES = 5
 RECOMMENDED_CONTROLS = 20
@@ -126,8 +136,9 @@ async def run_study(rt: Runtime, plan: StudyPlan, *, session_id: str | None = No
     if session_id is None:
         title = plan.title or f"Study: {len(plan.prompts)} prompts x {len(voices)} voices x {plan.samples}"
         session_id = rt.start_session("study", title, plan={"kind": "study", **plan.to_dict()},
-                                      meta={"voices": list(plan.voices)}).id
+                                      meta={"voices": list(plan.voices)}, voices=voices).id
     else:
+        rt.ready(voices)
         rt.archive.set_session_status(session_id, "running")
     sid = session_id
     outcome = StudyOutcome(sid)

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from symposia.codec import datetime_to_iso
-from symposia.errors import ArchiveError
+from symposia.errors import UsageError
 
 __all__ = ["SearchFilters", "filter_sql", "parse_when"]
 
@@ -39,7 +39,7 @@ def parse_when(value: str, *, end: bool = False) -> str:
             if dt.tzinfo is None:
                 dt = dt.replace(tzinfo=UTC)
     except ValueError as e:
-        raise ArchiveError(f"cannot read {value!r} as a date: use YYYY-MM-DD or an ISO time") from e
+        raise UsageError(f"cannot read {value!r} as a date: use YYYY-MM-DD or an ISO time") from e
     return datetime_to_iso(dt.astimezone(UTC))
 
 
@@ -54,7 +54,7 @@ def filter_sql(filters: SearchFilters | None) -> tuple[str, list[Any]]:
         params += [filters.voice, filters.voice]
     if filters.role:
         if filters.role not in ("voice", "host", "chair"):
-            raise ArchiveError(f"unknown role {filters.role!r}: use voice, host or chair")
+            raise UsageError(f"unknown role {filters.role!r}: use voice, host or chair")
         conds.append("t.role = ?")
         params.append(filters.role)
     if filters.since:

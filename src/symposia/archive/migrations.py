@@ -12,11 +12,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from symposia.archive.schema_publish import m004_publications
+from symposia.archive.schema_search import m002_fts, m003_embeddings
 from symposia.codec import datetime_to_iso
 from symposia.errors import ArchiveError
 from symposia.records import utcnow
 
-__all__ = ["MIGRATIONS", "Migration", "applied_migrations", "migrate", "migration"]
+__all__ = ["MIGRATIONS", "Migration", "applied_migrations", "m001_initial", "migrate", "migration"]
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -161,12 +163,8 @@ def migrate(conn: sqlite3.Connection, where: str = "the archive",
     return done_now
 
 
-from symposia.archive.schema_search import m002_fts, m003_embeddings  # noqa: E402
-
+# The other schema modules (search, publications) cannot import this one (it imports them), so they
+# are registered here, after m001, in shipping order: one ordered list for the whole archive.
 migration(m002_fts)
 migration(m003_embeddings)
-
-
-from symposia.publish.schema import m004_publications  # noqa: E402
-
 migration(m004_publications)

@@ -33,7 +33,7 @@ from datasketch import MinHash, MinHashLSH
 
 from symposia.archive.filters import SearchFilters, filter_sql
 from symposia.archive.store import Archive
-from symposia.errors import ArchiveError
+from symposia.errors import UsageError
 from symposia.text import contains, sentence_spans
 
 __all__ = ["LSH_THRESHOLD", "MAX_PLACES", "MIN_COVER", "SharedSpan", "SpanPlace", "near_duplicates", "words_of"]
@@ -270,9 +270,9 @@ def near_duplicates(archive: Archive, *, min_words: int = 8, filters: SearchFilt
                     limit: int = 50) -> list[SharedSpan]:
     """Spans of at least ``min_words`` words shared by different voices, most voices and longest first."""
     if min_words < 3:
-        raise ArchiveError("near-duplicate spans need at least 3 words (--min-words)")
+        raise UsageError("near-duplicate spans need at least 3 words (--min-words)")
     if filters is not None and filters.role not in (None, "voice"):
-        raise ArchiveError("near-duplicates compare voices' answers: --role can only be 'voice'")
+        raise UsageError("near-duplicates compare voices' answers: --role can only be 'voice'")
     turns = _load(archive, filters)
     found: list[tuple[Pairs, str]] = [(_shingle_pairs(turns, min_words), "shingles"),
                                       (_minhash_pairs(turns, min_words), "minhash")]

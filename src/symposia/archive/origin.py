@@ -37,7 +37,7 @@ from symposia.archive.exposure import Exposure, Place, TurnRow, Use, exposure_of
 from symposia.archive.search import TOKEN, fts_term, id_range, match_share
 from symposia.archive.semantic import Embedder, default_embedder, embedded_count, search_vectors, turn_vectors
 from symposia.archive.store import Archive
-from symposia.errors import ArchiveError
+from symposia.errors import ArchiveError, NotFoundError, UsageError
 from symposia.text import Comparison, Span, compare, find_all, quotation_around, quotations, unquote
 
 __all__ = [
@@ -267,7 +267,7 @@ def _embedder(semantic: bool, embedder: Embedder | None) -> Embedder | None:
 def _phrase(text: str) -> str:
     phrase = unquote(text)
     if not TOKEN.search(phrase):
-        raise ArchiveError("give a phrase with at least one word")
+        raise UsageError("give a phrase with at least one word")
     return phrase
 
 
@@ -315,7 +315,7 @@ def _known_voice(archive: Archive, voice: str) -> None:
                              "COLLATE NOCASE LIMIT 1", (voice,))
     if not rows:
         known = [str(r[0]) for r in archive.query("SELECT DISTINCT voice FROM turns ORDER BY voice LIMIT 30")]
-        raise ArchiveError(
+        raise NotFoundError(
             f"no turn by {voice!r} in {archive.path}. Voices in this archive: {', '.join(known) or 'none yet'}"
         )
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from symposia.archive.search import TOKEN, fts_term, parse_when
 from symposia.archive.store import Archive
-from symposia.errors import ArchiveError
+from symposia.errors import NotFoundError, UsageError
 from symposia.text import sentence_spans
 
 __all__ = ["BOLD_BONUS", "Formulation", "recall"]
@@ -57,7 +57,7 @@ def recall(archive: Archive, voice: str, n: int = 10, *, before: str | None = No
     Reads at most the voice's latest ``MAX_TURNS`` answers (before ``before``, a date or ISO time).
     """
     if n <= 0:
-        raise ArchiveError("the number of formulations must be at least 1")
+        raise UsageError("the number of formulations must be at least 1")
     params: list[object] = [voice, voice]
     cond = ""
     if before:
@@ -71,7 +71,7 @@ def recall(archive: Archive, voice: str, n: int = 10, *, before: str | None = No
         (*params, MAX_TURNS),
     )
     if not rows:
-        raise ArchiveError(f"no answer by {voice!r} in {archive.path}" + (f" before {before}" if before else ""))
+        raise NotFoundError(f"no answer by {voice!r} in {archive.path}" + (f" before {before}" if before else ""))
     rows = list(reversed(rows))  # oldest first: a repeated formulation is credited to its first use
 
     own_df: dict[str, int] = {}

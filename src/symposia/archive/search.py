@@ -40,7 +40,7 @@ from symposia.archive.semantic import (
     semantic_hits,
 )
 from symposia.archive.store import Archive
-from symposia.errors import ArchiveError
+from symposia.errors import ArchiveError, UsageError
 
 __all__ = [
     "RRF_K",
@@ -158,7 +158,7 @@ def _parse(query: str) -> tuple[list[Alternatives], list[str]]:
         else:
             positive.append([(words, prefix)])
     if not positive:
-        raise ArchiveError(
+        raise UsageError(
             f"nothing to search for in {query!r}: give at least one word or \"quoted phrase\" "
             f"(a -word only excludes)"
         )
@@ -419,7 +419,7 @@ def search(archive: Archive, query: str, *, n: int = 10, filters: SearchFilters 
     ``index_pending`` embeds the turns not yet embedded before a semantic or hybrid search.
     """
     if n <= 0:
-        raise ArchiveError("the number of results must be at least 1")
+        raise UsageError("the number of results must be at least 1")
     notes: list[str] = []
     fq = build_fts_query(query, field) if mode != "semantic" else None
     if mode in ("auto", "semantic", "hybrid"):

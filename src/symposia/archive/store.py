@@ -31,7 +31,7 @@ from symposia.codec import (
     session_from_dict,
     turn_from_dict,
 )
-from symposia.errors import ArchiveError
+from symposia.errors import ArchiveError, NotFoundError
 from symposia.paths import archive_path
 from symposia.records import SessionRecord, TurnRecord, utcnow
 from symposia.redact import redact
@@ -324,14 +324,14 @@ class Archive:
                     (status, _utc_iso(utcnow()), session_id),
                 )
                 if cur.rowcount == 0:
-                    raise ArchiveError(f"no session with id {session_id!r} in {self.path}")
+                    raise NotFoundError(f"no session with id {session_id!r} in {self.path}")
         except sqlite3.Error as e:
             raise ArchiveError(f"cannot update session {session_id!r} in {self.path}: {e}") from e
 
     def get_session(self, id_or_prefix: str) -> SessionRecord:
         """The session with this id, or the only one whose id starts with it."""
         if not id_or_prefix:
-            raise ArchiveError("empty session id")
+            raise NotFoundError("empty session id")
         rows = self._read("SELECT * FROM sessions WHERE id = ?", (id_or_prefix,))
         if not rows:
             rows = self._read(
@@ -339,10 +339,10 @@ class Archive:
                 (len(id_or_prefix), id_or_prefix),
             )
         if not rows:
-            raise ArchiveError(f"no session with id or id prefix {id_or_prefix!r} in {self.path}")
+            raise NotFoundError(f"no session with id or id prefix {id_or_prefix!r} in {self.path}")
         if len(rows) > 1:
             ids = ", ".join(r["id"] for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
-            raise ArchiveError(
+            raise NotFoundError(
                 f"session id prefix {id_or_prefix!r} is ambiguous: it matches {ids}. Give more of the id."
             )
         return _session_from_row(rows[0])
@@ -397,7 +397,7 @@ class Archive:
     def get_turn(self, turn_id: int) -> TurnRecord:
         rows = self._read("SELECT * FROM turns WHERE id = ?", (turn_id,))
         if not rows:
-            raise ArchiveError(f"no turn with id {turn_id} in {self.path}")
+            raise NotFoundError(f"no turn with id {turn_id} in {self.path}")
         return _turn_from_row(rows[0])
 
     def session_turns(self, session_id: str) -> list[TurnRecord]:

@@ -6,11 +6,11 @@ from symposia.catalog.catalog import (
     Catalog,
     Label,
     Preset,
-    UnknownPresetError,
     Voice,
     load_catalog,
 )
 from symposia.catalog.status import VoiceStatus, all_statuses, provider_status, voice_status
+from symposia.errors import UnknownPresetError
 
 __all__ = [
     "Catalog",

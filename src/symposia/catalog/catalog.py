@@ -10,21 +10,20 @@ from __future__ import annotations
 
 import difflib
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, cast, get_args
+from typing import Any, cast, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from symposia import paths
-from symposia.errors import ConfigError, SymposiaError, UnknownVoiceError
+from symposia.errors import ConfigError, UnknownPresetError, UnknownVoiceError
 from symposia.providers.base import ProviderKind, ProviderSpec, Timeouts
 from symposia.records import Params
-from symposia.redact import redact
+from symposia.tomlfile import TomlFile, dotted
 
 BUILTIN_RESOURCE = "voices.toml"
 SECTIONS = ("providers", "voices", "presets")
@@ -79,16 +78,6 @@ class Preset:
     description: str = ""
 
 
-class UnknownPresetError(SymposiaError):
-    """A preset name that is not in the catalog: suggests close names and lists them all."""
-
-    def __init__(self, name: str, suggestions: list[str], available: list[str]) -> None:
-        self.name = name
-        self.suggestions = suggestions
-        self.available = available
-        hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
-        listing = f" Presets: {', '.join(available)}." if available else " No presets are defined."
-        super().__init__(f"Unknown preset {name!r}.{hint}{listing}")
 
 
 @dataclass(frozen=True)
@@ -189,7 +178,7 @@ class _TimeoutsIn(_Strict):
 
 
 class _ProviderIn(_Strict):
-    kind: Literal["openai", "anthropic", "local", "scripted"] | None = None
+    kind: ProviderKind | None = None
     base_url: str | None = None
     key_env: str | None = None  # "" in a user file removes an inherited key variable
     key_required: bool | None = None
@@ -263,21 +252,8 @@ class _FileIn(_Strict):
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Source:
-    """A catalog file's path and text, kept to point errors at the right line."""
-
-    path: Path
-    text: str
-
-    def error(self, message: str, table: tuple[str, ...], key: str | None = None) -> ConfigError:
-        dotted = ".".join((*table, key) if key else table)
-        return ConfigError(redact(message), path=self.path, line=_locate(self.text, table, key),
-                           field=dotted or None)
-
-
 # Where each entry and each of its top-level fields was last set: (section, name[, key]) -> file.
-_Origins = dict[tuple[str, ...], _Source]
+_Origins = dict[tuple[str, ...], TomlFile]
 
 
 def load_catalog(user_config: Path | None = None) -> Catalog:
@@ -288,17 +264,11 @@ def load_catalog(user_config: Path | None = None) -> Catalog:
     """
     builtin = resources.files("symposia.catalog").joinpath(BUILTIN_RESOURCE)
     builtin_path = Path(str(builtin))
-    sources = [_Source(builtin_path, builtin.read_text(encoding="utf-8"))]
+    sources = [TomlFile(builtin_path, builtin.read_text(encoding="utf-8"))]
 
     path = user_config if user_config is not None else paths.config_file()
     if user_config is not None or path.exists():
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError("config file not found", path=path) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read config file: {exc}", path=path) from exc
-        sources.append(_Source(path, text))
+        sources.append(TomlFile.read(path, "config file"))
 
     merged: dict[str, dict[str, dict[str, Any]]] = {s: {} for s in SECTIONS}
     origins: _Origins = {}
@@ -317,17 +287,12 @@ def load_catalog(user_config: Path | None = None) -> Catalog:
     voices = {n: _build_voice(n, d, origins, providers) for n, d in merged["voices"].items()}
     presets = {n: _build_preset(n, d, origins, voices) for n, d in merged["presets"].items()}
     return Catalog(providers=providers, voices=voices, presets=presets,
-                   sources=tuple(s.path for s in sources))
+                   sources=tuple(s.path for s in sources if s.path is not None))
 
 
-def _parse(src: _Source, *, builtin: bool) -> dict[str, dict[str, dict[str, Any]]]:
+def _parse(src: TomlFile, *, builtin: bool) -> dict[str, dict[str, dict[str, Any]]]:
     """TOML -> validated, partial entries (only the fields the file sets)."""
-    try:
-        raw = tomllib.loads(src.text)
-    except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"at line (\d+)", str(exc))
-        raise ConfigError(f"invalid TOML: {exc}", path=src.path,
-                          line=int(m.group(1)) if m else None) from None
+    raw = src.parse()
 
     ours = raw if builtin else {k: v for k, v in raw.items() if k in SECTIONS}
     if not builtin:
@@ -337,7 +302,7 @@ def _parse(src: _Source, *, builtin: bool) -> dict[str, dict[str, dict[str, Any]
             if k not in SECTIONS:
                 close = difflib.get_close_matches(k, SECTIONS, n=1, cutoff=0.75)
                 if close:
-                    raise src.error(f"unknown table [{k}]: did you mean [{close[0]}]?", (), k)
+                    raise src.error(f"unknown table [{k}]: did you mean [{close[0]}]?", k)
 
     try:
         model = _FileIn.model_validate(ours)
@@ -350,7 +315,7 @@ def _parse(src: _Source, *, builtin: bool) -> dict[str, dict[str, dict[str, Any]
     }
 
 
-def _validation_error(src: _Source, exc: ValidationError) -> ConfigError:
+def _validation_error(src: TomlFile, exc: ValidationError) -> ConfigError:
     errs = exc.errors()
     first = errs[0]
     full = first["loc"]
@@ -377,19 +342,14 @@ def _validation_error(src: _Source, exc: ValidationError) -> ConfigError:
         if sub and not close:
             nested = difflib.get_close_matches(key, _allowed_fields((*schema_path, sub)), n=1, cutoff=0.8)
             if nested:
-                table = f"[{_dotted(full[:-1])}.{sub}]"
+                table = f"[{dotted(full[:-1])}.{sub}]"
                 hint = (f" It belongs in {table}." if nested[0] == key
                         else f" Did you mean {nested[0]!r}? It belongs in {table}.")
-        where = f"[{_dotted(full[:-1])}]" if len(full) > 1 else "the top level"
+        where = f"[{dotted(full[:-1])}]" if len(full) > 1 else "the top level"
         msg = f"unknown field {key!r} in {where}.{hint} Allowed: {', '.join(allowed)}{more}"
-        return src.error(msg, at_table, at_key)
+        return src.error(msg, *at_table, *([at_key] if at_key else []))
     detail = str(first["msg"]).removeprefix("Value error, ")
-    return src.error(f"{_dotted(full)}: {detail}{more}", at_table, at_key)
-
-
-def _dotted(loc: Iterable[int | str]) -> str:
-    """``("voices", "kimi", "labels", 0, "since")`` -> ``voices.kimi.labels[0].since``."""
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+    return src.error(f"{dotted(full)}: {detail}{more}", *at_table, *([at_key] if at_key else []))
 
 
 def _allowed_fields(table: tuple[str, ...]) -> list[str]:
@@ -417,7 +377,7 @@ def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]
 
 def _missing(origins: _Origins, section: str, name: str, fieldname: str, what: str) -> ConfigError:
     src = origins[(section, name)]
-    return src.error(f"[{section}.{name}] has no {fieldname!r}: {what}", (section, name), fieldname)
+    return src.error(f"[{section}.{name}] has no {fieldname!r}: {what}", section, name, fieldname)
 
 
 def _build_provider(name: str, d: dict[str, Any], origins: _Origins) -> ProviderSpec:
@@ -454,7 +414,7 @@ def _build_voice(name: str, d: dict[str, Any], origins: _Origins,
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
         src = origins[("voices", name, "provider")]
         raise src.error(f"voice {name!r} uses unknown provider {provider!r}.{hint} "
-                        f"Known providers: {', '.join(providers)}", ("voices", name), "provider")
+                        f"Known providers: {', '.join(providers)}", "voices", name, "provider")
     p = d.get("params", {})
     labels = sorted((Label(x["label"], x["since"]) for x in d.get("labels", [])), key=lambda x: x.since)
     return Voice(
@@ -484,74 +444,7 @@ def _build_preset(name: str, d: dict[str, Any], origins: _Origins, voices: Mappi
             close = _close(key, voices)
             hint = f" Did you mean: {', '.join(close)}?" if close else ""
             src = origins[("presets", name, "voices")]
-            raise src.error(f"preset {name!r} names unknown voice {m!r}.{hint}", ("presets", name), "voices")
+            raise src.error(f"preset {name!r} names unknown voice {m!r}.{hint}", "presets", name, "voices")
         out.append(key)
     return Preset(key=name, name=d.get("name") or name, voices=tuple(out),
                   description=d.get("description", ""))
-
-
-# --------------------------------------------------------------------------------------------
-# Finding the line of a key in TOML text
-# --------------------------------------------------------------------------------------------
-
-_KEYPART = r'(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|\'[^\']*\')'
-_KEY_LINE = re.compile(rf"^\s*({_KEYPART}(?:\s*\.\s*{_KEYPART})*)\s*=")
-_HEADER = re.compile(rf"^\s*\[\[?\s*({_KEYPART}(?:\s*\.\s*{_KEYPART})*)\s*\]\]?\s*(?:#.*)?$")
-_PART = re.compile(_KEYPART)
-
-
-def _split_key(dotted: str) -> tuple[str, ...]:
-    parts: list[str] = []
-    for m in _PART.finditer(dotted):
-        p = m.group(0)
-        if p[:1] in "\"'":
-            p = p[1:-1]
-        parts.append(p.casefold())
-    return tuple(parts)
-
-
-def _locate(text: str, table_path: tuple[str, ...], key: str | None = None) -> int | None:
-    """1-based line where ``table_path`` + ``key`` is set in TOML ``text``, or None.
-
-    Prefers the exact key, then the first line setting something inside it, then the closest
-    enclosing table or inline-table key. Handles ``[a.b]`` headers, dotted and quoted keys.
-    """
-    target = tuple(p.casefold() for p in (*table_path, *((key,) if key else ())))
-    if not target:
-        return None
-    header: tuple[str, ...] = ()
-    in_multiline: str | None = None
-    exact: int | None = None
-    inside: int | None = None
-    best_outer: tuple[int, int] | None = None  # (depth, line)
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if in_multiline:
-            if line.count(in_multiline) % 2 == 1:
-                in_multiline = None
-            continue
-        path: tuple[str, ...] | None = None
-        hm = _HEADER.match(line)
-        if hm and not _KEY_LINE.match(line):
-            header = _split_key(hm.group(1))
-            path = header
-        else:
-            km = _KEY_LINE.match(line)
-            if km:
-                path = header + _split_key(km.group(1))
-        for quote in ('"""', "'''"):
-            if line.count(quote) % 2 == 1:
-                in_multiline = quote
-                break
-        if path is None:
-            continue
-        if path == target:
-            exact = exact or lineno
-        elif path[: len(target)] == target:
-            inside = inside or lineno
-        elif target[: len(path)] == path and (best_outer is None or len(path) > best_outer[0]):
-            best_outer = (len(path), lineno)
-    if exact is not None:
-        return exact
-    if inside is not None:
-        return inside
-    return best_outer[1] if best_outer else None

@@ -63,6 +63,10 @@ def provider_status(spec: ProviderSpec) -> tuple[bool, str]:
         if not (_installed("llama_cpp") and _installed(package)):
             return False, LOCAL_EXTRA_HINT
         return True, "local model installed"
+    if spec.kind == "llm":
+        if not _installed("llm"):
+            return False, "the `llm` package is not installed: pip install 'symposia[local]' (or llm + a plugin)"
+        return True, "llm plugins (the model must be one `llm models` lists)"
 
     try:
         key = resolve_key(spec)

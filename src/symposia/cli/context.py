@@ -12,7 +12,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from symposia.errors import SymposiaError
+from symposia.errors import EXIT_INTERRUPTED, SymposiaError
 from symposia.redact import redact
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,7 +49,8 @@ def read_text_argument(value: str | None, *, what: str, how: str) -> str:
 
 
 def friendly_errors(fn: F) -> F:
-    """Print a SymposiaError as one actionable line (never a traceback, never a key); exit 2."""
+    """Print a SymposiaError as one actionable line (never a traceback, never a key) and exit with its
+    code: 2 when nothing could start (a usage or config problem), 1 when it ran and failed; 130 on Ctrl-C."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -57,9 +58,9 @@ def friendly_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except SymposiaError as exc:
             err.print(f"[bold red]Error:[/] {escape(redact(str(exc)))}")
-            sys.exit(2)
+            sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             err.print("[yellow]Interrupted.[/] Finished turns are stored in the archive.")
-            sys.exit(130)
+            sys.exit(EXIT_INTERRUPTED)
 
     return cast(F, wrapper)

@@ -15,6 +15,7 @@ from symposia import paths
 from symposia.cli.context import Options, err, friendly_errors, out, pass_options, read_text_argument
 from symposia.cli.live import LiveView, usage_table
 from symposia.dialogue.council import CouncilPlan, council_preview, run_council
+from symposia.render.inspect_log import inspect_logs
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -30,13 +31,17 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def render_session(s: Any, session_id: str, fmt: str) -> str:
+def render_session(s: Any, session_id: str, fmt: str, *, include_content: bool = False) -> str:
+    from symposia.render.otel import otel_trace
     from symposia.render.transcript import transcript_json, transcript_markdown
 
     session = s.archive.get_session(session_id)
     turns = s.archive.session_turns(session.id)
     if fmt == "json":
         return json.dumps(transcript_json(session, turns), ensure_ascii=False, indent=2) + "\n"
+    if fmt == "otel":
+        trace = otel_trace(session, turns, include_content=include_content)
+        return json.dumps(trace, ensure_ascii=False, indent=2) + "\n"
     return transcript_markdown(session, turns)
 
 
@@ -113,11 +118,15 @@ def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool, ses
     view = LiveView(err)
     view.interactive = view.interactive and live
     outcome: Any = None
+    before = _last_session(s)
     try:
         with view:
             outcome = run_sync(start(view))
     finally:
-        sid = session_id or getattr(outcome, "session_id", None) or _last_session(s)
+        # Interrupted, the orchestrator returned nothing: the newest session is ours only if this run made it
+        # (a run that failed before its first write made none, and must not report someone else's).
+        latest = _last_session(s)
+        sid = session_id or getattr(outcome, "session_id", None) or (latest if latest != before else None)
         if sid is not None:
             turns = s.archive.session_turns(sid)
             if turns:
@@ -141,30 +150,55 @@ def _last_session(s: Any) -> str | None:
 @click.argument("session_id")
 @click.option("--max-cost", type=float, help="A new spending limit for the rest of the session.")
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the session as JSON at the end.")
 @pass_options
 @friendly_errors
-def resume_cmd(opts: Options, session_id: str, max_cost: float | None, out_path: Path | None) -> None:
+def resume_cmd(opts: Options, session_id: str, max_cost: float | None, out_path: Path | None,
+               as_json: bool) -> None:
     """Finish an interrupted session; calls already stored are not repeated (nor paid for again)."""
     from symposia.dialogue.resume import resume_session
 
     with opts.open() as s:
         session = s.archive.get_session(session_id)
         run_and_report(s, lambda view: resume_session(s.runtime, session.id, observer=view, max_cost=max_cost),
-                       out_path, False, session_id=session.id)
+                       out_path, as_json, session_id=session.id)
+
+
+def _export_inspect(s: Any, session_id: str, out_dir: Path | None) -> None:
+    if out_dir is None or str(out_dir) == "-":
+        raise click.UsageError("-f inspect writes one log per voice: give a folder with -o DIR")
+    session = s.archive.get_session(session_id)
+    logs = inspect_logs(session, s.archive.session_turns(session.id))
+    for voice, log in logs.items():
+        target = out_dir / f"{session.id}-{voice}.json"
+        write_atomically(target, json.dumps(log, ensure_ascii=False, indent=1) + "\n")
+        err.print(f"wrote {target}")
+    err.print(f"[dim]open them with: inspect view --log-dir {out_dir}[/]")
 
 
 @click.command("export")
 @click.argument("session_id")
-@click.option("-f", "--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
-@click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to a file (atomically) instead of standard output.")
+@click.option("-f", "--format", "fmt", type=click.Choice(["md", "json", "otel", "inspect"]), default="md",
+              show_default=True,
+              help="md: the transcript; json: the full record; otel: OTLP-JSON spans (GenAI conventions); "
+                   "inspect: a study as Inspect AI eval logs, one per voice, into the folder -o names.")
+@click.option("--include-content", is_flag=True,
+              help="otel: put the messages and answers in the spans (off: metadata and usage only).")
+@click.option("-o", "--out", "out_path", type=click.Path(path_type=Path),
+              help="Write to a file (atomically) instead of standard output; '-' is standard output. "
+                   "With -f inspect: a folder.")
 @pass_options
 @friendly_errors
-def export_cmd(opts: Options, session_id: str, fmt: str, out_path: Path | None) -> None:
-    """A session's transcript rendered from the record: Markdown in the seed's shape, or the full JSON."""
+def export_cmd(opts: Options, session_id: str, fmt: str, include_content: bool, out_path: Path | None) -> None:
+    """A session rendered from the record: the Markdown transcript, the full JSON, or OpenTelemetry spans."""
     with opts.open() as s:
-        text = render_session(s, s.archive.get_session(session_id).id, fmt)
-        if out_path is None:
+        if fmt == "inspect":
+            _export_inspect(s, session_id, out_path)
+            return
+        if out_path is not None and out_path.is_dir():
+            raise click.UsageError(f"-o {out_path} is a folder; -f {fmt} writes one file")
+        text = render_session(s, s.archive.get_session(session_id).id, fmt, include_content=include_content)
+        if out_path is None or str(out_path) == "-":
             click.echo(text, nl=False)
         else:
             write_atomically(out_path, text)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import click
 
-from symposia import __version__
 from symposia.cli import (
     analysis,
     arena,
@@ -17,17 +16,22 @@ from symposia.cli import (
     chat,
     council,
     importing,
+    keys,
     publish,
     record,
     search,
     serve,
+    sessions,
     symposium,
+    templates,
     voices,
 )
 from symposia.cli.context import Options
+from symposia.cli.group import SymposiaGroup
+from symposia.version import __version__
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=SymposiaGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="symposia")
 @click.option("--archive", type=click.Path(dir_okay=False, path_type=Path), envvar="SYMPOSIA_ARCHIVE",
               help="SQLite archive to use (default: the user data dir; env SYMPOSIA_ARCHIVE).")
@@ -58,6 +62,10 @@ def cli(ctx: click.Context, archive: Path | None, config: Path | None) -> None:
 cli.add_command(ask.ask_cmd)
 cli.add_command(record.log_cmd)
 cli.add_command(record.show_cmd)
+cli.add_command(record.datasette_metadata_cmd)
+cli.add_command(sessions.sessions_cmd)
+cli.add_command(keys.keys_cmd)
+cli.add_command(templates.templates_cmd)
 cli.add_command(voices.voices_cmd)
 cli.add_command(voices.presets_cmd)
 cli.add_command(council.council_cmd)

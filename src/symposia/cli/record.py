@@ -6,6 +6,7 @@ import json
 
 import click
 
+from symposia.archive.datasette import datasette_metadata
 from symposia.cli.context import Options, friendly_errors, out, pass_options
 from symposia.codec import turn_to_dict
 from symposia.render.turns import turn_detail_markdown, turns_markdown
@@ -47,3 +48,14 @@ def show_cmd(opts: Options, turn_id: int, as_json: bool) -> None:
             click.echo(json.dumps(turn_to_dict(turn), ensure_ascii=False, indent=2))
         else:
             _emit_markdown(turn_detail_markdown(turn))
+
+
+@click.command("datasette-metadata")
+@click.option("--database", help="The database name datasette will use (default: the archive file's stem).")
+@pass_options
+@friendly_errors
+def datasette_metadata_cmd(opts: Options, database: str | None) -> None:
+    """Metadata for Datasette: `symposia datasette-metadata > m.json; datasette ARCHIVE -m m.json`."""
+    with opts.open() as s:
+        name = database or s.archive.path.stem
+    click.echo(json.dumps(datasette_metadata(name), indent=2, ensure_ascii=False))

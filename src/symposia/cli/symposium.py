@@ -57,8 +57,8 @@ def symposium_cmd(opts: Options, plan_file: Path, dry_run: bool, out_path: Path 
     """
     plan = load_plan(plan_file)
     with opts.open() as s:
-        for v in plan.voices:
-            s.catalog.voice(v)  # unknown voices fail before anything is sent
+        for v in plan.voice_names():
+            s.catalog.voice(v)  # unknown voices (a chair, the host's too) fail before anything is sent
         if dry_run:
             out.print(f"[bold]{escape(plan.title)}[/] — {len(plan.steps)} steps, host {escape(plan.host.name)} "
                       f"({plan.host.mode})")

@@ -8,6 +8,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from symposia.catalog import load_catalog
 from symposia.catalog.status import voice_status
 from symposia.cli.context import Options, friendly_errors, out, pass_options
 
@@ -21,8 +22,6 @@ def voices_cmd(ctx: click.Context, as_json: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
     opts: Options = ctx.obj
-    from symposia.catalog import load_catalog
-
     catalog = load_catalog(opts.config)
     rows = []
     for v in catalog.voices.values():
@@ -50,16 +49,24 @@ def voices_cmd(ctx: click.Context, as_json: bool) -> None:
 
 @voices_cmd.command("show")
 @click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
 @pass_options
 @friendly_errors
-def voices_show_cmd(opts: Options, name: str) -> None:
+def voices_show_cmd(opts: Options, name: str, as_json: bool) -> None:
     """Everything the catalog knows about one voice."""
-    from symposia.catalog import load_catalog
-
     catalog = load_catalog(opts.config)
     v = catalog.voice(name)
     spec = catalog.provider_for(v)
     st = voice_status(catalog, v)
+    if as_json:
+        click.echo(json.dumps({
+            "voice": v.shortcut, "name": v.name, "model": v.model, "family": v.family, "maker": v.maker,
+            "label": v.label_on(), "labels": [{"label": lab.label, "since": lab.since.isoformat()} for lab in v.labels],
+            "aliases": list(v.aliases), "params": v.params.to_dict(), "description": v.description,
+            "provider": {"name": spec.name, "kind": spec.kind, "base_url": spec.base_url, "key_env": spec.key_env},
+            "usable": st.usable, "reason": st.reason,
+        }, indent=2, ensure_ascii=False))
+        return
     out.print(f"[bold]{escape(v.name)}[/]  ({escape(v.shortcut)})")
     rows = [
         ("provider", f"{spec.name} ({spec.kind}) {spec.base_url or ''}".rstrip()),
@@ -80,13 +87,16 @@ def voices_show_cmd(opts: Options, name: str) -> None:
 
 
 @click.command("presets")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
 @pass_options
 @friendly_errors
-def presets_cmd(opts: Options) -> None:
+def presets_cmd(opts: Options, as_json: bool) -> None:
     """Named councils of voices (use with --preset)."""
-    from symposia.catalog import load_catalog
-
     catalog = load_catalog(opts.config)
+    if as_json:
+        click.echo(json.dumps([{"preset": p.key, "name": p.name, "voices": list(p.voices)}
+                               for p in catalog.presets.values()], indent=2, ensure_ascii=False))
+        return
     table = Table(title="Presets", title_justify="left")
     table.add_column("preset")
     table.add_column("name")

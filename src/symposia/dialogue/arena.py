@@ -18,7 +18,7 @@ from symposia.catalog import Voice
 from symposia.dialogue.observer import Observer
 from symposia.dialogue.runtime import Runtime
 from symposia.dialogue.visibility import merge_messages
-from symposia.errors import ArchiveError
+from symposia.errors import NotFoundError
 from symposia.prompts import load
 from symposia.records import Message, Params, ReasoningChunk, Restart, TextChunk, TurnRecord
 
@@ -136,14 +136,16 @@ def _one_line(text: str, limit: int) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def _open_session(rt: Runtime, plan: dict[str, Any], session_id: str | None, title: str) -> str:
+def _open_session(rt: Runtime, plan: dict[str, Any], session_id: str | None, title: str,
+                  voices: Sequence[Voice]) -> str:
     """Create the arena session, or check that an existing one with this id is the same arena."""
+    rt.ready(voices)  # a missing key stops the arena before anything is stored
     if session_id is not None and rt.archive.query("SELECT 1 FROM sessions WHERE id = ?", (session_id,)):
         session = rt.archive.get_session(session_id)
         same = {k: session.plan.get(k) for k in ("voices", "mode", "topic")}
         wanted = {k: plan[k] for k in ("voices", "mode", "topic")}
         if session.kind != "arena" or same != wanted:
-            raise ArchiveError(
+            raise NotFoundError(
                 f"session {session_id!r} is not this arena (it is a {session.kind} session with "
                 f"{same}); resume it with the voices, mode and topic it was started with, or leave "
                 f"out the session id to start a new arena"
@@ -151,7 +153,7 @@ def _open_session(rt: Runtime, plan: dict[str, Any], session_id: str | None, tit
         rt.archive.set_session_status(session_id, "running")
         return session_id
     meta = {"voices": plan["voices"], "mode": plan["mode"]}
-    return rt.start_session("arena", title, plan=plan, meta=meta, session_id=session_id).id
+    return rt.start_session("arena", title, plan=plan, meta=meta, session_id=session_id, voices=voices).id
 
 
 async def run_arena(rt: Runtime, voice_a: Voice | str, voice_b: Voice | str, topic: str,
@@ -179,7 +181,7 @@ async def run_arena(rt: Runtime, voice_a: Voice | str, voice_b: Voice | str, top
         "names": list(names), "system": system, "params": params.to_dict() if params else {},
     }
     title = _one_line(f"{label}, {names[0]} and {names[1]}: {topic}", 100)
-    sid = _open_session(rt, plan, session_id, title)
+    sid = _open_session(rt, plan, session_id, title, (va, vb))
 
     def emit(ev: ArenaEvent) -> None:
         if on_event is not None:
@@ -236,7 +238,7 @@ async def resume_arena(rt: Runtime, session_id: str, *, turns: int | None = None
     """
     session = rt.archive.get_session(session_id)
     if session.kind != "arena":
-        raise ArchiveError(f"session {session.id!r} is a {session.kind} session, not an arena")
+        raise NotFoundError(f"session {session.id!r} is a {session.kind} session, not an arena")
     plan = session.plan
     voice_a, voice_b = plan["voices"]
     return await run_arena(

@@ -15,10 +15,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from symposia.archive import Archive
 from symposia.catalog import Voice
 from symposia.dialogue.runtime import OnEvent, Runtime
 from symposia.dialogue.visibility import merge_messages
-from symposia.errors import ArchiveError, SymposiaError
+from symposia.errors import ArchiveError, ChatError, NotFoundError
 from symposia.prompts import load
 from symposia.records import Message, Params, TurnRecord
 
@@ -30,14 +31,13 @@ __all__ = [
     "chat_messages",
     "chat_state",
     "conversation_from_turns",
+    "latest_conversation",
 ]
 
 HOST_NAME = "Host"
 HOST_PROVIDER = "human"
 
 
-class ChatError(SymposiaError):
-    """A chat command that cannot be carried out now (nothing to undo, nothing to retry)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,20 @@ class ChatState:
     exchanges: tuple[Exchange, ...] = ()
     voice: str | None = None
     system: str | None = None
+
+
+# Sessions a conversation can go on from: `chat --resume`, `ask -c` / `ask --cid`.
+CONTINUABLE_KINDS = ("chat", "ask")
+
+
+def latest_conversation(archive: Archive) -> str:
+    """The id of the chat or ask session with the latest activity (what `ask -c` continues)."""
+    marks = ", ".join("?" for _ in CONTINUABLE_KINDS)
+    rows = archive.query(f"SELECT id FROM sessions WHERE kind IN ({marks}) "
+                         "ORDER BY updated_at DESC, id DESC LIMIT 1", CONTINUABLE_KINDS)
+    if not rows:
+        raise ArchiveError(f"no conversation to continue in {archive.path}: ask something first")
+    return str(rows[0]["id"])
 
 
 def _question(turn: TurnRecord) -> str:
@@ -157,9 +171,9 @@ class Chat:
         switch/system markers; ``params`` override the stored ones for the calls to come.
         """
         session = rt.archive.get_session(session_id)
-        if session.kind != "chat":
-            raise ArchiveError(f"session {session.id!r} is a {session.kind} session, not a chat; "
-                               f"only chats can be resumed with `symposia chat --resume`")
+        if session.kind not in CONTINUABLE_KINDS:
+            raise NotFoundError(f"session {session.id!r} is a {session.kind} session; only chats and "
+                               f"single questions (ask) can be continued")
         plan = session.plan
         state = chat_state(rt.archive.session_turns(session.id), voice=plan.get("voice"),
                            system=plan.get("system"))
@@ -184,7 +198,7 @@ class Chat:
             plan: dict[str, Any] = {"voice": self.voice.shortcut, "system": self.system,
                                     "params": self.params.to_dict() if self.params else {}}
             rec = self.rt.start_session("chat", _one_line(title), plan=plan,
-                                        meta={"voices": [self.voice.shortcut]})
+                                        meta={"voices": [self.voice.shortcut]}, voices=[self.voice])
             self.session_id = rec.id
         return self.session_id
 

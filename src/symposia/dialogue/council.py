@@ -21,12 +21,8 @@ from symposia.catalog import Voice
 from symposia.dialogue.observer import NullObserver, Observer
 from symposia.dialogue.runtime import Runtime
 from symposia.dialogue.visibility import council_round_messages
-from symposia.errors import SymposiaError
+from symposia.errors import BudgetExceeded
 from symposia.records import Message, Params, TurnRecord, TurnRequest
-
-
-class BudgetExceeded(SymposiaError):
-    """Raised before a call that would take the session past ``--max-cost``."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +122,19 @@ class CouncilOutcome:
     rankings: list[tuple[str, float, int]] = field(default_factory=list)
     status: str = "complete"
 
+    def _repr_markdown_(self) -> str:
+        """How a notebook shows a council: each round's answers, the chair, the ranking."""
+        parts = [f"**Council** `{self.session_id}` — {self.status}"]
+        for i, turns in enumerate(self.rounds, 1):
+            parts.append(f"### Round {i}")
+            parts += [t._repr_markdown_() for t in turns]
+        if self.chair is not None:
+            parts += ["### Chair", self.chair._repr_markdown_()]
+        if self.rankings:
+            parts.append("| voice | mean rank | votes |\n|---|---|---|\n" + "\n".join(
+                f"| {v} | {mean:.2f} | {n} |" for v, mean, n in self.rankings))
+        return "\n\n".join(parts)
+
 
 def _spent(turns: Sequence[TurnRecord]) -> tuple[float, int]:
     costs = [t.result.usage.cost or 0.0 for t in turns]
@@ -153,11 +162,13 @@ async def run_council(rt: Runtime, plan: CouncilPlan, *, session_id: str | None 
     obs = observer or NullObserver()
     voices = [rt.catalog.voice(v) for v in plan.voices]
     names = {v.shortcut: v.name for v in voices}
+    callers = [*voices, *([rt.catalog.voice(plan.chair)] if plan.chair else [])]
     if session_id is None:
         title = " ".join(plan.question.split())[:80]
         session_id = rt.start_session("council", title, plan={"kind": "council", **plan.to_dict()},
-                                      meta={"voices": list(plan.voices)}).id
+                                      meta={"voices": list(plan.voices)}, voices=callers).id
     else:
+        rt.ready(callers)
         rt.archive.set_session_status(session_id, "running")
     outcome = CouncilOutcome(session_id)
     made: list[TurnRecord] = []

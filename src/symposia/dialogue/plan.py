@@ -71,13 +71,15 @@ Problems raise :class:`~symposia.errors.ConfigError` naming the file, line and f
 from __future__ import annotations
 
 import re
-import tomllib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, ClassVar, Literal, cast
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
-from symposia.errors import ConfigError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic_core import ErrorDetails
+
+from symposia.tomlfile import KeyPath, TomlFile, dotted
 
 __all__ = [
     "AskStep",
@@ -105,9 +107,6 @@ Sees = Literal["blind", "thread", "all"]
 HostMode = Literal["plan", "human", "llm"]
 PlanKind = Literal["symposium", "council"]
 
-SEES: tuple[Sees, ...] = ("blind", "thread", "all")
-HOST_MODES: tuple[HostMode, ...] = ("plan", "human", "llm")
-PLAN_KINDS: tuple[PlanKind, ...] = ("symposium", "council")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -220,6 +219,12 @@ class Plan:
                 return s
         raise KeyError(step_id)
 
+    def voice_names(self) -> tuple[str, ...]:
+        """Every voice the plan may call: its voices, the host's voice and each chair, in that order."""
+        names = [*self.voices, *([self.host.voice] if self.host.voice else []),
+                 *(s.voice for s in self.steps if isinstance(s, ChairStep))]
+        return tuple(dict.fromkeys(names))
+
     def context_entry(self) -> HostEntry | None:
         """The plan's context as the host turn that opens the record (step id ``context``)."""
         if not self.context:
@@ -285,287 +290,296 @@ def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None}
 
 
-# -- parsing ---------------------------------------------------------------------------------------
+# -- parsing: pydantic models of the TOML shape, then the checks that need the whole plan -------------
 
-_TOP_KEYS = ("title", "kind", "subtitle", "context", "voices", "system", "host", "steps")
-_HOST_KEYS = ("mode", "voice", "name")
-_STEP_KEYS: dict[str, tuple[str, ...]] = {
-    "ask": ("voice", "question", "intent", "sees", "heading"),
-    "blind_round": ("voices", "question", "intent", "heading"),
-    "round": ("voices",),
-    "chair": ("voice", "prompt"),
-    "observe": ("text",),
-    "formulations": ("rows",),
-    "synthesis": ("title", "rows", "revealed", "note"),
-    "closing": ("text",),
+def _non_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must be a non-empty string")
+    return value
+
+
+def _step_id(value: str) -> str:
+    if not _ID.match(value) or value == "context":
+        raise ValueError(f"invalid step id {value!r}: use letters, digits, '-', '_' or '.' (and not 'context')")
+    return value
+
+
+_Text = Annotated[str, AfterValidator(_non_blank)]
+_Name = Annotated[str, StringConstraints(min_length=1)]
+_StepId = Annotated[str, AfterValidator(_step_id)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _HostIn(_In):
+    mode: HostMode = "plan"
+    voice: _Text | None = None
+    name: _Text | None = None
+
+
+class _AskIn(_In):
+    kind: Literal["ask"]
+    id: _StepId | None = None
+    voice: _Text
+    question: str | None = None
+    intent: str | None = None
+    sees: Sees = "thread"
+    heading: str | None = None
+
+
+class _BlindRoundIn(_In):
+    kind: Literal["blind_round"]
+    id: _StepId | None = None
+    voices: list[_Name] | None = None
+    question: str | None = None
+    intent: str | None = None
+    heading: str | None = None
+
+
+class _RoundIn(_In):
+    kind: Literal["round"]
+    id: _StepId | None = None
+    voices: list[_Name] | None = None
+
+
+class _ChairIn(_In):
+    kind: Literal["chair"]
+    id: _StepId | None = None
+    voice: _Text
+    prompt: str | None = None
+
+
+class _ObserveIn(_In):
+    kind: Literal["observe"]
+    id: _StepId | None = None
+    text: _Text
+
+
+class _ClosingIn(_In):
+    kind: Literal["closing"]
+    id: _StepId | None = None
+    text: _Text
+
+
+class _FormulationRowIn(_In):
+    voice: _Text
+    quote: _Text
+
+
+class _FormulationsIn(_In):
+    kind: Literal["formulations"]
+    id: _StepId | None = None
+    rows: Annotated[list[_FormulationRowIn], Field(min_length=1)]
+
+
+class _SynthesisRowIn(_In):
+    voice: _Text | None = None
+    label: _Text | None = None
+    role: _Text
+    formulation: _Text
+
+
+class _SynthesisIn(_In):
+    kind: Literal["synthesis"]
+    id: _StepId | None = None
+    title: str | None = None
+    rows: list[_SynthesisRowIn] = []
+    revealed: list[str] = []
+    note: str | None = None
+
+
+_STEP_MODELS: dict[str, type[_In]] = {
+    "ask": _AskIn, "blind_round": _BlindRoundIn, "round": _RoundIn, "chair": _ChairIn,
+    "observe": _ObserveIn, "formulations": _FormulationsIn, "synthesis": _SynthesisIn, "closing": _ClosingIn,
 }
+_StepIn = Annotated[_AskIn | _BlindRoundIn | _RoundIn | _ChairIn | _ObserveIn | _FormulationsIn | _SynthesisIn
+                    | _ClosingIn, Field(discriminator="kind")]
 
 
-class _Lines:
-    """Best-effort line numbers for error messages (tomllib gives none once parsing succeeded)."""
-
-    def __init__(self, source: str | None) -> None:
-        self.lines = source.splitlines() if source is not None else []
-        self.steps = [i + 1 for i, line in enumerate(self.lines) if re.match(r"\s*\[\[\s*steps\s*\]\]", line)]
-        self.host = next((i + 1 for i, line in enumerate(self.lines) if re.match(r"\s*\[\s*host\s*\]", line)),
-                         None)
-
-    def key(self, name: str, start: int | None = None, end: int | None = None) -> int | None:
-        lo = (start or 1) - 1
-        hi = end - 1 if end is not None else len(self.lines)
-        pat = re.compile(rf"\s*\"?{re.escape(name)}\"?\s*=")
-        for i in range(lo, hi):
-            if pat.match(self.lines[i]):
-                return i + 1
-        return start
-
-    def top(self, name: str) -> int | None:
-        end = min([*self.steps, *([self.host] if self.host else [])], default=None)
-        return self.key(name, 1, end) if self.lines else None
-
-    def in_step(self, index: int, name: str | None = None) -> int | None:
-        if index >= len(self.steps):
-            return None
-        start = self.steps[index]
-        if name is None:
-            return start
-        end = self.steps[index + 1] if index + 1 < len(self.steps) else None
-        return self.key(name, start, end)
-
-    def in_host(self, name: str) -> int | None:
-        if self.host is None:
-            return None
-        later = [s for s in self.steps if s > self.host]
-        return self.key(name, self.host, later[0] if later else None)
+class _PlanIn(_In):
+    title: _Text
+    kind: PlanKind = "symposium"
+    subtitle: str | None = None
+    context: str | None = None
+    voices: Annotated[list[_Name], Field(min_length=1)]
+    system: str | None = None
+    host: _HostIn = _HostIn()
+    steps: Annotated[list[_StepIn], Field(min_length=1)]
 
 
-class _Parser:
-    def __init__(self, path: Path | None, source: str | None) -> None:
-        self.path = path
-        self.lines = _Lines(source)
+class _Problem(Exception):
+    """A plan problem at key path ``at`` (raised by the checks, turned into a ConfigError with its line)."""
 
-    def fail(self, message: str, field: str, line: int | None) -> ConfigError:
-        return ConfigError(f"{message} (field {field!r})", path=self.path, line=line, field=field)
+    def __init__(self, message: str, *at: str | int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.at = at
 
-    # typed getters: `where` gives the field path for the message, `line` where it is
-    def text(self, d: Mapping[str, Any], key: str, where: str, line: int | None, *,
-             required: bool = False) -> str | None:
-        value = d.get(key)
-        if value is None:
-            if required:
-                raise self.fail(f"missing {key!r}", where, line)
-            return None
-        if not isinstance(value, str) or (required and not value.strip()):
-            raise self.fail(f"{key!r} must be a non-empty string, not {value!r}", where, line)
-        return value
 
-    def names(self, value: Any, where: str, line: int | None) -> tuple[str, ...]:
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise self.fail(f"expected a list of voice shortcuts, not {value!r}", where, line)
-        dupes = sorted({v for v in value if value.count(v) > 1})
-        if dupes:
-            raise self.fail(f"voice(s) listed twice: {', '.join(dupes)}", where, line)
-        return tuple(value)
+def _validate(data: Mapping[str, Any], src: TomlFile) -> Plan:
+    try:
+        model = _PlanIn.model_validate(data)
+        return _build(model)
+    except ValidationError as exc:
+        message, at = _describe(exc.errors()[0])
+    except _Problem as problem:
+        message, at = problem.message, problem.at
+    name = dotted(at)
+    raise src.error(f"{message} (field {name!r})", *at, field=name)
 
-    def unknown(self, d: Mapping[str, Any], allowed: Sequence[str], where: str,
-                line_of: Any) -> None:
-        extra = [k for k in d if k not in allowed]
-        if extra:
-            k = extra[0]
-            raise self.fail(f"unknown key {k!r} in {where}; expected one of: {', '.join(allowed)}",
-                            f"{where}.{k}" if where != "plan" else k, line_of(k))
 
-    def parse(self, data: Mapping[str, Any]) -> Plan:
-        L = self.lines
-        self.unknown(data, _TOP_KEYS, "plan", L.top)
-        title = self.text(data, "title", "title", L.top("title"), required=True)
-        assert title is not None
-        kind = data.get("kind", "symposium")
-        if kind not in PLAN_KINDS:
-            raise self.fail(f"invalid value for kind, expected one of {', '.join(map(repr, PLAN_KINDS))} "
-                            f"(not {kind!r})", "kind", L.top("kind"))
-        if "voices" not in data:
-            raise self.fail("missing 'voices' (the catalog shortcuts convened)", "voices", None)
-        voices = self.names(data["voices"], "voices", L.top("voices"))
-        if not voices:
-            raise self.fail("'voices' is empty", "voices", L.top("voices"))
-        host = self.parse_host(data.get("host", {}))
-        raw_steps = data.get("steps", [])
-        if not isinstance(raw_steps, list) or not raw_steps:
-            raise self.fail("a plan needs at least one [[steps]] table", "steps", None)
-        steps: list[Step] = []
-        seen: dict[str, int] = {}
-        for i, raw in enumerate(raw_steps):
-            step = self.parse_step(i, raw, voices, host)
-            if step.id in seen:
-                raise self.fail(f"step id {step.id!r} is used by steps {seen[step.id] + 1} and {i + 1}",
-                                f"steps[{i}].id", L.in_step(i, "id"))
-            seen[step.id] = i
-            steps.append(step)
-        return Plan(
-            title=title, voices=voices, steps=tuple(steps), kind=cast(PlanKind, kind),
-            subtitle=self.text(data, "subtitle", "subtitle", L.top("subtitle")),
-            context=self.text(data, "context", "context", L.top("context")),
-            system=self.text(data, "system", "system", L.top("system")),
-            host=host,
-        )
+def _describe(err: ErrorDetails) -> tuple[str, KeyPath]:
+    """A pydantic error as (message, key path); the step-kind tags pydantic puts in ``loc`` are dropped."""
+    at: KeyPath = ()
+    model: type[BaseModel] = _PlanIn
+    for part in err["loc"]:
+        if at[-2:-1] == ("steps",) and isinstance(at[-1], int) and part in _STEP_MODELS:
+            model = _STEP_MODELS[str(part)]
+            continue
+        at = (*at, part)
+        if isinstance(part, str):
+            sub = _submodel(model, part)
+            model = sub or model
+    key = next((p for p in reversed(at) if isinstance(p, str)), "plan")
+    where = _where(at[:-1])
+    kind, value = err["type"], err.get("input")
+    if kind == "missing":
+        hints: dict[KeyPath, str] = {("voices",): " (the catalog shortcuts convened)",
+                                     ("steps",): ": a plan needs at least one [[steps]] table"}
+        hint = hints.get(at, "")
+        return f"missing {key!r}{hint}", at
+    if kind == "extra_forbidden":
+        return f"unknown key {key!r} in {where}; expected one of: {', '.join(model.model_fields)}", at
+    if kind == "union_tag_invalid" or (kind == "union_tag_not_found" and at[:1] == ("steps",)):
+        shown = value.get("kind") if isinstance(value, dict) else None
+        return (f"unknown step kind {shown!r}; expected one of: {', '.join(_STEP_MODELS)}",
+                (*at, "kind"))
+    if kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        return f"invalid value for {key}, expected one of {expected} (not {value!r})", at
+    if kind == "too_short" and at == ("steps",):
+        return "a plan needs at least one [[steps]] table", at
+    if kind == "too_short":
+        return f"{key!r} is empty", at
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"{_where(at)} must be a table", at
+    if kind == "list_type":
+        what = "voice shortcuts" if key == "voices" else "values"
+        return f"{key!r} must be a list of {what}, not {value!r}", at
+    if kind in ("string_type", "string_too_short"):
+        return f"{key!r} must be a non-empty string, not {value!r}", at
+    detail = str(err["msg"]).removeprefix("Value error, ")
+    if key == "id":
+        return detail, at
+    return f"{key!r} {detail}", at
 
-    def parse_host(self, raw: Any) -> Host:
-        L = self.lines
-        if not isinstance(raw, dict):
-            raise self.fail("[host] must be a table", "host", L.host)
-        self.unknown(raw, _HOST_KEYS, "host", L.in_host)
-        mode = raw.get("mode", "plan")
-        if mode not in HOST_MODES:
-            raise self.fail(f"invalid value for host.mode, expected one of "
-                            f"{', '.join(map(repr, HOST_MODES))} (not {mode!r})", "host.mode",
-                            L.in_host("mode"))
-        voice = self.text(raw, "voice", "host.voice", L.in_host("voice"))
-        if mode == "llm" and voice is None:
-            raise self.fail("host.mode is 'llm' but no host.voice drafts the questions", "host.voice",
-                            L.host)
-        name = self.text(raw, "name", "host.name", L.in_host("name")) or "Host"
-        return Host(mode=cast(HostMode, mode), voice=voice, name=name)
 
-    def parse_step(self, i: int, raw: Any, voices: tuple[str, ...], host: Host) -> Step:
-        L = self.lines
-        where = f"steps[{i}]"
+def _submodel(model: type[BaseModel], name: str) -> type[BaseModel] | None:
+    info = model.model_fields.get(name)
+    if info is None:
+        return None
+    for t in (info.annotation, *get_args(info.annotation)):
+        for u in (t, *get_args(t)):
+            if isinstance(u, type) and issubclass(u, BaseModel):
+                return u
+    return None
 
-        def line(key: str | None = None) -> int | None:
-            return L.in_step(i, key)
 
-        if not isinstance(raw, dict):
-            raise self.fail("each step must be a table", where, line())
-        kind = raw.get("kind")
-        if kind not in _STEP_KEYS:
-            raise self.fail(f"unknown step kind {kind!r}; expected one of: {', '.join(_STEP_KEYS)}",
-                            f"{where}.kind", line("kind"))
-        self.unknown(raw, ("kind", "id", *_STEP_KEYS[kind]), where, line)
-        step_id = raw.get("id", f"step-{i + 1:02d}")
-        if not isinstance(step_id, str) or not _ID.match(step_id) or step_id == "context":
-            raise self.fail(f"invalid step id {step_id!r}: use letters, digits, '-', '_' or '.' "
-                            f"(and not 'context')", f"{where}.id", line("id"))
+def _where(at: KeyPath) -> str:
+    return dotted(at) or "plan"
 
-        def s(key: str, required: bool = False) -> str | None:
-            return self.text(raw, key, f"{where}.{key}", line(key), required=required)
 
-        def one_voice(key: str = "voice", extra: tuple[str, ...] = ()) -> str:
-            v = s(key, required=True)
-            assert v is not None
-            if v not in voices and v not in extra:
-                raise self.fail(f"voice {v!r} is not one of the plan's voices ({', '.join(voices)})",
-                                f"{where}.{key}", line(key))
-            return v
+def _build(p: _PlanIn) -> Plan:
+    """The plan from validated input, after the checks that relate one part of the plan to another."""
+    voices = tuple(p.voices)
+    twice = sorted({v for v in voices if voices.count(v) > 1})
+    if twice:
+        raise _Problem(f"voice(s) listed twice: {', '.join(twice)}", "voices")
+    host = Host(mode=p.host.mode, voice=p.host.voice, name=p.host.name or "Host")
+    if host.mode == "llm" and host.voice is None:
+        raise _Problem("host.mode is 'llm' but no host.voice drafts the questions", "host", "voice")
+    steps: list[Step] = []
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(p.steps):
+        step = _step(i, raw, voices, host)
+        if step.id in seen:
+            raise _Problem(f"step id {step.id!r} is used by steps {seen[step.id] + 1} and {i + 1}", "steps", i, "id")
+        seen[step.id] = i
+        steps.append(step)
+    return Plan(title=p.title, voices=voices, steps=tuple(steps), kind=p.kind, subtitle=p.subtitle,
+                context=p.context, system=p.system, host=host)
 
-        def some_voices() -> tuple[str, ...]:
-            if "voices" not in raw:
-                return voices
-            vs = self.names(raw["voices"], f"{where}.voices", line("voices"))
-            bad = [v for v in vs if v not in voices]
-            if bad:
-                raise self.fail(f"voice {bad[0]!r} is not one of the plan's voices ({', '.join(voices)})",
-                                f"{where}.voices", line("voices"))
-            return vs
 
-        def question() -> str | None:
-            q = s("question")
-            if q is None and host.mode == "plan":
-                raise self.fail("missing 'question' (host.mode is 'plan', so the plan writes every "
-                                "question)", f"{where}.question", line())
-            return q
+def _step(i: int, raw: _In, voices: tuple[str, ...], host: Host) -> Step:
+    step_id = getattr(raw, "id", None) or f"step-{i + 1:02d}"
 
-        if kind == "ask":
-            sees = raw.get("sees", "thread")
-            if sees not in SEES:
-                raise self.fail(f"invalid value for sees, expected one of {', '.join(map(repr, SEES))} "
-                                f"(not {sees!r})", f"{where}.sees", line("sees"))
-            return AskStep(id=step_id, voice=one_voice(), question=question(), intent=s("intent"),
-                           sees=cast(Sees, sees), heading=s("heading"))
-        if kind == "blind_round":
-            return BlindRoundStep(id=step_id, voices=some_voices(), question=question(),
-                                  intent=s("intent"), heading=s("heading"))
-        if kind == "round":
-            return RoundStep(id=step_id, voices=some_voices())
-        if kind == "chair":
-            chair = s("voice", required=True)
-            assert chair is not None
-            return ChairStep(id=step_id, voice=chair, prompt=s("prompt"))
-        if kind in ("observe", "closing"):
-            text = s("text", required=True)
-            assert text is not None
-            return ObserveStep(id=step_id, text=text) if kind == "observe" else ClosingStep(id=step_id,
-                                                                                             text=text)
-        host_voices = (host.voice,) if host.voice else ()
-        if kind == "formulations":
-            rows: list[FormulationRow] = []
-            for j, r in enumerate(self.rows(raw, where, line)):
-                rw = f"{where}.rows[{j}]"
-                self.unknown(r, ("voice", "quote"), rw, lambda _k: line("rows"))
-                v = self.text(r, "voice", f"{rw}.voice", line("rows"), required=True)
-                q = self.text(r, "quote", f"{rw}.quote", line("rows"), required=True)
-                assert v is not None and q is not None
-                if v not in voices:
-                    raise self.fail(f"voice {v!r} is not one of the plan's voices ({', '.join(voices)})",
-                                    f"{rw}.voice", line("rows"))
-                rows.append(FormulationRow(voice=v, quote=q))
-            return FormulationsStep(id=step_id, rows=tuple(rows))
-        # synthesis
-        srows: list[SynthesisRow] = []
-        for j, r in enumerate(self.rows(raw, where, line, required=False)):
-            rw = f"{where}.rows[{j}]"
-            self.unknown(r, ("voice", "label", "role", "formulation"), rw, lambda _k: line("rows"))
-            v = self.text(r, "voice", f"{rw}.voice", line("rows"))
-            label = self.text(r, "label", f"{rw}.label", line("rows"))
-            if v is None and label is None:
-                raise self.fail("a synthesis row needs a 'voice' or a 'label'", rw, line("rows"))
-            if v is not None and v not in voices and v not in host_voices:
-                raise self.fail(f"voice {v!r} is neither one of the plan's voices ({', '.join(voices)}) "
-                                f"nor the host's voice", f"{rw}.voice", line("rows"))
-            role = self.text(r, "role", f"{rw}.role", line("rows"), required=True)
-            formulation = self.text(r, "formulation", f"{rw}.formulation", line("rows"), required=True)
-            assert role is not None and formulation is not None
-            srows.append(SynthesisRow(role=role, formulation=formulation, voice=v, label=label))
-        revealed = raw.get("revealed", [])
-        if not isinstance(revealed, list) or not all(isinstance(x, str) for x in revealed):
-            raise self.fail("'revealed' must be a list of strings", f"{where}.revealed", line("revealed"))
-        return SynthesisStep(id=step_id, title=s("title"), rows=tuple(srows), revealed=tuple(revealed),
-                             note=s("note"))
+    def member(voice: str, *at: str | int) -> str:
+        if voice not in voices:
+            raise _Problem(f"voice {voice!r} is not one of the plan's voices ({', '.join(voices)})", "steps", i, *at)
+        return voice
 
-    def rows(self, raw: Mapping[str, Any], where: str, line: Any,
-             required: bool = True) -> list[dict[str, Any]]:
-        rows = raw.get("rows")
-        if rows is None and not required:
-            return []
-        if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
-            raise self.fail("'rows' must be a non-empty list of tables", f"{where}.rows", line("rows"))
-        return rows
+    def some(listed: list[str] | None) -> tuple[str, ...]:
+        if listed is None:
+            return voices
+        twice = sorted({v for v in listed if listed.count(v) > 1})
+        if twice:
+            raise _Problem(f"voice(s) listed twice: {', '.join(twice)}", "steps", i, "voices")
+        return tuple(member(v, "voices") for v in listed)
+
+    def question(q: str | None) -> str | None:
+        if q is None and host.mode == "plan":
+            raise _Problem("missing 'question' (host.mode is 'plan', so the plan writes every question)",
+                           "steps", i, "question")
+        return q
+
+    if isinstance(raw, _AskIn):
+        return AskStep(id=step_id, voice=member(raw.voice, "voice"), question=question(raw.question),
+                       intent=raw.intent, sees=raw.sees, heading=raw.heading)
+    if isinstance(raw, _BlindRoundIn):
+        return BlindRoundStep(id=step_id, voices=some(raw.voices), question=question(raw.question),
+                              intent=raw.intent, heading=raw.heading)
+    if isinstance(raw, _RoundIn):
+        return RoundStep(id=step_id, voices=some(raw.voices))
+    if isinstance(raw, _ChairIn):  # the chair need not be one of the plan's voices
+        return ChairStep(id=step_id, voice=raw.voice, prompt=raw.prompt)
+    if isinstance(raw, _ObserveIn):
+        return ObserveStep(id=step_id, text=raw.text)
+    if isinstance(raw, _ClosingIn):
+        return ClosingStep(id=step_id, text=raw.text)
+    if isinstance(raw, _FormulationsIn):
+        return FormulationsStep(id=step_id, rows=tuple(
+            FormulationRow(voice=member(r.voice, "rows", j, "voice"), quote=r.quote) for j, r in enumerate(raw.rows)))
+    assert isinstance(raw, _SynthesisIn)
+    host_voices = (host.voice,) if host.voice else ()
+    rows: list[SynthesisRow] = []
+    for j, r in enumerate(raw.rows):
+        if r.voice is None and r.label is None:
+            raise _Problem("a synthesis row needs a 'voice' or a 'label'", "steps", i, "rows", j)
+        if r.voice is not None and r.voice not in voices and r.voice not in host_voices:
+            raise _Problem(f"voice {r.voice!r} is neither one of the plan's voices ({', '.join(voices)}) nor the "
+                           "host's voice", "steps", i, "rows", j, "voice")
+        rows.append(SynthesisRow(role=r.role, formulation=r.formulation, voice=r.voice, label=r.label))
+    return SynthesisStep(id=step_id, title=raw.title, rows=tuple(rows), revealed=tuple(raw.revealed),
+                         note=raw.note)
 
 
 def parse_plan(source: str, path: Path | None = None) -> Plan:
     """Parse a plan from TOML text; ``path`` is only used in error messages."""
-    try:
-        data = tomllib.loads(source)
-    except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"at line (\d+)", str(exc))
-        raise ConfigError(f"invalid TOML: {exc}", path=path, line=int(m.group(1)) if m else None) from exc
-    return _Parser(path, source).parse(data)
+    src = TomlFile(path, source)
+    return _validate(src.parse(), src)
 
 
 def load_plan(path: Path | str) -> Plan:
     """Read and parse a plan file."""
-    p = Path(path)
-    try:
-        source = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read plan: {exc.strerror}", path=p) from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"plan is not UTF-8 text: {exc.reason}", path=p) from exc
-    return parse_plan(source, p)
+    src = TomlFile.read(Path(path), "plan")
+    return _validate(src.parse(), src)
 
 
 def plan_from_dict(data: Mapping[str, Any]) -> Plan:
     """The inverse of :func:`plan_to_dict` (validated exactly as a file is)."""
-    return _Parser(None, None).parse(data)
+    return _validate(data, TomlFile(None, ""))
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
@@ -593,8 +607,8 @@ def _step_to_dict(step: Step) -> dict[str, Any]:
                                  "formulation": r.formulation}) for r in step.rows]
         d["revealed"] = list(step.revealed)
         return d
-    for key in _STEP_KEYS[step.kind]:
-        value = getattr(step, key)
-        if value is not None:
-            d[key] = list(value) if isinstance(value, tuple) else value
+    for f in fields(step):
+        value = getattr(step, f.name)
+        if f.name != "id" and value is not None:
+            d[f.name] = list(value) if isinstance(value, tuple) else value
     return d

@@ -8,7 +8,7 @@ from typing import Any
 
 from symposia.dialogue.observer import Observer
 from symposia.dialogue.runtime import Runtime
-from symposia.errors import SymposiaError
+from symposia.errors import NotFoundError
 
 
 async def resume_session(rt: Runtime, session_id: str, *, observer: Observer | None = None,
@@ -36,5 +36,5 @@ async def resume_session(rt: Runtime, session_id: str, *, observer: Observer | N
         from symposia.analysis.study import StudyPlan, run_study
 
         return await run_study(rt, StudyPlan.from_dict(plan), session_id=session.id, observer=observer)
-    raise SymposiaError(f"session {session.id} is a {session.kind!r} session, which cannot be resumed "
+    raise NotFoundError(f"session {session.id} is a {session.kind!r} session, which cannot be resumed "
                         "with `symposia resume` (a chat continues with `symposia chat --resume ID`)")

@@ -8,12 +8,13 @@ what makes an interrupted session resumable.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from symposia.archive import Archive
+from symposia.archive import Archive, new_session_id
 from symposia.catalog import Catalog, Voice
+from symposia.catalog.prices import PriceTable, load_prices
 from symposia.keys import resolve_key
 from symposia.providers.base import Provider
 from symposia.providers.registry import make_provider
@@ -41,6 +42,7 @@ class Runtime:
 
     catalog: Catalog
     archive: Archive
+    prices: PriceTable = field(default_factory=load_prices)
     _providers: dict[str, Provider] = field(default_factory=dict)
 
     def provider(self, voice: Voice) -> Provider:
@@ -49,16 +51,22 @@ class Runtime:
             self._providers[spec.name] = make_provider(spec, resolve_key(spec))
         return self._providers[spec.name]
 
+    def ready(self, voices: Iterable[Voice]) -> None:
+        """Resolve every voice's provider and key now, so that a missing key or a broken provider stops
+        a session before anything is written (MissingKeyError, ConfigError)."""
+        for voice in voices:
+            self.provider(voice)
+
     def request_for(self, voice: Voice, messages: list[Message], *, system: str | None = None,
                     params: Params | None = None) -> TurnRequest:
         """The exact request a voice will see: catalog defaults overridden by call parameters."""
         merged = voice.params.merged(params) if params is not None else voice.params
         return TurnRequest(model=voice.model, messages=tuple(messages), system=system, params=merged)
 
-    def start_session(self, kind: str, title: str, *, plan: dict[str, Any] | None = None,
+    def start_session(self, kind: str, title: str, *, voices: Iterable[Voice], plan: dict[str, Any] | None = None,
                       meta: dict[str, Any] | None = None, session_id: str | None = None) -> SessionRecord:
-        from symposia.archive import new_session_id
-
+        """Record a new session, once every voice it will call is :meth:`ready` (fail before side effects)."""
+        self.ready(voices)
         rec = SessionRecord(id=session_id or new_session_id(kind), kind=kind, title=title, created_at=utcnow(),
                             plan=plan or {}, meta=meta or {})
         self.archive.create_session(rec)
@@ -74,6 +82,13 @@ class Runtime:
                 return done
         provider = self.provider(voice)
         result = await run_turn(provider, request, voice=voice.shortcut, on_event=on_event)
+        meta = dict(meta or {})
+        if result.usage.cost is None:
+            estimate = self.prices.estimate(request.model, result.usage)
+            if estimate is not None:
+                # The provider reported no cost: fill it from the price table, and say so.
+                result = replace(result, usage=replace(result.usage, cost=estimate[0]))
+                meta["cost_estimated"] = estimate[1].note()
         record = TurnRecord(
             id=None,
             session_id=session_id,
@@ -85,7 +100,7 @@ class Runtime:
             result=result,
             role=role,
             step_key=step_key,
-            meta=meta or {},
+            meta=meta,
         )
         turn_id = self.archive.add_turn(record)
         return self.archive.get_turn(turn_id)

@@ -322,10 +322,13 @@ async def run_symposium(rt: Runtime, plan: Plan, *, session_id: str | None = Non
                         human: HumanHost | None = None) -> SymposiumOutcome:
     """Run (or resume, given ``session_id``) a symposium plan; every step is recorded as it happens."""
     obs = observer or NullObserver()
+    # Every voice the plan names (a chair too) is known and has its key before anything is written or paid for.
+    voices = [rt.catalog.voice(v) for v in plan.voice_names()]
     if session_id is None:
         session_id = rt.start_session("symposium", plan.title, plan={"kind": "symposium", **plan_to_dict(plan)},
-                                      meta={"voices": list(plan.voices), "host": plan.host.name}).id
+                                      meta={"voices": list(plan.voices), "host": plan.host.name}, voices=voices).id
     else:
+        rt.ready(voices)
         rt.archive.set_session_status(session_id, "running")
     run = _Run(rt, plan, session_id, obs, human, SymposiumOutcome(session_id))
     try:

@@ -16,25 +16,37 @@ from typing import Any, Literal
 from ftfy.badness import is_bad
 
 from symposia.catalog import Catalog, Voice
-from symposia.errors import SymposiaError, UnknownVoiceError
+from symposia.errors import ImportError_, UnknownVoiceError
 from symposia.records import ErrorInfo, Message, TurnRecord, Usage
 
 __all__ = [
     "ImportError_",
     "ImportedSession",
     "ImportedTurn",
+    "Section",
     "Speaker",
     "Table",
     "VoiceMapper",
-    "decode_bytes",
+    "add_flag",
+    "code_or_text",
     "date_from_filename",
+    "decode_bytes",
+    "fenced_mask",
+    "fields",
     "find_date",
+    "is_rule",
+    "label_value",
+    "messages_of",
+    "number",
     "parse_date",
     "parse_table",
     "repair_mojibake",
+    "sections",
     "slug",
     "split_front_matter",
     "strip_md",
+    "strip_rules",
+    "title_and_head",
     "unquote",
 ]
 
@@ -43,8 +55,6 @@ TurnRole = Literal["voice", "host", "chair"]
 NO_DATE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-class ImportError_(SymposiaError):  # noqa: N801 - trailing underscore: do not shadow the builtin
-    """A file that cannot be imported; the message says why, for the report."""
 
 
 # -- the parsed form -------------------------------------------------------------------------------

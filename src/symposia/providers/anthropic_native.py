@@ -14,39 +14,14 @@ accepts them as arguments); ``seed`` has no Anthropic equivalent and is not sent
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
-import time
-from collections.abc import AsyncIterator, Mapping
+import dataclasses
+from collections.abc import Iterator
 from typing import Any
 
 import anthropic
 
-from symposia.errors import ProviderError
-from symposia.providers.base import ProviderSpec
-from symposia.providers.retry import (
-    NO_KEY,
-    TRANSPORT_ERRORS,
-    connection_error,
-    describe_cause,
-    response_body,
-    status_error,
-    timeout_error,
-)
-from symposia.providers.runner import Deadline
-from symposia.records import (
-    FinishReason,
-    Message,
-    ReasoningChunk,
-    StreamEvent,
-    TextChunk,
-    TurnRequest,
-    TurnResult,
-    Usage,
-    utcnow,
-)
-from symposia.redact import redact, register_secret
+from symposia.providers.sdk import SDKProvider, StreamState, sdk_error_table
+from symposia.records import FinishReason, Message, StreamEvent, TurnRequest
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_MAX_TOKENS = 4096
@@ -78,56 +53,22 @@ def shape_messages(
     return ("\n\n".join(sys_parts) if sys_parts else None), out
 
 
-def map_sdk_error(provider: str, exc: Exception) -> ProviderError | None:
-    """Our :class:`ProviderError` for an ``anthropic`` SDK or transport exception; None for anything else."""
-    if isinstance(exc, anthropic.APITimeoutError):
-        return timeout_error(provider, "the HTTP client timed out")
-    if isinstance(exc, anthropic.APIConnectionError):
-        return connection_error(provider, describe_cause(exc))
-    if isinstance(exc, anthropic.APIStatusError):
-        status: int | None = exc.status_code
-        body: Any
-        if status is not None and 200 <= status < 300:
-            # `event: error` inside a 200 stream: classify by the error type it names.
-            status, body = None, exc.body
-        else:
-            body = response_body(exc.response, exc.body)
-        return status_error(provider, status, body if isinstance(body, Mapping | str) else None,
-                            exc.response.headers, fallback=redact(exc.message))
-    if isinstance(exc, anthropic.APIError):
-        return status_error(provider, None, exc.body if isinstance(exc.body, Mapping) else None,
-                            fallback=redact(exc.message))
-    if isinstance(exc, TRANSPORT_ERRORS):
-        return connection_error(provider, describe_cause(exc))
-    if isinstance(exc, json.JSONDecodeError):
-        return ProviderError("the stream carried malformed data", provider=provider, retryable=True,
-                             kind="stream_error")
-    return None
-
-
-class AnthropicProvider:
+class AnthropicProvider(SDKProvider[anthropic.AsyncAnthropic]):
     """Streams Messages from Anthropic (or any server speaking its wire format)."""
 
-    def __init__(self, spec: ProviderSpec, api_key: str | None) -> None:
-        register_secret(api_key)
-        self.spec = spec
-        self._api_key = api_key or NO_KEY
-        self._client: anthropic.AsyncAnthropic | None = None
-        self._client_loop: asyncio.AbstractEventLoop | None = None
+    errors = sdk_error_table(anthropic)
+    finish_reasons = _STOP
+    request_id_header = "request-id"
 
-    def _get_client(self) -> anthropic.AsyncAnthropic:
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._client_loop is not loop:
-            t = self.spec.timeouts
-            self._client = anthropic.AsyncAnthropic(
-                api_key=self._api_key,
-                base_url=self.spec.base_url or DEFAULT_BASE_URL,
-                max_retries=0,
-                timeout=anthropic.Timeout(t.total, connect=t.connect),
-                default_headers=dict(self.spec.headers) or None,
-            )
-            self._client_loop = loop
-        return self._client
+    def _new_client(self) -> anthropic.AsyncAnthropic:
+        return anthropic.AsyncAnthropic(**self._client_options(DEFAULT_BASE_URL, anthropic.Timeout))
+
+    async def _open(self, client: anthropic.AsyncAnthropic, request: TurnRequest) -> Any:
+        return await client.messages.create(**self._kwargs(request))
+
+    def _request_id(self, state: StreamState, headers: Any) -> str | None:
+        # The response's request-id header first; the message id (in state) when a proxy drops it.
+        return headers.get(self.request_id_header) or state.request_id
 
     def _kwargs(self, request: TurnRequest) -> dict[str, Any]:
         system, messages = shape_messages(request.system, request.messages)
@@ -154,118 +95,36 @@ class AnthropicProvider:
             kw["extra_body"] = body
         return kw
 
-    async def stream(self, request: TurnRequest) -> AsyncIterator[StreamEvent]:
-        """Yield text/reasoning chunks, then the ``TurnResult``; raise ``ProviderError`` on failure."""
-        name = self.spec.name
-        client = self._get_client()
-        kwargs = self._kwargs(request)
-        started_at = utcnow()
-        t0 = time.perf_counter()
-        dl = Deadline(self.spec.timeouts.idle, self.spec.timeouts.total)
-        text_parts: list[str] = []
-        reasoning_parts: list[str] = []
-        ttft: float | None = None
-        model: str | None = None
-        message_id: str | None = None
-        stop_raw: str | None = None
-        finished = False
-        prompt_tokens: int | None = None
-        output_tokens: int | None = None
-        thinking_tokens: int | None = None
-        sdk_stream: Any = None
-        try:
-            dl.waiting = True
-            try:
-                sdk_stream = await client.messages.create(**kwargs)
-            finally:
-                dl.waiting = False
-            anext_ = sdk_stream.__anext__
-            while True:
-                dl.waiting = True
-                try:
-                    ev = await anext_()
-                except StopAsyncIteration:
-                    break
-                finally:
-                    dl.waiting = False
-                et = ev.type
-                if et == "content_block_delta":
-                    d = ev.delta
-                    dt = d.type
-                    if dt == "text_delta":
-                        if d.text:
-                            dl.progress()
-                            if ttft is None:
-                                ttft = time.perf_counter() - t0
-                            text_parts.append(d.text)
-                            yield TextChunk(d.text)
-                    elif dt == "thinking_delta" and d.thinking:
-                        dl.progress()
-                        if ttft is None:
-                            ttft = time.perf_counter() - t0
-                        reasoning_parts.append(d.thinking)
-                        yield ReasoningChunk(d.thinking)
-                elif et == "message_start":
-                    msg = ev.message
-                    model = msg.model or None
-                    message_id = msg.id or None
-                    u = msg.usage
-                    if u is not None:
-                        prompt_tokens = (u.input_tokens or 0) + (u.cache_creation_input_tokens or 0) + (
-                            u.cache_read_input_tokens or 0)
-                        output_tokens = u.output_tokens or None
-                elif et == "message_delta":
-                    if ev.delta.stop_reason:
-                        stop_raw = ev.delta.stop_reason
-                    u = ev.usage
-                    if u is not None:
-                        dl.progress()
-                        output_tokens = u.output_tokens
-                        if u.input_tokens is not None:
-                            prompt_tokens = (u.input_tokens or 0) + (u.cache_creation_input_tokens or 0) + (
-                                u.cache_read_input_tokens or 0)
-                        details = u.output_tokens_details
-                        if details is not None:
-                            thinking_tokens = details.thinking_tokens
-                elif et == "message_stop":
-                    finished = True
-        except asyncio.CancelledError:
-            if dl.expired():
-                raise timeout_error(name, dl.describe()) from None
-            raise
-        except ProviderError:
-            raise
-        except Exception as exc:
-            if dl.fired is not None and dl.expired():  # our cancellation surfaced as another error
-                raise timeout_error(name, dl.describe()) from exc
-            mapped = map_sdk_error(name, exc)
-            if mapped is None:
-                raise
-            raise mapped from exc
-        finally:
-            dl.close()
-            if sdk_stream is not None:
-                await sdk_stream.close()
-        if not finished and stop_raw is None:
-            raise connection_error(name, "the stream ended before the model finished")
-        request_id = sdk_stream.response.headers.get("request-id") if sdk_stream is not None else None
-        yield TurnResult(
-            text="".join(text_parts),
-            reasoning="".join(reasoning_parts),
-            finish_reason=_STOP.get(stop_raw, "unknown") if stop_raw else "unknown",
-            model_requested=request.model,
-            model_reported=model,
-            request_id=request_id or message_id,
-            usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=output_tokens,
-                        reasoning_tokens=thinking_tokens),
-            ttft_s=ttft,
-            latency_s=time.perf_counter() - t0,
-            started_at=started_at,
-            ended_at=utcnow(),
-        )
+    def _read(self, ev: Any, state: StreamState) -> Iterator[StreamEvent]:
+        et = ev.type
+        if et == "content_block_delta":
+            d = ev.delta
+            if d.type == "text_delta" and d.text:
+                yield state.text(d.text)
+            elif d.type == "thinking_delta" and d.thinking:
+                yield state.reasoning(d.thinking)
+        elif et == "message_start":
+            msg = ev.message
+            state.model = msg.model or None
+            state.request_id = msg.id or None
+            if msg.usage is not None:
+                state.usage = dataclasses.replace(state.usage, prompt_tokens=_prompt_tokens(msg.usage),
+                                                  completion_tokens=msg.usage.output_tokens or None)
+        elif et == "message_delta":
+            if ev.delta.stop_reason:
+                state.finish_raw, state.finished = ev.delta.stop_reason, True
+            u = ev.usage
+            if u is not None:
+                state.progress()
+                details = u.output_tokens_details
+                state.usage = dataclasses.replace(
+                    state.usage, completion_tokens=u.output_tokens,
+                    prompt_tokens=_prompt_tokens(u) if u.input_tokens is not None else state.usage.prompt_tokens,
+                    reasoning_tokens=details.thinking_tokens if details is not None else state.usage.reasoning_tokens)
+        elif et == "message_stop":
+            state.finished = True
 
-    async def aclose(self) -> None:
-        if self._client is not None:
-            client, self._client = self._client, None
-            with contextlib.suppress(RuntimeError):  # created on an event loop that is gone
-                await client.close()
+
+def _prompt_tokens(u: Any) -> int:
+    """Input tokens, counting those written to and read from the prompt cache."""
+    return (u.input_tokens or 0) + (u.cache_creation_input_tokens or 0) + (u.cache_read_input_tokens or 0)

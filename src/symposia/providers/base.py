@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from symposia.records import StreamEvent, TurnRequest
 
-ProviderKind = Literal["openai", "anthropic", "local", "scripted"]
+ProviderKind = Literal["openai", "anthropic", "local", "scripted", "llm"]
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """Publishing sessions to Moltbook: ``symposia publish ID --to moltbook``.
 
 Submodules: :mod:`.content` builds the post (pure), :mod:`.challenge` solves the verification
-problem (pure), :mod:`.moltbook` is the HTTP client, :mod:`.queue` the workflow and its record in
-the archive, :mod:`.schema` the archive migration. Names are imported lazily: the archive imports
-:mod:`.schema` on every open, and that must not pull in httpx or the renderer.
+problem (pure), :mod:`.moltbook` is the HTTP client, :mod:`.queue` the workflow, :mod:`.store` its
+record in the archive (whose ``publications`` table is created by :mod:`symposia.archive.schema_publish`).
+Names are imported lazily so that ``import symposia.publish`` does not pull in httpx or the renderer.
 """
 
 from __future__ import annotations
@@ -15,16 +15,8 @@ if TYPE_CHECKING:
     from symposia.publish.challenge import Solution, solve
     from symposia.publish.content import Post, PublishError, build_post
     from symposia.publish.moltbook import MoltbookClient, MoltbookError
-    from symposia.publish.queue import (
-        Publication,
-        PublishResult,
-        QueueReport,
-        publications,
-        publish_session,
-        send_queue,
-        verify_pending,
-        waiting_posts,
-    )
+    from symposia.publish.queue import PublishResult, QueueReport, publish_session, send_queue, verify_pending
+    from symposia.publish.store import Publication, publications, waiting_posts
 
 __all__ = [
     "MoltbookClient",
@@ -48,8 +40,9 @@ _WHERE = {
     "Solution": "challenge", "solve": "challenge",
     "Post": "content", "PublishError": "content", "build_post": "content",
     "MoltbookClient": "moltbook", "MoltbookError": "moltbook",
-    "Publication": "queue", "PublishResult": "queue", "QueueReport": "queue", "publications": "queue",
-    "publish_session": "queue", "send_queue": "queue", "verify_pending": "queue", "waiting_posts": "queue",
+    "Publication": "store", "publications": "store", "waiting_posts": "store",
+    "PublishResult": "queue", "QueueReport": "queue", "publish_session": "queue", "send_queue": "queue",
+    "verify_pending": "queue",
 }
 
 

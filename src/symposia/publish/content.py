@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import ftfy
 
-from symposia.errors import SymposiaError
+from symposia.errors import PublishError
 from symposia.records import SessionRecord, TurnRecord
 from symposia.redact import redact
 from symposia.render.transcript import transcript_markdown
@@ -33,8 +33,6 @@ _PART_HEADINGS = {"formulations": ("## Key Formulations",), "synthesis": ("## Sy
 _PART_NAMES = {"formulations": "Key Formulations", "synthesis": "Synthesis"}
 
 
-class PublishError(SymposiaError):
-    """Publishing cannot go ahead: the message says what to change."""
 
 
 @dataclass(frozen=True)

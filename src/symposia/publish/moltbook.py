@@ -23,23 +23,28 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from symposia import __version__, paths
-from symposia.errors import MissingKeyError
+from symposia import paths
+from symposia.errors import MissingKeyError, MoltbookError
 from symposia.keys import load_keys_file
 from symposia.publish.content import PublishError
 from symposia.redact import redact, register_secret
+from symposia.version import __version__
 
 __all__ = [
     "BASE_URL_ENV",
     "KEY_ENV",
-    "OFFICIAL_BASE_URL",
     "MoltbookClient",
     "MoltbookError",
+    "OFFICIAL_BASE_URL",
     "PostReply",
     "Verification",
     "VerifyReply",
+    "base_url_from_env",
     "check_base_url",
+    "parse_time",
     "resolve_api_key",
+    "retry_after_s",
+    "untrusted",
 ]
 
 OFFICIAL_HOST = "www.moltbook.com"
@@ -50,18 +55,6 @@ _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 DEFAULT_RETRY_AFTER_S = 30 * 60.0
 
 
-class MoltbookError(PublishError):
-    """A Moltbook call failed. ``kind``: ``rate_limited`` (with ``retry_after`` seconds), ``redirect``,
-    ``auth``, ``rejected``, ``bad_reply``, ``connection``, ``http``."""
-
-    def __init__(self, message: str, *, kind: str = "http", status: int | None = None,
-                 retry_after: float | None = None, location: str | None = None) -> None:
-        self.kind = kind
-        self.status = status
-        self.retry_after = retry_after
-        self.location = location
-        st = f" (HTTP {status})" if status is not None else ""
-        super().__init__(redact(f"Moltbook{st}: {message}"))
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ output can break the structure around it; matched words are in bold.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from symposia import markdown as md
 from symposia.archive.exposure import Place, Use
 from symposia.archive.neardups import SharedSpan
 from symposia.archive.origin import EXIT_CODES, OriginReport, QuoteVerdict, exposure_line
@@ -18,23 +18,6 @@ from symposia.archive.recall import Formulation
 from symposia.archive.search import Hit, SearchResult
 
 __all__ = ["near_dups_markdown", "origin_markdown", "recall_markdown", "search_markdown", "verify_markdown"]
-
-_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&!])")
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _inline(text: str) -> str:
-    """Recorded text shown literally inside a line of Markdown."""
-    return _INLINE_SPECIAL.sub(r"\\\1", _one_line(text))
-
-
-def _code(text: str) -> str:
-    ticks = "``" if "`" in text else "`"
-    return f"{ticks}{text}{ticks}"
-
 
 def _when(iso: str) -> str:
     try:
@@ -47,36 +30,36 @@ def _when(iso: str) -> str:
 def _keep_spaces(snippet: str, spans: Sequence[tuple[int, int]]) -> str:
     """Highlight with spaces preserved: the snippet is cut at span edges, each piece escaped alone."""
     if not spans:
-        return _inline(snippet)
+        return md.inline(snippet)
     parts: list[str] = []
     pos = 0
     for a, b in spans:
         if a < pos:
             continue
-        parts.append(_INLINE_SPECIAL.sub(r"\\\1", snippet[pos:a]))
-        parts.append("**" + _INLINE_SPECIAL.sub(r"\\\1", snippet[a:b]) + "**")
+        parts.append(md.escape(snippet[pos:a]))
+        parts.append("**" + md.escape(snippet[a:b]) + "**")
         pos = b
-    parts.append(_INLINE_SPECIAL.sub(r"\\\1", snippet[pos:]))
+    parts.append(md.escape(snippet[pos:]))
     return " ".join("".join(parts).split())
 
 
 def _who(role: str, voice_name: str, voice: str) -> str:
-    return f"{_inline(voice_name)} ({_code(voice)}, {role})"
+    return f"{md.inline(voice_name)} ({md.code(voice)}, {role})"
 
 
 def _where(turn_id: int, session_id: str, kind: str, seq: int | None = None) -> str:
     seq_part = f" · seq {seq}" if seq is not None else ""
-    kind_part = f" ({_inline(kind)})" if kind else ""
-    return f"turn {turn_id} · session {_code(session_id)}{kind_part}{seq_part}"
+    kind_part = f" ({md.inline(kind)})" if kind else ""
+    return f"turn {turn_id} · session {md.code(session_id)}{kind_part}{seq_part}"
 
 
 # -- search ------------------------------------------------------------------------------------------------
 
 
 def _source(title: str, source_file: str | None) -> str:
-    out = f"“{_inline(title)}”" if title else ""
+    out = f"“{md.inline(title)}”" if title else ""
     if source_file:
-        out += (" · " if out else "") + f"from {_code(source_file)}"
+        out += (" · " if out else "") + f"from {md.code(source_file)}"
     return out
 
 
@@ -86,7 +69,7 @@ def _hit(i: int, h: Hit) -> str:
         extra.append(f"similarity {h.similarity:.2f}")
     if h.field != "answer":
         extra.append(f"in the {h.field} it was shown")
-    model = f" · {_code(h.model)}" if h.model else ""
+    model = f" · {md.code(h.model)}" if h.model else ""
     src = _source(h.session_title, h.source_file)
     return "\n".join([
         f"## {i}. {_who(h.role, h.voice_name, h.voice)}{model} — {_when(h.started_at)}",
@@ -108,11 +91,11 @@ def search_markdown(result: SearchResult) -> str:
         count = f"{len(result.hits)} turn(s) close in meaning"
     else:
         count = f"{about}{result.total:,} matching turn(s), {len(result.hits)} shown"
-    head = [f"# Search: {_inline(result.query)}", "", f"*{count}; {mode}.*"]
+    head = [f"# Search: {md.inline(result.query)}", "", f"*{count}; {mode}.*"]
     if result.unembedded and result.mode != "fts":
         head.append(f"*{result.unembedded} turn(s) not embedded yet: run `symposia index` to search them by "
                     f"meaning.*")
-    head += [f"*{_inline(n)}*" for n in result.notes]
+    head += [f"*{md.inline(n)}*" for n in result.notes]
     if not result.hits:
         head += ["", "**Nothing found.** Try fewer words, `word*` for prefixes, or `--semantic`."]
     body = [_hit(i, h) for i, h in enumerate(result.hits, start=1)]
@@ -130,8 +113,8 @@ def _place_line(p: Place) -> str:
         f", meaning {p.meaning:.2f}" if p.meaning is not None else "")
     who = _who(p.role, p.voice_name, p.voice)
     if p.character:
-        who = f"{_inline(p.character)} (a character voiced by {who})"
-    model = f" · {_code(p.model)}" if p.model else ""
+        who = f"{md.inline(p.character)} (a character voiced by {who})"
+    model = f" · {md.code(p.model)}" if p.model else ""
     when = p.day + " (date only)" if p.date_only else _when(p.started_at)
     src = _source(p.session_title, p.source_file)
     return (f"{when} · {who}{model} · {_where(p.turn_id, p.session_id, p.session_kind, p.seq)}"
@@ -139,17 +122,17 @@ def _place_line(p: Place) -> str:
 
 
 def _use_lines(u: Use, note: str = "") -> list[str]:
-    return [f"- **{exposure_line(u.exposure)}**{note} — {_place_line(u.place)}", f"  > {_inline(u.place.text)}"]
+    return [f"- **{exposure_line(u.exposure)}**{note} — {_place_line(u.place)}", f"  > {md.inline(u.place.text)}"]
 
 
 def origin_markdown(report: OriginReport) -> str:
     """The ``symposia origin`` view."""
-    out = [f"# Origin of “{_inline(report.phrase)}”", ""]
+    out = [f"# Origin of “{md.inline(report.phrase)}”", ""]
     if report.origin is None:
-        out.append(f"**No origin:** {_inline(report.why_none or 'nobody said it')}.")
+        out.append(f"**No origin:** {md.inline(report.why_none or 'nobody said it')}.")
     else:
         o = report.origin.place
-        out += [f"**First said by a voice, unprompted:** {_place_line(o)}", "", f"> {_inline(o.text)}"]
+        out += [f"**First said by a voice, unprompted:** {_place_line(o)}", "", f"> {md.inline(o.text)}"]
         if report.ties:
             out += ["", "**Tied on the same day** (the record has dates without times):"]
             for u in report.ties:
@@ -177,13 +160,13 @@ def origin_markdown(report: OriginReport) -> str:
 def recall_markdown(voice: str, formulations: Sequence[Formulation]) -> str:
     """The ``symposia recall`` view."""
     name = formulations[0].voice_name if formulations else voice
-    out = [f"# {_inline(name)}: distinctive formulations", "",
+    out = [f"# {md.inline(name)}: distinctive formulations", "",
            "*Verbatim from the record; ranked by how rarely the rest of the archive uses their words.*", ""]
     if not formulations:
         out.append("Nothing quotable found.")
     for i, f in enumerate(formulations, start=1):
         times = f" · in {f.times} turns" if f.times > 1 else ""
-        out += [f"{i}. “{_inline(f.text)}”",
+        out += [f"{i}. “{md.inline(f.text)}”",
                 f"   — {_when(f.started_at)} · {_where(f.turn_id, f.session_id, f.session_kind)}"
                 f" · {f.kind} · score {f.score:.2f}{times}"]
     return "\n".join(out) + "\n"
@@ -197,20 +180,20 @@ def verify_markdown(v: QuoteVerdict) -> str:
     first = v.mine[0].exposure if v.mine else None
     shown = ""
     if first is not None and first.echo:
-        shown = (f" (said earlier in the session by {_inline(first.shown_by or '')}, turn {first.shown_turn})"
+        shown = (f" (said earlier in the session by {md.inline(first.shown_by or '')}, turn {first.shown_turn})"
                  if first.shown_turn else " (it was in the messages it was sent)")
     headline = {
-        "verbatim": f"✔ Verbatim and original: {_inline(v.voice)} said this, unprompted.",
-        "echoed": f"↩ Verbatim but echoed: {_inline(v.voice)} said this only after being shown it{shown}.",
-        "paraphrase": f"≈ Paraphrase: {_inline(v.voice)} said something close, not these words (below).",
-        "someone_else": f"✘ Said by someone else, not by {_inline(v.voice)}"
+        "verbatim": f"✔ Verbatim and original: {md.inline(v.voice)} said this, unprompted.",
+        "echoed": f"↩ Verbatim but echoed: {md.inline(v.voice)} said this only after being shown it{shown}.",
+        "paraphrase": f"≈ Paraphrase: {md.inline(v.voice)} said something close, not these words (below).",
+        "someone_else": f"✘ Said by someone else, not by {md.inline(v.voice)}"
                         + (" (it only quoted them)." if v.mine else "."),
         "not_found": "✘ Not found: nobody in the archive said this, or anything close"
                      + ("" if v.semantic else " (lexically; meaning was not checked)") + ".",
     }[v.status]
-    out = [f"# Did {_inline(v.voice)} say “{_inline(v.quote)}”?", "", f"**{headline}**",
+    out = [f"# Did {md.inline(v.voice)} say “{md.inline(v.quote)}”?", "", f"**{headline}**",
            f"*exit code {EXIT_CODES[v.status]}*", ""]
-    for title, uses in (("Where", v.mine), (f"What {_inline(v.voice)} really said", v.paraphrase),
+    for title, uses in (("Where", v.mine), (f"What {md.inline(v.voice)} really said", v.paraphrase),
                         ("Said by", v.others)):
         if uses:
             out += [f"## {title}", ""]
@@ -219,7 +202,7 @@ def verify_markdown(v: QuoteVerdict) -> str:
             out.append("")
     if v.reversed is not None:
         out += ["## Close, but says the opposite", "", f"- {_place_line(v.reversed)}",
-                f"  > {_inline(v.reversed.text)}", ""]
+                f"  > {md.inline(v.reversed.text)}", ""]
     return "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -236,9 +219,9 @@ def near_dups_markdown(spans: Sequence[SharedSpan], min_words: int) -> str:
         out += [f"## {i}. {s.words} words, {kind}, {len(s.voices)} voices (found by {s.method})", ""]
         for p in s.places:
             shown = " · **echo** (it had been shown this)" if p.shown else ""
-            title = f" · “{_inline(p.session_title)}”" if p.session_title else ""
-            out += [f"- {_when(p.started_at)} · {_inline(p.voice_name)} ({_code(p.voice)}) · "
+            title = f" · “{md.inline(p.session_title)}”" if p.session_title else ""
+            out += [f"- {_when(p.started_at)} · {md.inline(p.voice_name)} ({md.code(p.voice)}) · "
                     f"{_where(p.turn_id, p.session_id, p.session_kind)}{title}{shown}",
-                    f"  > {_inline(p.text)}"]
+                    f"  > {md.inline(p.text)}"]
         out.append("")
     return "\n".join(out).rstrip("\n") + "\n"

@@ -19,10 +19,10 @@ as left out. Failed voices, empty and truncated answers are shown, never silentl
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from symposia import markdown as md
 from symposia.codec import session_to_dict, turn_to_dict
 from symposia.records import SessionRecord, TurnRecord
 from symposia.redact import redact
@@ -31,39 +31,10 @@ from symposia.text import contains
 __all__ = ["transcript_json", "transcript_markdown"]
 
 JSON_FORMAT = "symposia.transcript/1"
-_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&])")
 _RULE = "\n\n---\n\n"
 
 
 # -- small pieces ----------------------------------------------------------------------------------
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _inline(text: str) -> str:
-    """Text shown literally on one line (names, error messages)."""
-    return _INLINE_SPECIAL.sub(r"\\\1", _one_line(text))
-
-
-def _quote(text: str) -> str:
-    """Blockquote every line; blank lines become a bare ``>`` so the quote stays one block."""
-    lines = text.replace("\r\n", "\n").strip("\n").split("\n")
-    return "\n".join(f"> {line.rstrip()}" if line.strip() else ">" for line in lines)
-
-
-def _cell(text: str) -> str:
-    """A GFM table cell: ``|`` escaped, newlines as ``<br>``."""
-    body = text.replace("\r\n", "\n").strip()
-    body = body.replace("\\|", "|").replace("|", "\\|")
-    return "<br>".join(line.strip() for line in body.split("\n"))
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("-" * (len(h) + 2) for h in header) + "|"]
-    out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
-    return "\n".join(out)
 
 
 def _paragraphs(text: str) -> str:
@@ -134,10 +105,10 @@ class _View:
         return self.names.get(voice, voice)
 
     def header(self) -> str:
-        parts = [f"# {_one_line(self.session.title)}"]
+        parts = [f"# {md.one_line(self.session.title)}"]
         subtitle = self.plan.get("subtitle")
         if isinstance(subtitle, str) and subtitle.strip():
-            parts.append(f"*{_one_line(subtitle)}*")
+            parts.append(f"*{md.one_line(subtitle)}*")
         return "\n\n".join(parts)
 
     def context_block(self) -> str | None:
@@ -152,19 +123,19 @@ class _View:
         res = t.result
         if res.error is not None:
             msg = redact(res.error.message or res.error.kind)  # the runtime redacts too: belt and braces
-            return f"*{_inline(t.voice_name)} did not answer: {_inline(msg)}*"
+            return f"*{md.inline(t.voice_name)} did not answer: {md.inline(msg)}*"
         if not res.text.strip():
             why = " (it produced reasoning only)" if res.reasoning.strip() else ""
-            return f"*{_inline(t.voice_name)} returned an empty answer{why}.*"
-        out = f"{label}\n\n{_quote(res.text)}" if label else _quote(res.text)
+            return f"*{md.inline(t.voice_name)} returned an empty answer{why}.*"
+        out = f"{label}\n\n{md.blockquote(res.text)}" if label else md.blockquote(res.text)
         if res.finish_reason == "length":
             out += "\n\n*The answer was cut off at the token limit.*"
         return out
 
     def response_label(self, t: TurnRecord) -> str:
         if t.role == "chair":
-            return f"**{_inline(t.voice_name)}'s Synthesis:**"
-        return f"**{_inline(self.family(t.voice))}'s Response:**"
+            return f"**{md.inline(t.voice_name)}'s Synthesis:**"
+        return f"**{md.inline(self.family(t.voice))}'s Response:**"
 
     def question_for(self, t: TurnRecord) -> TurnRecord | str | None:
         """The host question turn ``t`` answered (same step first), else the last message it was sent."""
@@ -188,7 +159,7 @@ class _View:
         if kind == "context":
             return f"## Context\n\n{_paragraphs(text)}"
         if kind == "observation":
-            return f"## What This Instance ({_inline(self.host_name)}) Observes\n\n{_paragraphs(text)}"
+            return f"## What This Instance ({md.inline(self.host_name)}) Observes\n\n{_paragraphs(text)}"
         if kind == "formulations":
             return self.formulations(t)
         if kind == "synthesis":
@@ -199,7 +170,7 @@ class _View:
             return f"## Closing\n\n{_paragraphs(text)}"
         if kind == "question":
             return None  # shown with the answer it asked for
-        return f"**{_inline(self.host_name)}:**\n\n{_paragraphs(text)}" if text.strip() else None
+        return f"**{md.inline(self.host_name)}:**\n\n{_paragraphs(text)}" if text.strip() else None
 
     def formulations(self, t: TurnRecord) -> str:
         rows = t.meta.get("rows") or []
@@ -213,17 +184,17 @@ class _View:
                     and source.result.ok and quote and contains(source.result.text, quote)):
                 shown.append([self.family(voice), f'"{quote}"'])
             else:
-                left_out.append(f'{_inline(self.family(voice))} — "{_inline(quote)}"')
+                left_out.append(f'{md.inline(self.family(voice))} — "{md.inline(quote)}"')
         parts = ["## Key Formulations"]
         if shown:
-            parts.append(_table(["Source", "Formulation"], shown))
+            parts.append(md.table(["Source", "Formulation"], shown))
         if left_out:
             parts.append("*Left out, not found verbatim in the cited answer:* " + "; ".join(left_out))
         return "\n\n".join(parts)
 
     def synthesis(self, t: TurnRecord) -> str:
         title = t.meta.get("title")
-        parts = [f"## Synthesis: {_one_line(title)}" if title else "## Synthesis"]
+        parts = [f"## Synthesis: {md.one_line(title)}" if title else "## Synthesis"]
         rows = t.meta.get("rows") or []
         if rows:
             table_rows = []
@@ -231,9 +202,9 @@ class _View:
                 voice = r.get("voice")
                 who = r.get("label") or (self.host_name if voice and voice == self.host_voice
                                          and voice not in self.names else self.family(str(voice)))
-                table_rows.append([f"**{_one_line(str(who))}**", str(r.get("role", "")),
+                table_rows.append([f"**{md.one_line(str(who))}**", str(r.get("role", "")),
                                    str(r.get("formulation", ""))])
-            parts.append(_table(["Voice", "Role", "Key Formulation"], table_rows))
+            parts.append(md.table(["Voice", "Role", "Key Formulation"], table_rows))
         elif not t.meta.get("revealed") and t.result.text.strip():
             parts.append(_paragraphs(t.result.text))
         rev = self.revealed(t.meta.get("revealed"), "", t.meta.get("note"))
@@ -247,7 +218,7 @@ class _View:
             [ln for ln in text.splitlines() if ln.strip()]
         parts = []
         if lines:
-            numbered = "\n".join(f"{i}. {_one_line(item)}" for i, item in enumerate(lines, 1))
+            numbered = "\n".join(f"{i}. {md.one_line(item)}" for i, item in enumerate(lines, 1))
             parts.append(f"**What the dialogue revealed:**\n\n{numbered}")
         if isinstance(note, str) and note.strip():
             parts.append(_paragraphs(note))
@@ -298,15 +269,15 @@ def _symposium(v: _View) -> list[str]:
                 blocks.append(_blind_round(v, t, members))
             elif _is_question(t) and t.seq not in answered:
                 to = _single_to(t) or ""
-                blocks.append(f"## Voice: {_inline(v.name(to))}\n\n"
-                              f"**Question from {_inline(v.host_name)}:**\n\n{_quote(t.result.text)}\n\n"
-                              f"*{_inline(v.name(to))} has not answered.*")
+                blocks.append(f"## Voice: {md.inline(v.name(to))}\n\n"
+                              f"**Question from {md.inline(v.host_name)}:**\n\n{md.blockquote(t.result.text)}\n\n"
+                              f"*{md.inline(v.name(to))} has not answered.*")
             else:
                 block = v.host_block(t)
                 if block:
                     blocks.append(block)
         elif t.role == "chair":
-            blocks.append(f"## Synthesis (Chair: {_inline(t.voice_name)})\n\n{v.answer(t, None)}")
+            blocks.append(f"## Synthesis (Chair: {md.inline(t.voice_name)})\n\n{v.answer(t, None)}")
         else:
             blocks.append(_voice_section(v, t, "##"))
     return blocks
@@ -315,13 +286,13 @@ def _symposium(v: _View) -> list[str]:
 def _voice_section(v: _View, t: TurnRecord, level: str, with_question: bool = True) -> str:
     step = v.steps.get(str(t.meta.get("step")))
     heading = step.get("heading") if step else None
-    title = f"{level} Voice: {_inline(t.voice_name)}" + (f" ({_one_line(heading)})" if heading else "")
+    title = f"{level} Voice: {md.inline(t.voice_name)}" + (f" ({md.one_line(heading)})" if heading else "")
     parts = [title]
     if with_question:
         q = v.question_for(t)
         text = q.result.text if isinstance(q, TurnRecord) else q
         if text:
-            parts.append(f"**Question from {_inline(v.host_name)}:**\n\n{_quote(text)}")
+            parts.append(f"**Question from {md.inline(v.host_name)}:**\n\n{md.blockquote(text)}")
     parts.append(v.answer(t, v.response_label(t)))
     return "\n\n".join(parts)
 
@@ -331,13 +302,13 @@ def _blind_round(v: _View, q: TurnRecord, members: list[TurnRecord]) -> str:
     heading = step.get("heading") if step else None
     to = q.meta.get("to")
     names = [v.name(str(x)) for x in to] if isinstance(to, list) else ["every voice"]
-    parts = ["## Blind Round" + (f" ({_one_line(heading)})" if heading else ""),
-             f"**Question from {_inline(v.host_name)} to {_inline(', '.join(names))}:**\n\n"
-             f"{_quote(q.result.text)}\n\n*Asked blind: no voice saw another's answer.*"]
+    parts = ["## Blind Round" + (f" ({md.one_line(heading)})" if heading else ""),
+             f"**Question from {md.inline(v.host_name)} to {md.inline(', '.join(names))}:**\n\n"
+             f"{md.blockquote(q.result.text)}\n\n*Asked blind: no voice saw another's answer.*"]
     parts += [_voice_section(v, a, "###", with_question=False) for a in members]
     answered = {a.voice for a in members}
     if isinstance(to, list):
-        parts += [f"### Voice: {_inline(v.name(str(x)))}\n\n*{_inline(v.name(str(x)))} has not answered.*"
+        parts += [f"### Voice: {md.inline(v.name(str(x)))}\n\n*{md.inline(v.name(str(x)))} has not answered.*"
                   for x in to if str(x) not in answered]
     return "\n\n".join(parts)
 
@@ -358,7 +329,7 @@ def _council(v: _View) -> list[str]:
     first_q = next((t for t in visible if _is_question(t)), None)
     question = first_q.result.text if first_q is not None else v.plan.get("question")
     if isinstance(question, str) and question.strip():
-        blocks.append(f"## The Question\n\n{_quote(question)}")
+        blocks.append(f"## The Question\n\n{md.blockquote(question)}")
     planned = [str(x) for x in v.plan.get("voices", []) if isinstance(x, str)]
     seen = [t.voice for t in visible if t.role == "voice"]
     fixed = list(dict.fromkeys([*planned, *seen]))
@@ -371,18 +342,18 @@ def _council(v: _View) -> list[str]:
             rounds.setdefault(_round_of(v, t, order), []).append(t)
     for k in sorted(rounds):
         members = sorted(rounds[k], key=lambda t: (rank[t.voice], t.seq))
-        sections = [f"### {_inline(t.voice_name)}\n\n{v.answer(t, None)}" for t in members]
+        sections = [f"### {md.inline(t.voice_name)}\n\n{v.answer(t, None)}" for t in members]
         blocks.append("\n\n".join([f"## Round {k}", *sections]))
     for t in visible:
         if t.role == "chair":
-            blocks.append(f"## Synthesis (Chair: {_inline(t.voice_name)})\n\n{v.answer(t, None)}")
+            blocks.append(f"## Synthesis (Chair: {md.inline(t.voice_name)})\n\n{v.answer(t, None)}")
         elif t.role == "host" and not _is_question(t) and t.meta.get("kind") != "context":
             block = v.host_block(t)
             if block:
                 blocks.append(block)
     if rankings:
         members = sorted(rankings, key=lambda t: (rank[t.voice], t.seq))
-        sections = [f"### {_inline(t.voice_name)}\n\n{v.answer(t, None)}" for t in members]
+        sections = [f"### {md.inline(t.voice_name)}\n\n{v.answer(t, None)}" for t in members]
         blocks.append("\n\n".join(["## Peer Ranking", *sections]))
     return blocks
 
@@ -393,7 +364,7 @@ def _dialogue(v: _View) -> list[str]:
     for key, label in (("mode", "Mode"), ("topic", "Topic")):
         value = v.plan.get(key)
         if isinstance(value, str) and value.strip():
-            facts.append(f"**{label}:** {_inline(value)}")
+            facts.append(f"**{label}:** {md.inline(value)}")
     if facts:
         blocks.append("\n".join(facts))
     ctx = v.context_block()
@@ -406,13 +377,13 @@ def _dialogue(v: _View) -> list[str]:
         if t.role == "host":
             kind = t.meta.get("kind")
             if kind in ("question", None) and t.result.text.strip():
-                pending.append(f"**{_inline(v.host_name)}:**\n\n{_quote(t.result.text)}")
+                pending.append(f"**{md.inline(v.host_name)}:**\n\n{md.blockquote(t.result.text)}")
                 asked_here = True
             elif kind == "switch":
-                pending.append(f"*Switched to {_inline(v.name(str(t.meta.get('to', ''))))}.*")
+                pending.append(f"*Switched to {md.inline(v.name(str(t.meta.get('to', ''))))}.*")
             elif kind == "system":
                 prompt = t.meta.get("system")
-                pending.append(f"*System prompt set to: {_inline(prompt)}*" if isinstance(prompt, str)
+                pending.append(f"*System prompt set to: {md.inline(prompt)}*" if isinstance(prompt, str)
                                and prompt else "*System prompt cleared.*")
             elif kind != "undo":
                 block = v.host_block(t)
@@ -428,9 +399,9 @@ def _dialogue(v: _View) -> list[str]:
             msgs = t.request.messages
             asked = msgs[-1].content if msgs and msgs[-1].role == "user" else None
         if isinstance(asked, str) and asked.strip() and not asked_here:  # chat keeps it in the turn
-            pending.append(f"**{_inline(v.host_name)}:**\n\n{_quote(asked)}")
-        head = f"## Turn {k} — {_inline(t.voice_name)}"
-        label = f"**{_inline(t.voice_name)}:**"
+            pending.append(f"**{md.inline(v.host_name)}:**\n\n{md.blockquote(asked)}")
+        head = f"## Turn {k} — {md.inline(t.voice_name)}"
+        label = f"**{md.inline(t.voice_name)}:**"
         blocks.append("\n\n".join([head, *pending, v.answer(t, label)]))
         pending = []
         asked_here = False

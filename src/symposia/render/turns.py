@@ -9,61 +9,21 @@ recorded text can break the structure around it.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from symposia import markdown as md
 from symposia.records import ErrorInfo, TurnRecord, TurnResult
 
 __all__ = ["turn_detail_markdown", "turns_markdown"]
 
-# Any ASCII punctuation may be backslash-escaped in CommonMark; these are the ones that can start
-# markup inline (emphasis, code, links and images, HTML, entities, tables, strikethrough, a heading's
-# closing #).
-_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&])")
-_BACKTICK_RUN = re.compile(r"`+")
-
-
 # -- small formatting pieces -----------------------------------------------------------------------
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _inline(text: str) -> str:
-    """Text shown literally inside a line of Markdown (names, error messages)."""
-    return _INLINE_SPECIAL.sub(r"\\\1", _one_line(text))
-
-
-def _longest_backticks(text: str) -> int:
-    return max((len(m) for m in _BACKTICK_RUN.findall(text)), default=0)
-
-
 def _code(text: str | None) -> str:
-    """An inline code span that survives backticks in ``text``."""
-    if not text:
-        return "—"
-    text = _one_line(text)
-    ticks = "`" * (_longest_backticks(text) + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{ticks}{pad}{text}{pad}{ticks}"
-
-
-def _fence(text: str, info: str = "text") -> str:
-    """A fenced block showing ``text`` verbatim: the fence is longer than any backtick run inside."""
-    ticks = "`" * max(3, _longest_backticks(text) + 1)
-    body = text.replace("\r\n", "\n")
-    if not body.endswith("\n"):
-        body += "\n"
-    return f"{ticks}{info}\n{body}{ticks}"
-
-
-def _quote(text: str) -> str:
-    """Blockquote every line, keeping blank lines inside the quote."""
-    lines = text.replace("\r\n", "\n").strip("\n").split("\n")
-    return "\n".join(f"> {line}" if line.strip() else ">" for line in lines)
+    """An inline code span, or a dash for nothing."""
+    return md.code(text) if text else "—"
 
 
 def _when(dt: datetime, *, precise: bool = False) -> str:
@@ -101,7 +61,7 @@ def _error_line(err: ErrorInfo) -> str:
         parts.append(f"code {_code(err.code)}")
     if err.retryable:
         parts.append("retryable")
-    return ", ".join(parts) + (f": {_inline(err.message)}" if err.message else "")
+    return ", ".join(parts) + (f": {md.inline(err.message)}" if err.message else "")
 
 
 def _usage_line(res: TurnResult) -> str:
@@ -140,7 +100,7 @@ def _model(turn: TurnRecord) -> str:
 def _turn_summary(turn: TurnRecord) -> str:
     res = turn.result
     out = [
-        f"## {_inline(turn.voice_name)} — {_when(res.started_at)}",
+        f"## {md.inline(turn.voice_name)} — {_when(res.started_at)}",
         "",
         f"- **Turn:** {turn.id if turn.id is not None else '—'} · **Session:** {_code(turn.session_id)}"
         f" · seq {turn.seq}{_step(turn)}",
@@ -153,10 +113,10 @@ def _turn_summary(turn: TurnRecord) -> str:
         out.append(f"- **Error:** {_error_line(res.error)}")
     question = _question(turn)
     if question is not None and question.strip():
-        out += ["", "**Question**", "", _quote(question)]
+        out += ["", "**Question**", "", md.blockquote(question)]
     out += ["", "**Answer**", ""]
     if res.text.strip():
-        out.append(_quote(res.text))
+        out.append(md.blockquote(res.text))
     else:
         note = "*No answer text.*"
         if res.reasoning.strip():
@@ -181,7 +141,7 @@ def turn_detail_markdown(turn: TurnRecord) -> str:
     title = f"Turn {turn.id}" if turn.id is not None else "Turn"
     status = "error" if res.error is not None else ("flagged" if res.flags else "ok")
     out = [
-        f"# {title} — {_inline(turn.voice_name)}",
+        f"# {title} — {md.inline(turn.voice_name)}",
         "",
         f"- **Session:** {_code(turn.session_id)} · seq {turn.seq}{_step(turn)}",
         f"- **Voice:** {_code(turn.voice)} ({turn.role}) · **Provider:** {_code(turn.provider)}",
@@ -215,21 +175,21 @@ def turn_detail_markdown(turn: TurnRecord) -> str:
             f"- **Code:** {_code(err.code)}",
             f"- **Retryable:** {'yes' if err.retryable else 'no'}",
             "",
-            _fence(err.message),
+            md.fence(err.message),
         ]
     params = req.params.to_dict()
     out += ["", "## Parameters", ""]
-    out.append(_fence(json.dumps(params, indent=2, ensure_ascii=False), "json") if params
+    out.append(md.fence(json.dumps(params, indent=2, ensure_ascii=False), "json") if params
                else "*None set: provider defaults.*")
     out += ["", "## System prompt", ""]
-    out.append(_fence(req.system) if req.system is not None else "*None.*")
+    out.append(md.fence(req.system) if req.system is not None else "*None.*")
     out += ["", f"## Messages ({len(req.messages)})"]
     for i, m in enumerate(req.messages, 1):
-        out += ["", f"### {i} · {m.role}", "", _fence(m.content)]
+        out += ["", f"### {i} · {m.role}", "", md.fence(m.content)]
     out += ["", "## Reasoning", ""]
-    out.append(_quote(res.reasoning) if res.reasoning.strip() else "*None.*")
+    out.append(md.blockquote(res.reasoning) if res.reasoning.strip() else "*None.*")
     out += ["", "## Answer", ""]
-    out.append(_quote(res.text) if res.text.strip() else "*No answer text.*")
+    out.append(md.blockquote(res.text) if res.text.strip() else "*No answer text.*")
     if turn.meta:
-        out += ["", "## Meta", "", _fence(json.dumps(turn.meta, indent=2, ensure_ascii=False), "json")]
+        out += ["", "## Meta", "", md.fence(json.dumps(turn.meta, indent=2, ensure_ascii=False), "json")]
     return "\n".join(out) + "\n"

@@ -143,12 +143,16 @@ class Reply:
     fault: Fault | None = None
     request_id: str | None = None  # default generated: "chatcmpl-..." / "msg_..."
     keepalive_comments: tuple[str, ...] = ("keep-alive", "OPENROUTER PROCESSING")  # cycled (OpenAI wire)
+    # Answer only once this many requests are in flight at once (or after 10 s): proves callers run side by
+    # side by the order of events, not by a clock. A caller that runs them one after the other sees
+    # peak_in_flight stay below it.
+    hold_until_in_flight: int = 0
 
     def __post_init__(self) -> None:
         _choice("Reply.reasoning_field", self.reasoning_field, _REASONING_FIELDS)
         _choice("Reply.usage", self.usage, _USAGE_MODES)
         for name in ("ttft", "per_token", "keepalives", "prompt_tokens", "completion_tokens",
-                     "reasoning_tokens", "cost"):
+                     "reasoning_tokens", "cost", "hold_until_in_flight"):
             _non_negative(f"Reply.{name}", getattr(self, name))
         if self.chunk_chars < 1:
             raise ValueError(f"invalid value for Reply.chunk_chars, expected >= 1 (not {self.chunk_chars!r})")
@@ -227,6 +231,8 @@ class FakeServer:
         self._global: deque[Reply] = deque()
         self._per_model: dict[str, deque[Reply]] = {}
         self._requests: list[RecordedRequest] = []
+        self._in_flight = 0
+        self._peak_in_flight = 0
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._httpd = _HTTPServer((host, port), self)
@@ -331,6 +337,7 @@ class FakeServer:
             self._global.clear()
             self._per_model.clear()
             self._requests.clear()
+            self._peak_in_flight = self._in_flight
 
     # -- observation -----------------------------------------------------------------------------
 
@@ -351,6 +358,19 @@ class FakeServer:
         """How many TCP connections were accepted: fewer than requests means clients reuse them."""
         return self._httpd.accepted
 
+    @property
+    def in_flight(self) -> int:
+        """POSTs received whose handler has not finished (a client may already hold the whole reply)."""
+        with self._lock:
+            return self._in_flight
+
+    @property
+    def peak_in_flight(self) -> int:
+        """The most POSTs that were in flight at once (since start or :meth:`reset`). A handler finishes a
+        moment after its client has the whole reply, so a request just answered may still count."""
+        with self._lock:
+            return self._peak_in_flight
+
     def wait_for_requests(self, n: int, timeout: float = 5.0) -> bool:
         """Block until at least ``n`` POSTs have arrived; False on timeout."""
         with self._arrived:
@@ -361,7 +381,19 @@ class FakeServer:
     def _record(self, req: RecordedRequest) -> None:
         with self._arrived:
             self._requests.append(req)
+            self._in_flight += 1
+            self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
             self._arrived.notify_all()
+
+    def _done(self) -> None:
+        with self._arrived:
+            self._in_flight -= 1
+            self._arrived.notify_all()
+
+    def _hold_until_in_flight(self, n: int) -> None:
+        with self._arrived:
+            # the peak, not the current count: once reached, every waiter goes on (even if one already finished)
+            self._arrived.wait_for(lambda: self._peak_in_flight >= n or self._stopping.is_set(), timeout=10.0)
 
     def _next_reply(self, model: str | None) -> Reply:
         with self._lock:
@@ -651,6 +683,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.fake._record(RecordedRequest(path=path, headers=headers, body=body, model=model,
                                           stream=stream, t=t, wire=wire))
         try:
+            self._answer(path, wire, headers, parsed, body, model, stream)
+        finally:
+            self.fake._done()
+
+    def _answer(self, path: str, wire: Wire | None, headers: dict[str, str], parsed: Any, body: dict[str, Any],
+                model: str | None, stream: bool) -> None:
+        try:
             if wire is None:
                 self._send_json(404, {"error": {"message": f"no route for POST {path}; use "
                                                 "/v1/chat/completions or /v1/messages",
@@ -662,6 +701,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_error(wire, status, kind, message, None, "req_" + secrets.token_hex(8))
                 return
             reply = self.fake._next_reply(model)
+            if reply.hold_until_in_flight:
+                self.fake._hold_until_in_flight(reply.hold_until_in_flight)
             plan = _Plan.build(wire, reply, body, model)
             self._respond(plan, stream, body)
         except _Abort:

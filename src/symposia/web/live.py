@@ -26,14 +26,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from symposia.archive import turn_status
 from symposia.catalog import Voice
 from symposia.records import ReasoningChunk, Restart, TextChunk, TurnRecord, utcnow
 from symposia.redact import redact
+from symposia.web.sanitize import markdown_to_html
 
-__all__ = ["KEEPALIVE_S", "LiveRegistry", "LiveRun", "Panel", "WebObserver", "Work", "sse_format"]
+__all__ = ["KEEPALIVE_S", "POLL_S", "LiveRegistry", "LiveRun", "Panel", "WebObserver", "Work", "sse_format"]
 
 KEEPALIVE_S = 15.0
 MAX_RUNS = 100  # finished runs kept for late joiners; the oldest finished ones are dropped first
+POLL_S = 0.5  # how often a watched session's archive is read for new calls
 
 
 @dataclass
@@ -203,10 +206,11 @@ class WebObserver:
             self.run.publish("restart", {"key": key, "reason": redact(event.reason), "attempt": event.attempt})
 
     def turn_finished(self, key: str, turn: TurnRecord) -> None:
-        from symposia.archive import turn_status
-
         # The stored text is the truth (a step found already done streamed nothing).
+        # ``html``: the answer's Markdown rendered and sanitised here (nh3 allow-list), as on the session
+        # page; the browser inserts it as is, and falls back to the plain text while a panel streams.
         self.run.publish("done", {"key": key, "status": turn_status(turn), "text": turn.result.text,
+                                  "html": str(markdown_to_html(redact(turn.result.text))),
                                   "session_id": turn.session_id, **_turn_detail(turn)})
 
 
@@ -249,6 +253,34 @@ class LiveRegistry:
 
         run.task = asyncio.create_task(body(), name=f"symposia-live-{run.id}")
         return run
+
+    def watch(self, session_id: str, kind: str, title: str, archive: Any, poll_s: float = POLL_S) -> LiveRun:
+        """Follow a session another process is running (e.g. a council started from the CLI) through
+        the archive: each call appears as it lands, the run ends when the session stops running."""
+        existing = self.for_session(session_id)
+        if existing is not None and not existing.finished:
+            return existing
+
+        async def work(obs: WebObserver) -> tuple[str, str]:
+            obs.run.session_id = session_id
+            seen: set[int] = set()
+            while True:
+                # Status first, turns second: a session that ended between the two reads still shows
+                # every turn it stored before ending.
+                status = archive.get_session(session_id).status
+                for turn in archive.session_turns(session_id):
+                    if turn.id in seen:
+                        continue
+                    seen.add(turn.id)
+                    key = turn.step_key or f"turn-{turn.id}"
+                    obs.run.publish("start", {"key": key, "voice": turn.voice, "name": turn.voice_name,
+                                              "label": key})
+                    obs.turn_finished(key, turn)
+                if status != "running":
+                    return session_id, status
+                await asyncio.sleep(poll_s)
+
+        return self.start(kind, title, work)
 
     def _trim(self) -> None:
         while len(self._runs) > self._max:

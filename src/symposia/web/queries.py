@@ -16,8 +16,8 @@ from symposia.archive import Archive
 from symposia.codec import datetime_from_iso
 
 __all__ = [
-    "PER_PAGE",
     "Formulation",
+    "PER_PAGE",
     "SessionPage",
     "SessionRow",
     "TurnRow",
@@ -26,6 +26,7 @@ __all__ = [
     "like_pattern",
     "list_sessions",
     "session_costs",
+    "session_stats",
     "voice_months",
     "voice_turns",
 ]

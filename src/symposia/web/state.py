@@ -25,7 +25,7 @@ from symposia.web.live import LiveRegistry
 from symposia.web.sanitize import markdown_to_html
 from symposia.web.security import CSRF_COOKIE, CsrfTokens
 
-__all__ = ["WebState", "page", "web_state"]
+__all__ = ["WebState", "make_templates", "page", "web_state"]
 
 
 def _when(dt: datetime | None) -> str:

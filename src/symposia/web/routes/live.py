@@ -16,16 +16,22 @@ from starlette.routing import Route
 
 from symposia.api import Symposia
 from symposia.catalog.status import all_statuses
+from symposia.dialogue.arena import MODES as ARENA_MODES
+from symposia.dialogue.arena import run_arena
 from symposia.dialogue.council import CouncilPlan, run_council
+from symposia.dialogue.plan import parse_plan
+from symposia.dialogue.symposium import run_symposium
 from symposia.errors import SymposiaError
 from symposia.redact import redact
 from symposia.web.live import LiveRun, WebObserver
 from symposia.web.security import CSRF_COOKIE, CSRF_FIELD
 from symposia.web.state import page, web_state
 
-__all__ = ["routes"]
+__all__ = ["FormProblem", "live_events", "live_index", "live_page", "new_page", "routes", "start_arena", "start_ask",
+           "start_council", "start_symposium", "watch_session"]
 
 MAX_ROUNDS = 10
+MAX_ARENA_TURNS = 40
 
 
 class FormProblem(Exception):
@@ -37,10 +43,20 @@ def _form_context(request: Request) -> dict[str, Any]:
     try:
         catalog = st.symposia().catalog
     except SymposiaError as exc:
-        return {"config_error": redact(str(exc)), "voices": [], "presets": [], "usable": {}}
+        return {"config_error": redact(str(exc)), "voices": [], "presets": [], "usable": {}, "usable_names": [],
+                "arena_modes": ARENA_MODES}
     usable = {s.voice: s for s in all_statuses(catalog)}
     return {"config_error": None, "voices": list(catalog.voices.values()), "presets": list(catalog.presets.values()),
-            "usable": usable}
+            "usable": usable, "usable_names": [name for name, st in usable.items() if st.usable],
+            "arena_modes": ARENA_MODES}
+
+
+def _refuse_unusable(s: Symposia, shortcuts: list[str]) -> None:
+    """A voice that cannot run (no key, no server, model missing) is refused before anything starts."""
+    statuses = {st.voice: st for st in all_statuses(s.catalog)}
+    bad = [f"{v} ({statuses[v].reason})" for v in shortcuts if v in statuses and not statuses[v].usable]
+    if bad:
+        raise FormProblem("not usable right now: " + "; ".join(bad))
 
 
 def new_page(request: Request) -> Response:
@@ -79,10 +95,13 @@ async def _start(request: Request, mode: str) -> Response:
     values = {k: form.getlist(k) if k == "voices" else _text(form, k) for k in form}
     try:
         s = st.symposia()
-        question = _text(form, "question")
-        if not question:
-            raise FormProblem("the question is empty")
-        run = (_start_ask if mode == "ask" else _start_council)(request, s, form, question)
+        if mode in ("arena", "symposium"):
+            run = (_start_arena if mode == "arena" else _start_symposium)(request, s, form)
+        else:
+            question = _text(form, "question")
+            if not question:
+                raise FormProblem("the question is empty")
+            run = (_start_ask if mode == "ask" else _start_council)(request, s, form, question)
     except (FormProblem, SymposiaError) as exc:
         ctx = {**_form_context(request), "problem": redact(str(exc)), "values": values, "mode": mode}
         return page(request, "new.html", ctx, status_code=400)
@@ -91,6 +110,7 @@ async def _start(request: Request, mode: str) -> Response:
 
 def _start_ask(request: Request, s: Symposia, form: FormData, question: str) -> LiveRun:
     voice = s.catalog.voice(_text(form, "voice") or "")
+    _refuse_unusable(s, [voice.shortcut])
     temperature = _number(form, "temperature", float, "temperature")
     max_tokens = _number(form, "max_tokens", int, "max tokens")
     system = _text(form, "system") or None
@@ -116,6 +136,7 @@ def _start_council(request: Request, s: Symposia, form: FormData, question: str)
     resolved = list(dict.fromkeys(s.catalog.voice(n).shortcut for n in names))
     if not resolved:
         raise FormProblem("name the voices: choose a preset or tick at least one voice")
+    _refuse_unusable(s, resolved)
     rounds = _number(form, "rounds", int, "rounds") or 1
     if not 1 <= rounds <= MAX_ROUNDS:
         raise FormProblem(f"rounds must be between 1 and {MAX_ROUNDS} (not {rounds})")
@@ -134,6 +155,49 @@ def _start_council(request: Request, s: Symposia, form: FormData, question: str)
     return web_state(request).live.start("council", " ".join(question.split())[:80], work)
 
 
+def _start_arena(request: Request, s: Symposia, form: FormData) -> LiveRun:
+    topic = _text(form, "topic")
+    if not topic:
+        raise FormProblem("the topic is empty")
+    a, b = (s.catalog.voice(_text(form, k) or "").shortcut for k in ("voice_a", "voice_b"))
+    _refuse_unusable(s, [a, b])
+    turns = _number(form, "turns", int, "turns") or 6
+    if not 1 <= turns <= MAX_ARENA_TURNS:
+        raise FormProblem(f"turns must be between 1 and {MAX_ARENA_TURNS} (not {turns})")
+    mode = _text(form, "mode") or "free"
+
+    async def work(obs: WebObserver) -> tuple[str, str]:
+        sid = await run_arena(s.runtime, a, b, topic, mode, turns, observer=obs)
+        return sid, s.archive.get_session(sid).status
+
+    return web_state(request).live.start("arena", " ".join(topic.split())[:80], work)
+
+
+def _start_symposium(request: Request, s: Symposia, form: FormData) -> LiveRun:
+    text = _text(form, "plan")
+    if not text:
+        raise FormProblem("paste a symposium plan (TOML; see docs/SYMPOSIUM.md)")
+    plan = parse_plan(text)
+    if plan.host.mode == "human":
+        raise FormProblem('a plan whose host is a person (mode = "human") runs in the terminal: '
+                          "`symposia symposium plan.toml`; use mode \"plan\" or \"llm\" here")
+    _refuse_unusable(s, [s.catalog.voice(v).shortcut for v in plan.voice_names()])
+
+    async def work(obs: WebObserver) -> tuple[str, str]:
+        outcome = await run_symposium(s.runtime, plan, observer=obs)
+        return outcome.session_id, outcome.status
+
+    return web_state(request).live.start("symposium", plan.title, work)
+
+
+async def start_arena(request: Request) -> Response:
+    return await _start(request, "arena")
+
+
+async def start_symposium(request: Request) -> Response:
+    return await _start(request, "symposium")
+
+
 async def start_ask(request: Request) -> Response:
     return await _start(request, "ask")
 
@@ -143,7 +207,25 @@ async def start_council(request: Request) -> Response:
 
 
 async def live_index(request: Request) -> Response:
-    return page(request, "live_index.html", {"runs": web_state(request).live.all()})
+    st = web_state(request)
+    started_here = {r.session_id for r in st.live.all() if r.session_id}
+    elsewhere = [s for s in st.archive.list_sessions(limit=200) if s.status == "running"
+                 and s.id not in started_here]
+    return page(request, "live_index.html", {"runs": st.live.all(), "elsewhere": elsewhere})
+
+
+async def watch_session(request: Request) -> Response:
+    """Watch a session started elsewhere (the CLI, another machine on a shared archive) as calls land."""
+    st = web_state(request)
+    try:
+        session = st.archive.get_session(request.path_params["session_id"])
+    except SymposiaError as exc:
+        return page(request, "error.html", {"title": "No such session", "message": redact(str(exc))},
+                    status_code=404)
+    run = st.live.for_session(session.id)
+    if run is None:
+        run = st.live.watch(session.id, session.kind, session.title, st.archive)
+    return RedirectResponse(f"/live/{run.id}", status_code=303)
 
 
 async def live_page(request: Request) -> Response:
@@ -169,7 +251,10 @@ routes = [
     Route("/new", new_page, name="new"),
     Route("/new/ask", start_ask, methods=["POST"], name="start_ask"),
     Route("/new/council", start_council, methods=["POST"], name="start_council"),
+    Route("/new/arena", start_arena, methods=["POST"], name="start_arena"),
+    Route("/new/symposium", start_symposium, methods=["POST"], name="start_symposium"),
     Route("/live", live_index, name="live_index"),
+    Route("/live/session/{session_id}", watch_session, name="watch_session"),
     Route("/live/{run_id}", live_page, name="live"),
     Route("/live/{run_id}/events", live_events, name="live_events"),
 ]

@@ -12,7 +12,7 @@ from symposia.web.report import analysis_missing, session_report
 from symposia.web.sanitize import markdown_to_html
 from symposia.web.state import page, web_state
 
-__all__ = ["routes"]
+__all__ = ["heatmap", "report_page", "routes"]
 
 
 def report_page(request: Request) -> Response:

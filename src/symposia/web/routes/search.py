@@ -12,7 +12,7 @@ from symposia.web.queries import filter_choices
 from symposia.web.search import FIELDS, ROLES, Hit, SearchResult, search, session_titles
 from symposia.web.state import page, web_state
 
-__all__ = ["marked_snippet", "routes"]
+__all__ = ["marked_snippet", "routes", "search_page"]
 
 
 def marked_snippet(hit: Hit) -> Markup:

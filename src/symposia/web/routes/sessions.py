@@ -23,7 +23,7 @@ from symposia.web.queries import filter_choices, list_sessions
 from symposia.web.sanitize import markdown_to_html
 from symposia.web.state import page, web_state
 
-__all__ = ["export_text", "routes"]
+__all__ = ["TurnView", "export_json", "export_md", "export_text", "routes", "session_page", "sessions_list"]
 
 
 def _int(value: str | None, default: int) -> int:

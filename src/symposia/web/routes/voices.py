@@ -12,7 +12,7 @@ from symposia.errors import SymposiaError
 from symposia.web.queries import PER_PAGE, Formulation, bold_formulations, voice_months, voice_turns
 from symposia.web.state import WebState, page, web_state
 
-__all__ = ["routes"]
+__all__ = ["routes", "voice_page"]
 
 CHART_W, CHART_H = 600, 120
 RECALLED = 15

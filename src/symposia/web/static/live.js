@@ -47,7 +47,11 @@
 
   function finishPanel(p, d) {
     setStatus(p, d.status);
-    if (typeof d.text === "string") p.querySelector(".answer").textContent = d.text;
+    const answer = p.querySelector(".answer");
+    // d.html was rendered from Markdown and sanitised on the server (nh3 allow-list: no script, no
+    // event handlers, no images); without it, the plain text.
+    if (typeof d.html === "string") { answer.innerHTML = d.html; answer.classList.add("md"); }
+    else if (typeof d.text === "string") answer.textContent = d.text;
     const bits = [];
     if (d.finish_reason) bits.push("finish: " + d.finish_reason);
     if (d.latency_s !== undefined) bits.push(Number(d.latency_s).toFixed(2) + " s");

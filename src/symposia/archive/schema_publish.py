@@ -1,7 +1,7 @@
 """The archive migration for publishing: one ``publications`` row per attempt to post a session.
 
-Kept here (registered at the end of :mod:`symposia.archive.migrations`) so that the archive core does
-not depend on the publishing code; this module imports nothing from symposia.
+Registered in order by :mod:`symposia.archive.migrations` (all of the archive's migrations live in
+``archive/``; the publishing workflow in :mod:`symposia.publish` reads and writes this table).
 """
 
 from __future__ import annotations
