@@ -274,13 +274,14 @@ def _phrase(text: str) -> str:
 # -- origin ---------------------------------------------------------------------------------------
 
 
+_WHY = {"echo": "an echo (the speaker had been shown it)", "quote": "a quote of someone",
+        "host": "a host's turn", "character": "a character voiced by a model", "original": "an original"}
+
+
 def _why_none(uses: Sequence[Use]) -> str:
     if not uses:
         return "nobody in the archive said it verbatim"
-    labels = sorted({u.label for u in uses})
-    return "every verbatim use is a " + " or ".join(
-        {"echo": "echo (the speaker had been shown it)", "quote": "quote of someone", "host": "host's turn",
-         "character": "character voiced by a model", "original": "original"}[lb] for lb in labels)
+    return "every verbatim use is " + " or ".join(_WHY[lb] for lb in sorted({u.label for u in uses}))
 
 
 def origin(archive: Archive, phrase: str, *, semantic: bool = True, embedder: Embedder | None = None) -> OriginReport:
@@ -364,7 +365,9 @@ def exposure_line(e: Exposure) -> str:
              "quote": "quote", "echo": "echo"}
     out = parts[e.label]
     if e.quote:
-        out += f", quoting {e.quoting}" if e.quoting else ", in quotation marks"
+        who = {"you": "the one it addresses", "they": "someone named before", "he": "someone named before",
+               "she": "someone named before"}.get(e.quoting or "", e.quoting)
+        out += f", quoting {who}" if who else ", in quotation marks"
     if e.echo:
         if e.label != "echo":
             out += ", echo"
