@@ -253,8 +253,10 @@ def _closest(phrase: str, row: TurnRow, sentences: Sentences | None) -> Comparis
     return max((lexical, near), key=lambda c: (rank[c.verdict], c.score))
 
 
-def _embedder(semantic: bool, embedder: Embedder | None) -> Embedder | None:
-    if not semantic:
+def _embedder(archive: Archive, semantic: bool, embedder: Embedder | None) -> Embedder | None:
+    """The embedder for the query, or None: meaning not asked for, no stored vectors to compare
+    with (the model is then not even loaded), or the model unavailable."""
+    if not semantic or embedded_count(archive) == 0:
         return None
     if embedder is not None:
         return embedder
@@ -297,7 +299,7 @@ def origin(archive: Archive, phrase: str, *, semantic: bool = True, embedder: Em
     key = (first.place.started_at, first.place.turn_id) if first else None
     listed = [Use(u.place, u.exposure, key is not None and (u.place.started_at, u.place.turn_id) < key)
               for u in uses if u is not first and u not in ties]
-    emb = _embedder(semantic, embedder)
+    emb = _embedder(archive, semantic, embedder)
     paraphrases, _ = paraphrase_places(archive, phrase, embedder=emb, skip=[u.place.turn_id for u in uses])
     return OriginReport(phrase, first, tuple(ties), tuple(listed), tuple(paraphrases[:MAX_PARAPHRASES]),
                         total, emb is not None, None if first else _why_none(uses))
@@ -334,7 +336,7 @@ def verify_quote(archive: Archive, voice: str, quote: str, *, semantic: bool = T
     mine, _ = verbatim_places(archive, quote, voice=voice)
     others, _ = verbatim_places(archive, quote, voice=voice, exclude_voice=True)
     own = [u for u in mine if _own(u)]
-    emb = _embedder(semantic, embedder)
+    emb = _embedder(archive, semantic, embedder)
     originals = [u for u in own if u.exposure.original
                  or (u.exposure.label in ("character", "host") and not u.exposure.echo)]
     if originals:
