@@ -29,7 +29,7 @@ from symposia.archive.search import TOKEN
 from symposia.archive.store import Archive
 from symposia.text import Folded, Span, contains, fold, quotation_around, quotations
 
-__all__ = ["Exposure", "Label", "Place", "Use", "exposure_of", "load_turns", "place_at"]
+__all__ = ["Exposure", "Label", "Place", "TurnRow", "Use", "exposure_of", "load_turns", "place_at"]
 
 Label = Literal["original", "echo", "quote", "character", "host"]
 MatchKind = Literal["verbatim", "paraphrase"]

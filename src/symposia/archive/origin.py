@@ -46,6 +46,7 @@ __all__ = [
     "OriginReport",
     "QuoteStatus",
     "QuoteVerdict",
+    "exposure_line",
     "origin",
     "paraphrase_places",
     "verbatim_places",
