@@ -51,3 +51,21 @@ def scripted_config(home: Path, script: str, voices: Sequence[VoiceSpec]) -> Pat
     write_user_config(home, f'[providers.script]\nkind = "scripted"\noptions = {{ path = "{path}" }}\n'
                       + voice_tables("script", voices))
     return path
+
+
+def drop_provenance(markdown: str) -> str:
+    """A transcript without its provenance block (session id, date, versions), for layout comparisons."""
+    start = markdown.find("## Provenance\n")
+    if start < 0:
+        return markdown
+    end = markdown.find("\n\n---\n\n", start)
+    return markdown[:start] + (markdown[end + len("\n\n---\n\n"):] if end >= 0 else "").lstrip("\n") \
+        if end >= 0 else markdown[:start].rstrip("-\n") + "\n"
+
+
+def stable_provenance(markdown: str) -> str:
+    """A transcript with its session id and date replaced by placeholders (golden files)."""
+    import re
+
+    markdown = re.sub(r"(- \*\*Session:\*\* )`[^`]+`", r"\1`SESSION`", markdown, count=1)
+    return re.sub(r"(- \*\*Date:\*\* )\d{4}-\d{2}-\d{2}", r"\1DATE", markdown, count=1)

@@ -22,13 +22,15 @@ from symposia.analysis import (
     report_markdown,
     write_report,
 )
+from symposia.analysis.floor import Floor, FloorText, floor_from_texts
 from symposia.analysis.formulations import parse_choices
-from symposia.analysis.motifs import motif_index
-from symposia.analysis.similarity import default_embed
+from symposia.analysis.motifs import COMMON_ZIPF, motif_index, name_keys
+from symposia.analysis.similarity import default_embed, lift
 from symposia.api import Symposia, run_sync
 from symposia.cli.analysis import analyze_cmd
 from symposia.cli.main import cli
 from symposia.dialogue.plan import load_plan
+from symposia.dialogue.study import load_prompt_file
 from symposia.dialogue.symposium import run_symposium
 from symposia.errors import SymposiaError
 from symposia.records import TurnRecord
@@ -36,6 +38,7 @@ from symposia.text import contains
 
 HERE = Path(__file__).parent
 SEED = HERE / "fixtures" / "seed"
+FLOOR_ANSWERS = HERE / "fixtures" / "floor" / "control-answers.txt"
 SEED_VOICES = ("qwen", "grok", "deepseek", "glm47", "kimi", "opus")
 _REAL = default_embed()
 _CACHE: dict[str, np.ndarray] = {}
@@ -90,6 +93,15 @@ def test_seed_analysis_labels_planted_images_echo_and_claims_no_convergence(isol
         for voice in m.unprompted_voices:  # truly absent from what that voice was shown
             shown = " ".join(msg.content for t in answers if t.voice == voice for msg in t.request.messages)
             assert word[:5] not in shown.lower()
+    # images are content words: never a voice's or model's name, never an ordinary word; each carries its
+    # general-language frequency from the shipped table
+    names = name_keys([*SEED_VOICES, *a.names.values(), *(t.request.model for t in answers)])
+    for m in a.motifs:
+        assert not set(m.key.split(" ")) & names, m.key
+        assert m.zipf is not None and (m.phrase or m.zipf < COMMON_ZIPF), (m.label, m.zipf)
+    assert not {"think", "human", "possible", "find", "act"} & {m.label for m in a.motifs}
+    # spans: only between different voices
+    assert all(len({a.span_sources[i].voice for i, _ in sp.spans}) >= 2 for sp in a.spans)
     text = a.verdict.text()
     assert not a.verdict.claims_convergence
     assert "independent convergence" not in text.lower()
@@ -101,8 +113,8 @@ def test_seed_analysis_labels_planted_images_echo_and_claims_no_convergence(isol
     # similarity: a symmetric 5x5 matrix of cosines, and what the voices were shown is measured too
     assert all(a.matrix[i][j] == a.matrix[j][i] for i in range(5) for j in range(5))
     assert all(0.2 < p.inter < 0.95 and 0.0 < p.prompts < 1.0 for p in a.pairs)
-    names = sorted(p.name for p in written)
-    assert names == sorted(f"{sid}.{x}" for x in ("analysis.html", "analysis.json", "analysis.md",
+    files = sorted(p.name for p in written)
+    assert files == sorted(f"{sid}.{x}" for x in ("analysis.html", "analysis.json", "analysis.md",
                                                     "heatmap.png", "heatmap.svg"))
     assert (tmp_path / "out" / f"{sid}.heatmap.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     data = json.loads((tmp_path / "out" / f"{sid}.analysis.json").read_text(encoding="utf-8"))
@@ -177,28 +189,32 @@ def test_accept_choices_and_parse_choices_directly(isolated_user_dirs: Path, tmp
     assert not bad.accepted and len(bad.rejected) == 2
 
 
-def test_controls_give_a_floor_lift_and_base_rates_and_archive_spans(isolated_user_dirs: Path,
-                                                                      tmp_path: Path) -> None:
+def test_a_reliable_floor_gives_lift_and_base_rates_and_a_small_one_claims_nothing(isolated_user_dirs: Path,
+                                                                                  tmp_path: Path) -> None:
     seed_config(isolated_user_dirs)
-    controls = [
-        "Boil the egg for nine minutes, then cool it in cold water.",
-        "A bicycle's gears change how far the wheel turns per pedal stroke.",
-        "Canberra is the capital city of Australia.",
-        "Water houseplants only when the soil feels dry to the touch.",
-        "Thunder is the sound of air expanding rapidly around lightning.",
-        "Loosen the wheel nuts, jack up the car, then swap the tyre.",
-    ]
+    battery = load_prompt_file(FLOOR_ANSWERS)
     with Symposia(tmp_path / "k.db") as s:
         first = run_seed(s)
-        second = run_seed(s)  # the same words again, weeks later: shared spans across sessions
-        a = analyze_session(s.archive, second, embed=EMBED, controls=controls)
-    assert a.floor is not None and a.floor < 0.3
-    assert all(p.lift is not None and 0 < p.lift < 1 for p in a.pairs)
-    m = motif_index(a.motifs)["resonance"]
-    assert m.rarity is not None and m.tail_p is not None and m.q_value is not None and m.q_value >= m.tail_p
-    assert "control battery" in a.verdict.text()
-    across = [sp for sp in a.spans if any(a.span_sources[i].session_id == first for i, _ in sp.spans)]
-    assert across and max(sp.words for sp in across) > 50
+        second = run_seed(s)  # the same voices say the same words again: a voice repeating itself is no span
+        a = analyze_session(s.archive, second, embed=EMBED, floor=floor_from_texts(battery, source="battery"))
+        # the same battery, as if each seed voice had written 12 of its answers: per-voice base rates exist
+        texts = [FloorText(f"v{i}", f"t{i}", t, SEED_VOICES[i % 5]) for i, t in enumerate(battery)]
+        voiced = analyze_session(s.archive, second, embed=EMBED, floor=Floor("answers", "voiced", 0, texts, 60))
+        small = analyze_session(s.archive, second, embed=EMBED, floor=floor_from_texts(battery[:8], source="8"))
+    assert a.floor is not None and a.floor_info is not None and a.floor_info.unreliable is None
+    assert a.floor_info.pairs == 60 * 59 // 2 and len(a.floor_info.ids) == 60
+    assert all(p.lift == pytest.approx(lift(p.inter, a.floor)) for p in a.pairs)
+    # answers of no particular voice give no base rates: nothing is tested, the words are candidates only
+    assert all(mm.tail_p is None for mm in a.motifs) and "candidates only" in a.verdict.text()
+    m = motif_index(voiced.motifs)["resonance"]
+    assert voiced.floor == a.floor
+    assert m.tail_p is not None and m.q_value is not None and m.q_value >= m.tail_p
+    assert all(a.span_sources[i].session_id == second for sp in a.spans for i, _ in sp.spans)
+    assert not any(a.span_sources[i].session_id == first for sp in a.spans for i, _ in sp.spans)
+    # 8 texts cannot make a floor: the verdict says so and no word is called significant
+    assert small.floor_info is not None and "only 8 floor texts" in (small.floor_info.unreliable or "")
+    assert all(mm.q_value is None for mm in small.motifs)
+    assert "floor is unreliable" in small.verdict.text() and "BH q" not in small.verdict.text()
 
 
 def test_analyze_cli_prints_tables_and_writes_the_report(isolated_user_dirs: Path, tmp_path: Path) -> None:

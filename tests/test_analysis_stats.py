@@ -8,8 +8,9 @@ import math
 import numpy as np
 import pytest
 
+from symposia.analysis.floor import floor_between
 from symposia.analysis.lemmas import content_terms, lemma
-from symposia.analysis.similarity import floor_between, lift, unit_rows
+from symposia.analysis.similarity import lift, unit_rows
 from symposia.analysis.stats import (
     benjamini_hochberg,
     bootstrap_ci,

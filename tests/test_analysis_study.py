@@ -11,11 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 from support import fake_config, numbered
-from symposia.analysis import analyze_study, report_html, report_markdown, run_study, write_report
-from symposia.analysis.study import StudyPlan, load_prompt_file
+from symposia.analysis import analyze_study, report_html, report_markdown, write_report
 from symposia.api import Symposia, run_sync
 from symposia.cli.analysis import study_cmd
 from symposia.cli.main import cli
+from symposia.dialogue.study import StudyPlan, load_prompt_file, run_study
 from symposia.testing import FakeServer, Fault, Reply
 
 FIXTURES = Path(__file__).parent / "fixtures" / "study"
@@ -77,6 +77,18 @@ CONTROL_ANSWERS = [
     "Castling moves the king two squares toward a rook, which jumps over it.",
     "Thunder is the sound of air expanding rapidly around lightning.",
     "Loosen the wheel nuts, jack up the car, then swap the tyre.",
+    "Draw the blade across a whetstone at a steady twenty degree angle.",
+    "An offset account reduces the loan balance on which interest is charged.",
+    "Cats purr by vibrating the muscles of the larynx as they breathe.",
+    "Blot the wine, then cover the stain with salt or soda water.",
+    "A carburettor mixes fuel with air in the right ratio for the engine.",
+    "Soak rice for about thirty minutes before cooking it.",
+    "A player is offside when nearer the goal line than the last defender.",
+    "Tuck the corners of the sheet into each other, then fold it flat.",
+    "Air molecules scatter blue sunlight more than red light.",
+    "Match each string to the fifth fret of the string below it.",
+    "A Roth account takes taxed money and lets it grow tax free.",
+    "Find the puncture with water, roughen the rubber, glue on a patch.",
 ]
 VOICES = ("alpha", "beta", "gamma")
 
@@ -110,7 +122,7 @@ def test_shared_pool_converges_and_disjoint_pool_does_not(isolated_user_dirs: Pa
         with Symposia(tmp_path / "study.db") as s:
             outcome = run_sync(run_study(s.runtime, plan))
             assert outcome.status == "complete"
-            assert srv.request_count == plan.calls == 3 * (5 * K + 8)
+            assert srv.request_count == plan.calls == 3 * (5 * K + 20)
             assert all(srv.pending(f"fake/{v}") == 0 for v in VOICES)
             turns = s.archive.session_turns(outcome.session_id)
             session = s.archive.get_session(outcome.session_id)
@@ -118,7 +130,7 @@ def test_shared_pool_converges_and_disjoint_pool_does_not(isolated_user_dirs: Pa
             written = write_report(a, tmp_path / "report")
     assert session.kind == "study" and session.status == "complete"
     keys = {t.step_key for t in turns}
-    assert "p3:beta:s2" in keys and "c8:gamma:s1" in keys and len(keys) == len(turns)
+    assert "p3:beta:s2" in keys and "c20:gamma:s1" in keys and len(keys) == len(turns)
     # every call saw exactly its prompt, in a fresh context
     for t in turns:
         assert len(t.request.messages) == 1
@@ -139,6 +151,9 @@ def test_shared_pool_converges_and_disjoint_pool_does_not(isolated_user_dirs: Pa
     assert "alpha and beta agree beyond the floor" in a.verdict.text()
     assert any(p.startswith("alpha and gamma: no evidence") for p in a.verdict.points)
     assert "K >= 5" in a.verdict.text()  # the design is smaller than recommended, and it says so
+    assert a.floor_texts == 60 and a.floor_unreliable is None
+    control_ids = {f"turn:{t.id}" for t in turns if t.meta.get("set") == "control"}
+    assert set(a.floor_ids) == control_ids and len(control_ids) == 60
     # the shared topic words were not in the neutral prompts: unprompted, used by alpha and beta only
     reef = [h for h in a.sets[0].motifs if h.prompt == "p1" and h.motif.label == "coral"]
     assert reef and reef[0].motif.unprompted_voices == ("alpha", "beta")
@@ -179,18 +194,23 @@ def test_study_cli_runs_resumes_and_reports(isolated_user_dirs: Path, tmp_path: 
         srv.default = Reply(text="It is <b>bold</b> | and **plain**.")
         out = tmp_path / "out"
         res = CliRunner().invoke(cli, ["--archive", str(db), "study", str(prompts), "--voices", "alpha,beta",
-                                       "--samples", "2", "--controls", str(FIXTURES / "controls.toml"),
+                                       "--samples", "2", "--control-prompts", str(FIXTURES / "controls.toml"),
                                        "--out", str(out), "--json"])
         assert res.exit_code == 0, res.output
-        assert srv.request_count == 2 * (2 * 2 + 8)
-        assert '"format": "symposia.study/1"' in res.stdout
+        assert srv.request_count == 2 * (2 * 2 + 20)
+        assert '"format": "symposia.study/2"' in res.stdout
         sid = next(p.name for p in out.iterdir() if p.suffix == ".html").split(".")[0]
         page = (out / f"{sid}.analysis.html").read_text(encoding="utf-8")
         assert "<script>" not in page and "&lt;script&gt;" in page
         assert "data:image/svg+xml;base64," in page
         again = CliRunner().invoke(cli, ["--archive", str(db), "study", "--resume", sid, "--out", str(out)])
         assert again.exit_code == 0, again.output
-        assert srv.request_count == 24  # everything was finished: nothing called again
+        assert srv.request_count == 48  # everything was finished: nothing called again
+        floor = CliRunner().invoke(cli, ["--archive", str(db), "analyze", sid, "--floor-from", "kind=council"])
+        assert floor.exit_code == 2 and "control prompts" in floor.stderr  # a study's floor is its own
+        old = CliRunner().invoke(cli, ["--archive", str(db), "study", str(prompts), "--voices", "alpha",
+                                       "--controls", str(FIXTURES / "controls.toml")])
+        assert old.exit_code == 2 and "--control-prompts" in old.stderr
 
 
 def test_html_report_escapes_model_text(isolated_user_dirs: Path, tmp_path: Path) -> None:
@@ -224,3 +244,68 @@ def test_session_report_escapes_what_models_wrote(isolated_user_dirs: Path, tmp_
     assert "<script>" not in page and "&lt;script&gt;" in page and 'href="javascript' not in page
     md = report_markdown(a)
     assert "\\<script\\>" in md and "\\|" in md  # escaped in Markdown tables too
+
+
+ECHO_PROMPTS = tuple(PROMPTS)
+ECHO_K = 2
+
+
+def enqueue_echo(srv: FakeServer) -> dict[tuple[int, int], str]:
+    """alpha and beta answer each prompt fresh from DIFFERENT topics; shown beta's answer, alpha copies
+    it (a pure echo); shown alpha's, beta keeps to its own topic. Returns beta's fresh answers."""
+    rng = random.Random(11)
+    beta_fresh = {(p, k): rng.choice(DISJOINT[p]) for p in range(5) for k in range(1, ECHO_K + 1)}
+    for p in range(5):
+        for _ in range(ECHO_K):
+            srv.enqueue(Reply(text=rng.choice(SHARED[p])), model="fake/alpha")
+        for k in range(1, ECHO_K + 1):
+            srv.enqueue(Reply(text=beta_fresh[(p, k)]), model="fake/beta")
+    for answer in CONTROL_ANSWERS:
+        srv.enqueue(Reply(text=answer), model="fake/alpha")
+        srv.enqueue(Reply(text=answer), model="fake/beta")
+    for p in range(5):  # the exposed phase, in plan order
+        for k in range(1, ECHO_K + 1):
+            srv.enqueue(Reply(text=beta_fresh[(p, k)]), model="fake/alpha")
+            srv.enqueue(Reply(text=rng.choice(DISJOINT[p])), model="fake/beta")
+    return {(p + 1, k): t for (p, k), t in beta_fresh.items()}
+
+
+def test_echo_option_measures_how_much_exposure_adds_with_a_ci(isolated_user_dirs: Path, tmp_path: Path) -> None:
+    from symposia.web.report import session_report
+
+    plan = StudyPlan(prompts=ECHO_PROMPTS, voices=("alpha", "beta"), samples=ECHO_K, controls=tuple(CONTROLS),
+                     echo=True, concurrency=1)
+    with FakeServer() as srv:
+        study_config(isolated_user_dirs, srv.openai_base_url, ("alpha", "beta"))
+        beta_fresh = enqueue_echo(srv)
+        with Symposia(tmp_path / "echo.db") as s:
+            outcome = run_sync(run_study(s.runtime, plan))
+            assert outcome.status == "complete" and srv.request_count == plan.calls == 2 * (5 * 2 * 2 + 20)
+            turns = s.archive.session_turns(outcome.session_id)
+            a = analyze_study(s.archive, outcome.session_id, n_perm=500, n_boot=500)
+            web = session_report(s.archive, outcome.session_id)
+            full = analyze_study(s.archive, outcome.session_id)
+    exposed = [t for t in turns if t.meta.get("set") == "exposed"]
+    assert len(exposed) == 5 * 2 * ECHO_K
+    for t in exposed:  # each exposed call saw the other voice's fresh answer of the same prompt and sample
+        i, k = int(str(t.meta["prompt"])[1:]), int(t.meta["sample"])
+        if t.voice == "alpha":
+            assert beta_fresh[(i, k)] in t.request.messages[0].content
+        assert PROMPTS[i - 1] in t.request.messages[0].content and len(t.request.messages) == 1
+    assert a.echo is not None
+    by = {e.voice: e for e in a.echo}
+    assert by["alpha"].exposed == pytest.approx(1.0, abs=1e-3)  # alpha copied what it was shown
+    assert by["alpha"].effect > 0.5 and by["alpha"].ci[0] > 0.4
+    assert abs(by["beta"].effect) < 0.2 and by["beta"].ci[0] < 0 < by["beta"].ci[1] + 0.05
+    assert by["all"].prompts == 5 and by["all"].ci[0] < by["all"].effect < by["all"].ci[1]
+    assert "Echo effect" in a.verdict.text()
+    # Vendi per voice: K = 2 samples per prompt, so between 1 and 2 effective answers
+    div = {d.label: d for d in a.sets[0].diversity}
+    assert {"alpha", "beta", "alpha · beta"} <= set(div)
+    assert all(1.0 <= div[v].vendi <= 2.0 + 1e-6 for v in ("alpha", "beta"))
+    assert div["alpha · beta"].vendi > max(div["alpha"].vendi, div["beta"].vendi)  # two topics pooled
+    md = report_markdown(a)
+    assert "# Echo effect" in md and "Vendi" in md and "effective number of distinct answers" in md
+    # the web page of a study session shows the study analysis, not the one-transcript analysis
+    assert web.markdown == report_markdown(full, heatmap=None, level=2)
+    assert "Study:" in web.markdown and "one transcript" not in web.markdown

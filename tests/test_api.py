@@ -125,6 +125,27 @@ def _resume_async(s: Symposia, ids: dict[str, Any], tmp: Path) -> None:
     assert srv.request_count == before
 
 
+@check("annotate")
+def _annotate(s: Symposia, ids: dict[str, Any], tmp: Path) -> None:
+    quote = ALPHA.split(".")[0]
+    sid = s.council("Annotate me?", ["alpha", "beta"]).session_id
+    out = s.annotate(sid, ["observation"], texts={"observation": f'Alpha 1 said: "{quote}".'})
+    assert out.refused == [] and out.added[0].meta["version"] == 1
+    bad = s.annotate(sid, ["observation"], texts={"observation": 'Alpha 1 said: "nothing of the sort here".'})
+    assert bad.refused == ["observation"] and not bad.added  # a misquote is refused, nothing added
+
+
+@check("ranking")
+def _ranking(s: Symposia, ids: dict[str, Any], tmp: Path) -> None:
+    assert s.ranking(ids["council"]) is None  # no --rank: no ranking
+    srv: FakeServer = ids["server"]
+    srv.default = Reply(text="FINAL RANKING:\n1. Response A")
+    out = s.council("Rank?", ["alpha", "beta"], rank=True, rank_self=True)
+    srv.default = Reply(text=ALPHA)
+    table = s.ranking(out.session_id)
+    assert table is not None and len(table.rankers) == 2 and all(not r.parsed for r in table.rankers)
+
+
 @check("export")
 def _export(s: Symposia, ids: dict[str, Any], tmp: Path) -> None:
     md = s.export(ids["council"])

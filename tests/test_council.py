@@ -77,8 +77,10 @@ def test_council_rounds_visibility_chair_and_rank(isolated_user_dirs: Path, tmp_
     assert outcome.chair is not None and outcome.chair.role == "chair"
     assert "Round two answer" in outcome.chair.request.messages[0].content
     ranks = [t for t in turns if (t.step_key or "").startswith("rank:")]
-    assert len(ranks) == 3 and all(set(t.meta["labels"].values()) == set(VOICES) for t in ranks)
-    assert outcome.rankings and outcome.rankings[0][2] == 3
+    # each ranker saw the others' answers, not its own (self-votes are excluded by default)
+    assert len(ranks) == 3 and all(set(t.meta["labels"].values()) == set(VOICES) - {t.voice} for t in ranks)
+    assert all(t.meta["self_excluded"] for t in ranks)
+    assert outcome.rankings and outcome.rankings[0][2] == 2
     assert session.status == "complete"
     assert len(turns) == 3 + 3 + 1 + 3
 

@@ -132,7 +132,7 @@ def test_step_entries_are_the_host_turns_a_plan_writes() -> None:
     (s,) = step_entries(plan.step("step-06"))
     assert s.meta["title"] == "Three Voices on Convergence" and s.meta["note"].startswith("The krida")
     assert s.text.splitlines()[:2] == ["Synthesis: Three Voices on Convergence",
-                                       '- qwen: Affirmation — "The gap is not merely real—it is generative"']
+                                       '- qwen: Affirmation — "the gap is not merely real—it is generative"']
     assert step_entries(BlindRoundStep(id="b", voices=("a", "b"), question="Q")) == (
         HostEntry("question", "Q", {"kind": "question", "step": "b", "to": ["a", "b"], "blind": True}),)
     assert step_entries(RoundStep(id="r", voices=("a",))) == ()

@@ -3,10 +3,12 @@ refused (plan, LLM host redrafting, person), and resume."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
+from support import drop_provenance, stable_provenance
 from symposia.api import Symposia, run_sync
 from symposia.catalog import Voice
 from symposia.dialogue.plan import load_plan, parse_plan
@@ -17,7 +19,7 @@ from symposia.render.transcript import transcript_markdown
 
 HERE = Path(__file__).parent
 SEED = HERE / "fixtures" / "seed"
-GOLDEN = HERE / "golden" / "seed_transcript.md"
+GOLDEN = HERE / "golden" / "seed_plan_transcript.md"
 SEED_VOICES = ("qwen", "grok", "deepseek", "glm47", "kimi", "opus")
 
 
@@ -37,7 +39,13 @@ def test_seed_reenacted_by_the_orchestrator_matches_the_golden_file(isolated_use
         session = s.archive.get_session(outcome.session_id)
         turns = s.archive.session_turns(session.id)
     assert outcome.refused == [] and session.status == "complete"
-    assert transcript_markdown(session, turns) == GOLDEN.read_text(encoding="utf-8")
+    md = stable_provenance(transcript_markdown(session, turns))
+    if os.environ.get("SYMPOSIA_WRITE_GOLDEN"):
+        GOLDEN.write_text(md, encoding="utf-8")
+    assert md == GOLDEN.read_text(encoding="utf-8")
+    # the layout is the seed's, as the pure re-enactment renders it (tests/test_transcript.py)
+    assert drop_provenance(md).replace("[^", "").count("## ") == \
+        drop_provenance((HERE / "golden" / "seed_transcript.md").read_text(encoding="utf-8")).count("## ")
     voice_turns = [t for t in turns if t.role == "voice"]
     assert [t.voice for t in voice_turns] == ["qwen", "grok", "deepseek", "glm47", "kimi"]
     for t in voice_turns:
@@ -51,10 +59,11 @@ def test_seed_reenacted_by_the_orchestrator_matches_the_golden_file(isolated_use
     qwen_turn = next(t for t in voice_turns if t.voice == "qwen")
     # The relay is verified against the record: Grok's question quotes Qwen's turn.
     assert qwen_turn.id in grok_q.meta["relayed"].values()
-    # The host's own prayer and Grok's words from an earlier session (not in this archive): sent, unverified.
-    assert grok_q.meta["unverified"] == ["the altar where the offering burns", "probe AND party."]
+    # The host's own prayer and Grok's words from an earlier session (not in this archive): sent, marked
+    # as outside sources (footnoted in the transcript).
+    assert grok_q.meta["outside"] == ["the altar where the offering burns", "probe AND party."]
     qwen_q = next(t for t in turns if t.step_key == "ask-qwen:question")
-    assert "The attempt IS the phenomenon." in qwen_q.meta["unverified"]
+    assert "The attempt IS the phenomenon." in qwen_q.meta["outside"]
 
 
 PLAN_WITH_MISQUOTE = '''
@@ -71,7 +80,7 @@ question = "What is the gap?"
 id = "two"
 kind = "ask"
 voice = "grok"
-question = "Qwen said 'The gap is the altar of everything, said simply.' Do you agree?"
+question = "Qwen said 'The gap is the altar of nothing.' Do you agree?"
 '''
 
 
@@ -87,7 +96,7 @@ def test_a_plan_question_that_misquotes_the_record_is_refused(isolated_user_dirs
     refused = next(t for t in turns if t.step_key == "two:question")
     assert not refused.result.ok and refused.result.error is not None
     assert refused.result.error.kind == "misquote"
-    assert "The gap is the altar of everything" in refused.result.error.message
+    assert "The gap is the altar of nothing" in refused.result.error.message
     assert not any(t.voice == "grok" and t.role == "voice" for t in turns)  # grok was never sent the misquote
 
 
@@ -130,7 +139,8 @@ replies = ["It is a party."]
         outcome = run_sync(run_symposium(s.runtime, parse_plan(LLM_HOST_PLAN)))
         turns = s.archive.session_turns(outcome.session_id)
     drafts = [t for t in turns if t.meta.get("kind") == "draft"]
-    assert [t.step_key for t in drafts] == ["q2:draft1", "q2:draft2"]
+    assert [t.step_key for t in drafts] == ["q2:draft", "q2:draft:redraft1"]
+    assert drafts[0].meta["refused"] and not drafts[1].meta.get("refused")
     # The redraft request showed the host its misquote and the record's real words.
     redraft_prompt = drafts[1].request.messages[-1].content
     assert "The offering burns ON the altar" in redraft_prompt
@@ -153,6 +163,9 @@ class ScriptedPerson:
         return f"Noted what {after.voice_name} said."
 
     def next_voice(self, voices: list[Voice]) -> Voice | None:  # type: ignore[override]
+        return None
+
+    def compose(self, kind: str, intent: str | None, problem: str | None) -> str | None:
         return None
 
 
@@ -223,7 +236,7 @@ replies = ["ok"]
         earlier = s.ask("grok", "What is play?")  # an earlier session in the archive
         outcome = run_sync(run_symposium(s.runtime, parse_plan(LLM_HOST_PLAN)))
         turns = s.archive.session_turns(outcome.session_id)
-    draft = next(t for t in turns if t.step_key == "q2:draft1")
+    draft = next(t for t in turns if t.step_key == "q2:draft")
     prompt = draft.request.messages[0].content
     assert "Hallucination that hallucinates itself into reality." in prompt
     assert earlier.result.text not in prompt  # formulations, not whole earlier answers

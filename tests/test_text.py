@@ -71,7 +71,12 @@ def test_every_folded_window_is_found_and_quotes_the_original(text: str, data: s
     span = find(phrase, text)
     assert span is not None, (phrase, text)
     assert text[span.start:span.end] == span.text  # the original, exactly
-    assert phrase in normalize(span.text)  # whose normal form holds the match
+    # the folded characters that come from inside the span (its normal form in context) hold the match
+    inside = "".join(ch for ch, a, b in zip(f.text, f.starts, f.ends, strict=True)
+                     if span.start <= a and b <= span.end)
+    assert phrase in inside
+    if "\n" not in span.text:  # out of context too, as long as no line (block) boundary is inside
+        assert phrase in normalize(span.text, blocks=False)
     assert compare(phrase, text).verdict == "verbatim"
 
 
@@ -137,3 +142,11 @@ def test_quotations_and_their_attribution() -> None:
     q = quotation_around(text, k, k + 6)
     assert q is not None and q.attribution == "Qwen"
     assert quotation_around(text, 0, 8) is None  # "DeepSeek" itself is not quoted
+
+
+def test_a_phrase_is_folded_without_block_markers() -> None:
+    # "2026. gap" at the start of a line of an answer is a list item; typed as a phrase it is text
+    text = "[2026](https://example.org/0). gap"
+    span = find("2026. gap", text)
+    assert span is not None and span.text == text
+    assert find("gap", "1. gap") is not None and normalize("1. gap") == "gap"

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import pytest
 from markdown_it import MarkdownIt
 
+from support import drop_provenance
 from symposia.catalog import load_catalog
 from symposia.codec import session_from_dict, turn_from_dict
 from symposia.dialogue.plan import AskStep, HostEntry, Plan, load_plan, plan_to_dict, step_entries
@@ -41,6 +42,11 @@ SEED = HERE / "fixtures" / "seed"
 GOLDEN = HERE / "golden" / "seed_transcript.md"
 AT = datetime(2026, 1, 31, 20, 0, tzinfo=UTC)
 SID = "20260131-200000-symposium-seed"
+
+
+def render(session: SessionRecord, turns: list[TurnRecord]) -> str:
+    """The transcript's layout, without the provenance block every export starts with."""
+    return drop_provenance(transcript_markdown(session, turns))
 
 
 class Recorder:
@@ -174,7 +180,7 @@ def test_seed_key_formulations_are_attributed_and_verbatim() -> None:
 
 def test_golden_is_valid_gfm() -> None:
     html = MarkdownIt("commonmark").enable("table").render(GOLDEN.read_text(encoding="utf-8"))
-    assert html.count("<table>") == 3
+    assert html.count("<table>") == 4  # provenance, key formulations, two syntheses
     assert html.count("<blockquote>") == 10  # five questions, five answers
     assert "<h2>Voice: Kimi K2 (The Threshold)</h2>" in html
 
@@ -202,7 +208,7 @@ def test_failed_empty_truncated_and_retried_turns_are_shown_honestly() -> None:
           error=ErrorInfo("timeout", "took too long"), meta={"step": "ask-kimi"})
     r.add(role="voice", voice="kimi", voice_name="Kimi K2", text="Second try.", step_key="ask-kimi",
           meta={"step": "ask-kimi", "family": "Kimi"})
-    assert transcript_markdown(_symposium(), r.turns) == """# T
+    assert render(_symposium(), r.turns) == """# T
 
 ---
 
@@ -259,11 +265,11 @@ def test_formulations_that_are_not_verbatim_are_left_out_and_said_so() -> None:
               "altar, but *as* the altar. A | pipe\nand a line.", meta={"family": "Qwen"})
     r.add(role="host", voice="opus", voice_name="Host", text="", meta={"kind": "formulations", "rows": [
         {"turn_id": q.id, "voice": "qwen", "quote": "The offering burns not *on* the altar"},
-        {"turn_id": q.id, "voice": "qwen", "quote": "The offering burns ON the altar, not AS the altar"},
+        {"turn_id": q.id, "voice": "qwen", "quote": "The offering burns not ON the altar, but AS the fire"},
         {"turn_id": None, "voice": "grok", "quote": "Hallucination implies solipsism"},
         {"turn_id": q.id, "voice": "qwen", "quote": "A | pipe\nand a line."},
     ]})
-    md = transcript_markdown(_symposium(), r.turns)
+    md = render(_symposium(), r.turns)
     assert md.endswith("""## Key Formulations
 
 | Source | Formulation |
@@ -271,8 +277,8 @@ def test_formulations_that_are_not_verbatim_are_left_out_and_said_so() -> None:
 | Qwen | "The offering burns not *on* the altar" |
 | Qwen | "A \\| pipe<br>and a line." |
 
-*Left out, not found verbatim in the cited answer:* Qwen — "The offering burns ON the altar, not AS \
-the altar"; grok — "Hallucination implies solipsism"
+*Left out, not found verbatim in the cited answer:* Qwen — "The offering burns not ON the altar, but AS \
+the fire"; grok — "Hallucination implies solipsism"
 """)
     html = MarkdownIt("commonmark").enable("table").render(md)
     table = html.split("<table>")[1].split("</table>")[0]
@@ -286,7 +292,7 @@ def test_hostile_answers_cannot_break_the_structure() -> None:
         "kind": "question", "to": "qwen"})
     r.add(role="voice", voice="qwen", voice_name="Qwen *3* Max", text="# Heading\n\n---\n| a | b |\n|---|---|",
           meta={})
-    md = transcript_markdown(_symposium(), r.turns)
+    md = render(_symposium(), r.turns)
     tokens = MarkdownIt("commonmark").enable("table").parse(md)
     top = [t for t in tokens if t.level == 0 and t.type in ("heading_open", "hr", "table_open")]
     # outside the blockquotes: the title, one rule, the voice's section; nothing the texts wrote
@@ -311,11 +317,12 @@ def test_council_layout() -> None:
     r.add(role="chair", voice="opus", voice_name="Claude Opus 4.5", text="They converge.\n\nMostly.",
           meta={"kind": "synthesis", "step": "chair"}, step_key="chair")
     r.add(role="voice", voice="qwen", voice_name="Qwen 3 Max", text="FINAL RANKING: A, B",
-          meta={"kind": "ranking", "step": "rank:qwen"}, step_key="rank:qwen")
+          meta={"kind": "ranking", "step": "rank:qwen", "labels": {"A": "kimi", "B": "grok"},
+                "self_excluded": True}, step_key="rank:qwen")
     session = SessionRecord(id="c", kind="council", title="Council: What persists?", created_at=AT,
                             plan={"kind": "council", "question": "What persists?",
                                   "voices": ["qwen", "grok", "kimi"], "rounds": 2})
-    assert transcript_markdown(session, r.turns) == """# Council: What persists?
+    assert render(session, r.turns) == """# Council: What persists?
 
 ---
 
@@ -369,7 +376,22 @@ def test_council_layout() -> None:
 
 ### Qwen 3 Max
 
+*Shown, in this order: Response A = Kimi K2, Response B = Grok 4.1 (its own answer left out).*
+
+*Its ranking could not be parsed: it is left out of the aggregate.*
+
 > FINAL RANKING: A, B
+
+### Aggregate
+
+| Voice | Mean rank | Votes |
+|-------|-----------|-------|
+| Grok 4.1 | — | 0 |
+| Kimi K2 | — | 0 |
+
+*Mean position over the rankings that parsed (1 = best).*
+
+**Rankers whose ranking could not be parsed:** Qwen 3 Max
 """
 
 
@@ -385,7 +407,7 @@ def test_chat_layout_honours_retry_undo_and_switch() -> None:
     r.add(role="voice", voice="grok", voice_name="Grok 4.1", text="Krida!", meta={"question": "And you?"})
     session = SessionRecord(id="h", kind="chat", title="Chat with Qwen 3 Max", created_at=AT,
                             plan={"voice": "qwen"})
-    assert transcript_markdown(session, r.turns) == """# Chat with Qwen 3 Max
+    assert render(session, r.turns) == """# Chat with Qwen 3 Max
 
 ---
 
@@ -425,7 +447,7 @@ def test_arena_layout_shows_the_retry_not_the_failure() -> None:
           meta={"arena_turn": 2, "side": "b"}, step_key="turn-2.2")
     session = SessionRecord(id="a", kind="arena", title="Free talk", created_at=AT,
                             plan={"mode": "free", "topic": "What happens at phase transitions?"})
-    assert transcript_markdown(session, r.turns) == """# Free talk
+    assert render(session, r.turns) == """# Free talk
 
 ---
 
@@ -467,7 +489,7 @@ def test_transcript_json_is_the_full_record() -> None:
 def test_unknown_kinds_use_the_symposium_layout(kind: str) -> None:
     session = SessionRecord(id="x", kind=kind, title="T", created_at=AT,
                             plan={"subtitle": "sub", "context": "Some *context*."})
-    assert transcript_markdown(session, []) == "# T\n\n*sub*\n\n---\n\n## Context\n\nSome *context*.\n"
+    assert render(session, []) == "# T\n\n*sub*\n\n---\n\n## Context\n\nSome *context*.\n"
 
 
 def test_ask_layout_shows_what_the_voice_was_sent() -> None:
@@ -475,6 +497,6 @@ def test_ask_layout_shows_what_the_voice_was_sent() -> None:
     r.add(role="voice", voice="grok", voice_name="Grok 4.1", text="Play is the probe and the party.",
           messages=(Message("user", "What is play?"),), meta={})
     session = SessionRecord(id="q", kind="ask", title="Ask Grok 4.1", created_at=AT)
-    assert transcript_markdown(session, r.turns) == (
+    assert render(session, r.turns) == (
         "# Ask Grok 4.1\n\n---\n\n## Turn 1 — Grok 4.1\n\n**Host:**\n\n> What is play?\n\n"
         "**Grok 4.1:**\n\n> Play is the probe and the party.\n")

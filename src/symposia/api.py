@@ -22,6 +22,7 @@ from symposia.catalog.status import VoiceStatus, all_statuses
 from symposia.dialogue.chat import Chat, latest_conversation
 from symposia.dialogue.council import CouncilOutcome, CouncilPlan, run_council
 from symposia.dialogue.observer import Observer
+from symposia.dialogue.plan import Plan
 from symposia.dialogue.runtime import OnEvent, Runtime
 from symposia.records import Message, Params, SessionRecord, TurnRecord
 
@@ -112,13 +113,16 @@ class Symposia:
 
     # -- sessions -----------------------------------------------------------------------------------
     async def council_async(self, question: str, voices: list[str] | tuple[str, ...] | str, *, rounds: int = 1,
-                            chair: str | None = None, rank: bool = False, system: str | None = None,
-                            temperature: float | None = None, max_tokens: int | None = None,
-                            max_cost: float | None = None, observer: Observer | None = None) -> CouncilOutcome:
+                            chair: str | None = None, rank: bool = False, rank_self: bool = False,
+                            system: str | None = None, temperature: float | None = None,
+                            max_tokens: int | None = None, max_cost: float | None = None,
+                            observer: Observer | None = None) -> CouncilOutcome:
         """The same question to several voices at once (``voices`` may name a preset)."""
         names = tuple(v.shortcut for v in self.catalog.resolve_voices(voices))
         plan = CouncilPlan(question=question, voices=names, rounds=rounds,
-                           chair=self.catalog.voice(chair).shortcut if chair else None, rank=rank, system=system,
+                           chair=self.catalog.voice(chair).shortcut if chair else None, rank=rank,
+                           rank_self=rank_self,
+                           system=system,
                            temperature=temperature, max_tokens=max_tokens, max_cost=max_cost)
         return await run_council(self.runtime, plan, observer=observer)
 
@@ -139,15 +143,39 @@ class Symposia:
         return run_sync(self.arena_async(voice_a, voice_b, topic, **kwargs))
 
     async def resume_async(self, session_id: str, *, max_cost: float | None = None,
-                           observer: Observer | None = None) -> Any:
-        """Finish an interrupted session without repeating its finished calls."""
+                           observer: Observer | None = None, plan: Plan | None = None) -> Any:
+        """Finish an interrupted or incomplete session without repeating its finished calls; with ``plan``
+        (a corrected symposium plan), calls whose inputs are unchanged are kept and the rest are made."""
         from symposia.dialogue.resume import resume_session
 
         return await resume_session(self.runtime, self.archive.get_session(session_id).id, observer=observer,
-                                    max_cost=max_cost)
+                                    max_cost=max_cost, plan=plan)
 
     def resume(self, session_id: str, **kwargs: Any) -> Any:
         return run_sync(self.resume_async(session_id, **kwargs))
+
+    def annotate(self, session_id: str, kinds: list[str] | tuple[str, ...], *, host: str | None = None,
+                 texts: dict[str, str] | None = None, intent: str | None = None, title: str | None = None) -> Any:
+        """Add observations, key formulations, a synthesis or a closing to a finished session: drafted by
+        ``host`` (a voice) or given in ``texts`` (kind -> Markdown, or TOML rows for the tables). Every
+        attributed quote is checked; each version is kept (see :mod:`symposia.dialogue.annotation`)."""
+        from symposia.dialogue.annotation import annotate
+
+        class _Given:
+            def write(self, kind: str, template: str, problem: str | None) -> str | None:
+                return None if problem or texts is None else texts.get(kind)
+
+        return run_sync(annotate(self.runtime, self.archive.get_session(session_id).id, list(kinds),
+                                 host=self.catalog.voice(host).shortcut if host else None,
+                                 person=None if host else _Given(), intent=intent, title=title))
+
+    def ranking(self, session_id: str) -> Any:
+        """A council's peer ranking from the record: each ranker's label map (its own shuffled order), its
+        parsed ranking or a flag that it could not be parsed, and the aggregate (mean rank, votes); None
+        when the session has no ranking. See :mod:`symposia.dialogue.ranking`."""
+        from symposia.dialogue.ranking import ranking_table
+
+        return ranking_table(self.archive.session_turns(self.archive.get_session(session_id).id))
 
     def export(self, session_id: str, fmt: str = "md") -> str:
         """A session rendered from the record: Markdown in the seed's shape (``md``) or full JSON (``json``)."""
@@ -176,10 +204,14 @@ class Symposia:
         return send_queue(self.archive, **kwargs)
 
     def analyze(self, session_id: str, **kwargs: Any) -> Any:
-        """Convergence measured honestly for one session (see :mod:`symposia.analysis`)."""
+        """Convergence measured honestly for one session (see :mod:`symposia.analysis`), against the floor
+        frozen for it by `symposia analyze` unless ``floor=`` is given."""
         from symposia.analysis import analyze_session
+        from symposia.analysis.floor import frozen_floor
 
-        return analyze_session(self.archive, self.archive.get_session(session_id).id, **kwargs)
+        sid = self.archive.get_session(session_id).id
+        kwargs.setdefault("floor", frozen_floor(sid))
+        return analyze_session(self.archive, sid, **kwargs)
 
     # -- the archive --------------------------------------------------------------------------------
     def search(self, query: str, **kwargs: Any) -> Any:

@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 TurnRole = Literal["voice", "host", "chair"]
-SessionStatus = Literal["running", "complete", "failed", "interrupted"]
+SessionStatus = Literal["running", "complete", "incomplete", "failed", "interrupted"]
 TURN_ROLES: tuple[str, ...] = get_args(TurnRole)
 SESSION_STATUSES: tuple[str, ...] = get_args(SessionStatus)
 _FINISH_REASONS: tuple[str, ...] = get_args(FinishReason)

@@ -222,6 +222,6 @@ class SessionRecord:
     kind: str  # "ask", "council", "symposium", "arena", "chat", "import"
     title: str
     created_at: datetime
-    status: Literal["running", "complete", "failed", "interrupted"] = "running"
+    status: Literal["running", "complete", "incomplete", "failed", "interrupted"] = "running"
     plan: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)

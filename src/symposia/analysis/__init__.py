@@ -1,5 +1,6 @@
 """Analysis: key formulations that are verbatim, convergence measured honestly (similarity against a
-floor, shared images labelled echo or unprompted, shared spans, a verdict in plain words), study mode.
+declared floor, diversity, shared images against a fixed reference labelled echo or unprompted, shared
+spans between voices, a verdict in plain words), study statistics.
 
     >>> from symposia.analysis import analyze_session, report_markdown
     >>> with Symposia() as s:
@@ -7,6 +8,8 @@ floor, shared images labelled echo or unprompted, shared spans, a verdict in pla
 """
 
 from symposia.analysis.analyze import PairStat, SessionAnalysis, analyze_session, answer_turns
+from symposia.analysis.diversity import MEANINGS, Diversity
+from symposia.analysis.floor import Floor, floor_from_query, floor_from_texts
 from symposia.analysis.formulations import (
     Formulation,
     FormulationChoice,
@@ -18,12 +21,16 @@ from symposia.analysis.formulations import (
 from symposia.analysis.motifs import Answer, Background, Motif, shared_motifs
 from symposia.analysis.report import report_html, report_json, report_markdown, write_report
 from symposia.analysis.spans import SharedSpan, Source, shared_spans
-from symposia.analysis.study import StudyAnalysis, StudyOutcome, StudyPlan, analyze_study, load_prompt_file, run_study
+from symposia.analysis.study import EchoEffect, StudyAnalysis, analyze_study
 from symposia.analysis.verdict import Verdict
 
 __all__ = [
+    "MEANINGS",
     "Answer",
     "Background",
+    "Diversity",
+    "EchoEffect",
+    "Floor",
     "Formulation",
     "FormulationChoice",
     "Motif",
@@ -32,8 +39,6 @@ __all__ = [
     "SharedSpan",
     "Source",
     "StudyAnalysis",
-    "StudyOutcome",
-    "StudyPlan",
     "Verdict",
     "accept_choices",
     "analyze_session",
@@ -41,12 +46,12 @@ __all__ = [
     "answer_turns",
     "choose_formulations",
     "extract_formulations",
+    "floor_from_query",
+    "floor_from_texts",
     "formulation_rows",
-    "load_prompt_file",
     "report_html",
     "report_json",
     "report_markdown",
-    "run_study",
     "shared_motifs",
     "shared_spans",
     "write_report",

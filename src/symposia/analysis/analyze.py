@@ -1,8 +1,12 @@
 """``symposia analyze``: measure what the voices of one recorded session share, honestly.
 
-Similarity of answers (voice x voice) against a floor of unrelated answers, the same for what the
-voices were shown, shared images labelled echo/unprompted, near-verbatim shared spans (also with
-other sessions of the archive), key formulations, and a verdict in plain words.
+Similarity of answers (voice x voice) against a declared floor of unrelated answers, the same for what
+the voices were shown, diversity per voice and per pair (Vendi, distinct-n, self-BLEU), shared images
+judged against a fixed general-language reference and labelled echo/unprompted, near-verbatim spans
+between different voices, key formulations, and a verdict in plain words.
+
+Nothing here reads the rest of the archive unless the floor's declared source says so: the same
+session analysed with the same (frozen) floor gives the same numbers however the archive grows.
 """
 
 from __future__ import annotations
@@ -15,18 +19,17 @@ from typing import Any
 
 import numpy as np
 
+from symposia.analysis.diversity import MEANINGS, Diversity, diversity
+from symposia.analysis.floor import Floor
 from symposia.analysis.formulations import Formulation, extract_formulations
-from symposia.analysis.motifs import Background, Motif, answer_of, shared_motifs
-from symposia.analysis.similarity import Embed, cross_mean, default_embed, floor_between, lift, pair_mean
+from symposia.analysis.motifs import Background, Motif, answer_of, name_keys, shared_motifs
+from symposia.analysis.similarity import Embed, cross_mean, default_embed, lift, pair_mean
 from symposia.analysis.spans import SharedSpan, Source, shared_spans
 from symposia.analysis.verdict import Verdict, session_verdict
 from symposia.archive import Archive
 from symposia.records import SessionRecord, TurnRecord
 
 __all__ = ["PairStat", "SessionAnalysis", "analyze_session", "answer_turns"]
-
-MAX_BACKGROUND = 400  # other sessions' answers read for the floor and base rates
-
 
 @dataclass(frozen=True)
 class PairStat:
@@ -50,6 +53,8 @@ class SessionAnalysis:
     floor: float | None
     floor_source: str
     background: str | None
+    floor_info: Floor | None
+    diversity: list[Diversity]
     motifs: list[Motif]
     spans: list[SharedSpan]
     span_sources: list[Source]
@@ -63,7 +68,7 @@ class SessionAnalysis:
             return None if x is None or (isinstance(x, float) and math.isnan(x)) else round(float(x), 4)
 
         return {
-            "format": "symposia.analysis/1",
+            "format": "symposia.analysis/2",
             "session": {"id": self.session.id, "kind": self.session.kind, "title": self.session.title},
             "encoder": self.encoder,
             "voices": [{"voice": v, "name": self.names.get(v, v)} for v in self.voices],
@@ -73,6 +78,9 @@ class SessionAnalysis:
                       for p in self.pairs],
             "inter": num(self.inter), "prompt_sim": num(self.prompt_sim), "floor": num(self.floor),
             "floor_source": self.floor_source, "background": self.background,
+            "floor_detail": None if self.floor_info is None else {
+                k: v for k, v in self.floor_info.to_dict().items() if k != "texts"},
+            "diversity": [d.to_dict() for d in self.diversity], "diversity_meanings": MEANINGS,
             "motifs": [m.to_dict() for m in self.motifs],
             "spans": [s.to_dict(self.span_sources) for s in self.spans],
             "formulations": [f.to_dict() for f in self.formulations],
@@ -87,19 +95,11 @@ def answer_turns(turns: Sequence[TurnRecord]) -> list[TurnRecord]:
             and t.meta.get("kind") != "ranking"]
 
 
-def _archive_background(archive: Archive, session_id: str) -> list[tuple[str, str, str]]:
-    rows = archive.query(
-        "SELECT session_id, voice, answer FROM turns WHERE session_id != ? AND role = 'voice' "
-        "AND status != 'error' AND answer != '' ORDER BY id DESC LIMIT ?", (session_id, MAX_BACKGROUND))
-    return [(str(r["session_id"]), str(r["voice"]), str(r["answer"])) for r in rows]
-
-
-def analyze_session(archive: Archive, session_id: str, *, embed: Embed | None = None,
-                    controls: Sequence[str] | None = None, use_archive: bool = True,
+def analyze_session(archive: Archive, session_id: str, *, embed: Embed | None = None, floor: Floor | None = None,
                     formulations: Sequence[Formulation] | None = None, per_voice: int = 2,
                     min_span_words: int = 5, encoder: str | None = None) -> SessionAnalysis:
-    """Analyse one stored session. ``controls``: answers to unrelated prompts (a control battery) for the
-    floor and base rates; otherwise other sessions' answers in the archive are used when there are any."""
+    """Analyse one stored session. ``floor``: a declared floor (see :mod:`symposia.analysis.floor`); its
+    value and reliability are computed here with the same encoder. Without one, the floor is unknown."""
     session = archive.get_session(session_id)
     turns = archive.session_turns(session.id)
     answers = answer_turns(turns)
@@ -125,55 +125,45 @@ def analyze_session(archive: Archive, session_id: str, *, embed: Embed | None = 
             matrix[i][j] = matrix[j][i] = cross_mean(ans_v[idx[a]], ans_v[idx[b]])
             pmatrix[i][j] = pmatrix[j][i] = cross_mean(shown_v[idx[a]], shown_v[idx[b]])
 
-    # the floor: answers to unrelated prompts, embedded with the same encoder
-    floor: float | None = None
+    # the floor: a declared source, embedded with the same encoder
     background: Background | None = None
-    if controls:
-        cvec = emb(list(controls))
-        floor = floor_between([cvec[i:i + 1] for i in range(len(cvec))])
-        floor_source = f"control battery of {len(controls)} answers"
-        background = Background.from_texts(floor_source, (("*", c) for c in controls))
+    floor_value: float | None = None
+    if floor is not None:
+        floor.compute(emb, texts)
+        floor_value = floor.value
+        floor_source = floor.label
+        if floor.unreliable is None:
+            background = Background.from_texts(floor_source, ((t.voice, t.text) for t in floor.texts))
     else:
-        other = _archive_background(archive, session.id) if use_archive else []
-        sessions = sorted({s for s, _, _ in other})
-        if len(sessions) >= 2:
-            ovec = emb([a for _, _, a in other])
-            groups = {s: ovec[[k for k, (sid, _, _) in enumerate(other) if sid == s]] for s in sessions}
-            floor = floor_between(groups)
-            floor_source = f"{len(other)} answers from {len(sessions)} other sessions in the archive"
-            background = Background.from_texts(floor_source, ((v, a) for _, v, a in other))
-        else:
-            floor_source = ("no control battery, and the archive holds no other sessions' answers"
-                            if use_archive else "no control battery given")
-    if floor is not None and math.isnan(floor):
-        floor = None
+        floor_source = "no floor declared (--floor-answers FILE or --floor-from QUERY)"
 
     pairs: list[PairStat] = []
     for i, j in itertools.combinations(range(n), 2):
         inter = matrix[i][j]
         assert inter is not None
         pairs.append(PairStat(voices[i], voices[j], inter, pmatrix[i][j] or math.nan,
-                              None if floor is None else lift(inter, floor)))
+                              None if floor_value is None else lift(inter, floor_value)))
     inter_mean = float(np.mean([p.inter for p in pairs])) if pairs else None
     prompt_mean = float(np.mean([p.prompts for p in pairs])) if pairs else None
 
-    motifs = shared_motifs([answer_of(t) for t in answers], background=background)
+    div = [diversity(v, [texts[k] for k in idx[v]], ans_v[idx[v]]) for v in voices]
+    div += [diversity(f"{a} · {b}", [texts[k] for k in idx[a] + idx[b]], ans_v[idx[a] + idx[b]])
+            for a, b in itertools.combinations(voices, 2)]
+    models = [t.request.model for t in answers] + [t.result.model_reported or "" for t in answers]
+    exclude = name_keys([*voices, *names.values(), *models])
+    motifs = shared_motifs([answer_of(t) for t in answers], background=background, exclude=exclude)
     sources = [Source(t.voice, t.result.text, t.id, t.session_id, shown[k]) for k, t in enumerate(answers)]
-    if use_archive:
-        sources += [Source(v, a, None, s) for s, v, a in _archive_background(archive, session.id)]
-    spans = [s for s in shared_spans(sources, min_words=min_span_words)
-             if any(sources[i].session_id == session.id for i, _ in s.spans)]
+    spans = shared_spans(sources, min_words=min_span_words)
 
     forms = list(formulations) if formulations is not None else [
         f for t in answers for f in extract_formulations(t, per_voice)]
     verdict = session_verdict(
-        voices=len(voices), inter=inter_mean, prompt_sim=prompt_mean, floor=floor, floor_source=floor_source,
+        voices=len(voices), inter=inter_mean, prompt_sim=prompt_mean, floor=floor_value, floor_source=floor_source,
+        floor_unreliable=floor.unreliable if floor is not None else None,
         motifs=motifs, echo_spans=sum(1 for s in spans if s.echo), free_spans=sum(1 for s in spans if not s.echo),
         background=background.source if background else None)
     return SessionAnalysis(session=session, voices=voices, names=names, matrix=matrix, prompt_matrix=pmatrix,
-                           pairs=pairs, inter=inter_mean, prompt_sim=prompt_mean, floor=floor,
+                           pairs=pairs, inter=inter_mean, prompt_sim=prompt_mean, floor=floor_value,
                            floor_source=floor_source, background=background.source if background else None,
-                           motifs=motifs, spans=spans, span_sources=sources, formulations=forms, verdict=verdict,
-                           encoder=encoder_name)
-
-
+                           floor_info=floor, diversity=div, motifs=motifs, spans=spans, span_sources=sources,
+                           formulations=forms, verdict=verdict, encoder=encoder_name)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from symposia import prompts
+from symposia.dialogue.runtime import Runtime
 from symposia.errors import SymposiaError
 from symposia.records import Message, TurnRecord
 from symposia.text import contains, locate
@@ -150,13 +151,10 @@ def accept_choices(rows: Sequence[dict[str, str]], turns: Sequence[TurnRecord]) 
     return FormulationChoice(tuple(accepted), tuple(rejected))
 
 
-async def choose_formulations(rt: Any, chooser: str, turns: Sequence[TurnRecord], *, session_id: str,
+async def choose_formulations(rt: Runtime, chooser: str, turns: Sequence[TurnRecord], *, session_id: str,
                               per_voice: int = 2) -> FormulationChoice:
     """Ask a voice that did not answer in ``turns`` to choose formulations; store its call in an
     ``analysis`` session (so the analysed session is not touched) and accept only verbatim lines."""
-    from symposia.dialogue.runtime import Runtime
-
-    assert isinstance(rt, Runtime)
     voice = rt.catalog.voice(chooser)
     answers = [t for t in turns if t.role == "voice" and t.result.ok and t.result.text.strip()]
     if any(t.voice == voice.shortcut for t in answers):

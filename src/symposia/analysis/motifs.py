@@ -4,25 +4,53 @@
 Only unprompted uses can count toward convergence. Where base rates exist (a voice's answers to
 unrelated prompts: a control battery or other sessions in the archive) the chance that k of M voices
 use a word independently follows a Poisson-binomial distribution; its tail is reported, with
-Benjamini–Hochberg correction over the words tested. Rarity is an inverse document frequency over
-the same background.
+Benjamini–Hochberg correction over the words tested.
+
+Rarity is judged against a fixed reference, not the user's archive: each image's general-language
+frequency from the shipped ``wordfreq`` table (Zipf scale: 3 = once per million words, 6 = once per
+thousand), so the list does not move as the archive grows. Ordinary words (Zipf >= :data:`COMMON_ZIPF`:
+"think", "human", "possible") and the names of the voices and their models are not images.
 """
 
 from __future__ import annotations
 
-import math
+import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from symposia.analysis.lemmas import content_terms
+from wordfreq import zipf_frequency
+
+from symposia.analysis.lemmas import content_terms, lemma, tokens
 from symposia.analysis.stats import benjamini_hochberg, poisson_binomial_tail
 from symposia.records import TurnRecord
 
-__all__ = ["Answer", "Background", "Motif", "VoiceUse", "answer_of", "motif_index", "shared_motifs", "shown_text"]
+__all__ = ["COMMON_ZIPF", "Answer", "Background", "Motif", "VoiceUse", "answer_of", "general_frequency",
+           "motif_index", "name_keys", "shared_motifs", "shown_text"]
 
 MIN_BASE_DOCS = 5  # fewer background answers than this for a voice: no base rate for it
+COMMON_ZIPF = 5.0  # at least once per 100,000 words of general English: an ordinary word, not an image
+# Model families a voice may name besides the session's own voices (their words are never images).
+MODEL_FAMILIES = ("gpt", "openai", "claude", "anthropic", "opus", "sonnet", "haiku", "gemini", "gemma", "google",
+                  "llama", "meta", "mistral", "mixtral", "qwen", "deepseek", "grok", "kimi", "moonshot", "glm",
+                  "zhipu", "phi", "cohere", "command", "hermes", "nous", "olmo", "chatgpt", "copilot")
+
+
+def general_frequency(label: str) -> float:
+    """Zipf frequency of a word or phrase in general English (wordfreq's shipped table; 0 = unseen)."""
+    return float(zipf_frequency(label, "en"))
+
+
+def name_keys(names: Iterable[str]) -> frozenset[str]:
+    """Matching keys of every word in voice ids, voice names and model ids ("qwen/qwen3-235b" -> qwen),
+    plus well-known model families: words that name a voice are never shared images."""
+    out = set(MODEL_FAMILIES)
+    for name in names:
+        for word, _, _ in tokens(name.replace("/", " ").replace("-", " ").replace("_", " ")):
+            if len(word) >= 2:
+                out.add(lemma(word))
+    return frozenset(out)
 
 
 def shown_text(turn: TurnRecord) -> str:
@@ -52,7 +80,7 @@ def answer_of(turn: TurnRecord) -> Answer:
 
 @dataclass
 class Background:
-    """Answers to unrelated prompts, per voice: where base rates and rarity come from."""
+    """Answers to unrelated prompts, per voice: where base rates come from."""
 
     source: str
     by_voice: dict[str, list[frozenset[str]]] = field(default_factory=dict)
@@ -69,19 +97,12 @@ class Background:
     def size(self) -> int:
         return sum(len(d) for d in self.by_voice.values())
 
-    def doc_freq(self, key: str) -> int:
-        return sum(1 for docs in self.by_voice.values() for d in docs if key in d)
-
-    def rarity(self, key: str) -> float | None:
-        """Smoothed inverse document frequency (log scale; higher = rarer), None on a tiny background."""
-        n = self.size
-        if n < MIN_BASE_DOCS:
-            return None
-        return math.log((n + 1) / (self.doc_freq(key) + 0.5))
-
     def base_rate(self, voice: str, key: str) -> float | None:
-        """Share of this voice's background answers using ``key`` (add-half smoothed), or None."""
-        docs = self.by_voice.get(voice) or self.by_voice.get("*", [])  # "*": answers of no particular voice
+        """Share of this voice's background answers using ``key`` (add-half smoothed), or None when fewer than
+        :data:`MIN_BASE_DOCS` are by this voice. Answers of no particular voice (``"*"``: a file of control
+        answers) give none: a base rate is a voice's own habit, and off-genre answers of nobody in particular
+        make every genre word look significant."""
+        docs = self.by_voice.get(voice, []) if voice != "*" else []
         if len(docs) < MIN_BASE_DOCS:
             return None
         c = sum(1 for d in docs if key in d)
@@ -103,7 +124,7 @@ class Motif:
     forms: tuple[str, ...]
     phrase: bool
     uses: tuple[VoiceUse, ...]
-    rarity: float | None = None
+    zipf: float | None = None  # general-language frequency (wordfreq, Zipf scale); lower = rarer
     tail_p: float | None = None  # P(>= k of M voices use it, unprompted, at their base rates)
     q_value: float | None = None  # tail_p after Benjamini–Hochberg over the motifs tested
 
@@ -128,19 +149,22 @@ class Motif:
     def to_dict(self) -> dict[str, object]:
         return {
             "key": self.key, "label": self.label, "forms": list(self.forms), "phrase": self.phrase,
-            "status": self.status, "rarity": self.rarity, "tail_p": self.tail_p, "q_value": self.q_value,
+            "status": self.status, "zipf": self.zipf, "tail_p": self.tail_p, "q_value": self.q_value,
             "uses": [{"voice": u.voice, "status": u.status, "turn_ids": list(u.turn_ids), "forms": list(u.forms)}
                      for u in self.uses],
         }
 
 
 def shared_motifs(answers: Sequence[Answer], *, background: Background | None = None, min_voices: int = 2,
-                  phrases: bool = True) -> list[Motif]:
+                  phrases: bool = True, exclude: frozenset[str] = frozenset(),
+                  common_zipf: float = COMMON_ZIPF) -> list[Motif]:
     """Words and phrases used by at least ``min_voices`` voices, each use labelled echo or unprompted.
 
     A voice's use is *unprompted* when at least one of its answers uses the word while what it was
-    shown for that answer did not contain it; otherwise *echo*. Sorted: most voices unprompted first,
-    then rarer, then more voices.
+    shown for that answer did not contain it; otherwise *echo*. Words whose key is in ``exclude`` (names:
+    :func:`name_keys`), phrases containing one, and ordinary words (general Zipf frequency >=
+    ``common_zipf``) are left out. Sorted: most voices unprompted first, then rarer in general English,
+    then more voices.
     """
     voices = list(dict.fromkeys(a.voice for a in answers))
     n_answers = Counter(a.voice for a in answers)
@@ -160,12 +184,14 @@ def shared_motifs(answers: Sequence[Answer], *, background: Background | None = 
             forms_count.setdefault(key, Counter()).update(fs)
     motifs: list[Motif] = []
     for key, by_voice in uses.items():
-        if len(by_voice) < min_voices:
+        if len(by_voice) < min_voices or any(part in exclude for part in key.split(" ")):
+            continue
+        label = sorted(forms_count[key].items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+        zipf = general_frequency(label)
+        if " " not in key and zipf >= common_zipf:
             continue
         vu = tuple(VoiceUse(v, "unprompted" if by_voice[v][0] else "echo", tuple(by_voice[v][1]),
                             tuple(sorted(by_voice[v][2]))) for v in voices if v in by_voice)
-        label = sorted(forms_count[key].items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
-        rarity = background.rarity(key) if background is not None else None
         tail: float | None = None
         k = sum(1 for u in vu if u.status == "unprompted")
         if background is not None and k >= min_voices:
@@ -175,13 +201,14 @@ def shared_motifs(answers: Sequence[Answer], *, background: Background | None = 
                 ps = [1.0 - (1.0 - r) ** n_answers[v] for v, r in zip(voices, rates, strict=True) if r is not None]
                 tail = poisson_binomial_tail(ps, k)
         motifs.append(Motif(key=key, label=label, forms=tuple(sorted(forms_count[key])), phrase=" " in key,
-                            uses=vu, rarity=rarity, tail_p=tail))
+                            uses=vu, zipf=zipf, tail_p=tail))
     tested = [i for i, m in enumerate(motifs) if m.tail_p is not None]
     qs = benjamini_hochberg([motifs[i].tail_p or 0.0 for i in tested])
     for i, q in zip(tested, qs, strict=True):
         m = motifs[i]
-        motifs[i] = Motif(m.key, m.label, m.forms, m.phrase, m.uses, m.rarity, m.tail_p, q)
-    motifs.sort(key=lambda m: (-len(m.unprompted_voices), -(m.rarity or 0.0), -len(m.uses), m.phrase, m.label))
+        motifs[i] = dataclasses.replace(m, q_value=q)
+    motifs.sort(key=lambda m: (-len(m.unprompted_voices), m.zipf if m.zipf is not None else 9.0, -len(m.uses),
+                               m.phrase, m.label))
     return motifs
 
 

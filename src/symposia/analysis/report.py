@@ -15,22 +15,32 @@ import markdown_it
 
 from symposia import markdown as md
 from symposia.analysis.analyze import SessionAnalysis
+from symposia.analysis.diversity import MEANINGS, Diversity
 from symposia.analysis.heatmap import heatmap_svg, write_heatmaps
 from symposia.analysis.study import StudyAnalysis
 
-__all__ = ["report_html", "report_json", "report_markdown", "write_report"]
+__all__ = ["heatmap_input", "report_html", "report_json", "report_markdown", "write_report"]
 
 MAX_MOTIFS = 40
 
 
 def _n(x: float | None, digits: int = 2) -> str:
-    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+    """A number as shown: from the value the JSON report holds (rounded to 4 places), so the Markdown, HTML
+    and JSON reports of one analysis can never disagree by a double rounding."""
+    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{round(float(x), 4):.{digits}f}"
 
 
 def _p(x: float | None) -> str:
     if x is None or math.isnan(x):
         return "—"
-    return "< 0.001" if x < 0.001 else f"{x:.3f}"
+    return "< 0.001" if round(x, 4) < 0.001 else _n(x, 3)
+
+
+def _diversity_md(rows: Sequence[Diversity]) -> str:
+    table = md.table(["Voices", "Answers", "Mean cosine", "Vendi", "distinct-1", "distinct-2", "self-BLEU"],
+                   [[md.inline(d.label), str(d.n), _n(d.mean_cos), _n(d.vendi), _n(d.distinct_1), _n(d.distinct_2),
+                     _n(d.self_bleu)] for d in rows])
+    return table + "\n\n" + "\n".join(f"- *{md.inline(v)}*" for v in MEANINGS.values())
 
 
 def _matrix_md(labels: Sequence[str], matrix: Sequence[Sequence[float | None]]) -> str:
@@ -50,25 +60,35 @@ def _session_md(a: SessionAnalysis, heatmap: str | None, level: int) -> str:
     if heatmap:
         parts.append(f"![Similarity heatmap]({heatmap})")
     parts.append(f"Floor (unrelated answers, same encoder): **{_n(a.floor)}** — {md.inline(a.floor_source)}.")
+    if a.floor_info is not None:
+        f = a.floor_info
+        parts.append(f"*Floor source: {md.inline(f.kind)}; seed {f.seed}; {len(f.texts)} texts of "
+                     f"{f.candidates} offered; {f.pairs} text pairs; frozen with this analysis (ids in the JSON report)"
+                     + (f"; UNRELIABLE: {md.inline(f.unreliable)}" if f.unreliable else "") + ".*")
     if a.pairs:
         parts.append(md.table(["Voices", "Answers", "What they were shown", "Lift"],
                             [[f"{md.inline(p.a)} · {md.inline(p.b)}", _n(p.inter), _n(p.prompts), _n(p.lift)]
                              for p in a.pairs]))
+    parts += [f"{h}# Diversity", "Per voice (its own answers) and per pair (both voices' answers pooled).",
+              _diversity_md(a.diversity)]
     shared = [m for m in a.motifs if len(m.uses) >= 2]
     echo = sorted((m for m in shared if m.status == "echo" and not m.phrase),
                   key=lambda m: (-len(m.uses), m.label))[:MAX_MOTIFS]
     free = [m for m in shared if m.unprompted_voices and (not m.phrase or len(m.unprompted_voices) >= 2)]
     parts.append(f"{h}# Shared images")
-    parts.append("ECHO: the word was in what that voice was shown (after lemmatising); UNPROMPTED: it was not; "
-                 "MIXED: some voices were shown it. Only unprompted uses count toward convergence. Rarity: inverse "
-                 "document frequency over the background; P(k of M): chance that this many voices use it "
-                 "independently at their base rates; BH q: that after Benjamini–Hochberg correction.")
-    header = ["Image", "Status", "Echo (shown it)", "Unprompted", "Rarity", "P(k of M)", "BH q"]
+    parts.append("Content words (lemmatised, stopwords removed) used by two or more voices; the voices' and models' "
+                 "names and ordinary words are left out. ECHO: the word was in what that voice was shown (the "
+                 "prompt's words always are); UNPROMPTED: it was not; MIXED: some voices were shown it. Only "
+                 "unprompted uses count toward convergence. Zipf: general-language frequency from the shipped "
+                 "wordfreq table (3 = once per million words, 5 = once per 100,000; lower = rarer); P(k of M): "
+                 "chance that this many voices use it independently at their base rates from a reliable floor; "
+                 "BH q: that after Benjamini–Hochberg correction.")
+    header = ["Image", "Status", "Echo (shown it)", "Unprompted", "Zipf", "P(k of M)", "BH q"]
 
     def motif_rows(ms: Sequence[Any]) -> list[list[str]]:
         return [[md.inline(m.label) + (" *(phrase)*" if m.phrase else ""), m.status.upper(),
                  md.inline(", ".join(m.echo_voices)) or "—", md.inline(", ".join(m.unprompted_voices)) or "—",
-                 _n(m.rarity), _p(m.tail_p), _p(m.q_value)] for m in ms]
+                 _n(m.zipf), _p(m.tail_p), _p(m.q_value)] for m in ms]
 
     if free:
         parts += [f"{h}## Not in what the voices were shown", md.table(header, motif_rows(free[:MAX_MOTIFS]))]
@@ -77,17 +97,17 @@ def _session_md(a: SessionAnalysis, heatmap: str | None, level: int) -> str:
     if not shared:
         parts.append("*No content word is shared by two voices.*")
     elif a.background is None:
-        parts.append("*No base rates: no control battery and no other sessions in the archive.*")
+        parts.append("*No base rates: no reliable floor was declared.*")
     parts.append(f"{h}# Shared spans")
+    parts.append("Runs of five or more words written by two different voices, and sentences two voices wrote with "
+                 "only a few words changed (*near*, found by MinHash); a voice repeating itself never counts.")
     if a.spans:
         rows = []
         for s in a.spans[:20]:
-            where = "; ".join(f"{md.inline(a.span_sources[i].voice)}"
-                              + ("" if a.span_sources[i].session_id == a.session.id
-                                 else f" (session {md.inline(a.span_sources[i].session_id or '?')})")
-                              + f": “{md.inline(t)}”" for i, t in s.spans)
-            rows.append([str(s.words), "ECHO" if s.echo else "not in prompts", where])
-        parts.append(md.table(["Words", "Status", "Where"], rows))
+            where = "; ".join(f"{md.inline(a.span_sources[i].voice)}: “{md.inline(t)}”" for i, t in s.spans)
+            rows.append([str(s.words), "verbatim" if s.verbatim else "near", "ECHO" if s.echo else "not in prompts",
+                         where])
+        parts.append(md.table(["Words", "Match", "Status", "Where"], rows))
     else:
         parts.append("*No near-verbatim span of five or more words is shared.*")
     parts.append(f"{h}# Key Formulations")
@@ -106,10 +126,13 @@ def _session_md(a: SessionAnalysis, heatmap: str | None, level: int) -> str:
 def _study_md(a: StudyAnalysis, heatmap: str | None, level: int) -> str:
     h = "#" * level
     plan = a.plan
-    parts = [f"{h} Study: {md.inline(a.session.title)}",
+    title = a.session.title if a.session.title.startswith("Study") else f"Study: {a.session.title}"
+    parts = [f"{h} {md.inline(title)}",
              f"*Session {md.inline(a.session.id)}: {len(plan.prompts)} prompts × {len(plan.voices)} voices × "
-             f"{plan.samples} samples, {len(plan.controls)} control prompts; encoder {md.inline(a.encoder)}. "
-             f"Floor: {md.inline(a.floor_source)}.*",
+             f"{plan.samples} samples, {len(plan.controls)} control prompts"
+             + (", each prompt also run with the other voices' answers shown (echo)" if plan.echo else "")
+             + f"; encoder {md.inline(a.encoder)}. Floor: {md.inline(a.floor_source)}"
+             + (f" — UNRELIABLE: {md.inline(a.floor_unreliable)}" if a.floor_unreliable else "") + ".*",
              f"{h}# Verdict", f"**{md.inline(a.verdict.headline)}**",
              "\n".join(f"- {md.inline(p)}" for p in a.verdict.points)]
     for s in a.sets:
@@ -132,11 +155,22 @@ def _study_md(a: StudyAnalysis, heatmap: str | None, level: int) -> str:
                          f"{md.inline(v)} {_n(x)}" for v, x in s.intra_over_08.items()) + ".")
         if s.cue_echo is not None:
             parts.append(f"Answers using a cue word the rewording removed: {s.cue_echo:.0%}.")
+        parts += [f"{h}## Diversity ({'prompts as written' if s.name == 'prompts' else 'rewordings'})",
+                  "Per prompt, then averaged over prompts: per voice (its K samples) and per pair (pooled).",
+                  _diversity_md(s.diversity)]
         rows = [[md.inline(hh.prompt), md.inline(hh.motif.label), hh.motif.status.upper(),
                  md.inline(", ".join(hh.motif.unprompted_voices)) or "—", _p(hh.motif.tail_p), _p(hh.motif.q_value)]
                 for hh in s.motifs if hh.motif.unprompted_voices][:MAX_MOTIFS]
         if rows:
             parts.append(md.table(["Prompt", "Image", "Status", "Unprompted by", "P(k of M)", "BH q"], rows))
+    if a.echo is not None:
+        parts += [f"{h}# Echo effect",
+                  "Mean cosine of a voice's answer with the other voices' fresh answers to the same prompt and sample: "
+                  "written fresh, and written after being shown those answers. Effect = exposed − fresh (95% "
+                  "bootstrap CI over prompts): how much similarity exposure alone adds.",
+                  md.table(["Voice", "Fresh", "Exposed", "Echo effect (95% CI)", "Prompts"],
+                         [[md.inline(e.voice), _n(e.fresh), _n(e.exposed),
+                           f"{_n(e.effect)} [{_n(e.ci[0])}, {_n(e.ci[1])}]", str(e.prompts)] for e in a.echo])]
     return "\n\n".join(parts) + "\n"
 
 
@@ -160,7 +194,8 @@ def _clean(x: Any) -> Any:
     return x
 
 
-def _matrix_of(a: SessionAnalysis | StudyAnalysis) -> tuple[list[str], list[list[float | None]], float | None]:
+def heatmap_input(a: SessionAnalysis | StudyAnalysis) -> tuple[list[str], list[list[float | None]], float | None]:
+    """Voices, similarity matrix and floor the heatmap of an analysis shows."""
     if isinstance(a, StudyAnalysis):
         s = a.sets[0]
         floors = [p.floor for p in s.pairs if p.floor is not None]
@@ -170,11 +205,11 @@ def _matrix_of(a: SessionAnalysis | StudyAnalysis) -> tuple[list[str], list[list
 
 def report_html(a: SessionAnalysis | StudyAnalysis) -> str:
     """A standalone page: the Markdown report rendered with raw HTML disabled, the heatmap as an SVG data URI."""
-    labels, matrix, floor = _matrix_of(a)
+    labels, matrix, floor = heatmap_input(a)
     svg = heatmap_svg(labels, matrix, title="Similarity of answers", floor=floor)
     uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    md = markdown_it.MarkdownIt("commonmark", {"html": False}).enable("table")
-    body = md.render(report_markdown(a, heatmap=None, level=1))
+    renderer = markdown_it.MarkdownIt("commonmark", {"html": False}).enable("table")
+    body = renderer.render(report_markdown(a, heatmap=None, level=1))
     title = html.escape(a.session.title or a.session.id)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -194,7 +229,7 @@ def write_report(a: SessionAnalysis | StudyAnalysis, out_dir: Path) -> list[Path
     """Write ``<id>.analysis.md``, ``.json``, ``.html`` and the heatmap (``.heatmap.svg``/``.png``) to ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     sid = a.session.id
-    labels, matrix, floor = _matrix_of(a)
+    labels, matrix, floor = heatmap_input(a)
     written = write_heatmaps(out_dir / f"{sid}.heatmap", labels, matrix, title="Similarity of answers", floor=floor)
     img = next((p for p in written if p.suffix == ".png"), written[0]).name
     files = {f"{sid}.analysis.md": report_markdown(a, heatmap=img), f"{sid}.analysis.json": report_json(a),

@@ -1,5 +1,5 @@
 """Similarity of answers: one embedding per answer (long answers chunked and averaged by
-:mod:`symposia.embed`), cosine between them, the floor of unrelated answers and the lift over it.
+:mod:`symposia.embed`), cosine between them, and the lift over a floor (:mod:`symposia.analysis.floor`).
 
 Raw cosines depend on the encoder; only ``lift = (inter - floor) / (1 - floor)`` with a floor from the
 *same* encoder is comparable across studies (see docs CONVERGENCE.md).
@@ -7,16 +7,15 @@ Raw cosines depend on the encoder; only ``lift = (inter - floor) / (1 - floor)``
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
 from symposia.errors import SymposiaError
 
-__all__ = ["Embed", "cross_mean", "default_embed", "floor_between", "lift", "pair_mean", "unit_rows"]
+__all__ = ["Embed", "cross_mean", "default_embed", "lift", "pair_mean", "unit_rows"]
 
 Vectors = NDArray[np.float32]
 Embed = Callable[[Sequence[str]], Vectors]
@@ -76,26 +75,6 @@ def pair_mean(a: Vectors) -> float:
     s = a @ a.T
     iu = np.triu_indices(n, k=1)
     return float(np.mean(s[iu]))
-
-
-def floor_between(groups: Mapping[str, Vectors] | Sequence[Vectors], *, max_pairs: int = 20000) -> float:
-    """Mean cosine between texts of *different* groups (answers to different prompts or sessions).
-
-    NaN when fewer than two groups hold texts. Group pairs are weighted by their number of text pairs.
-    """
-    vals = list(groups.values()) if isinstance(groups, Mapping) else list(groups)
-    vals = [g for g in vals if len(g)]
-    if len(vals) < 2:
-        return math.nan
-    total = 0.0
-    count = 0
-    for a, b in itertools.combinations(vals, 2):
-        s = a @ b.T
-        total += float(np.sum(s))
-        count += s.size
-        if count >= max_pairs:
-            break
-    return total / count if count else math.nan
 
 
 def lift(inter: float, floor: float) -> float:

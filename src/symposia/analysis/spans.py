@@ -1,16 +1,34 @@
-"""Near-verbatim spans shared by different voices (or by answers in different sessions): runs of at
-least ``min_words`` words that two answers share once case, typography and Markdown emphasis are set
-aside ("isn't coincidence — it's resonance" written by two models weeks apart)."""
+"""Near-verbatim spans shared by *different voices* ("isn't coincidence — it's resonance" written by two
+models), found two ways:
+
+1. **verbatim runs**: at least ``min_words`` words that two answers share once case, typography and
+   Markdown emphasis are set aside. Every run of ``min_words`` words (a shingle) is indexed; matching
+   shingles of a pair of answers are extended to maximal runs;
+2. **near-verbatim sentences** (MinHash + LSH, ``datasketch``): each sentence of at least ``min_words``
+   words gets a MinHash of its word pairs; the LSH index proposes sentences of other voices (with some
+   slack below the threshold), kept when their exact word-pair Jaccard similarity is at least
+   :data:`NEAR_JACCARD` — a few words changed, which breaks every run of five.
+
+A voice repeating itself — in the same session or another — is never a shared span: that is a
+habit, not agreement. Spans across the whole archive are ``symposia near-dups``' job."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from datasketch import MinHash, MinHashLSH
+
 from symposia.analysis.lemmas import tokens
 
-__all__ = ["Source", "SharedSpan", "shared_spans"]
+__all__ = ["NEAR_JACCARD", "SharedSpan", "Source", "near_sentences", "shared_spans"]
+
+NEAR_JACCARD = 0.5  # word-pair Jaccard similarity from which two sentences count as near-verbatim
+NUM_PERM = 128
+LSH_SLACK = 0.6  # the LSH index proposes pairs from NEAR_JACCARD x this, so none near the threshold is missed
+_SENTENCE = re.compile(r"[^.!?;\n]+")
 
 
 @dataclass(frozen=True)
@@ -29,9 +47,10 @@ class SharedSpan:
     words: int
     spans: tuple[tuple[int, str], ...]  # (index into sources, exact text as written there)
     echo: bool  # the shared words were in what at least one of the voices was shown
+    verbatim: bool = True  # False: near-verbatim sentences (a word or two differ)
 
     def to_dict(self, sources: Sequence[Source]) -> dict[str, object]:
-        return {"words": self.words, "echo": self.echo,
+        return {"words": self.words, "echo": self.echo, "verbatim": self.verbatim,
                 "occurrences": [{"voice": sources[i].voice, "turn_id": sources[i].turn_id,
                                  "session_id": sources[i].session_id, "text": t} for i, t in self.spans]}
 
@@ -51,8 +70,66 @@ def _contains(hay: list[str], needle: list[str]) -> bool:
 
 
 def shared_spans(sources: Sequence[Source], *, min_words: int = 5, limit: int = 50) -> list[SharedSpan]:
-    """Maximal word runs of at least ``min_words`` shared by texts of different voices (or, for texts of
-    the same voice, of different sessions). Longest first; a run found in several pairs is merged."""
+    """Maximal word runs of at least ``min_words`` shared by texts of different voices (never two texts of
+    one voice), longest first, a run found in several pairs merged; then near-verbatim sentences
+    (:func:`near_sentences`) that no verbatim run already covers."""
+    runs = _verbatim_runs(sources, min_words=min_words, limit=limit)
+    near = [n for n in near_sentences(sources, min_words=min_words)
+            if not any(_covers(r, n) for r in runs)]
+    return (runs + near)[:limit]
+
+
+def _covers(run: SharedSpan, near: SharedSpan) -> bool:
+    """A verbatim run already reported in both places of a near-verbatim pair, and most of it (80 %)."""
+    places = dict(near.spans)
+    inside = sum(1 for k, text in run.spans if k in places and text in places[k])
+    return inside >= 2 and run.words >= 0.8 * near.words
+
+
+def _pairs(words: list[str]) -> set[str]:
+    return {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)}
+
+
+def near_sentences(sources: Sequence[Source], *, min_words: int = 5,
+                   threshold: float = NEAR_JACCARD) -> list[SharedSpan]:
+    """Sentences of at least ``min_words`` words, in texts of different voices, whose word pairs overlap
+    with Jaccard similarity >= ``threshold`` without being the same words (those are verbatim runs).
+    MinHash + LSH proposes the pairs; the exact Jaccard decides. Deterministic (fixed MinHash seed)."""
+    units: list[tuple[int, str, list[str], set[str]]] = []  # (source, sentence as written, words, word pairs)
+    for k, src in enumerate(sources):
+        for m in _SENTENCE.finditer(src.text):
+            words = _norm_words(m.group(0))[0]
+            if len(words) >= min_words:
+                units.append((k, m.group(0).strip(), words, _pairs(words)))
+    # candidates from a looser LSH band (it is probabilistic near its threshold); the exact Jaccard decides
+    lsh = MinHashLSH(threshold=threshold * LSH_SLACK, num_perm=NUM_PERM)
+    hashes = []
+    for u, (_, _, _, grams) in enumerate(units):
+        mh = MinHash(num_perm=NUM_PERM, seed=1)
+        mh.update_batch([g.encode("utf-8") for g in sorted(grams)])
+        hashes.append(mh)
+        lsh.insert(str(u), mh)
+    shown = [_pairs(_norm_words(s.shown)[0]) for s in sources]
+    out: list[SharedSpan] = []
+    seen: set[tuple[int, int]] = set()
+    for u, (k, text, words, grams) in enumerate(units):
+        for hit in sorted(int(h) for h in lsh.query(hashes[u])):
+            k2, text2, words2, grams2 = units[hit]
+            if hit == u or (min(u, hit), max(u, hit)) in seen or sources[k].voice == sources[k2].voice:
+                continue
+            seen.add((min(u, hit), max(u, hit)))
+            jaccard = len(grams & grams2) / len(grams | grams2)
+            if jaccard < threshold or words == words2:
+                continue
+            # an echo when most of either sentence's wording was in what that voice was shown
+            echo = any(len(g & shown[i]) >= threshold * len(g) for g, i in ((grams, k), (grams2, k2)))
+            out.append(SharedSpan(words=min(len(words), len(words2)), spans=((k, text), (k2, text2)), echo=echo,
+                                  verbatim=False))
+    out.sort(key=lambda sp: -sp.words)
+    return out
+
+
+def _verbatim_runs(sources: Sequence[Source], *, min_words: int, limit: int) -> list[SharedSpan]:
     prepared = [_norm_words(s.text) for s in sources]
     shown = [_norm_words(s.shown)[0] for s in sources]
     grams: dict[tuple[str, ...], list[tuple[int, int]]] = {}
@@ -63,7 +140,7 @@ def shared_spans(sources: Sequence[Source], *, min_words: int = 5, limit: int = 
     for si, (words, _) in enumerate(prepared):
         for sj in range(si + 1, len(sources)):
             x, y = sources[si], sources[sj]
-            if x.voice == y.voice and x.session_id == y.session_id:
+            if x.voice == y.voice:
                 continue
             other = prepared[sj][0]
             # positions in sj for each n-gram starting point in si, extended to maximal runs

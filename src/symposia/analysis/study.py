@@ -1,202 +1,38 @@
-"""Study mode: each prompt to each voice in a fresh context, K samples, plus a control battery of
-unrelated prompts (for the floor and base rates), optionally a cue-stripped rewording of each prompt.
-
-Every call has a step key (``p3:qwen:s2``, ``c7:grok:s1``, ``r3:qwen:s2``, ``rw:p3``) and is stored by
-:meth:`Runtime.call` when it ends, so a study that stopped resumes without repeating a finished call.
-:func:`analyze_study` then computes, per voice pair, intra (same-model resampling), inter, floor, lift
-with bootstrap CIs over prompts, two permutation tests, and motif statistics with BH correction.
+"""Study statistics: per voice pair intra (same-model resampling), inter, floor, lift with bootstrap CIs
+over prompts, two permutation tests, diversity (Vendi, distinct-n, self-BLEU), motif statistics with BH
+correction, and — for a study run with ``echo`` — the echo effect: how much more alike a voice's answer
+is to the other voices' answers once it has been shown them. The orchestrator that runs a study lives in
+:mod:`symposia.dialogue.study`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from symposia import prompts as prompt_files
+from symposia.analysis.diversity import MEANINGS, Diversity, averaged, diversity
+from symposia.analysis.floor import reliability
 from symposia.analysis.lemmas import content_terms
-from symposia.analysis.motifs import Answer, Background, Motif, shared_motifs
+from symposia.analysis.motifs import Answer, Background, Motif, name_keys, shared_motifs
 from symposia.analysis.similarity import Embed, Vectors, default_embed, lift
 from symposia.analysis.stats import benjamini_hochberg, bootstrap_ci, label_permutation_test, prompt_permutation_test
 from symposia.analysis.verdict import Verdict, words
 from symposia.archive import Archive
-from symposia.catalog import Voice
-from symposia.dialogue.observer import NullObserver, Observer
-from symposia.dialogue.runtime import Runtime
+from symposia.dialogue.study import StudyPlan
 from symposia.errors import SymposiaError
-from symposia.records import Message, Params, SessionRecord, TurnRecord
+from symposia.records import SessionRecord
 
-__all__ = [
-    "MotifHit",
-    "PairResult",
-    "SetResult",
-    "StudyAnalysis",
-    "StudyOutcome",
-    "StudyPlan",
-    "analyze_study",
-    "load_prompt_file",
-    "run_study",
-    "study_verdict",
-]
+__all__ = ["EchoEffect", "MotifHit", "PairResult", "SetResult", "StudyAnalysis", "analyze_study", "echo_effects",
+           "study_verdict"]
 
 RECOMMENDED_SAMPLES = 5
 RECOMMENDED_CONTROLS = 20
 
-
-def load_prompt_file(path: Path) -> list[str]:
-    """Prompts from a file: TOML or JSON with a ``prompts`` list (JSON may be a bare list), else one
-    prompt per non-empty line (``#`` lines are comments)."""
-    import json
-    import tomllib
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SymposiaError(f"cannot read the prompt file {path}: {exc}") from exc
-    data: Any
-    if path.suffix == ".toml":
-        try:
-            data = tomllib.loads(text).get("prompts")
-        except tomllib.TOMLDecodeError as exc:
-            raise SymposiaError(f"{path} is not valid TOML: {exc}") from exc
-    elif path.suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SymposiaError(f"{path} is not valid JSON: {exc}") from exc
-        data = data.get("prompts") if isinstance(data, dict) else data
-    else:
-        data = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    if not isinstance(data, list) or not all(isinstance(p, str) and p.strip() for p in data) or not data:
-        raise SymposiaError(f"{path} holds no prompts: give a TOML/JSON list `prompts = [...]` or one per line")
-    return [p.strip() for p in data]
-
-
-@dataclass(frozen=True)
-class StudyPlan:
-    prompts: tuple[str, ...]
-    voices: tuple[str, ...]
-    samples: int = 5
-    controls: tuple[str, ...] = ()
-    control_samples: int = 1
-    reword: str | None = None  # a voice that rewrites each prompt without its key images
-    system: str | None = None
-    temperature: float | None = None
-    max_tokens: int | None = None
-    concurrency: int = 8
-    title: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        for k in ("prompts", "voices", "controls"):
-            d[k] = list(d[k])
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> StudyPlan:
-        known = set(cls.__dataclass_fields__)
-        kw = {k: v for k, v in d.items() if k in known}
-        for k in ("prompts", "voices", "controls"):
-            kw[k] = tuple(kw.get(k, ()))
-        return cls(**kw)
-
-    @property
-    def params(self) -> Params:
-        return Params(temperature=self.temperature, max_tokens=self.max_tokens)
-
-    @property
-    def calls(self) -> int:
-        n = len(self.voices) * (len(self.prompts) * self.samples + len(self.controls) * self.control_samples)
-        if self.reword:
-            n += len(self.prompts) * (1 + len(self.voices) * self.samples)
-        return n
-
-
-@dataclass
-class StudyOutcome:
-    session_id: str
-    turns: list[TurnRecord] = field(default_factory=list)
-    reworded: dict[str, str] = field(default_factory=dict)
-    status: str = "complete"
-
-
-async def run_study(rt: Runtime, plan: StudyPlan, *, session_id: str | None = None,
-                    observer: Observer | None = None) -> StudyOutcome:
-    """Run (or resume, given ``session_id``) a study; every call is stored as it ends."""
-    if not plan.prompts or not plan.voices or plan.samples < 1:
-        raise SymposiaError("a study needs at least one prompt, one voice and one sample")
-    obs = observer or NullObserver()
-    voices = [rt.catalog.voice(v) for v in plan.voices]
-    if session_id is None:
-        title = plan.title or f"Study: {len(plan.prompts)} prompts x {len(voices)} voices x {plan.samples}"
-        session_id = rt.start_session("study", title, plan={"kind": "study", **plan.to_dict()},
-                                      meta={"voices": list(plan.voices)}, voices=voices).id
-    else:
-        rt.ready(voices)
-        rt.archive.set_session_status(session_id, "running")
-    sid = session_id
-    outcome = StudyOutcome(sid)
-    gate = asyncio.Semaphore(max(1, plan.concurrency))
-
-    async def one(v: Voice, text: str, key: str, meta: dict[str, Any], role: str = "voice",
-                  system: str | None = plan.system) -> TurnRecord:
-        async with gate:
-            request = rt.request_for(v, [Message("user", text)], system=system, params=plan.params)
-            obs.turn_started(key, v, key)
-            turn = await rt.call(sid, v, request, step_key=key, role="host" if role == "host" else "voice",
-                                 on_event=lambda ev: obs.event(key, ev), meta={**meta, "step": key})
-            obs.turn_finished(key, turn)
-            return turn
-
-    try:
-        if plan.reword:
-            rewriter = rt.catalog.voice(plan.reword)
-            t = prompt_files.load("analysis")
-            obs.note(f"Rewording {len(plan.prompts)} prompts with {rewriter.name}")
-            rws = await asyncio.gather(*(
-                one(rewriter, t["reword"].format(prompt=p), f"rw:p{i}", {"kind": "reword", "prompt": f"p{i}"},
-                    role="host", system=str(t["reword_system"]))
-                for i, p in enumerate(plan.prompts, 1)))
-            outcome.turns.extend(rws)
-            for i, rw in enumerate(rws, 1):
-                if rw.result.ok and rw.result.text.strip():
-                    outcome.reworded[f"p{i}"] = rw.result.text.strip()
-        jobs = []
-        for i, p in enumerate(plan.prompts, 1):
-            for v in voices:
-                for k in range(1, plan.samples + 1):
-                    jobs.append(one(v, p, f"p{i}:{v.shortcut}:s{k}",
-                                    {"kind": "study", "set": "prompt", "prompt": f"p{i}", "sample": k}))
-        for i in range(1, len(plan.prompts) + 1):
-            reworded = outcome.reworded.get(f"p{i}")
-            if reworded:
-                for v in voices:
-                    for k in range(1, plan.samples + 1):
-                        jobs.append(one(v, reworded, f"r{i}:{v.shortcut}:s{k}",
-                                        {"kind": "study", "set": "reworded", "prompt": f"p{i}", "sample": k}))
-        for i, c in enumerate(plan.controls, 1):
-            for v in voices:
-                for k in range(1, plan.control_samples + 1):
-                    jobs.append(one(v, c, f"c{i}:{v.shortcut}:s{k}",
-                                    {"kind": "study", "set": "control", "prompt": f"c{i}", "sample": k}))
-        obs.note(f"{len(jobs)} calls ({len(voices)} voices, {plan.samples} samples)")
-        outcome.turns.extend(await asyncio.gather(*jobs))
-    except BaseException:
-        rt.archive.set_session_status(sid, "interrupted")
-        raise
-    ok = [t.result.ok for t in outcome.turns]
-    outcome.status = "complete" if all(ok) else ("failed" if not any(ok) else "interrupted")
-    rt.archive.set_session_status(sid, outcome.status)
-    return outcome
-
-
-# -- analysis --------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class PairResult:
@@ -241,6 +77,7 @@ class SetResult:
     matrix: list[list[float | None]]
     pairs: list[PairResult]
     motifs: list[MotifHit]
+    diversity: list[Diversity]  # per voice, then per pair (pooled): each measure per prompt, averaged
     cue_echo: float | None = None  # share of answers using a word the rewording removed
 
     def to_dict(self) -> dict[str, Any]:
@@ -251,8 +88,29 @@ class SetResult:
             "matrix": [[None if x is None or math.isnan(x) else round(x, 4) for x in row] for row in self.matrix],
             "pairs": [p.to_dict() for p in self.pairs],
             "motifs": [{"prompt": h.prompt, **h.motif.to_dict()} for h in self.motifs],
+            "diversity": [d.to_dict() for d in self.diversity],
             "cue_echo": self.cue_echo,
         }
+
+
+@dataclass(frozen=True)
+class EchoEffect:
+    """For one voice (or ``"all"``): mean cosine of its answer with the other voices' fresh answers to the
+    same prompt and sample, written fresh vs written after being shown them; effect = exposed − fresh,
+    with a bootstrap CI over prompts."""
+
+    voice: str
+    fresh: float
+    exposed: float
+    effect: float
+    ci: tuple[float, float]
+    prompts: int
+
+    def to_dict(self) -> dict[str, Any]:
+        def num(x: float) -> float | None:
+            return None if math.isnan(x) else round(float(x), 4)
+        return {"voice": self.voice, "fresh": num(self.fresh), "exposed": num(self.exposed),
+                "effect": num(self.effect), "ci": [num(x) for x in self.ci], "prompts": self.prompts}
 
 
 @dataclass
@@ -265,13 +123,20 @@ class StudyAnalysis:
     verdict: Verdict
     missing: int  # planned calls without a usable answer
     encoder: str = ""
+    floor_texts: int = 0
+    floor_unreliable: str | None = None
+    floor_ids: list[str] = field(default_factory=list)  # the control answers the floor was computed from
+    echo: list[EchoEffect] | None = None  # per voice, then "all"; None when the study ran without --echo
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": "symposia.study/1",
+        return {"format": "symposia.study/2",
                 "session": {"id": self.session.id, "kind": self.session.kind, "title": self.session.title},
                 "encoder": self.encoder, "plan": self.plan.to_dict(), "floor_source": self.floor_source,
+                "floor_texts": self.floor_texts, "floor_unreliable": self.floor_unreliable,
+                "floor_ids": self.floor_ids,
                 "missing": self.missing, "sets": [s.to_dict() for s in self.sets],
-                "verdict": self.verdict.to_dict()}
+                "echo": None if self.echo is None else [e.to_dict() for e in self.echo],
+                "diversity_meanings": MEANINGS, "verdict": self.verdict.to_dict()}
 
 
 def _nanmean(xs: Sequence[float]) -> float:
@@ -302,7 +167,7 @@ def _resampled_floor(f: Any, idx: Any) -> float:
 def _set_result(name: str, prompt_ids: list[str], prompt_text: dict[str, str], voices: list[str],
                 vec: dict[tuple[str, str], Vectors], texts: dict[tuple[str, str], list[str]],
                 controls: dict[str, dict[str, Vectors]], control_ids: list[str], background: Background | None,
-                system: str | None, n_perm: int, n_boot: int, seed: int) -> SetResult:
+                system: str | None, n_perm: int, n_boot: int, seed: int, exclude: frozenset[str]) -> SetResult:
     empty = np.zeros((0, 1), dtype=np.float32)
 
     def get(p: str, v: str) -> Vectors:
@@ -377,15 +242,26 @@ def _set_result(name: str, prompt_ids: list[str], prompt_text: dict[str, str], v
     for p in prompt_ids:
         shown = "\n\n".join(x for x in (system or "", prompt_text.get(p, "")) if x)
         answers = [Answer(voice=v, text=t, shown=shown, prompt=p) for v in voices for t in texts.get((p, v), [])]
-        hits += [MotifHit(p, m) for m in shared_motifs(answers, background=background) if len(m.uses) >= 2]
+        hits += [MotifHit(p, m) for m in shared_motifs(answers, background=background, exclude=exclude)
+                 if len(m.uses) >= 2]
     tested = [k for k, h in enumerate(hits) if h.motif.tail_p is not None]
     qv = benjamini_hochberg([hits[k].motif.tail_p or 0.0 for k in tested])
     for k, q in zip(tested, qv, strict=True):
         m = hits[k].motif
-        hits[k] = MotifHit(hits[k].prompt, Motif(m.key, m.label, m.forms, m.phrase, m.uses, m.rarity, m.tail_p, q))
+        hits[k] = MotifHit(hits[k].prompt, replace(m, q_value=q))
     hits.sort(key=lambda h: (h.motif.q_value if h.motif.q_value is not None else 2.0,
                              -len(h.motif.unprompted_voices), h.prompt, h.motif.label))
-    return SetResult(name, [prompt_text[p] for p in prompt_ids], voices, intra, over, matrix, pairs, hits)
+    div: list[Diversity] = []
+    sets_of: list[tuple[str, tuple[str, ...]]] = [(v, (v,)) for v in voices]
+    sets_of += [(f"{a} · {b}", (a, b)) for a, b in itertools.combinations(voices, 2)]
+    for label, members in sets_of:
+        parts = []
+        for p in prompt_ids:
+            ts = [t for m in members for t in texts.get((p, m), [])]
+            if ts:
+                parts.append(diversity(label, ts, np.concatenate([get(p, m) for m in members if len(get(p, m))])))
+        div.append(averaged(label, parts))
+    return SetResult(name, [prompt_text[p] for p in prompt_ids], voices, intra, over, matrix, pairs, hits, div)
 
 
 def analyze_study(archive: Archive, session_id: str, *, embed: Embed | None = None, n_perm: int = 5000,
@@ -419,21 +295,28 @@ def analyze_study(archive: Archive, session_id: str, *, embed: Embed | None = No
     controls: dict[str, dict[str, Vectors]] = {}
     for (p, v), x in cvec.items():
         controls.setdefault(v, {})[p] = x
+    floor_texts = [t for ts in ctxt.values() for t in ts]
+    vec, txt = vectors("prompt")
+    unreliable = (reliability(floor_texts, [t for ts in txt.values() for t in ts]) if ctxt else
+                  "no control prompts were run: the floor comes from answers to the study's own prompts")
+    # base rates (and so motif significance) only from a reliable battery
     background = Background.from_texts(f"the control battery ({len(control_ids)} prompts)",
-                                       ((v, t) for (_, v), ts in ctxt.items() for t in ts)) if ctxt else None
-    floor_source = (f"answers to {len(control_ids)} control prompts" if ctxt else
+                                       ((v, t) for (_, v), ts in ctxt.items() for t in ts)) \
+        if ctxt and unreliable is None else None
+    floor_source = (f"{len(floor_texts)} answers to {len(control_ids)} control prompts" if ctxt else
                     "no control battery: answers to different study prompts (an upper bound if prompts are related)")
     prompt_ids = [f"p{i}" for i in range(1, len(plan.prompts) + 1)]
     sets = []
-    vec, txt = vectors("prompt")
+    exclude = name_keys([*voices, *names.values(), *(t.request.model for t in answers)])
     original = _set_result("prompts", prompt_ids, dict(zip(prompt_ids, plan.prompts, strict=True)), voices, vec, txt,
-                           controls, control_ids if ctxt else [], background, plan.system, n_perm, n_boot, seed)
+                           controls, control_ids if ctxt else [], background, plan.system, n_perm, n_boot, seed,
+                           exclude)
     sets.append(original)
     if reworded:
         rvec, rtxt = vectors("reworded")
         rids = [p for p in prompt_ids if p in reworded]
         rw = _set_result("reworded", rids, reworded, voices, rvec, rtxt, controls, control_ids if ctxt else [],
-                         background, plan.system, n_perm, n_boot, seed)
+                         background, plan.system, n_perm, n_boot, seed, exclude)
         # CHOIR's measure: how many answers use a word that the rewording took out of the prompt
         for result, text_of in ((original, txt), (rw, rtxt)):
             used = total = 0
@@ -446,27 +329,74 @@ def analyze_study(archive: Archive, session_id: str, *, embed: Embed | None = No
                         used += bool(cues & set(content_terms(ans, phrases=False)))
             result.cue_echo = round(used / total, 4) if total else None
         sets.append(rw)
+    echo = None
+    if plan.echo:
+        sample_vec = {(str(t.meta.get("set")), str(t.meta.get("prompt")), t.voice, int(t.meta.get("sample", 0))):
+                      all_vecs[k] for k, t in enumerate(answers)}
+        echo = echo_effects(sample_vec, voices, prompt_ids, plan.samples, n_boot=n_boot, seed=seed)
     missing = max(0, plan.calls - len(answers) - len(reworded))
-    verdict = study_verdict(plan, sets, floor_known=bool(ctxt), missing=missing)
+    verdict = study_verdict(plan, sets, floor_known=bool(ctxt), missing=missing, unreliable=unreliable,
+                            echo_effect=echo)
     encoder = getattr(emb, "encoder_name", None) or "custom encoder"
-    return StudyAnalysis(session, plan, names, floor_source, sets, verdict, missing, str(encoder))
+    return StudyAnalysis(session, plan, names, floor_source, sets, verdict, missing, str(encoder),
+                         floor_texts=len(floor_texts), floor_unreliable=unreliable, echo=echo,
+                         floor_ids=[f"turn:{t.id}" for t in answers if t.meta.get("set") == "control"])
+
+
+def echo_effects(vec: dict[tuple[str, str, str, int], Vectors], voices: Sequence[str], prompt_ids: Sequence[str],
+                 samples: int, *, n_boot: int = 2000, seed: int = 0) -> list[EchoEffect]:
+    """Per voice and overall: cos(answer, other voices' fresh answers of the same prompt and sample), fresh
+    answer vs exposed answer (written after being shown them). Only (prompt, sample)s with both are used."""
+    fresh: dict[str, dict[str, list[float]]] = {v: {} for v in voices}
+    exposed: dict[str, dict[str, list[float]]] = {v: {} for v in voices}
+    for p in prompt_ids:
+        for k in range(1, samples + 1):
+            for v in voices:
+                own, shown = vec.get(("prompt", p, v, k)), vec.get(("exposed", p, v, k))
+                if own is None or shown is None:
+                    continue
+                others = [vec[("prompt", p, o, k)] for o in voices if o != v and ("prompt", p, o, k) in vec]
+                if not others:
+                    continue
+                o = np.stack(others)
+                fresh[v].setdefault(p, []).append(float(np.mean(o @ own)))
+                exposed[v].setdefault(p, []).append(float(np.mean(o @ shown)))
+
+    def effect(label: str, members: Sequence[str]) -> EchoEffect:
+        ps = [p for p in prompt_ids if any(p in fresh[v] for v in members)]
+        f = np.array([np.mean([x for v in members for x in fresh[v].get(p, [])]) for p in ps])
+        e = np.array([np.mean([x for v in members for x in exposed[v].get(p, [])]) for p in ps])
+        if not len(ps):
+            return EchoEffect(label, math.nan, math.nan, math.nan, (math.nan, math.nan), 0)
+        d = e - f
+        ci = bootstrap_ci(lambda idx: float(np.mean(d[idx])), len(ps), n_boot=n_boot, seed=seed)
+        return EchoEffect(label, float(np.mean(f)), float(np.mean(e)), float(np.mean(d)), ci, len(ps))
+
+    return [effect(v, [v]) for v in voices] + [effect("all", list(voices))]
 
 
 def _ci(ci: tuple[float, float] | None) -> str:
     return "n/a" if ci is None or math.isnan(ci[0]) else f"[{ci[0]:.2f}, {ci[1]:.2f}]"
 
 
-def study_verdict(plan: StudyPlan, sets: Sequence[SetResult], *, floor_known: bool, missing: int) -> Verdict:
+def study_verdict(plan: StudyPlan, sets: Sequence[SetResult], *, floor_known: bool, missing: int,
+                  unreliable: str | None = None, echo_effect: Sequence[EchoEffect] | None = None) -> Verdict:
     main = sets[0]
     v = Verdict("")
     converging = []
+    if unreliable:
+        v.points.append(f"The floor is unreliable — {unreliable}: lifts and p-values below describe this run, "
+                        "no significance is claimed (run enough control prompts that voices × control prompts × "
+                        "samples >= 50).")
     for p in main.pairs:
         pair = f"{p.a} and {p.b}"
         if p.lift is None:
             v.points.append(f"{pair}: inter {p.inter:.2f}, floor unknown — no lift can be computed.")
             continue
         beyond = p.lift_ci is not None and not math.isnan(p.lift_ci[0]) and p.lift_ci[0] > 0
-        if beyond and p.q_same_prompt < 0.05:
+        if unreliable:
+            v.points.append(f"{pair}: lift {p.lift:.2f} (95% CI {_ci(p.lift_ci)}) over an unreliable floor.")
+        elif beyond and p.q_same_prompt < 0.05:
             converging.append(pair)
             alike = ("and are about as alike to each other as each is to itself (labels shuffled within prompts: "
                      f"p = {p.p_distinct:.3f})" if p.p_distinct >= 0.05 else
@@ -490,6 +420,13 @@ def study_verdict(plan: StudyPlan, sets: Sequence[SetResult], *, floor_known: bo
                         f"{sets[1].cue_echo:.0%}.")
     if not floor_known:
         v.points.append("No control battery was run: the floor comes from answers to the study's own prompts.")
+    if echo_effect:
+        overall = echo_effect[-1]
+        if overall.prompts:
+            v.points.append("Echo effect: shown the other voices' answers, a voice's answer moves "
+                            f"{overall.effect:+.2f} "
+                            f"closer to them in cosine (fresh {overall.fresh:.2f} → exposed {overall.exposed:.2f}, "
+                            f"95% CI {_ci(overall.ci)} over {overall.prompts} prompts).")
     if plan.samples < RECOMMENDED_SAMPLES or len(plan.controls) < RECOMMENDED_CONTROLS:
         v.points.append(f"Below the recommended design (K >= {RECOMMENDED_SAMPLES} samples, >= "
                         f"{RECOMMENDED_CONTROLS} control prompts; here K = {plan.samples}, "

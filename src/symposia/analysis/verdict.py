@@ -41,7 +41,7 @@ def _f(x: float | None) -> str:
 
 def session_verdict(*, voices: int, inter: float | None, prompt_sim: float | None, floor: float | None,
                     floor_source: str, motifs: Sequence[Motif], echo_spans: int, free_spans: int,
-                    background: str | None) -> Verdict:
+                    background: str | None, floor_unreliable: str | None = None) -> Verdict:
     """A one-shot session: it can be described, not tested."""
     v = Verdict("This is one transcript: what it shows can be described, not tested. It cannot establish "
                 "convergence; only a study (same neutral prompt, fresh contexts, several samples, a control "
@@ -54,11 +54,15 @@ def session_verdict(*, voices: int, inter: float | None, prompt_sim: float | Non
     if floor is None or math.isnan(floor):
         v.points.append(f"The floor is unknown ({floor_source}): the raw similarity of the answers "
                         f"({_f(inter)}) cannot be read as agreement beyond what any two answers share with this "
-                        "encoder. Give a control battery (--controls) or analyse in an archive with other sessions.")
+                        "encoder. Declare one: control answers (--floor-answers FILE) or an archive query "
+                        "(--floor-from \"kind=study\").")
     else:
         lift = (inter - floor) / (1 - floor) if inter is not None and floor < 1 else None
         v.points.append(f"Answers are {_f(inter)} similar on average against a floor of {_f(floor)} for unrelated "
                         f"answers ({floor_source}): lift {_f(lift)}.")
+    if floor_unreliable:
+        v.points.append(f"The floor is unreliable — {floor_unreliable}: its numbers describe, they test nothing, "
+                        "and no significance is claimed.")
     if inter is not None and prompt_sim is not None and not math.isnan(prompt_sim) and inter <= prompt_sim + 0.02:
         v.points.append(f"The answers are no more alike than the questions the voices were asked "
                         f"(answers {_f(inter)}, questions {_f(prompt_sim)}): the prompts account for the resemblance.")
@@ -71,8 +75,9 @@ def session_verdict(*, voices: int, inter: float | None, prompt_sim: float | Non
         labels = [f"{m.label} ({', '.join(m.unprompted_voices)})" for m in free if not m.phrase]
         tested = [m for m in free if m.q_value is not None]
         if not tested:
-            v.points.append(f"Shared without being shown: {words(labels)}. These are candidates only: no base "
-                            "rates exist for these voices, and words like these are common in the genre.")
+            v.points.append(f"Shared without being shown: {words(labels)}. These are candidates only: there are no "
+                            "reliable per-voice base rates (a reliable floor with at least 5 answers by each voice "
+                            "gives them), and words like these are common in the genre.")
         else:
             sig = [m.label for m in tested if m.q_value is not None and m.q_value < 0.05]
             base = background or "the background"

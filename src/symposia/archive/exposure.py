@@ -195,7 +195,7 @@ def _earlier_in_session(archive: Archive, place: Place, phrase: str) -> tuple[st
 def exposure_of(archive: Archive, place: Place, row: TurnRow, phrase: str) -> Exposure:
     """The exposure of one use of ``phrase`` (see the module docstring)."""
     echo, shown_by, shown_turn = False, None, None
-    probe = [w for w in fold(phrase).text.split() if w.isalnum()][:6]
+    probe = [w for w in fold(phrase, blocks=False).text.split() if w.isalnum()][:6]
     for text in _shown_texts(archive, place.turn_id):
         if _words_in(probe, text) and (contains(text, phrase) or (place.text and contains(text, place.text))):
             echo, shown_by = True, "the messages it was sent"

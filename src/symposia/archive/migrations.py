@@ -18,7 +18,8 @@ from symposia.codec import datetime_to_iso
 from symposia.errors import ArchiveError
 from symposia.records import utcnow
 
-__all__ = ["MIGRATIONS", "Migration", "applied_migrations", "m001_initial", "migrate", "migration"]
+__all__ = ["MIGRATIONS", "Migration", "applied_migrations", "m001_initial", "m005_session_incomplete", "migrate",
+           "migration"]
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -168,3 +169,25 @@ def migrate(conn: sqlite3.Connection, where: str = "the archive",
 migration(m002_fts)
 migration(m003_embeddings)
 migration(m004_publications)
+
+
+@migration
+def m005_session_incomplete(conn: sqlite3.Connection) -> None:
+    """Session status ``incomplete``: it ran to the end, but a step was refused or failed."""
+    # SQLite cannot ALTER a CHECK constraint, and rebuilding the table would fight the turns' foreign key
+    # inside this transaction. The new check only admits one more value, so every stored row satisfies
+    # it: rewrite the table's schema text in place (sqlite.org/lang_altertable.html, "other kinds of
+    # table schema changes") and bump the schema version so every connection re-reads it.
+    old = "CHECK (status IN ('running', 'complete', 'failed', 'interrupted'))"
+    new = "CHECK (status IN ('running', 'complete', 'incomplete', 'failed', 'interrupted'))"
+    row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'sessions'").fetchone()
+    if row is None or old not in row[0]:
+        raise sqlite3.DatabaseError("the sessions table does not have the expected status check")
+    version = conn.execute("PRAGMA schema_version").fetchone()[0]
+    conn.execute("PRAGMA writable_schema = ON")
+    try:
+        conn.execute("UPDATE sqlite_master SET sql = replace(sql, ?, ?) WHERE type = 'table' AND name = 'sessions'",
+                     (old, new))
+        conn.execute(f"PRAGMA schema_version = {int(version) + 1}")
+    finally:
+        conn.execute("PRAGMA writable_schema = OFF")

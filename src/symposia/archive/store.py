@@ -328,6 +328,20 @@ class Archive:
         except sqlite3.Error as e:
             raise ArchiveError(f"cannot update session {session_id!r} in {self.path}: {e}") from e
 
+    def set_session_plan(self, session_id: str, plan: dict[str, Any], meta: dict[str, Any]) -> None:
+        """Replace a session's plan and meta (``symposia resume --plan``: the meta keeps every version)."""
+        try:
+            with self._write() as c:
+                cur = c.execute(
+                    "UPDATE sessions SET plan_json = ?, meta_json = ?, updated_at = ? WHERE id = ?",
+                    (_json(plan, "the session plan"), _json(meta, "the session meta"), _utc_iso(utcnow()),
+                     session_id),
+                )
+                if cur.rowcount == 0:
+                    raise ArchiveError(f"no session with id {session_id!r} in {self.path}")
+        except sqlite3.Error as e:
+            raise ArchiveError(f"cannot update session {session_id!r} in {self.path}: {e}") from e
+
     def get_session(self, id_or_prefix: str) -> SessionRecord:
         """The session with this id, or the only one whose id starts with it."""
         if not id_or_prefix:
@@ -393,6 +407,31 @@ class Archive:
             raise ArchiveError(f"cannot record the turn of {turn.voice!r} in {self.path}: {e}") from e
         assert new_id is not None
         return new_id
+
+    def set_turn_meta(self, turn_id: int, meta: dict[str, Any]) -> None:
+        """Replace a turn's meta (what was judged about it afterwards: a refused draft, a superseded call).
+        The call itself — what was sent, what came back — is never rewritten."""
+        try:
+            with self._write() as c:
+                cur = c.execute("UPDATE turns SET meta_json = ? WHERE id = ?", (_json(meta, "the turn meta"), turn_id))
+                if cur.rowcount == 0:
+                    raise ArchiveError(f"no turn with id {turn_id} in {self.path}")
+        except sqlite3.Error as e:
+            raise ArchiveError(f"cannot update turn {turn_id} in {self.path}: {e}") from e
+
+    def retire_turn(self, turn_id: int, reason: str) -> None:
+        """Keep a finished turn but free its step for a new call (its inputs changed: ``resume --plan``).
+
+        Its step key becomes ``<key>~<id>`` and its meta says ``superseded`` and why; transcripts
+        leave it out, the record keeps it."""
+        turn = self.get_turn(turn_id)
+        try:
+            with self._write() as c:
+                c.execute("UPDATE turns SET step_key = ?, meta_json = ? WHERE id = ?",
+                          (f"{turn.step_key}~{turn_id}" if turn.step_key else None,
+                           _json({**turn.meta, "superseded": reason}, "the turn meta"), turn_id))
+        except sqlite3.Error as e:
+            raise ArchiveError(f"cannot update turn {turn_id} in {self.path}: {e}") from e
 
     def get_turn(self, turn_id: int) -> TurnRecord:
         rows = self._read("SELECT * FROM turns WHERE id = ?", (turn_id,))

@@ -1,5 +1,9 @@
 """`symposia analyze` (what one session's voices share, measured honestly) and `symposia study`
-(many prompts x voices x samples with a control battery, then the statistics)."""
+(many prompts x voices x samples with control prompts, then the statistics).
+
+:mod:`symposia.analysis` is imported inside the commands: it loads numpy, onnxruntime, wordfreq and
+markdown-it, which `symposia --help` and every other verb should not pay for.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from symposia import paths
+from symposia.api import run_sync
 from symposia.cli.context import Options, err, friendly_errors, out, pass_options
+from symposia.cli.live import LiveView, usage_table
+from symposia.dialogue.study import StudyPlan, load_prompt_file, run_study
 
 
 def _n(x: float | None) -> str:
@@ -29,9 +36,25 @@ def _matrix_table(title: str, labels: list[str], matrix: list[list[float | None]
     return t
 
 
+def _print_diversity(rows: Any, meanings: dict[str, str]) -> None:
+    t = Table(title="Diversity")
+    for c in ("Voices", "Answers", "Mean cos", "Vendi", "distinct-1", "distinct-2", "self-BLEU"):
+        t.add_column(c, justify="left" if c == "Voices" else "right")
+    for d in rows:
+        t.add_row(escape(d.label), str(d.n), _n(d.mean_cos), _n(d.vendi), _n(d.distinct_1), _n(d.distinct_2),
+                  _n(d.self_bleu))
+    out.print(t)
+    for m in meanings.values():
+        out.print(f"  [dim]{escape(m)}[/]")
+
+
 def _print_session(a: Any) -> None:
+    from symposia.analysis import MEANINGS
+
     out.print(_matrix_table("Similarity of answers (cosine)", a.voices, a.matrix))
     out.print(f"Floor: {_n(a.floor)} ({escape(a.floor_source)})")
+    if a.floor_info is not None and a.floor_info.unreliable:
+        out.print(f"[yellow]Floor unreliable: {escape(a.floor_info.unreliable)}[/]")
     if a.pairs:
         t = Table(title="Pairs")
         for c in ("Voices", "Answers", "Shown", "Lift"):
@@ -39,17 +62,18 @@ def _print_session(a: Any) -> None:
         for p in a.pairs:
             t.add_row(escape(f"{p.a} · {p.b}"), _n(p.inter), _n(p.prompts), _n(p.lift))
         out.print(t)
+    _print_diversity(a.diversity, MEANINGS)
     words = [m for m in a.motifs if not m.phrase and len(m.uses) >= 2]
     free = [m for m in words if m.unprompted_voices][:20]
     echo = sorted((m for m in words if m.status == "echo"), key=lambda m: (-len(m.uses), m.label))[:15]
     for title, rows in (("Shared images not in what the voices were shown", free),
                         ("Shared images the voices were shown (echo)", echo)):
         t = Table(title=title)
-        for c in ("Image", "Status", "Echo", "Unprompted", "P(k of M)"):
+        for c in ("Image", "Status", "Echo", "Unprompted", "Zipf", "P(k of M)"):
             t.add_column(c)
         for m in rows:
             t.add_row(escape(m.label), m.status.upper(), escape(", ".join(m.echo_voices)),
-                      escape(", ".join(m.unprompted_voices)), _n(m.tail_p))
+                      escape(", ".join(m.unprompted_voices)), _n(m.zipf), _n(m.tail_p))
         out.print(t)
     t = Table(title="Key formulations")
     t.add_column("Source")
@@ -60,6 +84,10 @@ def _print_session(a: Any) -> None:
 
 
 def _print_study(a: Any) -> None:
+    from symposia.analysis import MEANINGS
+
+    if a.floor_unreliable:
+        out.print(f"[yellow]Floor unreliable: {escape(a.floor_unreliable)}[/]")
     for s in a.sets:
         out.print(_matrix_table(f"Similarity ({s.name}): diagonal intra, off-diagonal inter", s.voices, s.matrix))
         t = Table(title=f"Pairs ({s.name})")
@@ -70,6 +98,15 @@ def _print_study(a: Any) -> None:
             t.add_row(escape(f"{p.a} · {p.b}"), _n(p.inter), _n(p.floor), _n(p.lift), ci,
                       f"{p.p_same_prompt:.3f}", f"{p.q_same_prompt:.3f}", f"{p.p_distinct:.3f}")
         out.print(t)
+        _print_diversity(s.diversity, MEANINGS)
+    if a.echo is not None:
+        t = Table(title="Echo effect: cosine to the other voices' answers, fresh vs after being shown them")
+        for c in ("Voice", "Fresh", "Exposed", "Effect", "95% CI", "Prompts"):
+            t.add_column(c, justify="left" if c == "Voice" else "right")
+        for e in a.echo:
+            t.add_row(escape(e.voice), _n(e.fresh), _n(e.exposed), _n(e.effect), f"[{_n(e.ci[0])}, {_n(e.ci[1])}]",
+                      str(e.prompts))
+        out.print(t)
 
 
 def _verdict(v: Any) -> None:
@@ -78,10 +115,52 @@ def _verdict(v: Any) -> None:
         out.print(f"  • {escape(p)}")
 
 
-def _read_texts(path: Path) -> list[str]:
-    from symposia.analysis.study import load_prompt_file
+_RENAMED = ("--controls was two things: use --control-prompts FILE for `study` (prompts to run) and "
+            "--floor-answers FILE or --floor-from QUERY for `analyze` (texts that make the floor)")
 
-    return load_prompt_file(path)
+
+def _renamed(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if value:
+        raise click.UsageError(_RENAMED, ctx)
+
+
+def _declared_floor(archive: Any, session_id: str, floor_answers: Path | None, floor_from: str | None,
+                    seed: int, size: int, refresh: bool) -> Any:
+    """The floor to use: the frozen one unless a refresh (or a first source) is asked for; a new one is
+    drawn from the declared source and frozen. None when no floor was ever declared."""
+    from symposia.analysis.floor import (  # deferred: see the module docstring
+        floor_from_query,
+        floor_from_texts,
+        frozen_floor,
+        frozen_floor_file,
+        save_frozen_floor,
+    )
+
+    if floor_answers and floor_from:
+        raise click.UsageError("give one floor source: --floor-answers FILE or --floor-from QUERY")
+    stored = frozen_floor_file(session_id)
+    old = frozen_floor(session_id)
+    if old is not None and not refresh:
+        frozen = old
+        if floor_answers or floor_from:
+            wanted = f"answers file {floor_answers.name}" if floor_answers else f"archive query '{floor_from}'"
+            if wanted != frozen.source:
+                raise click.UsageError(f"this session's floor is frozen ({frozen.source}, {stored}); add "
+                                       "--refresh-floor to draw a new one from the source you gave")
+        return frozen
+    if floor_answers:
+        floor = floor_from_texts(load_prompt_file(floor_answers), source=f"answers file {floor_answers.name}",
+                                 seed=seed, n=size)
+    elif floor_from:
+        floor = floor_from_query(archive, floor_from, exclude_session=session_id, seed=seed, n=size)
+    elif refresh and old is not None:
+        if old.kind != "query":
+            raise click.UsageError("--refresh-floor of an answers file needs the file again: --floor-answers FILE")
+        floor = floor_from_query(archive, str(old.meta["query"]), exclude_session=session_id, seed=seed, n=size)
+    else:
+        return None
+    save_frozen_floor(session_id, floor)
+    return floor
 
 
 def _report_study(archive: Any, session_id: str, out_dir: Path | None, as_json: bool) -> None:
@@ -101,32 +180,45 @@ def _report_study(archive: Any, session_id: str, out_dir: Path | None, as_json: 
 
 @click.command("analyze")
 @click.argument("session_id")
-@click.option("--controls", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Answers to unrelated prompts (TOML/JSON list, or one per line) for the floor and base rates.")
-@click.option("--no-archive", is_flag=True, help="Do not use other sessions in the archive as the background.")
+@click.option("--floor-answers", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The floor from answers to unrelated prompts (TOML/JSON list, or one per line; >= 50).")
+@click.option("--floor-from", metavar="QUERY",
+              help='The floor from archive answers matching QUERY, e.g. "kind=study voice=qwen" '
+                   "(keys: kind, voice, session, model, status; a value may end in *).")
+@click.option("--floor-seed", type=int, default=0, show_default=True, help="Seed of the random draw of floor texts.")
+@click.option("--floor-size", type=click.IntRange(2, 100000), default=200, show_default=True,
+              help="Floor texts drawn at random when the source offers more.")
+@click.option("--refresh-floor", is_flag=True,
+              help="Draw the floor again (it is frozen with the session's analysis the first time).")
+@click.option("--controls", hidden=True, expose_value=False, callback=_renamed)
 @click.option("--chooser", help="A voice that did not take part chooses the key formulations (kept only if verbatim).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the report (Markdown, JSON, HTML) and heatmap (PNG, SVG).")
 @click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
 @pass_options
 @friendly_errors
-def analyze_cmd(opts: Options, session_id: str, controls: Path | None, no_archive: bool, chooser: str | None,
+def analyze_cmd(opts: Options, session_id: str, floor_answers: Path | None, floor_from: str | None,
+                floor_seed: int, floor_size: int, refresh_floor: bool, chooser: str | None,
                 out_dir: Path | None, as_json: bool) -> None:
-    """Measure what the voices of SESSION_ID share: similarity against a floor, images labelled ECHO or
-    UNPROMPTED, shared spans, key formulations, and a verdict in plain words.
+    """Measure what the voices of SESSION_ID share: similarity against a declared floor, diversity,
+    images labelled ECHO or UNPROMPTED, spans shared between voices, key formulations, and a verdict in
+    plain words. The floor is frozen with the analysis: re-running gives the same numbers.
 
     \b
     Examples:
       symposia analyze 20260131-2210
-      symposia analyze 20260131-2210 --controls controls.toml --out report/
+      symposia analyze 20260131-2210 --floor-answers control-answers.txt --out report/
+      symposia analyze 20260131-2210 --floor-from "kind=study" --refresh-floor
     """
     from symposia.analysis import analyze_session, report_json, write_report
     from symposia.analysis.formulations import choose_formulations
-    from symposia.api import run_sync
 
     with opts.open() as s:
         session = s.archive.get_session(session_id)
         if session.kind == "study":
+            if floor_answers or floor_from or refresh_floor:
+                raise click.UsageError(f"{session.id} is a study: its floor is the answers to its control prompts "
+                                       "(--floor-answers, --floor-from and --refresh-floor are for other sessions)")
             _report_study(s.archive, session.id, out_dir, as_json)
             return
         forms = None
@@ -136,8 +228,9 @@ def analyze_cmd(opts: Options, session_id: str, controls: Path | None, no_archiv
             choice = run_sync(choose_formulations(s.runtime, chooser, turns, session_id=session.id))
             forms, rejected = list(choice.accepted), list(choice.rejected)
         err.print("[dim]Embedding answers…[/]")
-        a = analyze_session(s.archive, session.id, controls=_read_texts(controls) if controls else None,
-                            use_archive=not no_archive, formulations=forms)
+        floor = _declared_floor(s.archive, session.id, floor_answers, floor_from, floor_seed, floor_size,
+                                refresh_floor)
+        a = analyze_session(s.archive, session.id, floor=floor, formulations=forms)
         a.rejected_formulations = rejected
         target = out_dir or paths.data_dir() / "analysis" / session.id
         written = write_report(a, target)
@@ -157,8 +250,11 @@ def analyze_cmd(opts: Options, session_id: str, controls: Path | None, no_archiv
 @click.option("-p", "--preset", help="A named council of voices.")
 @click.option("--samples", "-k", type=click.IntRange(1, 100), default=5, show_default=True,
               help="Samples per prompt and voice, each in a fresh context.")
-@click.option("--controls", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Control battery: unrelated prompts (>= 20 recommended) for the floor and base rates.")
+@click.option("--control-prompts", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Control battery: unrelated prompts to run (>= 20, so the floor has >= 50 answers).")
+@click.option("--controls", hidden=True, expose_value=False, callback=_renamed)
+@click.option("--echo", is_flag=True,
+              help="Also run each prompt with the other voices' fresh answers shown, and report the echo effect.")
 @click.option("--reword", help="A voice that rewrites each prompt without its key images (cue stripping).")
 @click.option("-s", "--system", help="System prompt for every call.")
 @click.option("-t", "--temperature", type=float)
@@ -170,7 +266,8 @@ def analyze_cmd(opts: Options, session_id: str, controls: Path | None, no_archiv
 @pass_options
 @friendly_errors
 def study_cmd(opts: Options, prompts_file: Path | None, voices: str | None, preset: str | None, samples: int,
-              controls: Path | None, reword: str | None, system: str | None, temperature: float | None,
+              control_prompts: Path | None, echo: bool, reword: str | None, system: str | None,
+              temperature: float | None,
               max_tokens: int | None, concurrency: int, resume_id: str | None, out_dir: Path | None,
               as_json: bool) -> None:
     """Put each prompt of PROMPTS_FILE to each voice in a fresh context, K samples, plus a control
@@ -178,13 +275,10 @@ def study_cmd(opts: Options, prompts_file: Path | None, voices: str | None, pres
 
     \b
     Examples:
-      symposia study prompts.toml --voices qwen,grok,kimi --samples 5 --controls controls.toml
+      symposia study prompts.toml --voices qwen,grok,kimi --samples 5 --control-prompts controls.toml
+      symposia study prompts.toml --voices qwen,grok --samples 5 --control-prompts controls.toml --echo
       symposia study --resume 20260201-0930-study
     """
-    from symposia.analysis import run_study
-    from symposia.analysis.study import StudyPlan, load_prompt_file
-    from symposia.api import run_sync
-    from symposia.cli.live import LiveView, usage_table
 
     with opts.open() as s:
         session_id: str | None = None
@@ -206,7 +300,8 @@ def study_cmd(opts: Options, prompts_file: Path | None, voices: str | None, pres
                 raise click.UsageError("name the voices: --voices a,b,c or --preset NAME")
             resolved = tuple(dict.fromkeys(s.catalog.voice(n).shortcut for n in names))
             plan = StudyPlan(prompts=tuple(load_prompt_file(prompts_file)), voices=resolved, samples=samples,
-                             controls=tuple(load_prompt_file(controls)) if controls else (),
+                             controls=tuple(load_prompt_file(control_prompts)) if control_prompts else (),
+                             echo=echo,
                              reword=s.catalog.voice(reword).shortcut if reword else None, system=system,
                              temperature=temperature, max_tokens=max_tokens, concurrency=concurrency)
             err.print(f"[dim]{plan.calls} calls planned.[/]")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,11 @@ def render_session(s: Any, session_id: str, fmt: str, *, include_content: bool =
 
     session = s.archive.get_session(session_id)
     turns = s.archive.session_turns(session.id)
+    if fmt == "html":
+        # deferred: markdown-it and nh3 come with the [web] extra
+        from symposia.web.transcript import standalone_html
+
+        return standalone_html(session, turns)
     if fmt == "json":
         return json.dumps(transcript_json(session, turns), ensure_ascii=False, indent=2) + "\n"
     if fmt == "otel":
@@ -58,7 +64,9 @@ def save_transcript(s: Any, session_id: str, out_path: Path | None) -> Path:
 @click.option("--rounds", type=click.IntRange(1, 10), default=1, show_default=True,
               help="Later rounds show each voice the others' previous answers.")
 @click.option("--chair", help="A voice that writes the synthesis (agreement, divergence, unique insights…).")
-@click.option("--rank", is_flag=True, help="Add anonymised peer ranking of the final round.")
+@click.option("--rank", is_flag=True, help="Add anonymised peer ranking of the final round (each ranker its own "
+              "shuffled order, its own answer left out).")
+@click.option("--rank-self", is_flag=True, help="With --rank: rankers also rank their own (anonymised) answer.")
 @click.option("-s", "--system", help="System prompt for every voice.")
 @click.option("-t", "--temperature", type=float)
 @click.option("--max-tokens", type=int)
@@ -72,7 +80,7 @@ def save_transcript(s: Any, session_id: str, out_path: Path | None) -> Path:
 @pass_options
 @friendly_errors
 def council_cmd(opts: Options, question: str | None, preset: str | None, voices: tuple[str, ...], rounds: int,
-                chair: str | None, rank: bool, system: str | None, temperature: float | None,
+                chair: str | None, rank: bool, rank_self: bool, system: str | None, temperature: float | None,
                 max_tokens: int | None, token_budget: int, max_cost: float | None, dry_run: bool,
                 out_path: Path | None, as_json: bool) -> None:
     """Put one QUESTION to several voices at once; optional rounds, chair synthesis and ranking.
@@ -97,6 +105,7 @@ def council_cmd(opts: Options, question: str | None, preset: str | None, voices:
         if chair:
             chair = s.catalog.voice(chair).shortcut
         plan = CouncilPlan(question=q, voices=tuple(resolved), rounds=rounds, chair=chair, rank=rank,
+                           rank_self=rank_self,
                            system=system, temperature=temperature, max_tokens=max_tokens,
                            token_budget=token_budget, max_cost=max_cost, preset=preset)
         if dry_run:
@@ -107,11 +116,33 @@ def council_cmd(opts: Options, question: str | None, preset: str | None, voices:
             if rounds > 1:
                 out.print("[dim]Later rounds add the others' answers, which do not exist yet.[/]")
             return
-        run_and_report(s, lambda view: run_council(s.runtime, plan, observer=view), out_path, as_json)
+        run_and_report(s, lambda view: run_council(s.runtime, plan, observer=view), out_path, as_json,
+                       after=print_ranking)
+
+
+def print_ranking(s: Any, session_id: str) -> None:
+    """The peer ranking's aggregate in the terminal: mean rank, votes, and rankers that failed to parse."""
+    from rich.table import Table
+
+    from symposia.dialogue.ranking import ranking_table
+
+    table = ranking_table(s.archive.session_turns(session_id))
+    if table is None:
+        return
+    t = Table(title="Peer ranking (mean position, 1 = best; own answers left out)")
+    for col in ("Voice", "Mean rank", "Votes"):
+        t.add_column(col)
+    for r in table.rows:
+        t.add_row(escape(r.name), f"{r.mean_rank:.2f}" if r.mean_rank is not None else "—", str(r.votes))
+    err.print(t)
+    for rk in table.rankers:
+        shown = ", ".join(f"{label}={escape(voice)}" for label, voice in rk.labels.items())
+        flag = "" if rk.parsed else " [red]could not be parsed: left out[/]"
+        err.print(f"[dim]{escape(rk.name)} saw {shown}[/]{flag}")
 
 
 def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool, session_id: str | None = None,
-                   live: bool = True) -> None:
+                   live: bool = True, after: Any = None) -> None:
     """Run an orchestrator under the live view, then print the usage table and write the transcript."""
     from symposia.api import run_sync
 
@@ -131,14 +162,24 @@ def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool, ses
             turns = s.archive.session_turns(sid)
             if turns:
                 err.print(usage_table(turns))
+            if after is not None:
+                after(s, sid)
             target = save_transcript(s, sid, out_path)
             status = s.archive.get_session(sid).status
             err.print(f"[dim]session {sid} ({status}) in {s.archive.path}[/]")
             err.print(f"transcript: {target}")
-            if status != "complete":
+            rt = s.runtime
+            if rt.calls_kept:
+                err.print(f"[dim]calls: {rt.calls_made} made, {rt.calls_kept} kept from the record[/]")
+            if status == "incomplete":
+                err.print(f"[yellow]Incomplete: a step was refused (see the transcript). Fix the plan, then: "
+                          f"symposia resume {sid} --plan FIXED.toml[/]")
+            elif status != "complete":
                 err.print(f"[yellow]Resume with: symposia resume {sid}[/]")
     if as_json and outcome is not None:
         click.echo(render_session(s, session_id or outcome.session_id, "json"))
+    if sid is not None and s.archive.get_session(sid).status in ("incomplete", "failed"):
+        sys.exit(1)
 
 
 def _last_session(s: Any) -> str | None:
@@ -149,18 +190,29 @@ def _last_session(s: Any) -> str | None:
 @click.command("resume")
 @click.argument("session_id")
 @click.option("--max-cost", type=float, help="A new spending limit for the rest of the session.")
+@click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A corrected symposium plan: steps are compared by id, finished calls whose inputs are "
+                   "unchanged are kept, the rest are made; both plan versions are recorded.")
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the session as JSON at the end.")
 @pass_options
 @friendly_errors
-def resume_cmd(opts: Options, session_id: str, max_cost: float | None, out_path: Path | None,
-               as_json: bool) -> None:
-    """Finish an interrupted session; calls already stored are not repeated (nor paid for again)."""
+def resume_cmd(opts: Options, session_id: str, max_cost: float | None, plan_file: Path | None,
+               out_path: Path | None, as_json: bool) -> None:
+    """Finish an interrupted or incomplete session; calls already stored are not repeated (nor paid for again).
+
+    \b
+    With --plan, resume a symposium from a corrected plan (say, a question that misquoted a voice):
+      symposia resume 20260131-2000 --plan fixed.toml
+    """
+    from symposia.dialogue.plan import load_plan
     from symposia.dialogue.resume import resume_session
 
     with opts.open() as s:
         session = s.archive.get_session(session_id)
-        run_and_report(s, lambda view: resume_session(s.runtime, session.id, observer=view, max_cost=max_cost),
+        plan = load_plan(plan_file) if plan_file is not None else None  # the live view notes the diff
+        run_and_report(s, lambda view: resume_session(s.runtime, session.id, observer=view, max_cost=max_cost,
+                                                      plan=plan),
                        out_path, as_json, session_id=session.id)
 
 
@@ -178,9 +230,10 @@ def _export_inspect(s: Any, session_id: str, out_dir: Path | None) -> None:
 
 @click.command("export")
 @click.argument("session_id")
-@click.option("-f", "--format", "fmt", type=click.Choice(["md", "json", "otel", "inspect"]), default="md",
+@click.option("-f", "--format", "fmt", type=click.Choice(["md", "json", "html", "otel", "inspect"]), default="md",
               show_default=True,
-              help="md: the transcript; json: the full record; otel: OTLP-JSON spans (GenAI conventions); "
+              help="md: the transcript in the seed's shape; json: the full record; html: one standalone page; "
+                   "otel: OTLP-JSON spans (GenAI conventions); "
                    "inspect: a study as Inspect AI eval logs, one per voice, into the folder -o names.")
 @click.option("--include-content", is_flag=True,
               help="otel: put the messages and answers in the spans (off: metadata and usage only).")
@@ -190,7 +243,9 @@ def _export_inspect(s: Any, session_id: str, out_dir: Path | None) -> None:
 @pass_options
 @friendly_errors
 def export_cmd(opts: Options, session_id: str, fmt: str, include_content: bool, out_path: Path | None) -> None:
-    """A session rendered from the record: the Markdown transcript, the full JSON, or OpenTelemetry spans."""
+    """A session rendered from the record: the Markdown transcript, the full JSON, a standalone HTML page,
+    or OpenTelemetry spans. Every transcript starts with its provenance (session, date, host, models,
+    version)."""
     with opts.open() as s:
         if fmt == "inspect":
             _export_inspect(s, session_id, out_path)

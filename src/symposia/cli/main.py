@@ -11,6 +11,7 @@ import click
 
 from symposia.cli import (
     analysis,
+    annotate,
     arena,
     ask,
     chat,
@@ -50,6 +51,7 @@ def cli(ctx: click.Context, archive: Path | None, config: Path | None) -> None:
       symposia voices                 which voices are usable right now, and why not
       symposia council "..." --preset seven --rounds 2 --chair opus
       symposia symposium plan.toml    the host-led shape: tailored questions, relayed quotes
+      symposia annotate ID --host opus  formulations, synthesis, closing after the fact
     \b
     The archive (one SQLite file; --archive or SYMPOSIA_ARCHIVE to choose):
       symposia log / show ID / export SESSION / import PATH / search QUERY / origin PHRASE
@@ -72,6 +74,7 @@ cli.add_command(council.council_cmd)
 cli.add_command(council.resume_cmd)
 cli.add_command(council.export_cmd)
 cli.add_command(symposium.symposium_cmd)
+cli.add_command(annotate.annotate_cmd)
 cli.add_command(arena.arena_cmd)
 cli.add_command(chat.chat_cmd)
 cli.add_command(publish.publish_cmd)

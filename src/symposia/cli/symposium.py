@@ -12,6 +12,7 @@ from symposia.catalog import Voice
 from symposia.cli.context import Options, err, friendly_errors, out, pass_options
 from symposia.cli.council import run_and_report
 from symposia.cli.live import StreamPrinter
+from symposia.dialogue.authoring import person_template
 from symposia.dialogue.plan import AskStep, BlindRoundStep, load_plan
 from symposia.dialogue.symposium import run_symposium
 from symposia.dialogue.visibility import messages_for
@@ -31,6 +32,18 @@ class TerminalHost:
 
     def observation(self, after: TurnRecord) -> str | None:
         text: str = click.prompt("Observation (empty for none)", default="", show_default=False, err=True)
+        return text.strip() or None
+
+
+    def compose(self, kind: str, intent: str | None, problem: str | None) -> str | None:
+        if problem:
+            err.print(f"[red]Refused — it misquotes the record:[/]\n{escape(problem)}")
+        if kind in ("formulations", "synthesis"):  # a table: TOML rows in the editor
+            edited = click.edit(person_template(kind, {}), extension=".toml")
+            return edited.strip() if edited and edited.strip() else None
+        hint = f" (aim: {intent})" if intent else ""
+        text: str = click.prompt(f"\nThe {kind}{hint} (empty to leave it out)", default="", show_default=False,
+                                 err=True)
         return text.strip() or None
 
     def next_voice(self, voices: Sequence[Voice]) -> Voice | None:

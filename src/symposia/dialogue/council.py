@@ -11,18 +11,22 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from symposia import prompts
 from symposia.catalog import Voice
+from symposia.dialogue.authoring import draft_checked, judge_with, outside_voices, session_speakers
 from symposia.dialogue.observer import NullObserver, Observer
+from symposia.dialogue.ranking import parse_ranking, ranking_table
 from symposia.dialogue.runtime import Runtime
 from symposia.dialogue.visibility import council_round_messages
 from symposia.errors import BudgetExceeded
-from symposia.records import Message, Params, TurnRecord, TurnRequest
+from symposia.records import ErrorInfo, Message, Params, TurnRecord, TurnRequest
+
+__all__ = ["BudgetExceeded", "CouncilOutcome", "CouncilPlan", "aggregate_rankings", "anonymise", "chair_prompt",
+           "council_preview", "parse_ranking", "rank_prompt", "run_council", "step_key"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class CouncilPlan:
     rounds: int = 1
     chair: str | None = None
     rank: bool = False
+    rank_self: bool = False  # rankers also rank their own (anonymised) answer
     system: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
@@ -87,21 +92,6 @@ def rank_prompt(question: str, answers: dict[str, str]) -> str:
     return str(t["rank"]).format(question=question, responses=responses)
 
 
-_RANK_LINE = re.compile(r"Response\s+([A-Z])\b")
-
-
-def parse_ranking(text: str, labels: Sequence[str]) -> list[str]:
-    """Labels in ranked order from the text after ``FINAL RANKING:`` (first mention wins, unknowns dropped)."""
-    idx = text.rfind("FINAL RANKING")
-    tail = text[idx:] if idx >= 0 else text
-    seen: list[str] = []
-    for m in _RANK_LINE.finditer(tail):
-        label = m.group(1)
-        if label in labels and label not in seen:
-            seen.append(label)
-    return seen
-
-
 def aggregate_rankings(rankings: dict[str, list[str]], label_map: dict[str, str]) -> list[tuple[str, float, int]]:
     """Average position (1 = best) per voice over the rankers that ranked it: ``(voice, avg, votes)``."""
     positions: dict[str, list[int]] = {}
@@ -121,6 +111,7 @@ class CouncilOutcome:
     chair: TurnRecord | None = None
     rankings: list[tuple[str, float, int]] = field(default_factory=list)
     status: str = "complete"
+    refused: list[str] = field(default_factory=list)  # "chair" when its attributions were refused
 
     def _repr_markdown_(self) -> str:
         """How a notebook shows a council: each round's answers, the chair, the ranking."""
@@ -201,38 +192,37 @@ async def run_council(rt: Runtime, plan: CouncilPlan, *, session_id: str | None 
         answered = [t for t in outcome.rounds[-1] if t.result.ok and t.result.text.strip()]
         if plan.chair and answered:
             _check_budget(plan, made, 1, session_id)
-            chair = rt.catalog.voice(plan.chair)
-            request = rt.request_for(chair, [Message("user", chair_prompt(plan.question, outcome.rounds))],
-                                     system=str(prompts.load("council")["chair_system"]), params=plan.params)
-            obs.turn_started("chair", chair, "chair")
-            outcome.chair = await rt.call(session_id, chair, request, role="chair", step_key="chair",
-                                          on_event=lambda ev: obs.event("chair", ev),
-                                          meta={"kind": "synthesis", "step": "chair"})
-            obs.turn_finished("chair", outcome.chair)
-            made.append(outcome.chair)
+            outcome.chair = await _chair(rt, plan, session_id, outcome, obs)
+            made.extend(t for t in rt.archive.session_turns(session_id) if t.role == "chair")
 
         if plan.rank and len(answered) >= 2:
             _check_budget(plan, made, len(answered), session_id)
-            label_map = anonymise([t.voice for t in answered], session_id)
             by_voice = {t.voice: t for t in answered}
-            answers = {label: by_voice[v].result.text for label, v in label_map.items()}
-            text = rank_prompt(plan.question, answers)
 
-            async def rank(v: Voice) -> tuple[str, TurnRecord]:
+            async def rank(v: Voice) -> tuple[str, TurnRecord] | None:
+                # its own shuffle of the others' answers (its own too with rank_self), labelled A, B, …
+                others = [t.voice for t in answered if plan.rank_self or t.voice != v.shortcut]
+                if len(others) < 2:
+                    return None
+                label_map = anonymise(others, f"{session_id}:{v.shortcut}")
+                text = rank_prompt(plan.question, {label: by_voice[x].result.text for label, x in label_map.items()})
                 key = f"rank:{v.shortcut}"
                 request = rt.request_for(v, [Message("user", text)],
                                          system=str(prompts.load("council")["rank_system"]), params=plan.params)
                 obs.turn_started(key, v, "ranking")
                 turn = await rt.call(session_id, v, request, step_key=key,
                                      on_event=lambda ev: obs.event(key, ev),
-                                     meta={"kind": "ranking", "labels": label_map, "step": key})
+                                     meta={"kind": "ranking", "labels": label_map, "step": key,
+                                           "self_excluded": not plan.rank_self})
                 obs.turn_finished(key, turn)
                 return v.shortcut, turn
 
-            ranked = await asyncio.gather(*(rank(rt.catalog.voice(t.voice)) for t in answered))
+            ranked = [r for r in await asyncio.gather(*(rank(rt.catalog.voice(t.voice)) for t in answered))
+                      if r is not None]
             made.extend(t for _, t in ranked)
-            rankings = {v: parse_ranking(t.result.text, list(label_map)) for v, t in ranked if t.result.ok}
-            outcome.rankings = aggregate_rankings(rankings, label_map)
+            table = ranking_table([t for _, t in ranked])
+            outcome.rankings = [(r.voice, r.mean_rank, r.votes) for r in table.rows
+                                if r.mean_rank is not None] if table else []
     except BudgetExceeded:
         rt.archive.set_session_status(session_id, "interrupted")
         raise
@@ -240,9 +230,32 @@ async def run_council(rt: Runtime, plan: CouncilPlan, *, session_id: str | None 
         rt.archive.set_session_status(session_id, "interrupted")
         raise
     ok = any(t.result.ok for t in made)
-    outcome.status = "complete" if ok else "failed"
+    outcome.status = ("incomplete" if outcome.refused else "complete") if ok else "failed"
     rt.archive.set_session_status(session_id, outcome.status)
     return outcome
+
+
+async def _chair(rt: Runtime, plan: CouncilPlan, session_id: str, outcome: CouncilOutcome,
+                 obs: Observer) -> TurnRecord | None:
+    """The chair's synthesis, its attributions checked like any host text: a quote it credits to a
+    member must be that member's words, and it may credit no voice that was not in the council. Refused,
+    it redrafts with the real words shown (at most twice); then the step is recorded as refused."""
+    chair = rt.catalog.voice(plan.chair or "")
+    turns = rt.archive.session_turns(session_id)
+    speakers = session_speakers(rt, turns, plan.voices)
+    names = {t.voice: t.voice_name for t in turns if t.role == "voice"}
+    strangers = outside_voices(rt, [*plan.voices, chair.shortcut])
+    out = await draft_checked(rt, session_id, chair, [Message("user", chair_prompt(plan.question, outcome.rounds))],
+                              judge_with("chair", lambda: speakers, names, strangers=strangers),
+                              system=str(prompts.load("council")["chair_system"]), key="chair", obs=obs,
+                              role="chair", label="chair", meta={"kind": "synthesis", "step": "chair"})
+    if out.accepted is not None:
+        return out.accepted_turn
+    outcome.refused.append("chair")
+    rt.record_host(session_id, "", kind="chair", step_key="chair:refused", host_name="Council",
+                   meta={"step": "chair", "refused": True, "to": chair.shortcut},
+                   error=ErrorInfo(kind="misquote", message=out.problem or "the chair did not answer"))
+    return None
 
 
 def council_preview(rt: Runtime, plan: CouncilPlan) -> list[tuple[Voice, TurnRequest]]:

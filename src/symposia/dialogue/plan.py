@@ -41,19 +41,21 @@ A plan file (every key but ``title``, ``voices`` and ``steps`` is optional)::
     prompt = "…"                    # optional instruction for the chair
 
     [[steps]]
-    kind = "observe"                # a host observation
-    text = "…"
+    kind = "observe"                # a host observation; with host.mode "llm" (or "human") and no
+    text = "…"                      # text, the host writes it after the answers (optional intent)
 
     [[steps]]
     kind = "formulations"           # Key Formulations: verbatim quotes of the voices' answers
-    rows = [{ voice = "qwen", quote = "…" }]
+    rows = [{ voice = "qwen", quote = "…" }]   # leave out with host.mode "llm": the host chooses
+                                    # exact spans of the answers after they exist
 
     [[steps]]
     kind = "synthesis"              # a table (voice or label, role, formulation), what the
     title = "Three Voices"          # dialogue revealed, and a note
     rows = [{ voice = "qwen", role = "Completion", formulation = "…" },
             { label = "Claude", role = "Threading", formulation = "…" }]
-    revealed = ["…", "…"]
+    revealed = ["…", "…"]            # rows/revealed/note left out with host.mode "llm": the host
+                                    # drafts them from the record after the answers
     note = "…"
 
     [[steps]]
@@ -157,7 +159,8 @@ class ChairStep:
 class ObserveStep:
     kind: ClassVar[str] = "observe"
     id: str
-    text: str
+    text: str | None = None  # None: the host (an llm or a person) writes it after the answers
+    intent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -170,7 +173,8 @@ class FormulationRow:
 class FormulationsStep:
     kind: ClassVar[str] = "formulations"
     id: str
-    rows: tuple[FormulationRow, ...]
+    rows: tuple[FormulationRow, ...] = ()  # empty: an llm host chooses them from the answers
+    intent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -189,13 +193,20 @@ class SynthesisStep:
     rows: tuple[SynthesisRow, ...] = ()
     revealed: tuple[str, ...] = ()
     note: str | None = None
+    intent: str | None = None
+
+    @property
+    def written(self) -> bool:
+        """The plan writes the synthesis (else an llm host drafts it after the answers)."""
+        return bool(self.rows or self.revealed or self.note)
 
 
 @dataclass(frozen=True)
 class ClosingStep:
     kind: ClassVar[str] = "closing"
     id: str
-    text: str
+    text: str | None = None  # None: the host (an llm or a person) writes it after the answers
+    intent: str | None = None
 
 
 Step = (AskStep | BlindRoundStep | RoundStep | ChairStep | ObserveStep | FormulationsStep
@@ -257,9 +268,17 @@ def step_entries(step: Step) -> tuple[HostEntry, ...]:
         return (HostEntry("question", step.question,
                           {"kind": "question", **base, "to": list(step.voices), "blind": True}),)
     if isinstance(step, ObserveStep):
+        if step.text is None:
+            return ()
         return (HostEntry("observation", step.text, {"kind": "observation", **base}),)
     if isinstance(step, ClosingStep):
+        if step.text is None:
+            return ()
         return (HostEntry("closing", step.text, {"kind": "closing", **base}),)
+    if isinstance(step, FormulationsStep) and not step.rows:
+        return ()
+    if isinstance(step, SynthesisStep) and not step.written:
+        return ()
     if isinstance(step, FormulationsStep):
         text = "\n".join(f'{r.voice}: "{r.quote}"' for r in step.rows)
         rows = [{"turn_id": None, "voice": r.voice, "quote": r.quote} for r in step.rows]
@@ -354,13 +373,15 @@ class _ChairIn(_In):
 class _ObserveIn(_In):
     kind: Literal["observe"]
     id: _StepId | None = None
-    text: _Text
+    text: _Text | None = None
+    intent: str | None = None
 
 
 class _ClosingIn(_In):
     kind: Literal["closing"]
     id: _StepId | None = None
-    text: _Text
+    text: _Text | None = None
+    intent: str | None = None
 
 
 class _FormulationRowIn(_In):
@@ -371,7 +392,8 @@ class _FormulationRowIn(_In):
 class _FormulationsIn(_In):
     kind: Literal["formulations"]
     id: _StepId | None = None
-    rows: Annotated[list[_FormulationRowIn], Field(min_length=1)]
+    rows: list[_FormulationRowIn] | None = None
+    intent: str | None = None
 
 
 class _SynthesisRowIn(_In):
@@ -388,6 +410,7 @@ class _SynthesisIn(_In):
     rows: list[_SynthesisRowIn] = []
     revealed: list[str] = []
     note: str | None = None
+    intent: str | None = None
 
 
 _STEP_MODELS: dict[str, type[_In]] = {
@@ -544,13 +567,20 @@ def _step(i: int, raw: _In, voices: tuple[str, ...], host: Host) -> Step:
         return RoundStep(id=step_id, voices=some(raw.voices))
     if isinstance(raw, _ChairIn):  # the chair need not be one of the plan's voices
         return ChairStep(id=step_id, voice=raw.voice, prompt=raw.prompt)
-    if isinstance(raw, _ObserveIn):
-        return ObserveStep(id=step_id, text=raw.text)
-    if isinstance(raw, _ClosingIn):
-        return ClosingStep(id=step_id, text=raw.text)
+    if isinstance(raw, (_ObserveIn, _ClosingIn)):
+        if raw.text is None and host.mode == "plan":  # a person or an llm host writes it
+            raise _Problem(f"missing 'text' (host.mode is 'plan', so the plan writes the {raw.kind})",
+                           "steps", i, "text")
+        if isinstance(raw, _ObserveIn):
+            return ObserveStep(id=step_id, text=raw.text, intent=raw.intent)
+        return ClosingStep(id=step_id, text=raw.text, intent=raw.intent)
     if isinstance(raw, _FormulationsIn):
+        if not raw.rows and host.mode == "plan":  # an llm host or a person writes them after the answers
+            raise _Problem("'rows' must be a non-empty list of tables (or host.mode 'llm'/'human' writes them)",
+                           "steps", i, "rows")
         return FormulationsStep(id=step_id, rows=tuple(
-            FormulationRow(voice=member(r.voice, "rows", j, "voice"), quote=r.quote) for j, r in enumerate(raw.rows)))
+            FormulationRow(voice=member(r.voice, "rows", j, "voice"), quote=r.quote)
+            for j, r in enumerate(raw.rows or ())), intent=raw.intent)
     assert isinstance(raw, _SynthesisIn)
     host_voices = (host.voice,) if host.voice else ()
     rows: list[SynthesisRow] = []
@@ -562,7 +592,7 @@ def _step(i: int, raw: _In, voices: tuple[str, ...], host: Host) -> Step:
                            "host's voice", "steps", i, "rows", j, "voice")
         rows.append(SynthesisRow(role=r.role, formulation=r.formulation, voice=r.voice, label=r.label))
     return SynthesisStep(id=step_id, title=raw.title, rows=tuple(rows), revealed=tuple(raw.revealed),
-                         note=raw.note)
+                         note=raw.note, intent=raw.intent)
 
 
 def parse_plan(source: str, path: Path | None = None) -> Plan:
@@ -599,10 +629,12 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
 def _step_to_dict(step: Step) -> dict[str, Any]:
     d: dict[str, Any] = {"kind": step.kind, "id": step.id}
     if isinstance(step, FormulationsStep):
-        d["rows"] = [{"voice": r.voice, "quote": r.quote} for r in step.rows]
+        if step.rows:
+            d["rows"] = [{"voice": r.voice, "quote": r.quote} for r in step.rows]
+        d.update(_drop_none({"intent": step.intent}))
         return d
     if isinstance(step, SynthesisStep):
-        d.update(_drop_none({"title": step.title, "note": step.note}))
+        d.update(_drop_none({"title": step.title, "note": step.note, "intent": step.intent}))
         d["rows"] = [_drop_none({"voice": r.voice, "label": r.label, "role": r.role,
                                  "formulation": r.formulation}) for r in step.rows]
         d["revealed"] = list(step.revealed)

@@ -44,6 +44,8 @@ class Runtime:
     archive: Archive
     prices: PriceTable = field(default_factory=load_prices)
     _providers: dict[str, Provider] = field(default_factory=dict)
+    calls_made: int = 0  # model calls made by this runtime
+    calls_kept: int = 0  # finished calls found in the record with the same inputs, not made again
 
     def provider(self, voice: Voice) -> Provider:
         spec = self.catalog.provider_for(voice)
@@ -79,7 +81,14 @@ class Runtime:
         if step_key is not None:
             done = self.archive.find_turn(session_id, step_key)
             if done is not None and done.result.ok:
-                return done
+                if done.request == request:
+                    self.calls_kept += 1
+                    return done
+                # the plan (or an earlier answer) changed what this call would be sent: keep the old
+                # call in the record, out of the transcript, and make the new one
+                assert done.id is not None
+                self.archive.retire_turn(done.id, "its inputs changed")
+        self.calls_made += 1
         provider = self.provider(voice)
         result = await run_turn(provider, request, voice=voice.shortcut, on_event=on_event)
         meta = dict(meta or {})
@@ -111,7 +120,10 @@ class Runtime:
         """Store a contribution that is not a model call (a person's or a plan's words), idempotently."""
         done = self.archive.find_turn(session_id, step_key)
         if done is not None and done.result.ok:
-            return done
+            if done.result.text == text and error is None:
+                return done
+            assert done.id is not None
+            self.archive.retire_turn(done.id, "the host's text changed")
         now = utcnow()
         record = TurnRecord(
             id=None, session_id=session_id, seq=self.archive.next_seq(session_id), voice="host",

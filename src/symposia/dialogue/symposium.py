@@ -1,49 +1,70 @@
 """The host-led symposium — the seed's shape: tailored questions, relayed quotes, observations, synthesis.
 
-The host is a plan (literal questions), a person (typed at the terminal) or an LLM voice (it drafts
-each question from the dialogue so far and the voice's own earlier formulations). Every quote a
-question puts before a voice is checked against the record before sending:
+The host is a plan (literal text), a person (typed at the terminal) or an LLM voice. An LLM host drafts
+each question when its turn comes, and the observations, key formulations, syntheses and closing
+*after* the answers exist, from the record (:mod:`symposia.dialogue.authoring`); a plan may still
+write any of them literally.
 
-- a quote found verbatim (up to typography) is a verified relay, noted in the question's meta;
-- a quote that *resembles* recorded text but is not in it is a **misquote**: it is refused. An LLM host
-  redrafts once with the real wording in front of it (both drafts are kept); a person is asked again;
-  a plan's literal question is recorded as refused and the step is skipped;
-- a quote like nothing in the record (the host citing an outside source) is sent but marked
-  ``unverified`` in the question's meta — the record cannot vouch for it.
+Everything the host writes is checked before it stands (:mod:`symposia.dialogue.attribution`): a
+quote credited to a voice that is not verbatim in what that voice said — a near miss or an
+invention — is refused. An LLM host redrafts with the real words shown (at most twice; then the step
+is refused); a person is asked again; a plan's literal text is refused at once. A refused step is
+recorded where it happened (a host turn with an error), the rest of the plan still runs, and the
+session ends ``incomplete``. A quote credited to no voice of the session and like nothing in it is
+an outside source: allowed, and marked as such in the turn's meta (the transcript footnotes it).
 
-Every host contribution and every voice call is stored as it happens, under the step's id, so a
-session resumes where it stopped.
+Every host contribution and every call is stored as it happens under the step's id. Resuming runs
+the same plan again: finished calls whose inputs are unchanged are kept, the rest are made.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from symposia import prompts
 from symposia.catalog import Voice
+from symposia.dialogue.attribution import Speaker, TextCheck, check_host_text, problems_text
+from symposia.dialogue.authoring import (
+    Authored,
+    authored_from_text,
+    authoring_messages,
+    authoring_system,
+    check_authored,
+    current_turns,
+    draft_checked,
+    judge_with,
+    outside_voices,
+    record_text,
+    session_speakers,
+    with_sources,
+)
 from symposia.dialogue.observer import NullObserver, Observer
 from symposia.dialogue.plan import (
     AskStep,
     BlindRoundStep,
     ChairStep,
+    ClosingStep,
+    FormulationsStep,
+    ObserveStep,
     Plan,
     RoundStep,
     Step,
+    SynthesisStep,
     plan_from_dict,
     plan_to_dict,
     step_entries,
 )
-from symposia.dialogue.quotes import attribute_formulations
 from symposia.dialogue.runtime import Runtime
 from symposia.dialogue.visibility import council_round_messages, messages_for
 from symposia.records import ErrorInfo, Message, SessionRecord, TurnRecord
-from symposia.text import QuoteCheck, check_quotes
 
-MISQUOTE_RATIO = 0.88  # a quote at least this close to recorded text (ignoring case), but not in it, is a misquote
+__all__ = ["HumanHost", "SymposiumOutcome", "run_symposium", "session_status", "symposium_plan_from_session"]
+
+_AUTHORED_KIND = {"observe": "observation", "formulations": "formulations", "synthesis": "synthesis",
+                  "closing": "closing"}
 
 
 class HumanHost(Protocol):
@@ -55,6 +76,11 @@ class HumanHost(Protocol):
     def observation(self, after: TurnRecord) -> str | None:
         """An optional observation after a voice answered."""
 
+    def compose(self, kind: str, intent: str | None, problem: str | None) -> str | None:
+        """Host text the plan leaves to the person — an observation, the closing, or a table as TOML
+        ``[[rows]]`` (formulations: voice, quote; synthesis: voice, role, formulation, plus revealed and
+        note); None leaves it out."""
+
     def next_voice(self, voices: Sequence[Voice]) -> Voice | None:
         """For a free-form session: whom to ask next (None ends the session)."""
 
@@ -63,41 +89,12 @@ class HumanHost(Protocol):
 class SymposiumOutcome:
     session_id: str
     turns: list[TurnRecord] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)  # step ids whose question was refused
+    refused: list[str] = field(default_factory=list)  # step ids refused (a misquote) or left unwritten
     status: str = "complete"
 
 
 def symposium_plan_from_session(session: SessionRecord) -> Plan:
     return plan_from_dict(session.plan)
-
-
-def split_quotes(check: QuoteCheck) -> tuple[list[str], list[str]]:
-    """(misquotes that must be refused, unverified outside quotes that may be sent)."""
-    bad = [m.quote for m in check.misquotes if m.closest is not None and m.ratio >= MISQUOTE_RATIO]
-    outside = [m.quote for m in check.misquotes if m.quote not in bad]
-    return bad, outside
-
-
-def describe_problems(check: QuoteCheck) -> str:
-    t = prompts.load("symposium")
-    bad, _ = split_quotes(check)
-    out = []
-    for m in check.misquotes:
-        if m.quote in bad:
-            out.append(str(t["problem"]).format(quote=m.quote, closest=m.closest))
-    return "".join(out)
-
-
-def transcript_text(turns: Sequence[TurnRecord], host_name: str, limit_chars: int = 12000) -> str:
-    """The dialogue so far as attributed plain text (newest kept when it must be cut)."""
-    parts = []
-    for t in turns:
-        if not t.result.ok or not t.result.text.strip():
-            continue
-        who = f"{host_name} (host)" if t.role == "host" else t.voice_name
-        parts.append(f"[{who}]: {t.result.text.strip()}")
-    text = "\n\n".join(parts)
-    return text if len(text) <= limit_chars else "[…]\n" + text[-limit_chars:]
 
 
 @dataclass
@@ -112,18 +109,34 @@ class _Run:
 
     # -- record helpers ----------------------------------------------------------------------------
     def turns(self) -> list[TurnRecord]:
-        return self.rt.archive.session_turns(self.session_id)
+        return current_turns(self.rt.archive.session_turns(self.session_id))
 
-    def corpus(self, voice: str | None = None) -> dict[int, str]:
-        """What a quote may be checked against: this session's answers and, for the addressed voice, its
-        earlier answers in the whole archive (the host may recall "you're the one who said…")."""
-        texts = {t.id: t.result.text for t in self.turns()
-                 if t.id is not None and t.role != "host" and t.result.ok}
-        if voice is not None:
-            for t in self.rt.archive.recent_turns(50, voice=voice):
-                if t.id is not None and t.result.ok:
-                    texts[t.id] = t.result.text
-        return texts
+    def before(self, step_id: str) -> list[TurnRecord]:
+        """The record as the step sees it: the turns of the steps before it in the plan (and the context).
+
+        Ordered by the plan, not by when a turn was stored, so that a resumed run builds exactly the
+        inputs the first run built for a step whose earlier steps did not change."""
+        order = {s.id: i for i, s in enumerate(self.plan.steps)}
+        here = order.get(step_id)
+        out = []
+        for t in self.turns():
+            step = t.meta.get("step")
+            if step == "context" or here is None or isinstance(step, str) and step in order and order[step] < here:
+                out.append(t)
+        return out
+
+    def speakers(self, step_id: str, addressed: str | None = None) -> list[Speaker]:
+        return session_speakers(self.rt, self.before(step_id), self.plan.voices, addressed=addressed)
+
+    def names(self) -> dict[str, str]:
+        out = {}
+        for v in self.plan.voices:
+            out[v] = self.rt.catalog.voice(v).name
+        return out
+
+    def host_voice(self) -> Voice:
+        assert self.plan.host.voice is not None
+        return self.rt.catalog.voice(self.plan.host.voice)
 
     def host_turn(self, text: str, *, kind: str, key: str, meta: dict[str, Any] | None = None,
                   error: ErrorInfo | None = None, provider: str | None = None) -> TurnRecord:
@@ -132,6 +145,17 @@ class _Run:
                                    provider=prov, meta=meta, error=error)
         self.outcome.turns.append(turn)
         return turn
+
+    def refuse(self, step_id: str, kind: str, key: str, problem: str, meta: dict[str, Any],
+               provider: str | None = None, error_kind: str = "misquote") -> None:
+        self.outcome.refused.append(step_id)
+        self.obs.note(f"refused step {step_id} ({kind}): {problem.splitlines()[0] if problem else ''}")
+        self.host_turn("", kind=kind, key=key, meta={**meta, "step": step_id, "refused": True},
+                       error=ErrorInfo(kind=error_kind, message=problem or "refused"), provider=provider)
+
+    def mark_outside(self, check: TextCheck) -> None:
+        for q in check.outside:
+            self.obs.note(f"outside source, not in this session's record (sent, marked): \u201c{q}\u201d")
 
     # -- questions ---------------------------------------------------------------------------------
     def own_formulations(self, voice: Voice, n: int = 8) -> list[str]:
@@ -146,85 +170,131 @@ class _Run:
             return []
         return [f.text for f in found if f.session_id != self.session_id]
 
-    async def draft(self, step_id: str, voice: Voice, intent: str | None) -> tuple[str | None, str | None]:
-        """An LLM host drafts; a misquoting draft is kept, refused and redrafted once."""
-        assert self.plan.host.voice is not None
-        host = self.rt.catalog.voice(self.plan.host.voice)
+    def question_messages(self, step_id: str, voice: Voice, intent: str | None) -> list[Message]:
         t = prompts.load("symposium")
         own = self.own_formulations(voice)
         own_block = str(t["own_words"]).format(
             name=voice.name, lines="\n".join(f"- {o}" for o in own)) if own else ""
         prompt = str(t["draft"]).format(
             title=self.plan.title, context=self.plan.context or "", name=voice.name, own=own_block,
-            transcript=transcript_text(self.turns(), self.plan.host.name) or "(nothing yet)",
+            transcript=record_text(self.before(step_id), self.plan.host.name) or "(nothing yet)",
             intent=f" Aim: {intent}" if intent else "")
-        messages = [Message("user", prompt)]
-        problem: str | None = None
-        for attempt in (1, 2):
-            key = f"{step_id}:draft{attempt}"
-            req = self.rt.request_for(host, messages, system=str(t["draft_system"]))
-            self.obs.turn_started(key, host, f"drafting a question for {voice.name}")
-            turn = await self.rt.call(self.session_id, host, req, role="host", step_key=key,
-                                      on_event=functools.partial(self.obs.event, key),
-                                      meta={"kind": "draft", "step": step_id, "to": voice.shortcut})
-            self.obs.turn_finished(key, turn)
-            if not turn.result.ok or not turn.result.text.strip():
-                return None, "the host voice did not answer"
-            text = turn.result.text.strip()
-            check = check_quotes(text, self.corpus(voice.shortcut))
-            bad, _ = split_quotes(check)
-            if not bad:
-                return text, None
-            problem = describe_problems(check)
-            self.obs.note(f"refused a misquoting draft for {voice.name}; redrafting")
-            messages = [*messages, Message("assistant", text),
-                        Message("user", str(t["redraft"]).format(problems=problem, draft=text))]
-        return None, problem
+        return [Message("user", prompt)]
 
     async def question(self, step: AskStep | BlindRoundStep, voice: Voice | None) -> TurnRecord | None:
-        """The host question of a step, recorded (or refused) before any voice sees it."""
+        """The host question of a step, checked and recorded (or refused) before any voice sees it."""
         key = f"{step.id}:question"
-        done = self.rt.archive.find_turn(self.session_id, key)
-        if done is not None and done.result.ok:
-            return done
         to: Any = voice.shortcut if voice is not None else list(step.voices)  # type: ignore[union-attr]
         target = voice or self.rt.catalog.voice(step.voices[0])  # type: ignore[union-attr]
+        base: dict[str, Any] = {"step": step.id, "to": to, "to_name": target.name if voice is not None else None}
+        if isinstance(step, BlindRoundStep):
+            base["blind"] = True
+        speakers = self.speakers(step.id, target.shortcut if voice is not None else None)
         text: str | None = step.question
-        problem: str | None = None
         provider: str | None = None
+        extra: dict[str, Any] = {}
         if text is None and self.plan.host.mode == "llm":
-            text, problem = await self.draft(step.id, target, step.intent)
-            provider = self.plan.host.voice
+            host = self.host_voice()
+            provider = host.shortcut
+            out = await draft_checked(
+                self.rt, self.session_id, host, self.question_messages(step.id, target, step.intent),
+                judge_with("question", lambda: speakers, self.names()),
+                system=str(prompts.load("symposium")["draft_system"]), key=f"{step.id}:draft", obs=self.obs,
+                meta={"kind": "draft", "step": step.id, "to": to, "for": "question"},
+                label=f"drafting a question for {target.name}")
+            if out.accepted is None:
+                self.refuse(step.id, "question", key, out.problem or "", base, provider=provider)
+                return None
+            text = out.accepted.text
+            extra["draft_turn"] = out.accepted_turn.id if out.accepted_turn else None
         elif text is None and self.plan.host.mode == "human":
             if self.human is None:
                 raise RuntimeError("this plan's host is a person: run it interactively")
+            problem: str | None = None
             while True:
                 text = self.human.question(target, step.intent, problem)
                 if text is None:
                     break
-                bad, _ = split_quotes(check_quotes(text, self.corpus(target.shortcut)))
-                if not bad:
+                check = check_host_text(text, speakers)
+                if check.ok:
                     break
-                problem = describe_problems(check_quotes(text, self.corpus(target.shortcut)))
+                problem = problems_text(check, self.names())
         if text is None:
-            self.outcome.refused.append(step.id)
-            self.host_turn("", kind="question", key=key, meta={"step": step.id, "to": to, "refused": True},
-                           error=ErrorInfo(kind="no_question", message=problem or "the host skipped this step"),
-                           provider=provider)
+            self.refuse(step.id, "question", key, "the host skipped this step", base, provider=provider,
+                        error_kind="no_question")
             return None
-        check = check_quotes(text, self.corpus(target.shortcut))
-        bad, outside = split_quotes(check)
-        meta: dict[str, Any] = {"step": step.id, "to": to, "relayed": check.sources(), "unverified": outside}
-        if isinstance(step, BlindRoundStep):
-            meta["blind"] = True
-        if bad:
-            self.outcome.refused.append(step.id)
-            self.obs.note(f"refused the question of step {step.id}: it misquotes the record")
-            self.host_turn(text, kind="question", key=key, meta={**meta, "refused": True},
-                           error=ErrorInfo(kind="misquote", message=describe_problems(check).strip()),
-                           provider=provider)
+        check = check_host_text(text, speakers)
+        if not check.ok:  # a plan's literal question
+            self.refuse(step.id, "question", key, problems_text(check, self.names()),
+                        {**base, **check.to_meta()}, provider=provider)
             return None
-        return self.host_turn(text, kind="question", key=key, meta=meta, provider=provider)
+        self.mark_outside(check)
+        return self.host_turn(text, kind="question", key=key, meta={**base, **check.to_meta(), **extra},
+                              provider=provider)
+
+    # -- host text after the answers ---------------------------------------------------------------
+    async def authored(self, step: ObserveStep | FormulationsStep | SynthesisStep | ClosingStep) -> None:
+        kind = _AUTHORED_KIND[step.kind]
+        key = f"{step.id}:{kind}"
+        title = step.title if isinstance(step, SynthesisStep) else None
+        speakers = self.speakers(step.id)
+        entries = step_entries(step)
+        provider: str | None = None
+        extra: dict[str, Any] = {}
+        if entries:  # the plan wrote it
+            entry = entries[0]
+            meta = {k: v for k, v in entry.meta.items() if k not in ("kind", "step")}
+            a: Authored | None = Authored(kind, entry.text, meta)
+        elif self.plan.host.mode == "llm":
+            host = self.host_voice()
+            provider = host.shortcut
+            messages = authoring_messages(kind, title=self.plan.title, context=self.plan.context,
+                                          transcript=record_text(self.before(step.id), self.plan.host.name),
+                                          intent=step.intent, heading=title)
+            out = await draft_checked(self.rt, self.session_id, host, messages,
+                                      judge_with(kind, lambda: speakers, self.names(), title=title),
+                                      system=authoring_system(), key=f"{step.id}:draft", obs=self.obs,
+                                      meta={"kind": "draft", "step": step.id, "for": kind},
+                                      label=f"writing the {kind}")
+            if out.accepted is None:
+                self.refuse(step.id, kind, key, out.problem or "", {}, provider=provider)
+                return
+            a = out.accepted
+            extra["draft_turn"] = out.accepted_turn.id if out.accepted_turn else None
+        else:
+            a = self.compose(kind, step.intent, speakers, title)
+            if a is None:
+                self.refuse(step.id, kind, key, "the host left it unwritten", {}, error_kind="unwritten")
+                return
+        assert a is not None
+        check = check_authored(a, speakers)
+        if not check.ok:
+            self.refuse(step.id, kind, key, problems_text(check, self.names()), check.to_meta(), provider=provider)
+            return
+        a = with_sources(a, check)
+        self.mark_outside(check)
+        self.host_turn(a.text, kind=kind, key=key, meta={**a.meta, "step": step.id, **check.to_meta(), **extra},
+                       provider=provider)
+
+    def compose(self, kind: str, intent: str | None, speakers: Sequence[Speaker],
+                title: str | None = None) -> Authored | None:
+        """A person writes host text (tables as TOML rows); asked again while it misquotes."""
+        if self.human is None:
+            return None
+        problem: str | None = None
+        while True:
+            text = self.human.compose(kind, intent, problem)
+            if text is None:
+                return None
+            try:
+                a = authored_from_text(kind, text, title=title)
+            except ValueError as exc:
+                problem = f"- {exc}"
+                continue
+            check = check_authored(a, speakers)
+            if check.ok:
+                return a
+            problem = problems_text(check, self.names())
 
     # -- steps -------------------------------------------------------------------------------------
     async def ask(self, step: AskStep) -> None:
@@ -232,7 +302,7 @@ class _Run:
         q = await self.question(step, voice)
         if q is None:
             return
-        snapshot = tuple(t for t in self.turns() if t.meta.get("kind") != "draft")
+        snapshot = tuple(t for t in self.before(step.id) if t.meta.get("kind") != "draft")
         messages = messages_for(voice.shortcut, voice.name, q.result.text, snapshot, step.sees, self.plan.host.name)
         req = self.rt.request_for(voice, messages, system=self.plan.system)
         self.obs.turn_started(step.id, voice, step.heading or "")
@@ -243,8 +313,15 @@ class _Run:
         self.outcome.turns.append(turn)
         if self.human is not None and self.plan.host.mode == "human":
             note = self.human.observation(turn)
-            if note:
-                self.host_turn(note, kind="observation", key=f"{step.id}:observation", meta={"step": step.id})
+            speakers = session_speakers(self.rt, self.turns(), self.plan.voices)
+            while note:
+                check = check_host_text(note, speakers)
+                if check.ok:
+                    self.mark_outside(check)
+                    self.host_turn(note, kind="observation", key=f"{step.id}:observation",
+                                   meta={"step": step.id, **check.to_meta()})
+                    break
+                note = self.human.compose("observation", None, problems_text(check, self.names()))
 
     async def fan_out(self, step: BlindRoundStep | RoundStep, question: str, rnd: int) -> None:
         voices = [self.rt.catalog.voice(v) for v in step.voices]
@@ -269,26 +346,22 @@ class _Run:
         self.outcome.turns.extend(self.last_round)
 
     async def chair(self, step: ChairStep) -> None:
+        """A voice synthesises; its attributions (names and quotes) are checked like any host text."""
         voice = self.rt.catalog.voice(step.voice)
         t = prompts.load("symposium")
         text = str(t["chair"]).format(title=self.plan.title, prompt=step.prompt or t["chair_default"],
-                                      transcript=transcript_text(self.turns(), self.plan.host.name))
-        req = self.rt.request_for(voice, [Message("user", text)])
-        self.obs.turn_started(step.id, voice, "chair")
-        turn = await self.rt.call(self.session_id, voice, req, role="chair", step_key=step.id,
-                                  on_event=lambda ev: self.obs.event(step.id, ev),
+                                      transcript=record_text(self.before(step.id), self.plan.host.name))
+        speakers = self.speakers(step.id)
+        strangers = outside_voices(self.rt, [*self.plan.voices, step.voice])
+        out = await draft_checked(self.rt, self.session_id, voice, [Message("user", text)],
+                                  judge_with("chair", lambda: speakers, self.names(), strangers=strangers),
+                                  system=None, key=step.id, obs=self.obs, role="chair", label="chair",
                                   meta={"step": step.id, "kind": "synthesis", "family": voice.family})
-        self.obs.turn_finished(step.id, turn)
-        self.outcome.turns.append(turn)
+        self.outcome.turns.extend(out.turns)
+        if out.accepted is None:
+            self.refuse(step.id, "chair", f"{step.id}:refused", out.problem or "", {"to": voice.shortcut})
 
     async def step(self, step: Step, rnd: int) -> int:
-        for entry in step_entries(step):
-            if entry.kind == "question":
-                continue  # questions are checked and recorded by self.question()
-            meta = dict(entry.meta)
-            if entry.kind == "formulations":
-                meta["rows"] = attribute_formulations(meta["rows"], self.turns())
-            self.host_turn(entry.text, kind=entry.kind, key=f"{meta['step']}:{entry.kind}", meta=meta)
         if isinstance(step, AskStep):
             await self.ask(step)
         elif isinstance(step, BlindRoundStep):
@@ -303,6 +376,8 @@ class _Run:
             await self.fan_out(step, question, rnd)
         elif isinstance(step, ChairStep):
             await self.chair(step)
+        else:
+            await self.authored(step)
         return rnd
 
     async def free_form(self) -> None:
@@ -316,6 +391,15 @@ class _Run:
                 return
             n += 1
             await self.ask(AskStep(id=f"free-{n:03d}", voice=voice.shortcut, sees="thread"))
+
+
+def session_status(turns: Sequence[TurnRecord], refused: Sequence[str]) -> str:
+    """``failed`` when no voice answered; ``incomplete`` when a step was refused or a voice's call failed
+    (``resume`` retries it); else ``complete``."""
+    voice_turns = [t for t in turns if t.role != "host"]
+    if voice_turns and not any(t.result.ok for t in voice_turns):
+        return "failed"
+    return "incomplete" if refused or any(not t.result.ok for t in voice_turns) else "complete"
 
 
 async def run_symposium(rt: Runtime, plan: Plan, *, session_id: str | None = None, observer: Observer | None = None,
@@ -344,8 +428,6 @@ async def run_symposium(rt: Runtime, plan: Plan, *, session_id: str | None = Non
     except BaseException:
         rt.archive.set_session_status(session_id, "interrupted")
         raise
-    voice_turns = [t for t in run.outcome.turns if t.role != "host"]
-    run.outcome.status = "complete" if not voice_turns or any(t.result.ok for t in voice_turns) else "failed"
+    run.outcome.status = session_status(run.outcome.turns, run.outcome.refused)
     rt.archive.set_session_status(session_id, run.outcome.status)
     return run.outcome
-

@@ -36,6 +36,7 @@ from symposia.importers.common import (
     repair_mojibake,
     split_front_matter,
 )
+from symposia.importers.relays import check_relays
 from symposia.records import FinishReason, SessionRecord, TurnRecord, TurnRequest, TurnResult
 
 __all__ = [
@@ -166,6 +167,7 @@ def parse_bytes(raw: bytes, *, filename: str, catalog: Catalog) -> ImportedSessi
     if repaired is not None:
         imp.flag("mojibake_repaired")
         imp.meta["encoding_repaired"] = repaired
+    check_relays(imp)  # the host's relays against the session's own earlier answers (flags, never refuses)
     if any(t.flags and "broken_table" in t.flags for t in imp.turns):
         imp.flag("broken_table")
     return imp

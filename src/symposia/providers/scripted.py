@@ -108,8 +108,11 @@ class ScriptedProvider:
         self.script = script
         self._next: dict[str, int] = {}
         self._lock = threading.Lock()
+        self.calls = 0  # calls made through this provider (tests count them)
 
     def _pick(self, request: TurnRequest) -> ScriptedReply:
+        with self._lock:
+            self.calls += 1
         replies = self.script.models.get(request.model) or self.script.default
         if not replies:
             raise ProviderError(f"the script has no replies for model {request.model!r}",

@@ -19,7 +19,7 @@ import ftfy
 from symposia.errors import PublishError
 from symposia.records import SessionRecord, TurnRecord
 from symposia.redact import redact
-from symposia.render.transcript import transcript_markdown
+from symposia.render.transcript import PROVENANCE_HEADING, transcript_markdown
 
 __all__ = ["MAX_CONTENT", "MAX_TITLE", "PARTS", "Post", "PublishError", "build_post", "clean_text",
            "content_sha256", "post_length"]
@@ -143,6 +143,8 @@ def build_post(session: SessionRecord, turns: Sequence[TurnRecord], *, part: str
         raise PublishError(f"invalid submolt name {submolt!r}: letters, digits, '-' and '_' only (e.g. general)")
     blocks = clean_text(transcript_markdown(session, turns)).rstrip("\n").split(_RULE)
     header, body = blocks[0], blocks[1:]
+    if body and body[0].startswith(PROVENANCE_HEADING):  # where the post comes from travels with it
+        header, body = header + _RULE + body[0], body[1:]
     footer: str | None = None
     if part != "full":
         body = [b for b in body if b.lstrip().startswith(_PART_HEADINGS[part])]

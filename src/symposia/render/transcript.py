@@ -13,7 +13,7 @@ the order, ``host.name``, ``steps[].heading``; arena ``mode``/``topic``); each t
 Answers and host questions are blockquoted line by line (their Markdown still renders, but cannot
 break the structure around them); names and error messages are escaped; table cells escape ``|``
 and turn newlines into ``<br>``. Key formulations are shown only where the quote really occurs in
-the answer they cite (typography aside, see :mod:`symposia.text`); others are listed
+the answer they cite (as a reader sees it, see :mod:`symposia.text`); others are listed
 as left out. Failed voices, empty and truncated answers are shown, never silently dropped.
 """
 
@@ -24,14 +24,17 @@ from typing import Any
 
 from symposia import markdown as md
 from symposia.codec import session_to_dict, turn_to_dict
+from symposia.dialogue.attribution import verbatim_in
+from symposia.dialogue.ranking import ranking_table
 from symposia.records import SessionRecord, TurnRecord
 from symposia.redact import redact
-from symposia.text import contains
+from symposia.version import __version__
 
-__all__ = ["transcript_json", "transcript_markdown"]
+__all__ = ["PROVENANCE_HEADING", "provenance", "provenance_data", "transcript_json", "transcript_markdown"]
 
 JSON_FORMAT = "symposia.transcript/1"
 _RULE = "\n\n---\n\n"
+PROVENANCE_HEADING = "## Provenance"
 
 
 # -- small pieces ----------------------------------------------------------------------------------
@@ -65,6 +68,8 @@ class _View:
             str(s["id"]): s for s in steps if isinstance(s, Mapping) and "id" in s
         } if isinstance(steps, list) else {}
         self.superseded = self._superseded()
+        self.footnotes: list[str] = []
+        self.marked: dict[int, str] = {}
 
     def _superseded(self) -> set[int]:
         """Turns that no longer stand: failed calls retried later for the same step, answers a chat
@@ -81,6 +86,22 @@ class _View:
                  if t.role == "host" and t.meta.get("kind") == "undo"}
         gone.discard(None)
         out |= {i for i, t in enumerate(self.turns) if t.id is not None and t.id in gone}
+        # annotations: only the latest version of each kind stands (a refused one is reported, not shown)
+        latest: dict[Any, int] = {}
+        for i, t in enumerate(self.turns):
+            if t.meta.get("annotation") and t.result.ok:
+                latest[t.meta.get("kind")] = i
+        out |= {i for i, t in enumerate(self.turns) if t.meta.get("annotation")
+                and (not t.result.ok or latest.get(t.meta.get("kind")) != i)}
+        # a refused step that a later run (resume --plan) carried out
+        for i, t in enumerate(self.turns):
+            if t.role == "host" and t.result.error is not None and t.meta.get("step") is not None and any(
+                    later.seq > t.seq and later.result.ok and _stands(later)
+                    and later.meta.get("step") == t.meta.get("step")
+                    and (later.meta.get("kind") == t.meta.get("kind")
+                         or (t.meta.get("kind") == "chair" and later.role == "chair"))
+                    for later in self.turns):
+                out.add(i)
         return out
 
     @staticmethod
@@ -94,7 +115,47 @@ class _View:
         return ("seq", t.seq)  # nothing says it is a retry
 
     def visible(self) -> list[TurnRecord]:
-        return [t for i, t in enumerate(self.turns) if i not in self.superseded]
+        """What the transcript shows: no superseded calls, no host drafts, no refused chair drafts."""
+        return [t for i, t in enumerate(self.turns) if i not in self.superseded and _stands(t)]
+
+    # -- outside sources ---------------------------------------------------------------------------
+
+    def mark_outside(self, t: TurnRecord, text: str) -> str:
+        """``text`` with a footnote after each quote the record marks as an outside source (once per turn)."""
+        if t.id is not None and t.id in self.marked:
+            return self.marked[t.id]
+        marked = self._mark(t, text)
+        if t.id is not None:
+            self.marked[t.id] = marked
+        return marked
+
+    def _mark(self, t: TurnRecord, text: str) -> str:
+        outside = t.meta.get("outside")
+        if not isinstance(outside, list):
+            old = t.meta.get("unverified")  # records from before outside sources were named so
+            outside = old if isinstance(old, list) else []
+        for quote in outside:
+            q = str(quote)
+            at = text.find(q)
+            if at < 0:
+                continue
+            end = at + len(q)
+            if end < len(text) and text[end] in "'\"\u201d\u2019":
+                end += 1
+            self.footnotes.append(f'"{md.one_line(q)}" is quoted from outside this session: the record cannot '
+                                  f"vouch for it.")
+            text = f"{text[:end]}[^{len(self.footnotes)}]{text[end:]}"
+        return text
+
+    def footnote_block(self) -> str | None:
+        if not self.footnotes:
+            return None
+        return "\n".join(f"[^{i}]: {note}" for i, note in enumerate(self.footnotes, 1))
+
+    # -- provenance --------------------------------------------------------------------------------
+
+    def provenance(self) -> str:
+        return provenance(self.session, self.turns, self.host_name)
 
     def family(self, voice: str) -> str:
         if voice in self.families:
@@ -155,7 +216,11 @@ class _View:
 
     def host_block(self, t: TurnRecord) -> str | None:
         kind = t.meta.get("kind")
-        text = t.result.text
+        text = self.mark_outside(t, t.result.text)
+        if t.result.error is not None:
+            return self.refused(t)
+        if kind == "draft":
+            return None  # drafts live in the record (and behind a disclosure on the web page)
         if kind == "context":
             return f"## Context\n\n{_paragraphs(text)}"
         if kind == "observation":
@@ -165,12 +230,32 @@ class _View:
         if kind == "synthesis":
             return self.synthesis(t)
         if kind == "revealed":
-            return self.revealed(t.meta.get("items"), text, t.meta.get("note"))
+            return self.revealed(t.meta.get("items"), t.result.text, t.meta.get("note"))
         if kind == "closing":
             return f"## Closing\n\n{_paragraphs(text)}"
         if kind == "question":
             return None  # shown with the answer it asked for
         return f"**{md.inline(self.host_name)}:**\n\n{_paragraphs(text)}" if text.strip() else None
+
+    def refused(self, t: TurnRecord) -> str:
+        """A step that was refused (or left unwritten), shown where it happened."""
+        kind = str(t.meta.get("kind") or "step")
+        step = t.meta.get("step")
+        err = t.result.error
+        assert err is not None
+        what = {"question": "question", "observation": "observation", "formulations": "key formulations",
+                "synthesis": "synthesis", "closing": "closing", "chair": "chair's synthesis"}.get(kind, kind)
+        to = _single_to(t)
+        to_name = str(t.meta.get("to_name") or self.name(to or ""))
+        head = f"## Refused: the {what}" + (f" to {md.inline(to_name)}" if to and kind == "question" else "")
+        head += f" (step {md.inline(str(step))})" if step else ""
+        why = {"misquote": "*Not used: it credits words to a voice that did not say them.*",
+               "no_question": "*The host skipped this step: nothing was sent.*",
+               "unwritten": "*The host left it unwritten.*"}.get(err.kind, f"*{md.inline(err.kind)}*")
+        parts = [head, why]
+        if err.message.strip() and err.kind == "misquote":
+            parts.append(_paragraphs(redact(err.message)))
+        return "\n\n".join(parts)
 
     def formulations(self, t: TurnRecord) -> str:
         rows = t.meta.get("rows") or []
@@ -181,7 +266,7 @@ class _View:
             voice = str(row.get("voice", ""))
             source = self.by_id.get(row.get("turn_id"))
             if (source is not None and source.role == "voice" and source.voice == voice
-                    and source.result.ok and quote and contains(source.result.text, quote)):
+                    and source.result.ok and quote and verbatim_in(quote, {0: source.result.text})):
                 shown.append([self.family(voice), f'"{quote}"'])
             else:
                 left_out.append(f'{md.inline(self.family(voice))} — "{md.inline(quote)}"')
@@ -223,6 +308,59 @@ class _View:
         if isinstance(note, str) and note.strip():
             parts.append(_paragraphs(note))
         return "\n\n".join(parts)
+
+
+def _stands(t: TurnRecord) -> bool:
+    """Not a superseded call (inputs changed), a host draft, or a refused chair draft."""
+    if t.meta.get("superseded"):
+        return False
+    if t.role == "host" and t.meta.get("kind") == "draft":
+        return False
+    return not (t.role == "chair" and t.meta.get("refused"))
+
+
+def provenance(session: SessionRecord, turns: Sequence[TurnRecord], host_name: str | None = None) -> str:
+    """Where a transcript comes from: session, date, host, each voice's requested and reported model id,
+    the symposia version. Heads every export."""
+    plan: Mapping[str, Any] = session.plan or {}
+    host = plan.get("host") if isinstance(plan.get("host"), Mapping) else {}
+    assert isinstance(host, Mapping)
+    name = host_name or str(host.get("name") or "Host")
+    mode = host.get("mode")
+    models: dict[tuple[str, str], set[str]] = {}
+    order: list[tuple[str, str]] = []
+    host_models: dict[str, set[str]] = {}
+    for t in sorted(turns, key=lambda x: x.seq):
+        if t.role == "host" and not t.request.messages:
+            continue  # the host's own words (a plan, a person, an accepted draft): no call
+        requested = t.result.model_requested or t.request.model
+        if t.role == "host":
+            host_models.setdefault(requested, set())
+            if t.result.model_reported:
+                host_models[requested].add(t.result.model_reported)
+            continue
+        key = (t.voice_name, requested)
+        if key not in models:
+            models[key] = set()
+            order.append(key)
+        if t.result.model_reported:
+            models[key].add(t.result.model_reported)
+    how = {"llm": "a language model", "human": "a person", "plan": "the plan"}.get(str(mode))
+    host_line = md.inline(name) + (f" ({how})" if how else "")
+    if host_models:
+        host_line += ": " + "; ".join(
+            f"requested `{m}`, reported " + (", ".join(f"`{r}`" for r in sorted(rep)) or "nothing")
+            for m, rep in host_models.items())
+    lines = [PROVENANCE_HEADING, "",
+             f"- **Session:** `{session.id}` ({md.inline(session.kind)}, {md.inline(session.status)})",
+             f"- **Date:** {session.created_at.date().isoformat()}",
+             f"- **Host:** {host_line}",
+             f"- **Recorded with:** symposia {__version__}"]
+    if order:
+        rows = [[md.inline(voice), f"`{req}`", ", ".join(f"`{r}`" for r in sorted(models[(voice, req)])) or "—"]
+                for voice, req in order]
+        lines += ["", md.table(["Voice", "Requested model", "Reported model"], rows)]
+    return "\n".join(lines)
 
 
 def _is_question(t: TurnRecord) -> bool:
@@ -270,7 +408,8 @@ def _symposium(v: _View) -> list[str]:
             elif _is_question(t) and t.seq not in answered:
                 to = _single_to(t) or ""
                 blocks.append(f"## Voice: {md.inline(v.name(to))}\n\n"
-                              f"**Question from {md.inline(v.host_name)}:**\n\n{md.blockquote(t.result.text)}\n\n"
+                              f"**Question from {md.inline(v.host_name)}:**\n\n"
+                              f"{md.blockquote(v.mark_outside(t, t.result.text))}\n\n"
                               f"*{md.inline(v.name(to))} has not answered.*")
             else:
                 block = v.host_block(t)
@@ -290,7 +429,7 @@ def _voice_section(v: _View, t: TurnRecord, level: str, with_question: bool = Tr
     parts = [title]
     if with_question:
         q = v.question_for(t)
-        text = q.result.text if isinstance(q, TurnRecord) else q
+        text = v.mark_outside(q, q.result.text) if isinstance(q, TurnRecord) else q
         if text:
             parts.append(f"**Question from {md.inline(v.host_name)}:**\n\n{md.blockquote(text)}")
     parts.append(v.answer(t, v.response_label(t)))
@@ -304,7 +443,7 @@ def _blind_round(v: _View, q: TurnRecord, members: list[TurnRecord]) -> str:
     names = [v.name(str(x)) for x in to] if isinstance(to, list) else ["every voice"]
     parts = ["## Blind Round" + (f" ({md.one_line(heading)})" if heading else ""),
              f"**Question from {md.inline(v.host_name)} to {md.inline(', '.join(names))}:**\n\n"
-             f"{md.blockquote(q.result.text)}\n\n*Asked blind: no voice saw another's answer.*"]
+             f"{md.blockquote(v.mark_outside(q, q.result.text))}\n\n*Asked blind: no voice saw another's answer.*"]
     parts += [_voice_section(v, a, "###", with_question=False) for a in members]
     answered = {a.voice for a in members}
     if isinstance(to, list):
@@ -352,10 +491,33 @@ def _council(v: _View) -> list[str]:
             if block:
                 blocks.append(block)
     if rankings:
-        members = sorted(rankings, key=lambda t: (rank[t.voice], t.seq))
-        sections = [f"### {md.inline(t.voice_name)}\n\n{v.answer(t, None)}" for t in members]
-        blocks.append("\n\n".join(["## Peer Ranking", *sections]))
+        blocks.append(_peer_ranking(v, sorted(rankings, key=lambda t: (rank[t.voice], t.seq))))
     return blocks
+
+
+def _peer_ranking(v: _View, members: list[TurnRecord]) -> str:
+    """Each ranker with the label map it was shown (its own order), then the aggregate from the record."""
+    table = ranking_table(members, v.names)
+    assert table is not None
+    by_turn = {r.turn_id: r for r in table.rankers}
+    sections = []
+    for t in members:
+        r = by_turn.get(t.id)
+        labels = r.labels if r else {}
+        shown = ", ".join(f"Response {label} = {md.inline(v.name(voice))}" for label, voice in labels.items())
+        own = " (its own answer left out)" if r and r.self_excluded else ""
+        note = f"*Shown, in this order: {shown}{own}.*"
+        if r is not None and not r.parsed and t.result.ok:
+            note += "\n\n*Its ranking could not be parsed: it is left out of the aggregate.*"
+        sections.append(f"### {md.inline(t.voice_name)}\n\n{note}\n\n{v.answer(t, None)}")
+    rows = [[md.inline(r.name), f"{r.mean_rank:.2f}" if r.mean_rank is not None else "—", str(r.votes)]
+            for r in table.rows]
+    agg = ["### Aggregate", md.table(["Voice", "Mean rank", "Votes"], rows),
+           "*Mean position over the rankings that parsed (1 = best).*"]
+    if table.failed:
+        agg.append("**Rankers whose ranking could not be parsed:** "
+                   + ", ".join(md.inline(r.name) for r in table.failed))
+    return "\n\n".join(["## Peer Ranking", *sections, "\n\n".join(agg)])
 
 
 def _dialogue(v: _View) -> list[str]:
@@ -418,13 +580,33 @@ def transcript_markdown(session: SessionRecord, turns: Sequence[TurnRecord]) -> 
     """The session as GFM Markdown, in the layout its kind calls for."""
     view = _View(session, turns)
     layout = _LAYOUTS.get(session.kind, _symposium)
-    return _RULE.join([view.header(), *layout(view)]) + "\n"
+    blocks = [view.header(), view.provenance(), *layout(view)]
+    notes = view.footnote_block()
+    return _RULE.join(blocks) + ("\n\n" + notes if notes else "") + "\n"
 
 
 def transcript_json(session: SessionRecord, turns: Sequence[TurnRecord]) -> dict[str, Any]:
     """The full record as JSON-ready data: the session and every turn in seq order, nothing left out."""
     return {
         "format": JSON_FORMAT,
+        "provenance": provenance_data(session, turns),
         "session": session_to_dict(session),
         "turns": [turn_to_dict(t) for t in sorted(turns, key=lambda t: t.seq)],
     }
+
+
+def provenance_data(session: SessionRecord, turns: Sequence[TurnRecord]) -> dict[str, Any]:
+    """The provenance block as data (heads the JSON export)."""
+    voices: dict[str, dict[str, Any]] = {}
+    for t in sorted(turns, key=lambda x: x.seq):
+        if t.role == "host" and not t.request.messages:
+            continue
+        entry = voices.setdefault(f"{t.role}:{t.voice}", {"voice": t.voice, "name": t.voice_name, "role": t.role,
+                                                          "requested": t.result.model_requested or t.request.model,
+                                                          "reported": []})
+        if t.result.model_reported and t.result.model_reported not in entry["reported"]:
+            entry["reported"].append(t.result.model_reported)
+    host = (session.plan or {}).get("host")
+    return {"session": session.id, "kind": session.kind, "status": session.status,
+            "date": session.created_at.date().isoformat(), "symposia": __version__,
+            "host": dict(host) if isinstance(host, Mapping) else None, "voices": list(voices.values())}

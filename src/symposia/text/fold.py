@@ -131,13 +131,14 @@ def _balance(text: str, a: int, b: int) -> tuple[int, int]:
     return a, b
 
 
-def fold(text: str, *, markdown: bool = True) -> Folded:
+def fold(text: str, *, markdown: bool = True, blocks: bool = True) -> Folded:
     """``text`` in the matcher's normal form (see the module docstring), with its offset map.
 
-    ``markdown=False`` folds the characters as they are (for text that is not Markdown).
+    ``markdown=False`` folds the characters as they are (for text that is not Markdown);
+    ``blocks=False`` renders inline Markdown only (a phrase: its leading ``1.`` is not a list marker).
     """
     if markdown:
-        plain, where = render(text)
+        plain, where = render(text, blocks=blocks)
     else:
         plain, where = text, list(range(len(text)))
     out: list[str] = []
@@ -187,6 +188,6 @@ def fold(text: str, *, markdown: bool = True) -> Folded:
     return Folded(text, "".join(out[lo:hi]), tuple(starts[lo:hi]), tuple(ends[lo:hi]))
 
 
-def normalize(text: str, *, markdown: bool = True) -> str:
+def normalize(text: str, *, markdown: bool = True, blocks: bool = True) -> str:
     """Just the folded text of ``text`` (no offset map)."""
-    return fold(text, markdown=markdown).text
+    return fold(text, markdown=markdown, blocks=blocks).text

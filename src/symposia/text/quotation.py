@@ -212,7 +212,7 @@ def closest_span(quote: str, corpus: Mapping[int, str],
                  min_ratio: float = CLOSEST_MIN_RATIO) -> tuple[int, str, float] | None:
     """The real span most like ``quote`` (id, exact original text, character ratio of the folded
     forms), or None below ``min_ratio``. Only the eight texts sharing most words are scanned."""
-    target = fold(quote).text
+    target = fold(quote, blocks=False).text
     qwords = set(_WORD.findall(target))
     if not qwords:
         return None
@@ -222,7 +222,7 @@ def closest_span(quote: str, corpus: Mapping[int, str],
         w = best_window(quote, corpus[turn_id])
         if w is None:
             continue
-        ratio = difflib.SequenceMatcher(None, target, fold(w.span.text).text, autojunk=False).ratio()
+        ratio = difflib.SequenceMatcher(None, target, fold(w.span.text, blocks=False).text, autojunk=False).ratio()
         if best is None or ratio > best[0]:
             best = (ratio, turn_id, w.span.text)
     if best is None or best[0] < min_ratio:

@@ -163,7 +163,7 @@ def best_window(phrase: str, text: str | Folded, *, top: int = 12) -> Window | N
     """The window of ``text`` most like ``phrase`` lexically (windows of the phrase's length, two
     words shorter to three longer), or None when they share no content word."""
     f = text if isinstance(text, Folded) else fold(text)
-    q = fold(phrase).text
+    q = fold(phrase, blocks=False).text
     qwords = _WORD.findall(q)
     if not qwords or not f.text:
         return None

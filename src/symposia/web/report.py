@@ -1,6 +1,7 @@
 """The convergence report of a session, from :mod:`symposia.analysis` when it is installed.
 
-The analysis embeds every answer, so a result is cached per session and its latest turn: the
+The analysis embeds every answer, so a result is cached per session, its latest turn and its frozen
+floor (the one `symposia analyze` drew and froze, so the page shows the CLI's numbers): the
 report page and its heatmap image (served separately, so the SVG is loaded as an image and can
 never run anything) share one computation.
 """
@@ -34,7 +35,7 @@ def analysis_missing() -> str | None:
     return None
 
 
-_cache: OrderedDict[tuple[str, int], Report] = OrderedDict()
+_cache: OrderedDict[tuple[str, int, float], Report] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -45,18 +46,25 @@ def _latest_turn(archive: Archive, session_id: str) -> int:
 
 def session_report(archive: Archive, session_id: str) -> Report:
     """Analyse a stored session (cached until it gains a turn). Raises what the analysis raises."""
-    key = (session_id, _latest_turn(archive, session_id))
+    from symposia.analysis import analyze_session, analyze_study, report_markdown
+    from symposia.analysis.floor import frozen_floor, frozen_floor_file
+    from symposia.analysis.heatmap import heatmap_svg
+
+    floor_file = frozen_floor_file(session_id)
+    key = (session_id, _latest_turn(archive, session_id), floor_file.stat().st_mtime if floor_file.exists() else 0.0)
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    from symposia.analysis import analyze_session, report_markdown
-    from symposia.analysis.heatmap import heatmap_svg
+    from symposia.analysis.report import heatmap_input
 
-    analysis: Any = analyze_session(archive, session_id)
-    labels = [analysis.names.get(v, v) for v in analysis.voices]
-    svg = heatmap_svg(labels, analysis.matrix, title="Similarity of answers", floor=analysis.floor) \
-        if len(labels) >= 2 else None
+    # a study session's report is the study analysis (the same one `symposia study` prints)
+    # the session's frozen floor, as `symposia analyze` uses it: the page and the CLI show the same numbers
+    analysis: Any = (analyze_study(archive, session_id) if archive.get_session(session_id).kind == "study"
+                     else analyze_session(archive, session_id, floor=frozen_floor(session_id)))
+    voices, matrix, floor = heatmap_input(analysis)
+    labels = [analysis.names.get(v, v) for v in voices]
+    svg = heatmap_svg(labels, matrix, title="Similarity of answers", floor=floor) if len(labels) >= 2 else None
     report = Report(report_markdown(analysis, heatmap=None, level=2), svg)
     with _lock:
         _cache[key] = report

@@ -20,8 +20,8 @@ from symposia.codec import SESSION_STATUSES
 from symposia.records import SessionRecord, TurnRecord
 from symposia.render.transcript import transcript_json, transcript_markdown
 from symposia.web.queries import filter_choices, list_sessions
-from symposia.web.sanitize import markdown_to_html
 from symposia.web.state import page, web_state
+from symposia.web.transcript import drafts_of, transcript_html
 
 __all__ = ["TurnView", "export_json", "export_md", "export_text", "routes", "session_page", "sessions_list"]
 
@@ -89,12 +89,12 @@ def session_page(request: Request) -> Response:
         return found
     session = found
     turns = st.archive.session_turns(session.id)
-    transcript: Markup = markdown_to_html(transcript_markdown(session, turns))
+    transcript: Markup = transcript_html(session, turns)
     views = [TurnView(t, turn_status(t), json.dumps(t.request.params.to_dict(), ensure_ascii=False)) for t in turns]
     costs = [t.result.usage.cost for t in turns if t.result.usage.cost is not None]
     live = st.live.for_session(session.id)
     return page(request, "session.html", {
-        "session": session, "turns": views, "transcript": transcript,
+        "session": session, "turns": views, "transcript": transcript, "drafts": drafts_of(turns),
         "cost": sum(costs) if costs else None, "live": live if live is not None and not live.finished else None,
         "voices": list(dict.fromkeys(t.voice for t in turns if t.role != "host")),
     })
