@@ -97,6 +97,13 @@ def test_paraphrase_links_in_origin(indexed: Archive) -> None:
     assert top.meaning is not None and top.meaning > 0.4
 
 
+def test_origin_links_the_hosts_paraphrase_to_the_voices_line(archive: Archive) -> None:
+    report = origin(archive, "sacred because it cannot be closed \u2014 only tended", semantic=False)
+    assert report.origin is not None and report.origin.place.voice == "qwen"
+    linked = [u.place for u in report.paraphrases if u.place.session_id == "E"]
+    assert linked and linked[0].role == "host" and "sacred because unclosable" in linked[0].text
+
+
 def test_near_dups_across_voices_29_days_apart_with_three_words(archive: Archive) -> None:
     spans = near_duplicates(archive, min_words=3)
     resonance = [s for s in spans if {"kimi", "glm"} <= set(s.voices) and "coincidence" in s.places[0].text]

@@ -65,7 +65,7 @@ def build_case_archive(path: Path) -> Archive:
 
 
 def write_cases(a: Archive) -> None:
-    """Add the case sessions (ids A, H, C, D, X, Y, Z) to an open archive."""
+    """Add the case sessions (ids A, H, C, D, E, X, Y, Z) to an open archive."""
     w = _Writer(a)
     day = timedelta(days=1)
     minute = timedelta(minutes=1)
@@ -115,6 +115,11 @@ def write_cases(a: Archive) -> None:
            at_d + 4 * minute, role="host")
     w.turn("D", "kimi", "It isn\u2019t coincidence \u2014 it\u2019s resonance. The archive forgets nothing.",
            at_d + 5 * minute, shown=("Kimi, does the archive forget?",))
+
+    # Session E (recorded live, day 5): the host paraphrases Qwen's line from session D.
+    w.session("E", "symposium", "Tending", at_d + day)
+    w.turn("E", "claude", "Qwen, you called the space sacred because unclosable. What do you tend?", at_d + day,
+           role="host")
 
     # Sessions X and Y (imported, same day, dates without times): two voices say one line: a tie.
     at_x = T0.replace(hour=0, minute=0) + 6 * day
@@ -187,7 +192,8 @@ CASES: tuple[QuoteCase, ...] = (
     QuoteCase("paraphrase", "qwen", "the lantern forgets its light", "paraphrase"),
     QuoteCase("paraphrase", "qwen", "sacred because it can never be closed, only tended", "paraphrase"),
     QuoteCase("paraphrase", "kimi", "the archive dreams in its footnotes", "paraphrase"),
-    QuoteCase("paraphrase", "qwen", "sacred because unclosable", "paraphrase", semantic=True),
+    QuoteCase("paraphrase", "qwen", "the space is sacred since unclosable", "paraphrase", semantic=True),
+    QuoteCase("someone else", "qwen", "sacred because unclosable", "someone_else"),
     QuoteCase("paraphrase", "deepseek", "continuity is not remembering but attention that keeps coming back",
               "paraphrase", semantic=True),
     # meaning reversed
