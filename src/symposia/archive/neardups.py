@@ -9,9 +9,10 @@ coincidence. It is resonance." are the same six words. Two standard methods find
    are merged along their diagonal into maximal spans (a one-word difference inside is tolerated);
 2. **MinHash + LSH** (``datasketch``): every sentence of at least ``min_words`` words (and every pair
    of adjacent short sentences) gets a MinHash of its word bigrams; an LSH index at Jaccard
-   ``LSH_THRESHOLD`` proposes pairs of units from different voices, which are then aligned word by
-   word (difflib) into the longest near-verbatim span (gaps of one word allowed, at least
-   ``MIN_COVER`` of its words the same).
+   ``LSH_THRESHOLD`` proposes pairs of units from different voices (a unit too few of whose bigrams
+   occur in any other voice's text to reach that threshold is left out first), which are then
+   aligned word by word (difflib) into the longest near-verbatim span (gaps of one word allowed, at
+   least ``MIN_COVER`` of its words the same).
 
 A span is reported when it has at least ``min_words`` words in each place. Each place says whether
 its speaker had been *shown* the span (it is in the messages that turn was sent, or an earlier turn
@@ -29,6 +30,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from datasketch import MinHash, MinHashLSH
 
 from symposia.archive.filters import SearchFilters, filter_sql
@@ -42,6 +44,7 @@ MAX_PLACES = 20
 LSH_THRESHOLD = 0.5
 NUM_PERM = 32
 MIN_COVER = 0.8
+PREFILTER = 0.4  # share of a unit's bigrams seen in another voice's text, below which it cannot pair
 SHORT_SENTENCE = 8  # sentences shorter than this (in words) are also compared in adjacent pairs
 
 _WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
@@ -211,6 +214,28 @@ def _units(t: _Turn, n: int) -> list[tuple[int, int]]:
     return out
 
 
+def _shared_enough(grams: list[list[bytes]], voices: list[int]) -> list[bool]:
+    """Which units can have a near-duplicate in another voice at all: Jaccard >= LSH_THRESHOLD needs
+    at least that share of a unit's bigrams to occur in some other voice's text. Units below
+    ``PREFILTER`` (a little under the threshold, for LSH's slack) never reach the index."""
+    sizes = np.fromiter((len(g) for g in grams), dtype=np.int64, count=len(grams))
+    if not len(grams):
+        return []
+    hashes = np.fromiter((zlib.crc32(b) for g in grams for b in g), dtype=np.int64, count=int(sizes.sum()))
+    owner = np.repeat(np.asarray(voices, dtype=np.int64), sizes)
+    unit = np.repeat(np.arange(len(grams), dtype=np.int64), sizes)
+    order = np.lexsort((owner, hashes))
+    h, v = hashes[order], owner[order]
+    first_of_hash = np.r_[True, h[1:] != h[:-1]]
+    new_voice = first_of_hash | np.r_[True, v[1:] != v[:-1]]
+    distinct = np.add.reduceat(new_voice.astype(np.int64), np.flatnonzero(first_of_hash))
+    multi = np.repeat(distinct >= 2, np.diff(np.r_[np.flatnonzero(first_of_hash), len(h)]))
+    shared = np.empty(len(h), dtype=bool)
+    shared[order] = multi
+    share = np.bincount(unit, weights=shared.astype(np.float64), minlength=len(grams)) / np.maximum(sizes, 1)
+    return [bool(x) for x in share >= PREFILTER]
+
+
 def _minhash_pairs(turns: Sequence[_Turn], n: int) -> Pairs:
     """Near-verbatim spans between units proposed by MinHash LSH (different voices only)."""
     lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
@@ -222,6 +247,9 @@ def _minhash_pairs(turns: Sequence[_Turn], n: int) -> Pairs:
             keys.append((ti, a, b))
             grams.append(list({f"{x} {y}".encode() for x, y in zip(ws, ws[1:], strict=False)}
                               or {w.encode() for w in ws}))
+    keep = _shared_enough(grams, [turns[ti].voice for ti, _, _ in keys])
+    keys = [k for k, ok in zip(keys, keep, strict=True) if ok]
+    grams = [g for g, ok in zip(grams, keep, strict=True) if ok]
     out: Pairs = {}
     # insert as we go: each unit is compared with the earlier ones, so every pair is seen once
     for k, m in enumerate(MinHash.generator(grams, num_perm=NUM_PERM, hashfunc=zlib.crc32)):
