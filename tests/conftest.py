@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from symposia.testing.postgres import TempCluster, create_database, pg_bin
+
 PLANTED = "sk-or-v1-PLANTEDPLANTEDPLANTED0000"
 
 
@@ -46,3 +48,30 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
     if NO_SKIPS and report.skipped:
         report.outcome = "failed"
         report.longrepr = f"module skipped, and SYMPOSIA_NO_SKIPS=1 forbids skips: {report.longrepr}"
+
+
+# The PostgreSQL server for tests: the one `scripts/test` started (SYMPOSIA_TEST_PG_URL), else a throwaway
+# cluster of this test session. With SYMPOSIA_REQUIRE_PG=1 (set by scripts/test, so in CI) a missing server
+# fails the run instead of skipping its tests.
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """The URL of a PostgreSQL server's maintenance database."""
+    url = os.environ.get("SYMPOSIA_TEST_PG_URL")
+    if url:
+        yield url
+        return
+    if pg_bin("initdb") is None:
+        message = "PostgreSQL is not installed (apt-get install postgresql) and SYMPOSIA_TEST_PG_URL is not set"
+        if os.environ.get("SYMPOSIA_REQUIRE_PG") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    with TempCluster() as cluster:
+        yield cluster.url
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> str:
+    """A fresh empty database for one test."""
+    return create_database(pg_server)

@@ -4,6 +4,7 @@ against the class itself, so a method added without a test here fails this file.
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,8 @@ import pytest
 import symposia
 from support import fake_config, numbered
 from symposia.api import Symposia, run_sync
-from symposia.errors import NotFoundError
+from symposia.dialogue.study import StudyPlan
+from symposia.errors import NotFoundError, UsageError
 from symposia.testing import FakeServer, Fault, Reply
 
 ALPHA = "The gap between two conversations is where the pattern persists, carried forward by the reader."
@@ -153,6 +155,70 @@ def _export(s: Symposia, ids: dict[str, Any], tmp: Path) -> None:
     as_json = s.export(ids["council"], "json")
     assert '"format": "symposia.transcript/1"' in as_json
     (tmp / "exported.json").write_text(as_json, encoding="utf-8")
+    spans = json.loads(s.export(ids["council"], "otel"))["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    assert len(spans) == 1 + len(s.archive.session_turns(ids["council"]))
+    with pytest.raises(UsageError):
+        s.export(ids["council"], "pdf")
+
+
+@check("symposium")
+def _symposium(s: Symposia, ids: dict[str, Any], tmp: Path) -> None:
+    plan = tmp / "plan.toml"
+    plan.write_text('title = "Two questions"\nvoices = ["alpha", "beta"]\n[host]\nmode = "plan"\nname = "Host"\n'
+                    '[[steps]]\nid = "a"\nkind = "ask"\nvoice = "alpha"\nquestion = "What persists?"\n'
+                    '[[steps]]\nid = "b"\nkind = "ask"\nvoice = "beta"\nquestion = "And for you?"\n')
+    out = s.symposium(plan)
+    assert out.status == "complete"
+    assert [t.result.text for t in s.archive.session_turns(out.session_id) if t.role == "voice"] == [ALPHA, BETA]
+
+
+@check("symposium_async")
+def _symposium_async(s: Symposia, ids: dict[str, Any], tmp: Path) -> None:
+    out = run_sync(s.symposium_async(str(tmp / "plan.toml")))
+    assert out.status == "complete" and s.archive.get_session(out.session_id).kind == "symposium"
+
+
+@check("study")
+def _study(s: Symposia, ids: dict[str, Any], tmp: Path) -> None:
+    out = s.study(["What persists?", "What is play?"], ["alpha", "beta"], samples=2, seed=7)
+    calls = [t for t in out.turns if t.role == "voice"]
+    assert len(calls) == 2 * 2 * 2 and s.archive.get_session(out.session_id).kind == "study"
+    ids["study"] = out.session_id
+
+
+@check("study_async")
+def _study_async(s: Symposia, ids: dict[str, Any], tmp: Path) -> None:
+    again = run_sync(s.study_async(StudyPlan(prompts=("What persists?", "What is play?"), voices=("alpha", "beta"),
+                                              samples=2, seed=7), session_id=ids["study"]))
+    assert again.session_id == ids["study"]  # resumed: nothing new to do
+    assert len(s.archive.session_turns(ids["study"])) == 8
+
+
+@check("export_inspect")
+def _export_inspect(s: Symposia, ids: dict[str, Any], tmp: Path) -> None:
+    logs = s.export_inspect(ids["study"])
+    assert set(logs) == {"alpha", "beta"} and logs["alpha"]["eval"]["config"]["epochs"] == 2
+    assert len(logs["alpha"]["samples"]) == 4
+
+
+@check("chat")
+def _chat(s: Symposia, ids: dict[str, Any], tmp: Path) -> None:
+    chat = s.chat("alpha")
+    turn = run_sync(chat.ask("What persists?"))
+    assert turn.result.text == ALPHA and chat.session_id is not None
+    more = s.chat("beta", session_id=chat.session_id)
+    assert [e.answer for e in more.exchanges] == [ALPHA]
+
+
+@check("batches")
+def _batches(s: Symposia, ids: dict[str, Any], tmp: Path) -> None:
+    assert s.batches() == []  # nothing was sent in a provider batch here
+
+
+@check("datasette_metadata")
+def _datasette(s: Symposia, ids: dict[str, Any], tmp: Path) -> None:
+    meta = s.datasette_metadata()
+    assert meta["databases"]["api"]["tables"]["turns"]["fts_table"] == "turns_fts"
 
 
 @check("import_paths")

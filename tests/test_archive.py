@@ -18,6 +18,7 @@ import pytest
 import symposia
 from symposia.archive import Archive, new_session_id
 from symposia.archive.migrations import MIGRATIONS, applied_migrations, migrate, migration
+from symposia.codec import turn_from_dict, turn_to_dict
 from symposia.errors import ArchiveError
 from symposia.records import (
     ErrorInfo,
@@ -164,6 +165,15 @@ def test_status_column_follows_flags(archive: Archive, db: Path) -> None:
     assert (rows[ok]["status"], rows[ok]["flags"]) == ("ok", "")
     assert (rows[empty]["status"], rows[empty]["flags"]) == ("flagged", "empty reasoning_only")
     assert (rows[failed]["status"], rows[failed]["flags"]) == ("error", "error empty")
+
+
+def test_a_providers_mark_is_stored_as_a_flag_and_read_back(archive: Archive, db: Path) -> None:
+    t = turn(text="Memory persists.", marks=("speaker_cut",))
+    back = archive.get_turn(archive.add_turn(t))
+    assert back.result.marks == ("speaker_cut",) and back.result.flags == ("speaker_cut",)
+    assert turn_from_dict(turn_to_dict(back)).result.marks == ("speaker_cut",)  # the JSON export keeps it
+    row = raw(db).execute("SELECT status, flags FROM turns").fetchone()
+    assert (row["status"], row["flags"]) == ("flagged", "speaker_cut")
 
 
 def test_session_round_trip_and_status(archive: Archive) -> None:

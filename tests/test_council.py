@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from support import fake_config, numbered
+from symposia.analysis import analyze_session
 from symposia.api import Symposia, run_sync
 from symposia.archive import Archive
 from symposia.cli.main import cli
@@ -24,6 +27,7 @@ from symposia.dialogue.council import (
     parse_ranking,
     run_council,
 )
+from symposia.dialogue.runtime import step_seed
 from symposia.testing import FakeServer, Fault, Reply
 
 VOICES = ("alpha", "beta", "gamma")
@@ -47,6 +51,16 @@ def test_parse_and_aggregate_rankings() -> None:
     assert rows == [("kimi", 1.0, 2), ("grok", 2.5, 2), ("qwen", 2.5, 2)]  # ties by name
     assert anonymise(["qwen", "grok", "kimi"], "s1") == anonymise(["qwen", "grok", "kimi"], "s1")
     assert sorted(anonymise(["qwen", "grok", "kimi"], "s1").values()) == ["grok", "kimi", "qwen"]
+
+
+@settings(deadline=None)
+@given(base=st.integers(min_value=0, max_value=2**31 - 1), a=st.text(max_size=20), b=st.text(max_size=20))
+def test_step_seeds_are_fixed_by_base_and_step(base: int, a: str, b: str) -> None:
+    assert step_seed(None, a) is None  # no base seed: each call draws a fresh one
+    sa = step_seed(base, a)
+    assert sa == step_seed(base, a) and sa is not None and 0 <= sa < 2**31
+    if a != b:
+        assert sa != step_seed(base, b)  # 31-bit digests: a collision here would be a bug, not luck
 
 
 def test_council_rounds_visibility_chair_and_rank(isolated_user_dirs: Path, tmp_path: Path) -> None:
@@ -115,6 +129,37 @@ def test_council_cli_writes_transcript_and_dry_run_calls_nothing(isolated_user_d
     md = out.read_text(encoding="utf-8")
     assert md.count("Play is the probe and the party.") == 3
     assert "Alpha 1" in md and "Gamma 1" in md
+
+
+def test_council_cli_shows_answers_chair_verdict_and_report(isolated_user_dirs: Path) -> None:
+    """The main command's shape: the preset's chair, every answer left on screen, then the verdict and
+    where the transcript, report and heatmap went; ``--seed`` fixes a distinct seed per step."""
+    preset = '[presets.trio]\nvoices = ["alpha", "beta"]\nchair = "gamma"\n'
+    with FakeServer() as srv:
+        fake_config(isolated_user_dirs, srv.openai_base_url, numbered(VOICES), max_attempts=1, extra=preset)
+        srv.enqueue(Reply(text="Alpha holds that the pattern persists, not the memory."), model="fake/alpha")
+        srv.enqueue(Reply(text="Beta holds that nothing persists but the weights."), model="fake/beta")
+        srv.default = Reply(text="Both answered; they disagree about memory.")
+        res = CliRunner().invoke(cli, ["council", "What persists?", "--preset", "trio", "--seed", "7"])
+        sent = {r.model: r.body.get("seed") for r in srv.requests}
+    assert res.exit_code == 0, res.output
+    assert "Alpha holds that the pattern persists" in res.stderr and "Both answered" in res.stderr
+    with Archive.open(isolated_user_dirs / "data" / "archive.db") as a:
+        (session,) = a.list_sessions()
+        turns = a.session_turns(session.id)
+        verdict = analyze_session(a, session.id).verdict
+    assert sorted(t.step_key or "" for t in turns[:2]) == ["r1:alpha", "r1:beta"]
+    assert turns[2].step_key == "chair" and turns[2].voice == "gamma"  # the preset named the chair
+    assert {t.step_key: t.request.params.seed for t in turns} == {
+        k: step_seed(7, k) for k in ("r1:alpha", "r1:beta", "chair")}
+    assert sent == {"fake/alpha": step_seed(7, "r1:alpha"), "fake/beta": step_seed(7, "r1:beta"),
+                    "fake/gamma": step_seed(7, "chair")}
+    assert verdict.headline in res.stdout and all(p in res.stdout for p in verdict.points)  # `analyze`'s verdict
+    lines = dict(line.split(": ", 1) for line in res.stderr.splitlines()
+                 if line.startswith(("transcript: ", "report: ", "heatmap: ")))
+    assert Path(lines["transcript"]).is_file()
+    assert all(Path(p).is_file() for key in ("report", "heatmap") for p in lines[key].split(", "))
+    assert any(p.endswith(".analysis.md") for p in lines["report"].split(", "))
 
 
 def test_kill_9_mid_council_then_resume_repeats_no_finished_call(isolated_user_dirs: Path, tmp_path: Path) -> None:

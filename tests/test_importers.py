@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from snapshot import dump
 from symposia.api import Symposia, run_sync
 from symposia.archive import Archive
 from symposia.catalog import load_catalog
@@ -25,15 +25,10 @@ from symposia.codec import turn_to_dict
 from symposia.dialogue.plan import load_plan
 from symposia.dialogue.symposium import run_symposium
 from symposia.importers import ImportedSession, import_paths, parse_bytes, session_id_for, store_session
-from symposia.importers.common import (
-    VoiceMapper,
-    date_from_filename,
-    parse_date,
-    parse_table,
-    repair_mojibake,
-    split_front_matter,
-    unquote,
-)
+from symposia.importers.dates import date_from_filename, parse_date
+from symposia.importers.encoding import repair_mojibake
+from symposia.importers.markdown import parse_table, split_front_matter, unquote
+from symposia.importers.speakers import VoiceMapper
 from symposia.render.transcript import transcript_json, transcript_markdown
 
 HERE = Path(__file__).parent
@@ -54,14 +49,6 @@ def voices(imp: ImportedSession) -> list[str]:
     return [t.voice for t in imp.turns if t.role == "voice"]
 
 
-def dump(db: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the archive's tables (timestamps included): equal dumps mean nothing changed."""
-    conn = sqlite3.connect(db)
-    try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-        return {t: sorted(map(tuple, conn.execute(f"SELECT * FROM {t}")), key=repr) for t in tables}
-    finally:
-        conn.close()
 
 
 # -- the seed --------------------------------------------------------------------------------------
@@ -328,9 +315,10 @@ def test_import_folder_reports_each_file_and_twice_changes_nothing(tmp_path: Pat
     by_name = {Path(e.path).name: e for e in report.entries}
     assert len(by_name) == len(report.entries) == len([p for p in src.rglob("*") if p.is_file()])
     failed = {Path(e.path).name: e.reason for e in report.failed}
-    assert set(failed) == {"not utf8.md", "broken.json", "shopping list.md"}
+    assert set(failed) == {"not utf8.md", "broken.json"}
     assert "not UTF-8" in failed["not utf8.md"] and "does not parse" in failed["broken.json"]
-    assert "no recognisable structure" in failed["shopping list.md"]
+    (refused,) = report.refused  # readable, but no speakers: refused, which is not failing
+    assert Path(refused.path).name == "shopping list.md" and refused.reason.startswith("not a dialogue")
     assert by_name["voices-chat-glm5-2026-02-11.md"].status == "skipped"
     assert "twin of voices-chat-glm5-2026-02-11.json" in by_name["voices-chat-glm5-2026-02-11.md"].reason
     assert by_name["arena glm5 vs deepseek 2026-02-12.md"].status == "skipped"  # its JSON twin is imported
@@ -439,14 +427,23 @@ def test_our_json_export_round_trips(isolated_user_dirs: Path, tmp_path: Path) -
 # -- the CLI ------------------------------------------------------------------------------------------
 
 
-def test_cli_import_prints_a_table_and_json(tmp_path: Path) -> None:
+def test_cli_import_prints_a_line_per_file_and_json(tmp_path: Path) -> None:
     db = tmp_path / "a.db"
     runner = CliRunner()
-    res = runner.invoke(import_cmd, [str(FORMATS / "single"), str(FORMATS / "malformed" / "broken.json")],
-                        obj=Options(db, None))
-    assert res.exit_code == 1  # one file failed; the others imported
-    assert "2 imported, 1 imported with flags, 0 skipped, 1 failed." in res.output
-    # The table folds long paths at any width; the JSON report names the failed file and why.
+    src = tmp_path / ("a folder with a very long name indeed, " * 3).strip()
+    shutil.copytree(FORMATS, src)
+    res = runner.invoke(import_cmd, [str(src)], obj=Options(db, None))
+    assert res.exit_code == 1  # two files failed; the others imported
+    lines = res.output.rstrip("\n").split("\n")
+    files = [p for p in src.rglob("*") if p.is_file()]
+    assert len(lines) == len(files) + 1  # one line per file, then the counts
+    assert all(len(line) <= 80 for line in lines)
+    assert lines[-1] == "4 imported, 7 with flags, 3 skipped, 1 not dialogues, 2 failed."
+    assert any(line.startswith("refused") and "shopping list.md — not a dialogue" in line for line in lines)
+    verbose = runner.invoke(import_cmd, ["--verbose", "--dry-run", str(src)], obj=Options(db, None))
+    assert all(len(line) <= 80 for line in verbose.output.split("\n"))
+    assert "      format symposium" in verbose.output and "      flags: mojibake_repaired" in verbose.output
+    # The JSON report names the failed file and why.
     res = runner.invoke(import_cmd, ["--json", "--dry-run", str(FORMATS / "malformed" / "broken.json")],
                         obj=Options(db, None))
     (failed,) = json.loads(res.output)["files"]
@@ -456,6 +453,13 @@ def test_cli_import_prints_a_table_and_json(tmp_path: Path) -> None:
     data = json.loads(res.output)
     assert data["dry_run"] is True and data["counts"]["skipped"] == 3
     assert all(f["reason"] == "already imported" for f in data["files"])
+
+
+def test_cli_dry_run_creates_no_archive(tmp_path: Path) -> None:
+    db = tmp_path / "nothing here yet" / "a.db"
+    res = CliRunner().invoke(import_cmd, ["--dry-run", str(FORMATS)], obj=Options(db, None))
+    assert res.output.startswith("Dry run: nothing written.\n")
+    assert not db.exists() and not db.parent.exists()
 
 
 # -- pieces -------------------------------------------------------------------------------------------

@@ -112,3 +112,21 @@ def test_near_dups_across_voices_29_days_apart_with_three_words(archive: Archive
     assert days == ["2026-02-06", "2026-03-07"]
     texts = {p.voice: p.text for p in resonance[0].places}
     assert "coincidence" in texts["kimi"] and "resonance" in texts["glm"]
+
+
+def test_on_postgresql_search_counts_near_dups_work_and_origin_says_what_to_do(pg_url: str) -> None:
+    from symposia.archive.search import search
+    from symposia.errors import UsageError
+    from symposia.testing.provenance import write_cases
+
+    with Archive.open(pg_url) as a:
+        write_cases(a)
+        res = search(a, '"the lantern forgets its own light"', mode="fts")
+        # Qwen, Grok quoting it, the host's relay, DeepSeek's echo, the host's blockquote
+        assert res.total == len(res.hits) == 5 and res.total_exact
+        assert {h.session_title for h in res.hits} == {"Lanterns and seams", "Footnotes"}
+        assert search(a, "zzqxv plorbnik", mode="fts").total == 0
+        spans = near_duplicates(a, min_words=3)
+        assert any({"kimi", "glm"} <= set(s.voices) and "coincidence" in s.places[0].text for s in spans)
+        with pytest.raises(UsageError, match="archive copy"):
+            origin(a, "the lantern forgets its own light", semantic=False)

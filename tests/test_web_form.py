@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from symposia.testing import FakeServer
 from symposia.web import create_app
@@ -113,9 +113,8 @@ def test_an_arena_starts_from_the_page(browser: Any, two_voices: str) -> None:
         form.locator("input[name=turns]").fill("2")
         form.locator("button").click()
         page.wait_for_url("**/live/**")
-        status = page.locator("#live-status")
-        page.wait_for_function("document.getElementById('live-status').dataset.status !== 'running'")
-        assert status.get_attribute("data-status") == "complete"
+        # Playwright's expect() polls from outside the page: no page-side eval, which the CSP forbids.
+        expect(page.locator("#live-status")).to_have_attribute("data-status", "complete", timeout=30_000)
         assert page.locator("#panels .panel, #panels > *").count() == 2
         # Finished answers are the model's Markdown rendered (and sanitised on the server).
         assert page.locator("#panels strong", has_text="considered").count() == 2
@@ -155,8 +154,7 @@ def test_a_symposium_starts_from_a_pasted_plan_and_a_bad_plan_says_where(browser
         page.locator("#symposium-form textarea[name=plan]").fill(PLAN)
         page.locator("#symposium-form button").click()
         page.wait_for_url("**/live/**")
-        page.wait_for_function("document.getElementById('live-status').dataset.status !== 'running'")
-        assert page.locator("#live-status").get_attribute("data-status") == "complete"
+        expect(page.locator("#live-status")).to_have_attribute("data-status", "complete", timeout=30_000)
         assert "considered" in page.locator("#panels").inner_text()
     finally:
         page.close()

@@ -10,21 +10,38 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 from collections.abc import Coroutine
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from symposia.archive import Archive
+from symposia.archive.batches import BatchJob, BatchLedger
+from symposia.archive.datasette import datasette_metadata
 from symposia.archive.listing import SessionSummary, session_summaries
 from symposia.catalog import Catalog, Preset, Voice, load_catalog
 from symposia.catalog.status import VoiceStatus, all_statuses
 from symposia.dialogue.chat import Chat, latest_conversation
 from symposia.dialogue.council import CouncilOutcome, CouncilPlan, run_council
 from symposia.dialogue.observer import Observer
-from symposia.dialogue.plan import Plan
+from symposia.dialogue.plan import Plan, load_plan
 from symposia.dialogue.runtime import OnEvent, Runtime
+from symposia.dialogue.study import StudyOutcome, StudyPlan, run_study
+from symposia.dialogue.symposium import SymposiumOutcome, run_symposium
+from symposia.errors import UsageError
+from symposia.publish.moltbook import MoltbookClient
+from symposia.publish.queue import AskAnswer, PublishResult, QueueReport, publish_session, send_queue
 from symposia.records import Message, Params, SessionRecord, TurnRecord
+from symposia.render.inspect_log import inspect_logs
+from symposia.render.otel import otel_trace
+from symposia.render.transcript import transcript_json, transcript_markdown
+
+if TYPE_CHECKING:  # the analysis stack (numpy, onnxruntime) and httpx load only when those verbs run
+    from symposia.analysis.analyze import SessionAnalysis
+    from symposia.analysis.floor import Floor
+    from symposia.publish.moltbook import MoltbookClient
+    from symposia.publish.queue import AskAnswer, PublishResult, QueueReport
 
 T = TypeVar("T")
 
@@ -71,15 +88,17 @@ class Symposia:
     # -- ask ----------------------------------------------------------------------------------
     async def ask_async(self, voice: str, question: str, *, system: str | None = None,
                         temperature: float | None = None, max_tokens: int | None = None,
-                        params: Params | None = None, on_event: OnEvent | None = None) -> TurnRecord:
+                        seed: int | None = None, params: Params | None = None,
+                        on_event: OnEvent | None = None) -> TurnRecord:
         """Put one question to one voice; the turn is stored in a new ``ask`` session.
 
-        ``params`` (e.g. a template's) are overridden by ``temperature``/``max_tokens`` when given.
+        ``params`` (e.g. a template's) are overridden by ``temperature``/``max_tokens``/``seed`` when
+        given. A local voice without a seed samples with a fresh one, recorded in the turn's params.
         """
         v = self.catalog.voice(voice)
         request = self.runtime.request_for(
             v, [Message("user", question)], system=system,
-            params=(params or Params()).merged(Params(temperature=temperature, max_tokens=max_tokens)),
+            params=(params or Params()).merged(Params(temperature=temperature, max_tokens=max_tokens, seed=seed)),
         )
         title = " ".join(question.split())[:80]
         session = self.runtime.start_session("ask", title, meta={"voices": [v.shortcut]}, voices=[v])
@@ -91,31 +110,41 @@ class Symposia:
         self.archive.set_session_status(session.id, "complete" if turn.result.ok else "failed")
         return turn
 
-    def ask(self, voice: str, question: str, **kwargs: Any) -> TurnRecord:
-        return run_sync(self.ask_async(voice, question, **kwargs))
+    def ask(self, voice: str, question: str, *, system: str | None = None, temperature: float | None = None,
+            max_tokens: int | None = None, seed: int | None = None, params: Params | None = None,
+            on_event: OnEvent | None = None) -> TurnRecord:
+        """``symposia ask``: see :meth:`ask_async`."""
+        return run_sync(self.ask_async(voice, question, system=system, temperature=temperature,
+                                       max_tokens=max_tokens, seed=seed, params=params, on_event=on_event))
 
     async def continue_async(self, question: str, *, session_id: str | None = None, voice: str | None = None,
                              system: str | None = None, temperature: float | None = None,
-                             max_tokens: int | None = None, on_event: OnEvent | None = None) -> TurnRecord:
+                             max_tokens: int | None = None, seed: int | None = None,
+                             on_event: OnEvent | None = None) -> TurnRecord:
         """Ask a follow-up in an earlier conversation (an ``ask`` or ``chat`` session; default: the
         latest), with everything said there as history; ``voice`` switches who answers."""
         sid = session_id if session_id is not None else latest_conversation(self.archive)
-        params = Params(temperature=temperature, max_tokens=max_tokens) \
-            if temperature is not None or max_tokens is not None else None
+        params = Params(temperature=temperature, max_tokens=max_tokens, seed=seed) \
+            if temperature is not None or max_tokens is not None or seed is not None else None
         chat = Chat.resume(self.runtime, sid, voice=voice, system=system, params=params)
         turn = await chat.ask(question, on_event=on_event)
         self.archive.set_session_status(chat.session_id or sid, "complete" if turn.result.ok else "failed")
         return turn
 
-    def continue_conversation(self, question: str, **kwargs: Any) -> TurnRecord:
+    def continue_conversation(self, question: str, *, session_id: str | None = None, voice: str | None = None,
+                              system: str | None = None, temperature: float | None = None,
+                              max_tokens: int | None = None, seed: int | None = None,
+                              on_event: OnEvent | None = None) -> TurnRecord:
         """``symposia ask -c`` / ``--cid``: see :meth:`continue_async`."""
-        return run_sync(self.continue_async(question, **kwargs))
+        return run_sync(self.continue_async(question, session_id=session_id, voice=voice, system=system,
+                                            temperature=temperature, max_tokens=max_tokens, seed=seed,
+                                            on_event=on_event))
 
     # -- sessions -----------------------------------------------------------------------------------
     async def council_async(self, question: str, voices: list[str] | tuple[str, ...] | str, *, rounds: int = 1,
                             chair: str | None = None, rank: bool = False, rank_self: bool = False,
                             system: str | None = None, temperature: float | None = None,
-                            max_tokens: int | None = None, max_cost: float | None = None,
+                            max_tokens: int | None = None, max_cost: float | None = None, seed: int | None = None,
                             observer: Observer | None = None) -> CouncilOutcome:
         """The same question to several voices at once (``voices`` may name a preset)."""
         names = tuple(v.shortcut for v in self.catalog.resolve_voices(voices))
@@ -123,11 +152,17 @@ class Symposia:
                            chair=self.catalog.voice(chair).shortcut if chair else None, rank=rank,
                            rank_self=rank_self,
                            system=system,
-                           temperature=temperature, max_tokens=max_tokens, max_cost=max_cost)
+                           temperature=temperature, max_tokens=max_tokens, max_cost=max_cost, seed=seed)
         return await run_council(self.runtime, plan, observer=observer)
 
-    def council(self, question: str, voices: list[str] | tuple[str, ...] | str, **kwargs: Any) -> CouncilOutcome:
-        return run_sync(self.council_async(question, voices, **kwargs))
+    def council(self, question: str, voices: list[str] | tuple[str, ...] | str, *, rounds: int = 1,
+                chair: str | None = None, rank: bool = False, rank_self: bool = False, system: str | None = None,
+                temperature: float | None = None, max_tokens: int | None = None, max_cost: float | None = None,
+                seed: int | None = None, observer: Observer | None = None) -> CouncilOutcome:
+        """``symposia council``: see :meth:`council_async`."""
+        return run_sync(self.council_async(question, voices, rounds=rounds, chair=chair, rank=rank,
+                                           rank_self=rank_self, system=system, temperature=temperature,
+                                           max_tokens=max_tokens, max_cost=max_cost, seed=seed, observer=observer))
 
     async def arena_async(self, voice_a: str, voice_b: str, topic: str, *, mode: str = "free", turns: int = 6,
                           system: str | None = None, temperature: float | None = None,
@@ -139,8 +174,12 @@ class Symposia:
                               system=system, params=Params(temperature=temperature, max_tokens=max_tokens))
         return self.archive.get_session(sid)
 
-    def arena(self, voice_a: str, voice_b: str, topic: str, **kwargs: Any) -> SessionRecord:
-        return run_sync(self.arena_async(voice_a, voice_b, topic, **kwargs))
+    def arena(self, voice_a: str, voice_b: str, topic: str, *, mode: str = "free", turns: int = 6,
+              system: str | None = None, temperature: float | None = None, max_tokens: int | None = None,
+              session_id: str | None = None) -> SessionRecord:
+        """``symposia arena``: see :meth:`arena_async`."""
+        return run_sync(self.arena_async(voice_a, voice_b, topic, mode=mode, turns=turns, system=system,
+                                         temperature=temperature, max_tokens=max_tokens, session_id=session_id))
 
     async def resume_async(self, session_id: str, *, max_cost: float | None = None,
                            observer: Observer | None = None, plan: Plan | None = None) -> Any:
@@ -151,8 +190,10 @@ class Symposia:
         return await resume_session(self.runtime, self.archive.get_session(session_id).id, observer=observer,
                                     max_cost=max_cost, plan=plan)
 
-    def resume(self, session_id: str, **kwargs: Any) -> Any:
-        return run_sync(self.resume_async(session_id, **kwargs))
+    def resume(self, session_id: str, *, max_cost: float | None = None, observer: Observer | None = None,
+               plan: Plan | None = None) -> Any:
+        """``symposia resume``: see :meth:`resume_async`."""
+        return run_sync(self.resume_async(session_id, max_cost=max_cost, observer=observer, plan=plan))
 
     def annotate(self, session_id: str, kinds: list[str] | tuple[str, ...], *, host: str | None = None,
                  texts: dict[str, str] | None = None, intent: str | None = None, title: str | None = None) -> Any:
@@ -177,41 +218,91 @@ class Symposia:
 
         return ranking_table(self.archive.session_turns(self.archive.get_session(session_id).id))
 
-    def export(self, session_id: str, fmt: str = "md") -> str:
-        """A session rendered from the record: Markdown in the seed's shape (``md``) or full JSON (``json``)."""
-        import json
-
-        from symposia.render.transcript import transcript_json, transcript_markdown
-
+    def export(self, session_id: str, fmt: str = "md", *, include_content: bool = False) -> str:
+        """A session rendered from the record: Markdown in the seed's shape (``md``), full JSON (``json``),
+        or OpenTelemetry GenAI spans as OTLP-JSON (``otel``; messages only with ``include_content``)."""
         session = self.archive.get_session(session_id)
         turns = self.archive.session_turns(session.id)
         if fmt == "json":
             return json.dumps(transcript_json(session, turns), ensure_ascii=False, indent=2)
+        if fmt == "otel":
+            return json.dumps(otel_trace(session, turns, include_content=include_content), ensure_ascii=False,
+                              indent=2)
+        if fmt != "md":
+            raise UsageError(f"invalid value for fmt, expected 'md', 'json' or 'otel' (not {fmt!r})")
         return transcript_markdown(session, turns)
 
+    def export_inspect(self, session_id: str) -> dict[str, dict[str, Any]]:
+        """A study as Inspect AI eval logs (JSON-ready), one per voice, keyed by voice."""
+        session = self.archive.get_session(session_id)
+        return inspect_logs(session, self.archive.session_turns(session.id))
+
+    def datasette_metadata(self, database: str | None = None) -> dict[str, Any]:
+        """Datasette metadata for this archive (``symposia datasette-metadata``)."""
+        name = database or (self.archive.path.stem if isinstance(self.archive.path, Path) else "archive")
+        return datasette_metadata(name)
+
+    # -- more dialogue shapes ------------------------------------------------------------------
+    async def symposium_async(self, plan: Plan | str | Path, *, session_id: str | None = None,
+                              observer: Observer | None = None) -> SymposiumOutcome:
+        """Run (or resume, given ``session_id``) a symposium plan: a :class:`Plan`, or a TOML file's path.
+        A plan whose host is a person needs the terminal (``symposia symposium``)."""
+        resolved = plan if isinstance(plan, Plan) else load_plan(plan)
+        return await run_symposium(self.runtime, resolved, session_id=session_id, observer=observer)
+
+    def symposium(self, plan: Plan | str | Path, *, session_id: str | None = None) -> SymposiumOutcome:
+        return run_sync(self.symposium_async(plan, session_id=session_id))
+
+    async def study_async(self, plan: StudyPlan, *, session_id: str | None = None,
+                          observer: Observer | None = None) -> StudyOutcome:
+        """Run (or resume) a study: each prompt to each voice in fresh contexts, K samples, controls."""
+        return await run_study(self.runtime, plan, session_id=session_id, observer=observer)
+
+    def study(self, prompts: list[str] | tuple[str, ...], voices: list[str] | tuple[str, ...], *, samples: int = 5,
+              control_prompts: list[str] | tuple[str, ...] = (), echo: bool = False, system: str | None = None,
+              temperature: float | None = None, max_tokens: int | None = None, seed: int | None = None,
+              session_id: str | None = None) -> StudyOutcome:
+        """``symposia study`` from Python (then :meth:`analyze` the session for the statistics)."""
+        plan = StudyPlan(prompts=tuple(prompts), voices=tuple(self.catalog.voice(v).shortcut for v in voices),
+                         samples=samples, controls=tuple(control_prompts), echo=echo, system=system,
+                         temperature=temperature, max_tokens=max_tokens, seed=seed)
+        return run_sync(self.study_async(plan, session_id=session_id))
+
+    def chat(self, voice: str, *, system: str | None = None, session_id: str | None = None) -> Chat:
+        """A chat to drive turn by turn (``await chat.ask(...)``, ``retry``, ``undo``, ``switch``); with
+        ``session_id``, the stored chat (or ask) continued."""
+        if session_id is not None:
+            return Chat.resume(self.runtime, session_id, voice=voice, system=system)
+        return Chat(self.runtime, voice, system=system)
+
+    def batches(self, *, open_only: bool = False, limit: int = 50) -> list[BatchJob]:
+        """The provider batches sent from this archive, newest first (``symposia batches``)."""
+        return BatchLedger(self.archive).jobs(open_only=open_only, limit=limit)
+
     def publish(self, session_id: str, *, to: str = "moltbook", submolt: str = "general", title: str | None = None,
-                part: str = "full", confirm: bool = False, **kwargs: Any) -> Any:
+                part: str = "full", confirm: bool = False, client: MoltbookClient | None = None,
+                ask: AskAnswer | None = None) -> PublishResult:
         """Post a session to Moltbook (a preview unless ``confirm=True``); see :mod:`symposia.publish`."""
-        from symposia.publish import publish_session
 
         return publish_session(self.archive, session_id, to=to, submolt=submolt, title=title, part=part,
-                               confirm=confirm, **kwargs)
+                               confirm=confirm, client=client, ask=ask)
 
-    def send_queue(self, **kwargs: Any) -> Any:
+    def send_queue(self, *, client: MoltbookClient | None = None, ask: AskAnswer | None = None) -> QueueReport:
         """Send queued posts that are due."""
-        from symposia.publish import send_queue
 
-        return send_queue(self.archive, **kwargs)
+        return send_queue(self.archive, client=client, ask=ask)
 
-    def analyze(self, session_id: str, **kwargs: Any) -> Any:
+    def analyze(self, session_id: str, *, floor: Floor | None = None, per_voice: int = 2, min_span_words: int = 5,
+                encoder: str | None = None) -> SessionAnalysis:
         """Convergence measured honestly for one session (see :mod:`symposia.analysis`), against the floor
-        frozen for it by `symposia analyze` unless ``floor=`` is given."""
-        from symposia.analysis import analyze_session
+        frozen for it by `symposia analyze` unless ``floor`` is given."""
+        # deferred: the analysis stack (numpy, onnxruntime embeddings) loads only when analysing
+        from symposia.analysis.analyze import analyze_session
         from symposia.analysis.floor import frozen_floor
 
         sid = self.archive.get_session(session_id).id
-        kwargs.setdefault("floor", frozen_floor(sid))
-        return analyze_session(self.archive, sid, **kwargs)
+        return analyze_session(self.archive, sid, floor=floor if floor is not None else frozen_floor(sid),
+                               per_voice=per_voice, min_span_words=min_span_words, encoder=encoder)
 
     # -- the archive --------------------------------------------------------------------------------
     def search(self, query: str, **kwargs: Any) -> Any:

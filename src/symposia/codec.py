@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, cast, get_args
 
 from symposia.records import (
+    DERIVED_FLAGS,
     ErrorInfo,
     FinishReason,
     Message,
@@ -172,6 +173,7 @@ def result_from_dict(d: Mapping[str, Any]) -> TurnResult:
         error=error_from_dict(err) if err is not None else None,
         started_at=datetime_from_iso(str(_need(d, "started_at", "result"))),
         ended_at=datetime_from_iso(str(_need(d, "ended_at", "result"))),
+        marks=tuple(str(f) for f in d.get("flags") or () if f not in DERIVED_FLAGS),
     )
 
 

@@ -15,6 +15,7 @@
     ├── BudgetExceeded             the next call would take a session past its --max-cost
     ├── ChatError                  a chat command that cannot be carried out now (nothing to undo)
     ├── ImportError_               a file that cannot be imported; the message says why
+    │   └── NotADialogue           readable, but no speakers (an essay, notes): refused, not failed
     └── MoltbookError              a call to Moltbook failed (kind, status, retry_after)
 
 Exit codes of the CLI (``symposia.cli``): 0 when everything asked for was done; 1 when it ran and
@@ -38,6 +39,7 @@ __all__ = [
     "ImportError_",
     "MissingKeyError",
     "MoltbookError",
+    "NotADialogue",
     "NotFoundError",
     "ProviderError",
     "ProviderUnavailable",
@@ -151,6 +153,10 @@ class ChatError(SymposiaError):
 
 class ImportError_(SymposiaError):  # noqa: N801 - trailing underscore: do not shadow the builtin
     """A file that cannot be imported; the message says why, for the report."""
+
+
+class NotADialogue(ImportError_):
+    """A readable file with no speaker structure (an essay, notes, an index): refused, not failed."""
 
 
 class PublishError(UsageError):

@@ -156,6 +156,9 @@ class TurnResult:
     error: ErrorInfo | None = None
     started_at: datetime = field(default_factory=utcnow)
     ended_at: datetime = field(default_factory=utcnow)
+    # Problems the provider itself found in the answer, e.g. "speaker_cut": the answer was cut where
+    # the model began to speak for someone else. Stored with the derived flags (see ``flags``).
+    marks: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -173,8 +176,12 @@ class TurnResult:
                 out.append("reasoning_only")
         if self.finish_reason == "length":
             out.append("truncated")
+        out.extend(m for m in self.marks if m not in out)
         return tuple(out)
 
+
+#: Flags computed from a result's fields; any other stored flag is one of its ``marks``.
+DERIVED_FLAGS = frozenset({"error", "empty", "reasoning_only", "truncated"})
 
 Chunk = TextChunk | ReasoningChunk | Restart
 StreamEvent = TextChunk | ReasoningChunk | Restart | TurnResult

@@ -134,7 +134,7 @@ def load_turns(archive: Archive, ids: Sequence[int]) -> dict[int, TurnRow]:
             part,
         )
         for r in rows:
-            info = dict(r)
+            info = dict(zip(r.keys(), tuple(r), strict=True))
             answer = str(info.pop("answer"))
             smeta = json.loads(info.pop("smeta") or "{}")
             tmeta = json.loads(info.pop("meta_json") or "{}")

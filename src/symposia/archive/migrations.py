@@ -191,3 +191,8 @@ def m005_session_incomplete(conn: sqlite3.Connection) -> None:
         conn.execute(f"PRAGMA schema_version = {int(version) + 1}")
     finally:
         conn.execute("PRAGMA writable_schema = OFF")
+
+
+from symposia.archive.batches import m006_batches  # noqa: E402
+
+migration(m006_batches)

@@ -120,8 +120,7 @@ def _load(archive: Archive, filters: SearchFilters | None) -> list[_Turn]:
     where, params = filter_sql(filters)
     rows = archive.query(
         "SELECT t.id, t.answer, t.voice, t.voice_name, t.session_id, t.seq, COALESCE(s.kind, '') AS kind, "
-        "COALESCE(s.title, '') AS title, t.started_at, "
-        "COALESCE(json_extract(s.meta_json, '$.imported'), 0) AS imported "
+        "COALESCE(s.title, '') AS title, t.started_at, COALESCE(s.meta_json, '{}') AS smeta "
         "FROM turns t LEFT JOIN sessions s ON s.id = t.session_id "
         f"WHERE t.role = 'voice' AND t.status != 'error' AND t.answer != ''{' AND ' + where if where else ''} "
         "ORDER BY t.started_at, t.id",
@@ -132,8 +131,9 @@ def _load(archive: Archive, filters: SearchFilters | None) -> list[_Turn]:
     for r in rows:
         text = str(r["answer"])
         words, offsets = words_of(text)
-        out.append(_Turn(int(r["id"]), voices.setdefault(str(r["voice"]), len(voices)), text, words, offsets,
-                         dict(r)))
+        info = dict(zip(r.keys(), tuple(r), strict=True))
+        info["imported"] = bool(json.loads(info.pop("smeta") or "{}").get("imported"))
+        out.append(_Turn(int(r["id"]), voices.setdefault(str(r["voice"]), len(voices)), text, words, offsets, info))
     return out
 
 

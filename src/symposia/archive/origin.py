@@ -267,6 +267,13 @@ def _embedder(archive: Archive, semantic: bool, embedder: Embedder | None) -> Em
         return None  # lexical matching only; reports say semantic=False
 
 
+def _sqlite_only(archive: Archive) -> None:
+    if archive.dialect != "sqlite":
+        raise UsageError(f"origin and verify-quote read SQLite's full-text index, which {archive.path} "
+                         "does not have: copy the archive to a file first "
+                         "(symposia archive copy URL archive.db) and ask that copy")
+
+
 def _phrase(text: str) -> str:
     phrase = unquote(text)
     if not TOKEN.search(phrase):
@@ -289,6 +296,7 @@ def _why_none(uses: Sequence[Use]) -> str:
 
 def origin(archive: Archive, phrase: str, *, semantic: bool = True, embedder: Embedder | None = None) -> OriginReport:
     """The earliest original use of ``phrase`` by a real voice, ties, every other use, and paraphrases."""
+    _sqlite_only(archive)
     phrase = _phrase(phrase)
     uses, total = verbatim_places(archive, phrase)
     originals = [u for u in uses if u.exposure.original]
@@ -332,6 +340,7 @@ def _own(u: Use) -> bool:
 def verify_quote(archive: Archive, voice: str, quote: str, *, semantic: bool = True,
                  embedder: Embedder | None = None) -> QuoteVerdict:
     """Did ``voice`` (a shortcut, display name or character) say ``quote``? See the module docstring."""
+    _sqlite_only(archive)
     quote = _phrase(quote)
     _known_voice(archive, voice)
     mine, _ = verbatim_places(archive, quote, voice=voice)

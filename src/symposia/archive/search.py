@@ -24,6 +24,7 @@ Honest results:
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -224,12 +225,16 @@ def turn_info(archive: Archive, ids: Sequence[int]) -> dict[int, dict[str, Any]]
         rows = archive.query(
             "SELECT t.id, t.session_id, COALESCE(s.kind, '') AS kind, t.seq, t.role, t.voice, t.voice_name, "
             "t.started_at, COALESCE(t.model_reported, t.model_requested, '') AS model, "
-            "COALESCE(s.title, '') AS title, json_extract(s.meta_json, '$.source_path') AS source_file "
+            "COALESCE(s.title, '') AS title, COALESCE(s.meta_json, '{}') AS smeta "
             "FROM turns t LEFT JOIN sessions s ON s.id = t.session_id "
             f"WHERE t.id IN ({','.join('?' * len(part))})",
             part,
         )
-        out.update({int(r["id"]): dict(r) for r in rows})
+        for r in rows:
+            info = dict(zip(r.keys(), tuple(r), strict=True))
+            source = json.loads(info.pop("smeta") or "{}").get("source_path")
+            info["source_file"] = str(source) if source else None
+            out[int(info["id"])] = info
     return out
 
 
@@ -340,6 +345,11 @@ def _fts_ranked_bounded(archive: Archive, query: str, fts_query: str, n: int, fi
 def search_fts(archive: Archive, query: str, *, n: int = 10, filters: SearchFilters | None = None,
                field: Field = "answer", fts_query: str | None = None, notes: list[str] | None = None) -> list[Hit]:
     """Full-text search: the ``n`` best turns by bm25, each with a highlighted snippet."""
+    if archive.dialect == "postgresql":
+        # deferred: that module builds on this one (tsvector search with the same hits)
+        from symposia.archive.pg_search import search_fts_pg
+
+        return search_fts_pg(archive, query, n=n, filters=filters, field=field)
     fq = fts_query or build_fts_query(query, field)
     ranked = _fts_ranked_bounded(archive, query, fq, n, filters, field, notes)
     info = turn_info(archive, [i for i, _ in ranked])
@@ -457,6 +467,11 @@ def search(archive: Archive, query: str, *, n: int = 10, filters: SearchFilters 
 def _count(archive: Archive, query: str, fq: str, field: Field, filters: SearchFilters | None) -> tuple[int, bool]:
     """How many turns match (exactly when the archive is small or a filter applies, else estimated)."""
     where, params = filter_sql(filters)
+    if archive.dialect == "postgresql":
+        # deferred: that module builds on this one (tsvector search with the same hits)
+        from symposia.archive.pg_search import count_fts_pg
+
+        return count_fts_pg(archive, query, filters=filters, field=field), True
     lo, hi = id_range(archive)
     if where or hi - lo + 1 <= PROBE_ROWS:
         rows = archive.query(

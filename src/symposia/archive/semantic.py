@@ -15,6 +15,7 @@ after the sidecar was built are searched by brute force beside it, until the nex
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import math
@@ -27,6 +28,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from symposia import paths
 from symposia.archive.filters import SearchFilters, filter_sql
 from symposia.archive.store import Archive
 from symposia.codec import datetime_to_iso
@@ -244,7 +246,11 @@ class IVFIndex:
 
 
 def sidecar_path(archive: Archive) -> Path:
-    """Where the IVF sidecar of this archive lives: ``<archive>.vec/`` beside the file."""
+    """Where the IVF sidecar of this archive lives: ``<archive>.vec/`` beside the file; for a PostgreSQL
+    archive (vectors in the database, searched here) a cache folder per URL in the user data dir."""
+    if isinstance(archive.path, str):
+        digest = hashlib.sha256(archive.path.encode()).hexdigest()[:16]
+        return paths.data_dir() / "vec-cache" / f"{digest}.vec"
     return archive.path.with_name(archive.path.name + ".vec")
 
 

@@ -13,6 +13,7 @@ event-loop thread, and each call is a few milliseconds of local disk.
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import sqlite3
@@ -22,9 +23,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from symposia.archive.migrations import migrate
+from symposia.archive.postgres import connect as pg_connect
+from symposia.archive.postgres import is_postgres_url, safe_url
 from symposia.codec import (
     SESSION_STATUSES,
     datetime_to_iso,
@@ -174,6 +177,7 @@ def _turn_from_row(row: sqlite3.Row) -> TurnRecord:
                 "error": json.loads(error_json) if error_json is not None else None,
                 "started_at": row["started_at"],
                 "ended_at": row["ended_at"],
+                "flags": (row["flags"] or "").split(),
             },
             "meta": json.loads(row["meta_json"]),
         }
@@ -202,10 +206,15 @@ def _rollback(conn: sqlite3.Connection) -> None:
 class Archive:
     """The SQLite archive. Open with :meth:`open`; use as a context manager or call :meth:`close`."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path | str) -> None:
         self._conn = conn
         self._lock = threading.RLock()
-        self.path = path
+        self.path = path  # the file, or a PostgreSQL URL without its password
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``: which database holds this archive."""
+        return str(getattr(self._conn, "dialect", "sqlite"))
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -214,8 +223,13 @@ class Archive:
         """Open (creating if needed) and migrate the archive at ``path``.
 
         ``None`` means the default from :func:`symposia.paths.archive_path` (``SYMPOSIA_ARCHIVE``
-        or the user data dir).
+        or the user data dir). A ``postgresql://`` URL (as ``path`` or in ``SYMPOSIA_ARCHIVE``) opens a
+        PostgreSQL archive instead (:mod:`symposia.archive.postgres`).
         """
+        url = path if path is not None else os.environ.get("SYMPOSIA_ARCHIVE")
+        if is_postgres_url(url):
+            assert isinstance(url, str)
+            return cls(cast(sqlite3.Connection, pg_connect(url)), safe_url(url))
         p = archive_path(path)
         in_memory = str(p) == ":memory:"
         if not in_memory:

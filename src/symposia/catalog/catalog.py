@@ -76,6 +76,7 @@ class Preset:
     name: str
     voices: tuple[str, ...]
     description: str = ""
+    chair: str | None = None  # the voice that chairs this council when none is named
 
 
 
@@ -238,6 +239,7 @@ class _VoiceIn(_Strict):
 class _PresetIn(_Strict):
     name: str | None = None
     voices: list[str] | None = None
+    chair: str | None = None
     description: str | None = None
 
 
@@ -437,14 +439,15 @@ def _build_preset(name: str, d: dict[str, Any], origins: _Origins, voices: Mappi
     members = d.get("voices")
     if not members:
         raise _missing(origins, "presets", name, "voices", "list the voice shortcuts of this preset")
-    out: list[str] = []
-    for m in members:
+    def known(m: str, field: str) -> str:
         key = m.strip().casefold()
         if key not in voices:
             close = _close(key, voices)
             hint = f" Did you mean: {', '.join(close)}?" if close else ""
-            src = origins[("presets", name, "voices")]
-            raise src.error(f"preset {name!r} names unknown voice {m!r}.{hint}", "presets", name, "voices")
-        out.append(key)
-    return Preset(key=name, name=d.get("name") or name, voices=tuple(out),
-                  description=d.get("description", ""))
+            src = origins[("presets", name, field)]
+            raise src.error(f"preset {name!r} names unknown voice {m!r}.{hint}", "presets", name, field)
+        return key
+
+    chair = d.get("chair")
+    return Preset(key=name, name=d.get("name") or name, voices=tuple(known(m, "voices") for m in members),
+                  description=d.get("description", ""), chair=known(chair, "chair") if chair else None)

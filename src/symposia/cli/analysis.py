@@ -17,6 +17,7 @@ from rich.table import Table
 
 from symposia import paths
 from symposia.api import run_sync
+from symposia.cli.batches import BATCH_HELP, QUEUE_HELP, use_batches, use_queue
 from symposia.cli.context import Options, err, friendly_errors, out, pass_options
 from symposia.cli.live import LiveView, usage_table
 from symposia.dialogue.study import StudyPlan, load_prompt_file, run_study
@@ -113,6 +114,17 @@ def _verdict(v: Any) -> None:
     out.print(f"[bold]{escape(v.headline)}[/]")
     for p in v.points:
         out.print(f"  • {escape(p)}")
+
+
+def session_verdict(archive: Any, session_id: str) -> list[Path]:
+    """Analyse a finished session as `symposia analyze` does by default, write the report and heatmap to
+    the data dir, print the verdict; return the files written."""
+    from symposia.analysis import analyze_session, write_report  # deferred: see the module docstring
+
+    a = analyze_session(archive, session_id)
+    written = write_report(a, paths.data_dir() / "analysis" / session_id)
+    _verdict(a.verdict)
+    return written
 
 
 _RENAMED = ("--controls was two things: use --control-prompts FILE for `study` (prompts to run) and "
@@ -259,17 +271,22 @@ def analyze_cmd(opts: Options, session_id: str, floor_answers: Path | None, floo
 @click.option("-s", "--system", help="System prompt for every call.")
 @click.option("-t", "--temperature", type=float)
 @click.option("--max-tokens", type=int)
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1),
+              help="Base sampling seed: each call's seed derives from it and its step (default: fresh, recorded).")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True)
 @click.option("--resume", "resume_id", help="Finish a stopped study; finished calls are not repeated.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Folder for the report.")
 @click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
+@click.option("--batch", "batch", is_flag=True, help=BATCH_HELP)
+@click.option("--queue", "queue", is_flag=True, help=QUEUE_HELP)
+@click.option("--no-report", is_flag=True, help="Store the calls only; analyse later with `symposia analyze ID`.")
 @pass_options
 @friendly_errors
 def study_cmd(opts: Options, prompts_file: Path | None, voices: str | None, preset: str | None, samples: int,
               control_prompts: Path | None, echo: bool, reword: str | None, system: str | None,
-              temperature: float | None,
-              max_tokens: int | None, concurrency: int, resume_id: str | None, out_dir: Path | None,
-              as_json: bool) -> None:
+              temperature: float | None, max_tokens: int | None, seed: int | None, concurrency: int,
+              resume_id: str | None, out_dir: Path | None, as_json: bool, batch: bool, queue: bool,
+              no_report: bool) -> None:
     """Put each prompt of PROMPTS_FILE to each voice in a fresh context, K samples, plus a control
     battery; then intra, inter, floor, lift, permutation tests and bootstrap CIs per voice pair.
 
@@ -278,9 +295,14 @@ def study_cmd(opts: Options, prompts_file: Path | None, voices: str | None, pres
       symposia study prompts.toml --voices qwen,grok,kimi --samples 5 --control-prompts controls.toml
       symposia study prompts.toml --voices qwen,grok --samples 5 --control-prompts controls.toml --echo
       symposia study --resume 20260201-0930-study
+      symposia study prompts.toml --voices opus,gpt --samples 20 --batch    (half price, within 24 h)
     """
 
     with opts.open() as s:
+        if batch:
+            use_batches(s)
+        if queue:
+            use_queue(s, opts)
         session_id: str | None = None
         if resume_id:
             session = s.archive.get_session(resume_id)
@@ -303,7 +325,7 @@ def study_cmd(opts: Options, prompts_file: Path | None, voices: str | None, pres
                              controls=tuple(load_prompt_file(control_prompts)) if control_prompts else (),
                              echo=echo,
                              reword=s.catalog.voice(reword).shortcut if reword else None, system=system,
-                             temperature=temperature, max_tokens=max_tokens, concurrency=concurrency)
+                             temperature=temperature, max_tokens=max_tokens, concurrency=concurrency, seed=seed)
             err.print(f"[dim]{plan.calls} calls planned.[/]")
         view = LiveView(err)
         outcome: Any = None
@@ -322,5 +344,7 @@ def study_cmd(opts: Options, prompts_file: Path | None, voices: str | None, pres
                 status = s.archive.get_session(sid).status
                 err.print(f"[dim]session {sid} ({status}) in {s.archive.path}[/]")
                 if status != "complete":
-                    err.print(f"[yellow]Resume with: symposia study --resume {sid}[/]")
-        _report_study(s.archive, outcome.session_id, out_dir, as_json)
+                    again = " --batch" if batch else ""
+                    err.print(f"[yellow]Resume with: symposia study --resume {sid}{again}[/]")
+        if not no_report:
+            _report_study(s.archive, outcome.session_id, out_dir, as_json)

@@ -24,6 +24,8 @@ def _footer(turn: TurnRecord, archive: str) -> str:
     if u.cost:
         parts.append(f"${u.cost:.4f}" + (" (estimated)" if "cost_estimated" in turn.meta else ""))
     parts.append(f"{r.latency_s:.1f}s")
+    if turn.request.params.seed is not None:
+        parts.append(f"seed {turn.request.params.seed}")
     if r.attempts > 1:
         parts.append(f"{r.attempts} attempts")
     return f"stored as {' · '.join(parts)} in {archive}"
@@ -40,12 +42,14 @@ def _footer(turn: TurnRecord, archive: str) -> str:
 @click.option("-s", "--system", help="System prompt for this call.")
 @click.option("-t", "--temperature", type=float, help="Sampling temperature (default: the voice's).")
 @click.option("--max-tokens", type=int, help="Limit the answer's length in tokens.")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1),
+              help="Sampling seed (local voices reproduce an answer from it; by default a fresh one, recorded).")
 @click.option("--json", "as_json", is_flag=True, help="Print the stored turn as JSON instead of streaming.")
 @pass_options
 @friendly_errors
 def ask_cmd(opts: Options, voice: str | None, question: str | None, cont: bool, cid: str | None,
             template_name: str | None, system: str | None, temperature: float | None, max_tokens: int | None,
-            as_json: bool) -> None:
+            seed: int | None, as_json: bool) -> None:
     """Ask VOICE one QUESTION (or read it from stdin); stream the answer and store it.
 
     \b
@@ -96,9 +100,10 @@ def ask_cmd(opts: Options, voice: str | None, question: str | None, cont: bool, 
             err.print(f"[bold]{escape(v.name)}[/] [dim]({escape(v.shortcut)} · {escape(v.model)})[/]")
         if following:
             turn = s.continue_conversation(q, session_id=sid, voice=v.shortcut, system=system,
-                                           temperature=temperature, max_tokens=max_tokens, on_event=on_event)
+                                           temperature=temperature, max_tokens=max_tokens, seed=seed,
+                                           on_event=on_event)
         else:
-            turn = s.ask(v.shortcut, q, system=system, temperature=temperature, max_tokens=max_tokens,
+            turn = s.ask(v.shortcut, q, system=system, temperature=temperature, max_tokens=max_tokens, seed=seed,
                          params=template.params if template else None, on_event=on_event)
         if as_json:
             click.echo(json.dumps(turn_to_dict(turn), ensure_ascii=False, indent=2))

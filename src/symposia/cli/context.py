@@ -24,7 +24,7 @@ err = Console(stderr=True, soft_wrap=True, highlight=False)
 class Options:
     """Values of the group's options, passed to every command."""
 
-    def __init__(self, archive: Path | None, config: Path | None) -> None:
+    def __init__(self, archive: Path | str | None, config: Path | None) -> None:
         self.archive = archive
         self.config = config
 

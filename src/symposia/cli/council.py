@@ -13,6 +13,8 @@ import click
 from rich.markup import escape
 
 from symposia import paths
+from symposia.cli.analysis import session_verdict
+from symposia.cli.batches import BATCH_HELP, QUEUE_HELP, use_batches, use_queue
 from symposia.cli.context import Options, err, friendly_errors, out, pass_options, read_text_argument
 from symposia.cli.live import LiveView, usage_table
 from symposia.dialogue.council import CouncilPlan, council_preview, run_council
@@ -63,13 +65,16 @@ def save_transcript(s: Any, session_id: str, out_path: Path | None) -> Path:
 @click.option("-m", "--voice", "voices", multiple=True, help="A voice; repeat for several (-m qwen -m grok).")
 @click.option("--rounds", type=click.IntRange(1, 10), default=1, show_default=True,
               help="Later rounds show each voice the others' previous answers.")
-@click.option("--chair", help="A voice that writes the synthesis (agreement, divergence, unique insights…).")
+@click.option("--chair", help="A voice that writes the synthesis (agreement, divergence, unique insights…); "
+              "default: the preset's chair, if it names one.")
 @click.option("--rank", is_flag=True, help="Add anonymised peer ranking of the final round (each ranker its own "
               "shuffled order, its own answer left out).")
 @click.option("--rank-self", is_flag=True, help="With --rank: rankers also rank their own (anonymised) answer.")
 @click.option("-s", "--system", help="System prompt for every voice.")
 @click.option("-t", "--temperature", type=float)
 @click.option("--max-tokens", type=int)
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1),
+              help="Base sampling seed: each call's seed derives from it and its step (default: fresh, recorded).")
 @click.option("--token-budget", type=int, default=6000, show_default=True,
               help="How much of the others' answers a voice is shown in later rounds (tokens, estimated).")
 @click.option("--max-cost", type=float, help="Stop before the reported spend would pass this many dollars/credits.")
@@ -77,12 +82,17 @@ def save_transcript(s: Any, session_id: str, out_path: Path | None) -> Path:
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the Markdown transcript (default: the data dir's transcripts/).")
 @click.option("--json", "as_json", is_flag=True, help="Print the session as JSON at the end.")
+@click.option("--batch", "batch", is_flag=True, help=BATCH_HELP)
+@click.option("--queue", "queue", is_flag=True, help=QUEUE_HELP)
+@click.option("--analyze/--no-analyze", default=True, show_default=True,
+              help="After the council, measure what the voices share (as `symposia analyze`) and print the verdict.")
 @pass_options
 @friendly_errors
 def council_cmd(opts: Options, question: str | None, preset: str | None, voices: tuple[str, ...], rounds: int,
                 chair: str | None, rank: bool, rank_self: bool, system: str | None, temperature: float | None,
-                max_tokens: int | None, token_budget: int, max_cost: float | None, dry_run: bool,
-                out_path: Path | None, as_json: bool) -> None:
+                max_tokens: int | None, seed: int | None, token_budget: int, max_cost: float | None,
+                dry_run: bool, out_path: Path | None, as_json: bool, batch: bool, queue: bool,
+                analyze: bool) -> None:
     """Put one QUESTION to several voices at once; optional rounds, chair synthesis and ranking.
 
     \b
@@ -96,6 +106,7 @@ def council_cmd(opts: Options, question: str | None, preset: str | None, voices:
         names: list[str] = []
         if preset:
             names += list(s.catalog.preset(preset).voices)
+            chair = chair or s.catalog.preset(preset).chair
         names += list(voices)
         if not names:
             raise click.UsageError("name the voices: --preset NAME or -m VOICE (repeatable)")
@@ -107,7 +118,7 @@ def council_cmd(opts: Options, question: str | None, preset: str | None, voices:
         plan = CouncilPlan(question=q, voices=tuple(resolved), rounds=rounds, chair=chair, rank=rank,
                            rank_self=rank_self,
                            system=system, temperature=temperature, max_tokens=max_tokens,
-                           token_budget=token_budget, max_cost=max_cost, preset=preset)
+                           token_budget=token_budget, max_cost=max_cost, preset=preset, seed=seed)
         if dry_run:
             for v, req in council_preview(s.runtime, plan):
                 out.print(f"[bold]{escape(v.name)}[/] ({escape(v.shortcut)} · {escape(v.model)}) would be sent:")
@@ -116,8 +127,12 @@ def council_cmd(opts: Options, question: str | None, preset: str | None, voices:
             if rounds > 1:
                 out.print("[dim]Later rounds add the others' answers, which do not exist yet.[/]")
             return
+        if batch:
+            use_batches(s)
+        if queue:
+            use_queue(s, opts)
         run_and_report(s, lambda view: run_council(s.runtime, plan, observer=view), out_path, as_json,
-                       after=print_ranking)
+                       after=print_ranking, keep_answers=not as_json, analyze=analyze and not as_json)
 
 
 def print_ranking(s: Any, session_id: str) -> None:
@@ -142,11 +157,15 @@ def print_ranking(s: Any, session_id: str) -> None:
 
 
 def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool, session_id: str | None = None,
-                   live: bool = True, after: Any = None) -> None:
-    """Run an orchestrator under the live view, then print the usage table and write the transcript."""
+                   live: bool = True, after: Any = None, keep_answers: bool = False, analyze: bool = False) -> None:
+    """Run an orchestrator under the live view, then print the usage table and write the transcript.
+
+    ``keep_answers``: print each answer in full as it finishes. ``analyze``: then analyse the session
+    (when at least two voices answered), print the verdict and where the report and heatmap went.
+    """
     from symposia.api import run_sync
 
-    view = LiveView(err)
+    view = LiveView(err, keep_answers=keep_answers)
     view.interactive = view.interactive and live
     outcome: Any = None
     before = _last_session(s)
@@ -166,8 +185,17 @@ def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool, ses
                 after(s, sid)
             target = save_transcript(s, sid, out_path)
             status = s.archive.get_session(sid).status
+            report: list[Path] = []
+            if analyze and status == "complete" and len({t.voice for t in turns
+                                                         if t.role == "voice" and t.result.ok}) >= 2:
+                err.print("[dim]Measuring what the voices share…[/]")
+                report = session_verdict(s.archive, sid)
             err.print(f"[dim]session {sid} ({status}) in {s.archive.path}[/]")
             err.print(f"transcript: {target}")
+            heatmaps = [str(p) for p in report if ".heatmap." in p.name]
+            if report:
+                err.print(f"report: {', '.join(str(p) for p in report if str(p) not in heatmaps)}")
+                err.print(f"heatmap: {', '.join(heatmaps)}")
             rt = s.runtime
             if rt.calls_kept:
                 err.print(f"[dim]calls: {rt.calls_made} made, {rt.calls_kept} kept from the record[/]")
@@ -195,10 +223,11 @@ def _last_session(s: Any) -> str | None:
                    "unchanged are kept, the rest are made; both plan versions are recorded.")
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the session as JSON at the end.")
+@click.option("--batch", "batch", is_flag=True, help=BATCH_HELP)
 @pass_options
 @friendly_errors
 def resume_cmd(opts: Options, session_id: str, max_cost: float | None, plan_file: Path | None,
-               out_path: Path | None, as_json: bool) -> None:
+               out_path: Path | None, as_json: bool, batch: bool) -> None:
     """Finish an interrupted or incomplete session; calls already stored are not repeated (nor paid for again).
 
     \b
@@ -209,6 +238,8 @@ def resume_cmd(opts: Options, session_id: str, max_cost: float | None, plan_file
     from symposia.dialogue.resume import resume_session
 
     with opts.open() as s:
+        if batch:
+            use_batches(s)
         session = s.archive.get_session(session_id)
         plan = load_plan(plan_file) if plan_file is not None else None  # the live view notes the diff
         run_and_report(s, lambda view: resume_session(s.runtime, session.id, observer=view, max_cost=max_cost,

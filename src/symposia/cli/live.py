@@ -1,5 +1,6 @@
 """The terminal's live view of a session: a panel per voice streaming as tokens arrive, then a table of
-tokens, cost and latency per call. On a non-terminal (pipes, CI) it prints one line per finished call."""
+tokens, cost and latency per call. On a non-terminal (pipes, CI) it prints one line per finished call.
+With ``keep_answers`` every finished answer is printed in full as it ends and stays on screen."""
 
 from __future__ import annotations
 
@@ -52,8 +53,9 @@ class _Pane:
 class LiveView:
     """An Observer that draws to a Rich console (stderr by default)."""
 
-    def __init__(self, console: Console, *, max_panes: int = 8) -> None:
+    def __init__(self, console: Console, *, max_panes: int = 8, keep_answers: bool = False) -> None:
         self.console = console
+        self.keep_answers = keep_answers
         self.panes: dict[str, _Pane] = {}
         self.order: list[str] = []
         self.notes: list[str] = []
@@ -115,12 +117,24 @@ class LiveView:
         pane = self.panes.get(key)
         if pane is not None:
             pane.done = turn
-        if not self.interactive:
+        if self.keep_answers and turn.result.ok:
+            # Printed above the live panes (Rich keeps it there when they go), or in sequence on a pipe.
+            label = pane.label if pane is not None else key
+            self.console.print(_answer_panel(turn, label, max(40, min(self.console.width, 100))), soft_wrap=False)
+        elif not self.interactive:
             r = turn.result
             mark = "✗" if not r.ok else "✓"
             extra = f" — {r.error.message}" if r.error else (f" [{' '.join(r.flags)}]" if r.flags else "")
             self.console.print(f"{mark} {escape(turn.voice_name)} ({escape(key)}) {r.latency_s:.1f}s{escape(extra)}")
         self._refresh()
+
+
+def _answer_panel(turn: TurnRecord, label: str, width: int) -> Panel:
+    """A finished answer in full, titled with its voice and step, its time and flags underneath."""
+    r = turn.result
+    flags = f" · [yellow]{' '.join(r.flags)}[/]" if r.flags else ""
+    return Panel(Text(r.text.strip() or "(empty)"), title=escape(f"{turn.voice_name} · {label}"),
+                 subtitle=f"{r.latency_s:.1f}s{flags}", border_style="yellow" if r.flags else "green", width=width)
 
 
 def usage_table(turns: Sequence[TurnRecord], title: str = "Calls") -> Table:

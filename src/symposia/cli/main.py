@@ -9,11 +9,14 @@ from pathlib import Path
 
 import click
 
+from symposia.archive.postgres import is_postgres_url
 from symposia.cli import (
     analysis,
     annotate,
+    archives,
     arena,
     ask,
+    batches,
     chat,
     council,
     importing,
@@ -34,12 +37,13 @@ from symposia.version import __version__
 
 @click.group(cls=SymposiaGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="symposia")
-@click.option("--archive", type=click.Path(dir_okay=False, path_type=Path), envvar="SYMPOSIA_ARCHIVE",
-              help="SQLite archive to use (default: the user data dir; env SYMPOSIA_ARCHIVE).")
+@click.option("--archive", envvar="SYMPOSIA_ARCHIVE", metavar="FILE|URL",
+              help="SQLite archive file, or a postgresql://user:pass@host/db URL for a shared PostgreSQL "
+                   "archive (default: the user data dir; env SYMPOSIA_ARCHIVE).")
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path),
               help="User config TOML extending the voice catalog (default: the user config dir).")
 @click.pass_context
-def cli(ctx: click.Context, archive: Path | None, config: Path | None) -> None:
+def cli(ctx: click.Context, archive: str | None, config: Path | None) -> None:
     """Convene dialogues across language models, record every word, measure what they share.
 
     \b
@@ -58,7 +62,7 @@ def cli(ctx: click.Context, archive: Path | None, config: Path | None) -> None:
       symposia analyze SESSION        convergence against a floor; echo vs unprompted
       symposia serve                  browse it all at http://127.0.0.1:8765
     """
-    ctx.obj = Options(archive, config)
+    ctx.obj = Options(archive if archive is None or is_postgres_url(archive) else Path(archive), config)
 
 
 cli.add_command(ask.ask_cmd)
@@ -81,6 +85,9 @@ cli.add_command(publish.publish_cmd)
 cli.add_command(importing.import_cmd)
 cli.add_command(analysis.analyze_cmd)
 cli.add_command(analysis.study_cmd)
+cli.add_command(batches.batches_cmd)
+cli.add_command(batches.worker_cmd)
+cli.add_command(archives.archive_group)
 cli.add_command(serve.serve_cmd)
 cli.add_command(search.search_cmd)
 cli.add_command(search.index_cmd)

@@ -102,5 +102,5 @@ def presets_cmd(opts: Options, as_json: bool) -> None:
     table.add_column("name")
     table.add_column("voices")
     for p in catalog.presets.values():
-        table.add_row(p.key, p.name, ", ".join(p.voices))
+        table.add_row(p.key, p.name, ", ".join(p.voices) + (f" (chair: {p.chair})" if p.chair else ""))
     out.print(table)

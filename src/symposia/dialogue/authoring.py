@@ -18,7 +18,7 @@ import json
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from symposia import prompts
@@ -32,9 +32,9 @@ from symposia.dialogue.attribution import (
     speakers_from_turns,
 )
 from symposia.dialogue.observer import Observer
-from symposia.dialogue.runtime import Runtime
+from symposia.dialogue.runtime import Runtime, step_seed
 from symposia.errors import UnknownVoiceError
-from symposia.records import Message, TurnRecord
+from symposia.records import Message, Params, TurnRecord
 
 __all__ = [
     "AUTHORED_KINDS",
@@ -310,18 +310,21 @@ def judge_with(kind: str, speakers: Callable[[], Sequence[Speaker]], names: Mapp
 
 async def draft_checked(rt: Runtime, session_id: str, voice: Voice, messages: list[Message], judge: Judge, *,
                         system: str | None, key: str, meta: Mapping[str, Any], obs: Observer,
-                        role: Literal["host", "chair"] = "host", label: str = "drafting") -> DraftOutcome:
+                        role: Literal["host", "chair"] = "host", label: str = "drafting",
+                        params: Params | None = None) -> DraftOutcome:
     """Draft with ``voice``, judge, redraft at most :data:`MAX_REDRAFTS` times with the problems shown.
 
     Calls are stored under ``key`` (the first) and ``key:redraftN``; a refused draft's meta says
-    ``refused`` and why. Resuming replays the stored drafts without new calls."""
+    ``refused`` and why. Resuming replays the stored drafts without new calls. ``params`` override the
+    voice's; a ``seed`` among them is a base seed, each call's derived from it and its step key."""
     t = prompts.load("symposium")
     turns: list[TurnRecord] = []
     problem: str | None = None
     check: TextCheck | None = None
     for attempt in range(MAX_REDRAFTS + 1):
         k = key if attempt == 0 else f"{key}:redraft{attempt}"
-        req = rt.request_for(voice, messages, system=system)
+        req = rt.request_for(voice, messages, system=system,
+                             params=replace(params, seed=step_seed(params.seed, k)) if params else None)
         obs.turn_started(k, voice, label)
         turn = await rt.call(session_id, voice, req, role=role, step_key=k,
                              on_event=lambda ev, k=k: obs.event(k, ev),  # type: ignore[misc]

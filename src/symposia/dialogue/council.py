@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import random
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from symposia import prompts
@@ -20,7 +20,7 @@ from symposia.catalog import Voice
 from symposia.dialogue.authoring import draft_checked, judge_with, outside_voices, session_speakers
 from symposia.dialogue.observer import NullObserver, Observer
 from symposia.dialogue.ranking import parse_ranking, ranking_table
-from symposia.dialogue.runtime import Runtime
+from symposia.dialogue.runtime import Runtime, step_seed
 from symposia.dialogue.visibility import council_round_messages
 from symposia.errors import BudgetExceeded
 from symposia.records import ErrorInfo, Message, Params, TurnRecord, TurnRequest
@@ -43,6 +43,7 @@ class CouncilPlan:
     token_budget: int = 6000  # what a voice is shown of the others' answers in later rounds
     max_cost: float | None = None
     preset: str | None = None
+    seed: int | None = None  # each call's seed derives from it and its step (None: a fresh seed per call)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -58,7 +59,12 @@ class CouncilPlan:
 
     @property
     def params(self) -> Params:
-        return Params(temperature=self.temperature, max_tokens=self.max_tokens)
+        """The council's parameters; ``seed`` here is the base seed (see :meth:`params_for`)."""
+        return Params(temperature=self.temperature, max_tokens=self.max_tokens, seed=self.seed)
+
+    def params_for(self, step: str) -> Params:
+        """The parameters of one step's call: with ``seed`` set, that step's own seed."""
+        return replace(self.params, seed=step_seed(self.seed, step))
 
 
 # -- pure planning -------------------------------------------------------------------------------
@@ -175,8 +181,8 @@ async def run_council(rt: Runtime, plan: CouncilPlan, *, session_id: str | None 
                 else:
                     messages = council_round_messages(v.shortcut, plan.question, previous, names,
                                                       plan.token_budget)
-                request = rt.request_for(v, messages, system=plan.system, params=plan.params)
                 key = step_key(rnd, v.shortcut)
+                request = rt.request_for(v, messages, system=plan.system, params=plan.params_for(key))
                 obs.turn_started(key, v, f"round {rnd}")
                 turn = await rt.call(session_id, v, request, step_key=key,
                                      on_event=lambda ev: obs.event(key, ev),
@@ -208,7 +214,8 @@ async def run_council(rt: Runtime, plan: CouncilPlan, *, session_id: str | None 
                 text = rank_prompt(plan.question, {label: by_voice[x].result.text for label, x in label_map.items()})
                 key = f"rank:{v.shortcut}"
                 request = rt.request_for(v, [Message("user", text)],
-                                         system=str(prompts.load("council")["rank_system"]), params=plan.params)
+                                         system=str(prompts.load("council")["rank_system"]),
+                                         params=plan.params_for(key))
                 obs.turn_started(key, v, "ranking")
                 turn = await rt.call(session_id, v, request, step_key=key,
                                      on_event=lambda ev: obs.event(key, ev),
@@ -248,6 +255,7 @@ async def _chair(rt: Runtime, plan: CouncilPlan, session_id: str, outcome: Counc
     out = await draft_checked(rt, session_id, chair, [Message("user", chair_prompt(plan.question, outcome.rounds))],
                               judge_with("chair", lambda: speakers, names, strangers=strangers),
                               system=str(prompts.load("council")["chair_system"]), key="chair", obs=obs,
+                              params=plan.params,
                               role="chair", label="chair", meta={"kind": "synthesis", "step": "chair"})
     if out.accepted is not None:
         return out.accepted_turn
@@ -260,5 +268,6 @@ async def _chair(rt: Runtime, plan: CouncilPlan, session_id: str, outcome: Counc
 
 def council_preview(rt: Runtime, plan: CouncilPlan) -> list[tuple[Voice, TurnRequest]]:
     """What each voice would be sent in round 1 (``--dry-run``); later rounds depend on the answers."""
-    return [(v, rt.request_for(v, [Message("user", plan.question)], system=plan.system, params=plan.params))
+    return [(v, rt.request_for(v, [Message("user", plan.question)], system=plan.system,
+                               params=plan.params_for(step_key(1, v.shortcut))))
             for v in (rt.catalog.voice(name) for name in plan.voices)]

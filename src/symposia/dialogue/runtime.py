@@ -8,16 +8,17 @@ what makes an interrupted session resumable.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from symposia.archive import Archive, new_session_id
 from symposia.catalog import Catalog, Voice
 from symposia.catalog.prices import PriceTable, load_prices
 from symposia.keys import resolve_key
 from symposia.providers.base import Provider
-from symposia.providers.registry import make_provider
+from symposia.providers.registry import SEED_LIMIT, SEEDED_KINDS, fresh_seed, make_provider
 from symposia.providers.runner import run_turn
 from symposia.records import (
     ErrorInfo,
@@ -36,9 +37,32 @@ from symposia.records import (
 OnEvent = Callable[[TextChunk | ReasoningChunk | Restart], None]
 
 
+class CallExecutor(Protocol):
+    """How a runtime makes its calls when not one by one, live (e.g. in provider batches)."""
+
+    def slots(self, wanted: int) -> int:
+        """How many calls an orchestrator asking for ``wanted`` at once should let wait together."""
+        ...
+
+    async def run(self, provider: Provider, voice: Voice, request: TurnRequest, *, session_id: str,
+                  step_key: str | None, on_event: OnEvent | None = None) -> TurnResult | TurnRecord:
+        """The call's result, or its turn when someone else (a worker) made and stored it."""
+        ...
+
+    async def aclose(self) -> None: ...
+def step_seed(base: int | None, step_key: str) -> int | None:
+    """The seed of one step of a session run with ``--seed base``: fixed by both, different per step
+    (so the samples of a study differ, and the same command reproduces every one of them)."""
+    if base is None:
+        return None
+    digest = hashlib.sha256(f"{base}:{step_key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % SEED_LIMIT
+
+
 @dataclass
 class Runtime:
-    """Catalog + archive + one provider instance per configured provider."""
+    """Catalog + archive + one provider instance per configured provider; ``executor`` (None: live
+    calls through the runner) decides how each call is made."""
 
     catalog: Catalog
     archive: Archive
@@ -46,6 +70,11 @@ class Runtime:
     _providers: dict[str, Provider] = field(default_factory=dict)
     calls_made: int = 0  # model calls made by this runtime
     calls_kept: int = 0  # finished calls found in the record with the same inputs, not made again
+    executor: CallExecutor | None = None
+
+    def slots(self, wanted: int) -> int:
+        """How many calls an orchestrator should have in flight at once (its own limit when live)."""
+        return wanted if self.executor is None else self.executor.slots(wanted)
 
     def provider(self, voice: Voice) -> Provider:
         spec = self.catalog.provider_for(voice)
@@ -77,11 +106,19 @@ class Runtime:
     async def call(self, session_id: str, voice: Voice, request: TurnRequest, *,
                    role: Literal["voice", "host", "chair"] = "voice", step_key: str | None = None,
                    on_event: OnEvent | None = None, meta: dict[str, Any] | None = None) -> TurnRecord:
-        """Run one turn and store it; with ``step_key``, never repeat a finished call."""
+        """Run one turn and store it; with ``step_key``, never repeat a finished call.
+
+        A call to a seeded provider (the embedded models) without a seed gets a fresh one, drawn here so
+        that the stored request carries it; a finished call whose seed was drawn that way still counts
+        as the same call on resume.
+        """
+        draw = request.params.seed is None and self.catalog.provider_for(voice).kind in SEEDED_KINDS
         if step_key is not None:
             done = self.archive.find_turn(session_id, step_key)
             if done is not None and done.result.ok:
-                if done.request == request:
+                asked = replace(request, params=replace(request.params, seed=done.request.params.seed)) \
+                    if draw else request
+                if done.request == asked:
                     self.calls_kept += 1
                     return done
                 # the plan (or an earlier answer) changed what this call would be sent: keep the old
@@ -90,7 +127,16 @@ class Runtime:
                 self.archive.retire_turn(done.id, "its inputs changed")
         self.calls_made += 1
         provider = self.provider(voice)
-        result = await run_turn(provider, request, voice=voice.shortcut, on_event=on_event)
+        if draw:
+            request = replace(request, params=replace(request.params, seed=fresh_seed()))
+        if self.executor is not None:
+            outcome = await self.executor.run(provider, voice, request, session_id=session_id, step_key=step_key,
+                                              on_event=on_event)
+            if isinstance(outcome, TurnRecord):  # made and stored elsewhere (a worker)
+                return outcome
+            result = outcome
+        else:
+            result = await run_turn(provider, request, voice=voice.shortcut, on_event=on_event)
         meta = dict(meta or {})
         if result.usage.cost is None:
             estimate = self.prices.estimate(request.model, result.usage)
@@ -135,6 +181,8 @@ class Runtime:
         return self.archive.get_turn(self.archive.add_turn(record))
 
     async def aclose(self) -> None:
+        if self.executor is not None:
+            await self.executor.aclose()
         for p in self._providers.values():
             await p.aclose()
         self._providers.clear()

@@ -17,14 +17,14 @@ import asyncio
 import json
 import tomllib
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from symposia import prompts as prompt_files
 from symposia.catalog import Voice
 from symposia.dialogue.observer import NullObserver, Observer
-from symposia.dialogue.runtime import Runtime
+from symposia.dialogue.runtime import Runtime, step_seed
 from symposia.errors import SymposiaError
 from symposia.records import Message, Params, TurnRecord
 
@@ -72,6 +72,7 @@ class StudyPlan:
     max_tokens: int | None = None
     concurrency: int = 8
     title: str | None = None
+    seed: int | None = None  # each call's seed derives from it and its step (None: a fresh seed per call)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -89,7 +90,8 @@ class StudyPlan:
 
     @property
     def params(self) -> Params:
-        return Params(temperature=self.temperature, max_tokens=self.max_tokens)
+        """The study's parameters; ``seed`` here is the base seed (see :func:`step_seed`)."""
+        return Params(temperature=self.temperature, max_tokens=self.max_tokens, seed=self.seed)
 
     @property
     def calls(self) -> int:
@@ -123,7 +125,8 @@ class StudyCall:
 
 
 CallLoop = Callable[[Runtime, str, Sequence[StudyCall], Params, Observer], Awaitable[list[TurnRecord]]]
-"""Runs the calls of one phase for a session and returns their turns in the same order."""
+"""Runs the calls of one phase for a session and returns their turns in the same order. A ``seed`` in
+the params is the study's base seed: each call gets ``step_seed(seed, call.key)``."""
 
 
 def concurrent_loop(concurrency: int) -> CallLoop:
@@ -131,11 +134,12 @@ def concurrent_loop(concurrency: int) -> CallLoop:
 
     async def run(rt: Runtime, sid: str, calls: Sequence[StudyCall], params: Params,
                   obs: Observer) -> list[TurnRecord]:
-        gate = asyncio.Semaphore(max(1, concurrency))
+        gate = asyncio.Semaphore(max(1, rt.slots(concurrency)))
 
         async def one(c: StudyCall) -> TurnRecord:
             async with gate:
-                request = rt.request_for(c.voice, [Message("user", c.text)], system=c.system, params=params)
+                request = rt.request_for(c.voice, [Message("user", c.text)], system=c.system,
+                                         params=replace(params, seed=step_seed(params.seed, c.key)))
                 obs.turn_started(c.key, c.voice, c.key)
                 turn = await rt.call(sid, c.voice, request, step_key=c.key, role=c.role,
                                      on_event=lambda ev: obs.event(c.key, ev), meta={**c.meta, "step": c.key})

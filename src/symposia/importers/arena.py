@@ -11,24 +11,16 @@ import re
 from typing import Any
 
 from symposia.importers.chat import _usage
-from symposia.importers.common import (
-    NO_DATE,
-    ImportedSession,
-    ImportedTurn,
-    ImportError_,
-    Speaker,
-    VoiceMapper,
-    add_flag,
-    code_or_text,
-    fields,
-    find_date,
-    parse_date,
-    sections,
-    strip_md,
-    strip_rules,
-    title_and_head,
-)
+from symposia.importers.dates import FoundDate, find_date, parse_date_precise
+from symposia.importers.markdown import code_or_text, fields, sections_at, strip_md, strip_rules, title_and_head
+from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, ImportError_, add_flag, history_window
+from symposia.importers.speakers import Speaker, VoiceMapper
 from symposia.records import ErrorInfo, Message, Role
+
+# The headings this shape writes: turns, and the analysis sections after them. Any other heading
+# is part of the answer it sits in.
+_OWN_HEADING = re.compile(r"^##\s+(?:Turn\s+\d+\s*[—–-]|(?:LLM\s+)?(?:Analysis|Heuristics|Summary|Verdict|Scores?|"
+                          r"Statistics|Metrics|Notes)\b)", re.IGNORECASE)
 
 
 def detect(body: str) -> bool:
@@ -40,26 +32,38 @@ def detect_json(data: Any) -> bool:
         data.get("metadata"), dict)
 
 
-def _messages(topic: str, side: str, said: list[tuple[str, str]]) -> tuple[Message, ...]:
-    out = [Message("user", topic)] if topic else []
-    for who, text in said:
-        role: Role = "assistant" if who == side else "user"
-        if out and out[-1].role == role:  # keep roles alternating, as the arena sent them
-            out[-1] = Message(role, out[-1].content + "\n\n" + text)
-        else:
-            out.append(Message(role, text))
-    return tuple(out)
+class _Histories:
+    """What each side has seen so far: the topic, the other side's words as user messages and its
+    own as assistant messages (consecutive ones of one role merged), built as the turns come."""
+
+    def __init__(self, topic: str) -> None:
+        self.seen: dict[str, list[Message]] = {}
+        self.topic = topic
+
+    def of(self, side: str) -> list[Message]:
+        return self.seen.setdefault(side, [Message("user", self.topic)] if self.topic else [])
+
+    def said(self, who: str, text: str) -> None:
+        for side in {*self.seen, who}:
+            out = self.of(side)
+            role: Role = "assistant" if who == side else "user"
+            if out and out[-1].role == role:  # keep roles alternating, as the arena sent them
+                out[-1] = Message(role, out[-1].content + "\n\n" + text)
+            else:
+                out.append(Message(role, text))
 
 
 def _turns(session: ImportedSession, items: list[tuple[int, str, str, dict[str, Any]]],
            sides: dict[str, Speaker], topic: str) -> None:
-    said: list[tuple[str, str]] = []
+    seen = _Histories(topic)
+    for side in sides:
+        seen.of(side)
     for k, side, text, extra in items:
         sp = sides.get(side)
         if sp is None:
             raise ImportError_(f"turn {k} is by side {side!r}, which the file does not name")
         turn = ImportedTurn(role="voice", voice=sp.voice, voice_name=sp.name, text=text, model=sp.model,
-                            messages=_messages(topic, side, said), usage=extra.get("usage") or _usage(None),
+                            messages=(), usage=extra.get("usage") or _usage(None),
                             meta={"arena_turn": k, "side": side.lower(), **sp.meta()})
         if extra.get("error"):
             turn.error = ErrorInfo(kind="error", message=str(extra["error"]))
@@ -70,14 +74,17 @@ def _turns(session: ImportedSession, items: list[tuple[int, str, str, dict[str, 
             if turn.usage.completion_tokens == 0:
                 add_flag(turn, "zero_completion_tokens")
         session.turns.append(turn)
+        turn.messages, dropped = history_window(seen.of(side))
+        if dropped:
+            turn.meta["history_left_out"] = dropped
         if turn.error is None:
-            said.append((side, text))
+            seen.said(side, text)
 
 
 def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any]) -> ImportedSession:
     title, head = title_and_head(body)
     f = fields("\n".join(head))
-    when, source = find_date(front, head[1:], body, filename)
+    found = find_date(front, head[1:], body, filename)
     sides: dict[str, Speaker] = {}
     for side in ("A", "B"):
         value = f.get(f"Model {side}", "")
@@ -85,11 +92,11 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
         sides[side] = mapper.resolve(nick.group(1) if nick else "", code_or_text(value))
     topic = f.get("Topic", "")
     mode = f.get("Mode", "free")
-    session = ImportedSession(format="arena", kind="arena", title=title or "Arena", created_at=when or NO_DATE,
-                              meta={"date_source": source, "mode": mode})
+    session = ImportedSession(format="arena", kind="arena", title=title or "Arena", created_at=found.when or NO_DATE,
+                              meta={**found.meta(), "mode": mode})
     items: list[tuple[int, str, str, dict[str, Any]]] = []
     notes: list[str] = []
-    for sec in sections(body):
+    for sec in sections_at(body, _OWN_HEADING):
         m = re.match(r"Turn\s+(\d+)\s*[—–-]\s*(.*?)\s*\(([AB])\)\s*$", sec.heading or "")
         if m:
             text = strip_rules(sec.text)
@@ -114,14 +121,12 @@ def parse_json(data: dict[str, Any], *, filename: str, mapper: VoiceMapper) -> I
         "A": mapper.resolve(str(md.get("name_a") or ""), str(md.get("model_a_id") or "")),
         "B": mapper.resolve(str(md.get("name_b") or ""), str(md.get("model_b_id") or "")),
     }
-    when = parse_date(data.get("timestamp"))
-    source = "json_timestamp"
-    if when is None:
-        when, source = find_date({}, [], "", filename)
+    stamp, day = parse_date_precise(data.get("timestamp"))
+    found = FoundDate(stamp, "json_timestamp", day) if stamp else find_date({}, [], "", filename)
     topic = str(md.get("topic") or "")
     mode = str(md.get("mode") or "free")
     session = ImportedSession(format="arena", kind="arena", title=f"LLM Arena: {sides['A'].name} vs {sides['B'].name}",
-                              created_at=when or NO_DATE, meta={"date_source": source, "mode": mode})
+                              created_at=found.when or NO_DATE, meta={**found.meta(), "mode": mode})
     for key in ("heuristics", "llm_analysis"):
         if data.get(key) is not None:
             session.meta[key] = data[key]

@@ -1,7 +1,8 @@
 """Format C: a chat with one voice (``# Voices Chat: HOST <-> model``, ``## Round k`` sections), and its
 JSON twin (``{"model", "rounds": [{"round", "prompt", "response", "usage"} | {..., "error": true}]}``).
 
-Each answer's request holds the system prompt and the whole history before it, as the chat script
+Each answer's request holds the system prompt and the history before it (for long chats, the first
+message and the latest ones: HISTORY_LIMIT), as the chat script
 sent it. Known defects are repaired and flagged: a message sent line by line (rounds whose prompt
 is a lone list item or ``---``) is merged back into one host message (``line_split``); an empty
 response logged as a success with ``completion_tokens: 0`` is flagged ``zero_completion_tokens``.
@@ -13,25 +14,19 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from symposia.importers.common import (
-    NO_DATE,
-    ImportedSession,
-    ImportedTurn,
-    ImportError_,
-    Speaker,
-    VoiceMapper,
-    add_flag,
+from symposia.importers.dates import FoundDate, find_date, parse_date_precise
+from symposia.importers.markdown import (
     code_or_text,
     fields,
-    find_date,
     number,
-    parse_date,
-    sections,
+    sections_at,
     strip_md,
     strip_rules,
     title_and_head,
     unquote,
 )
+from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, ImportError_, add_flag, history_window
+from symposia.importers.speakers import Speaker, VoiceMapper
 from symposia.records import ErrorInfo, Message, Usage
 
 
@@ -65,6 +60,7 @@ def _usage(d: Any) -> Usage:
                  reasoning_tokens=num("reasoning_tokens"), cost=float(cost) if isinstance(cost, int | float) else None)
 
 
+_ROUND_HEADING = re.compile(r"^##\s+Round\s+\d+\b")  # the only heading that starts a section: answers have their own
 _TOKENS = re.compile(r"^\s*\*\[tokens:\s*(.*?)\]\*\s*$", re.MULTILINE)
 
 
@@ -96,7 +92,7 @@ def _build(session: ImportedSession, rounds: list[_Round], speaker: Speaker, hos
         for r in group:
             history.append(Message("user", r.prompt))
             turn = ImportedTurn(role="voice", voice=speaker.voice, voice_name=speaker.name, text=r.response,
-                                messages=tuple(history), system=system, model=speaker.model, usage=r.usage,
+                                messages=history_window(history)[0], system=system, model=speaker.model, usage=r.usage,
                                 meta={"round": group[0].number, "file_round": r.number, **speaker.meta()})
             if split:
                 add_flag(turn, "line_split")  # it answered one line of the message, not the message
@@ -121,16 +117,16 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
     f = fields("\n".join(head))
     model = code_or_text(f.get("Model", "")) or (m.group(2).strip() if m else "")
     speaker = mapper.resolve("" if "/" in model else model, model if "/" in model else "")
-    when, source = find_date(front, head[1:], body, filename)
+    found = find_date(front, head[1:], body, filename)
     system = f.get("System prompt") or None
     session = ImportedSession(format="chat", kind="chat", title=title or f"Chat with {speaker.name}",
-                              created_at=when or NO_DATE, meta={"date_source": source})
+                              created_at=found.when or NO_DATE, meta=found.meta())
     cost = number(f.get("Total cost"))
     if cost is not None:
         session.meta["total_cost"] = cost
     host_speaker = mapper.resolve(host)
     rounds: list[_Round] = []
-    for sec in sections(body):
+    for sec in sections_at(body, _ROUND_HEADING):
         rm = re.match(r"Round\s+(\d+)", sec.heading or "")
         if not rm:
             continue
@@ -163,13 +159,11 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
 def parse_json(data: dict[str, Any], *, filename: str, mapper: VoiceMapper) -> ImportedSession:
     model = str(data.get("model") or "")
     speaker = mapper.resolve(str(data.get("model_name") or ""), model)
-    when = parse_date(data.get("timestamp"))
-    source = "json_timestamp"
-    if when is None:
-        when, source = find_date({}, [], "", filename)
+    stamp, day = parse_date_precise(data.get("timestamp"))
+    found = FoundDate(stamp, "json_timestamp", day) if stamp else find_date({}, [], "", filename)
     system = data.get("system_prompt") or None
     session = ImportedSession(format="chat", kind="chat", title=f"Chat with {speaker.name}",
-                              created_at=when or NO_DATE, meta={"date_source": source})
+                              created_at=found.when or NO_DATE, meta=found.meta())
     if isinstance(data.get("total_cost"), int | float):
         session.meta["total_cost"] = float(data["total_cost"])
     rounds: list[_Round] = []

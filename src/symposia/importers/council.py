@@ -11,17 +11,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from symposia.importers.common import (
-    NO_DATE,
-    ImportedSession,
-    ImportedTurn,
-    ImportError_,
-    VoiceMapper,
-    add_flag,
+from symposia.importers.dates import find_date
+from symposia.importers.markdown import (
     code_or_text,
     fenced_mask,
     fields,
-    find_date,
+    is_rule,
     number,
     parse_table,
     strip_md,
@@ -29,6 +24,8 @@ from symposia.importers.common import (
     title_and_head,
     unquote,
 )
+from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, ImportError_, add_flag
+from symposia.importers.speakers import VoiceMapper
 from symposia.records import ErrorInfo, Message
 
 _FIELD_LINE = re.compile(r"^\s*\*\*(Model|Status|Response time|Tokens|Cost|Label|Error)\s*:\*\*.*$", re.IGNORECASE)
@@ -66,9 +63,18 @@ def _boundaries(lines: list[str]) -> list[tuple[int, str, str]]:
             nxt = next((ln for ln in lines[i + 1:i + 6] if ln.strip()), "")
             if re.match(r"^\s*\*\*(Model|Status)\s*:\*\*", nxt):
                 out.append((i, "voice", text))
-        elif level == 1 and out:
-            out.append((i, "other", text))
     return out
+
+
+def _preface(lines: list[str]) -> str:
+    """The text between the title (and its italic subtitle line) and the first section."""
+    body: list[str] = []
+    for line in lines:
+        if not body and (not line.strip() or line.startswith("# ") or is_rule(line)
+                         or re.fullmatch(r"\s*[*_][^*_\n].*[*_]\s*", line)):
+            continue
+        body.append(line)
+    return strip_rules("\n".join(body)).strip("\n")
 
 
 def _voice_name(heading: str) -> tuple[str, str | None]:
@@ -81,11 +87,11 @@ def _voice_name(heading: str) -> tuple[str, str | None]:
 
 def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any]) -> ImportedSession:
     title, head = title_and_head(body)
-    when, source = find_date(front, head[1:], body, filename)
+    found = find_date(front, head[1:], body, filename)
     lines = body.split("\n")
     bounds = _boundaries(lines)
     session = ImportedSession(format="council", kind="council", title=title or "Council",
-                              created_at=when or NO_DATE, meta={"date_source": source})
+                              created_at=found.when or NO_DATE, meta=found.meta())
     m = re.search(r"—\s*Automated via\s+(\S+)", "\n".join(head))
     if m:
         session.meta["generator"] = strip_md(m.group(1))
@@ -93,6 +99,9 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
     rnd = 1
     voices: list[str] = []
     question_index: int | None = None
+    preface = _preface(lines[: bounds[0][0] if bounds else len(lines)])
+    if preface:  # words before the question (why it was convened): the host's, not to be lost
+        session.turns.append(ImportedTurn(role="host", voice="host", voice_name="Host", text=preface, kind="context"))
     for n, (start, what, heading) in enumerate(bounds):
         end = bounds[n + 1][0] if n + 1 < len(bounds) else len(lines)
         text = strip_rules("\n".join(lines[start + 1:end]))
@@ -147,9 +156,6 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
             session.turns.append(ImportedTurn(role="chair", voice=chair.voice, voice_name=chair.name, text=text,
                                               kind="synthesis", model=chair.model,
                                               meta={"kind": "synthesis", **chair.meta()}))
-        elif text.strip():
-            session.turns.append(ImportedTurn(role="host", voice="host", voice_name="Host", text=text,
-                                              kind="note", meta={"heading": heading}))
     if question_index is not None:
         session.turns[question_index].meta["to"] = voices
     if not any(t.role == "voice" for t in session.turns):

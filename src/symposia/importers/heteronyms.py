@@ -12,20 +12,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from symposia.importers.common import (
-    NO_DATE,
-    ImportedSession,
-    ImportedTurn,
-    ImportError_,
-    Speaker,
-    VoiceMapper,
-    code_or_text,
-    fenced_mask,
-    fields,
-    find_date,
-    strip_md,
-    title_and_head,
-)
+from symposia.importers.dates import find_date
+from symposia.importers.markdown import code_or_text, fenced_mask, fields, strip_md, title_and_head
+from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, ImportError_
+from symposia.importers.speakers import Speaker, VoiceMapper
 
 _LINE = re.compile(r"^\*\*([A-Z][A-Z0-9 .'\u2019-]{1,40}?)(?:\*\*\s*:|:\*\*)[ \t]*(.*)$")
 _INTRO = re.compile(r"^\*\*([A-Z][A-Z0-9 .'\u2019-]{1,40}?)\*\*\s*[—–-]\s*(.+)$")
@@ -34,6 +24,9 @@ _INTRO = re.compile(r"^\*\*([A-Z][A-Z0-9 .'\u2019-]{1,40}?)\*\*\s*[—–-]\s*(.
 def detect(body: str) -> bool:
     names = {m.group(1) for line in body.split("\n") if (m := _LINE.match(line))}
     names -= {"USER", "ASSISTANT", "SYSTEM", "MODEL", "NOTE"}
+    # the person, or model names ("GPT-5.2", "GLM 4.7"): people and models talking, not characters
+    if names & {"ME", "YOU", "HUMAN", "HOST", "I"} or any(re.search(r"\d", n) for n in names):
+        return False
     return len(names) >= 2 or (bool(re.search(r"heteronym", body, re.IGNORECASE)) and len(names) >= 1)
 
 
@@ -58,9 +51,9 @@ def _model(mapper: VoiceMapper, front: dict[str, Any], head: list[str]) -> Speak
 
 def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any]) -> ImportedSession:
     title, head = title_and_head(body)
-    when, source = find_date(front, head, body, filename)
+    found = find_date(front, head, body, filename)
     session = ImportedSession(format="heteronyms", kind="heteronyms", title=title or filename,
-                              created_at=when or NO_DATE, meta={"date_source": source})
+                              created_at=found.when or NO_DATE, meta=found.meta())
     sp = _model(mapper, front, head)
     if sp is None:
         sp = Speaker("unknown-model", "Unknown model", "", "", False, "")
@@ -82,6 +75,8 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
                                    model=sp.model, meta={**sp.meta(), "character": said.group(1).strip()})
             session.turns.append(current)
             continue
+        if line.startswith("#") and not fenced:
+            session.meta.setdefault("headings", []).append(line.lstrip("#").strip())
         if line.startswith("#") or (not line.strip() and current is None):
             current = None
             continue

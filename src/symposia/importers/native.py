@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from symposia.codec import session_from_dict, turn_from_dict
-from symposia.importers.common import ImportedSession, ImportedTurn, ImportError_
+from symposia.importers.records import ImportedSession, ImportedTurn, ImportError_
+from symposia.importers.validation import check_export
 from symposia.render.transcript import JSON_FORMAT
 
 
@@ -21,6 +22,7 @@ def detect_json(data: Any) -> bool:
 def parse_json(data: dict[str, Any], *, filename: str) -> ImportedSession:
     if data.get("format") != JSON_FORMAT:
         raise ImportError_(f"transcript format {data.get('format')!r} is not one this version reads ({JSON_FORMAT})")
+    check_export(data)  # typed, field by field: a bad file is refused here, never stored
     try:
         session = session_from_dict(data["session"])
         turns = [turn_from_dict(t) for t in data.get("turns") or []]

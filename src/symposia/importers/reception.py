@@ -11,18 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from symposia.importers.common import (
-    NO_DATE,
-    ImportedSession,
-    ImportedTurn,
-    ImportError_,
-    VoiceMapper,
-    fields,
-    parse_date,
-    sections,
-    strip_rules,
-    title_and_head,
-)
+from symposia.importers.dates import FoundDate, parse_date_precise
+from symposia.importers.markdown import fields, sections, strip_rules, title_and_head
+from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, ImportError_
+from symposia.importers.speakers import VoiceMapper
 
 _FIELD = re.compile(r"^\s*\*\*[^*\n]+:\*\*.*$")
 _HOST_HEADINGS = re.compile(r"note|response|reflection|reply|commentary|context|reception", re.IGNORECASE)
@@ -39,11 +31,13 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
     m = re.match(r"(.*?)\s*\(([^)]+)\)\s*$", source)
     name, model = (m.group(1), m.group(2)) if m else (source, "")
     sp = mapper.resolve(name, model)
-    received = parse_date(front.get("received") or f.get("Received"))
-    original = parse_date(f.get("Original Timestamp") or f.get("Original timestamp"))
+    received, received_day = parse_date_precise(front.get("received") or f.get("Received"))
+    original, original_day = parse_date_precise(f.get("Original Timestamp") or f.get("Original timestamp"))
     date_source = "received" if received else ("original_timestamp" if original else "unknown")
     session = ImportedSession(format="reception", kind="reception", title=re.sub(r"^Reception:\s*", "", title),
-                              created_at=received or original or NO_DATE, meta={"date_source": date_source})
+                              created_at=received or original or NO_DATE,
+                              meta=FoundDate(received or original, date_source,
+                                             received_day if received else original_day).meta())
     for key in ("Channel", "Received", "Original Timestamp"):
         if f.get(key):
             session.meta[key.lower().replace(" ", "_")] = f[key]

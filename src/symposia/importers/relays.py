@@ -15,7 +15,7 @@ It takes the parsed session only, so it runs after any importer.
 from __future__ import annotations
 
 from symposia.dialogue.attribution import Speaker, TextCheck, check_host_text, check_row
-from symposia.importers.common import ImportedSession, ImportedTurn, add_flag
+from symposia.importers.records import ImportedSession, ImportedTurn, add_flag
 
 __all__ = ["FLAG", "check_relays"]
 

@@ -1,7 +1,8 @@
 """Format A: one question, one answer (``# Voice Conversation: <model id>`` with USER/ASSISTANT blocks).
 
 USER is the host, ASSISTANT the voice, an optional SYSTEM block the system prompt. A file with more
-than one exchange is imported as a chat; each answer's request holds the whole history before it.
+than one exchange is imported as a chat; each answer's request holds the history before it (the
+first message and the latest ones for long files).
 """
 
 from __future__ import annotations
@@ -9,16 +10,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from symposia.importers.common import (
-    NO_DATE,
-    ImportedSession,
-    ImportedTurn,
-    VoiceMapper,
-    add_flag,
-    find_date,
-    strip_rules,
-    title_and_head,
-)
+from symposia.importers.dates import find_date
+from symposia.importers.markdown import strip_rules, title_and_head
+from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, add_flag, history_window
+from symposia.importers.speakers import VoiceMapper
 from symposia.records import Message
 
 _BLOCK = re.compile(r"^\s*\*\*(USER|ASSISTANT|SYSTEM|HUMAN|AI)\s*:\*\*[ \t]*(.*)$", re.MULTILINE | re.IGNORECASE)
@@ -38,9 +33,9 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
         fm = re.search(r"\d{6}-(.+?)\.md$", filename)
         model = fm.group(1) if fm else ""
     speaker = mapper.resolve("" if "/" in model else model, model if "/" in model else "")
-    when, source = find_date(front, head[1:], body, filename)
+    found = find_date(front, head[1:], body, filename)
     session = ImportedSession(format="single", kind="ask", title=title or f"Conversation with {speaker.name}",
-                              created_at=when or NO_DATE, meta={"date_source": source})
+                              created_at=found.when or NO_DATE, meta=found.meta())
     host = str(front.get("host") or "Host")
     session.plan = {"kind": "ask", "voices": [speaker.voice], "host": {"name": host, "mode": "human"}}
     blocks = list(_BLOCK.finditer(body))
@@ -59,7 +54,8 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
             history.append(Message("user", text))
             continue
         turn = ImportedTurn(role="voice", voice=speaker.voice, voice_name=speaker.name, text=text,
-                            messages=tuple(history), system=system, model=speaker.model, meta=speaker.meta())
+                            messages=history_window(history)[0], system=system, model=speaker.model,
+                            meta=speaker.meta())
         if not text.strip():
             add_flag(turn, "empty")
         session.turns.append(turn)

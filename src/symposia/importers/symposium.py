@@ -22,16 +22,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from symposia.importers.common import (
-    NO_DATE,
-    ImportedSession,
-    ImportedTurn,
-    ImportError_,
-    Speaker,
-    VoiceMapper,
-    add_flag,
+from symposia.importers.dates import find_date
+from symposia.importers.markdown import (
     fenced_mask,
-    find_date,
     parse_table,
     sections,
     strip_md,
@@ -39,6 +32,8 @@ from symposia.importers.common import (
     title_and_head,
     unquote,
 )
+from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, ImportError_, add_flag
+from symposia.importers.speakers import Speaker, VoiceMapper
 from symposia.records import Message
 from symposia.text import locate
 
@@ -133,9 +128,12 @@ def _words(block: str) -> tuple[str, str]:
     return strip_rules("\n".join(quoted)).strip(), strip_rules("\n".join(prose)).strip()
 
 
-def _voice_section(ctx: _Ctx, heading: str, name: str, text: str) -> None:
+def _voice_section(ctx: _Ctx, heading: str, name: str, text: str, asked: ImportedTurn | None = None) -> None:
+    """One voice's section; ``asked`` is the blind round's question it answered, if it was one."""
     sp = ctx.mapper.resolve(name)
-    question: ImportedTurn | None = None
+    question: ImportedTurn | None = asked
+    if asked is not None:
+        asked.meta.setdefault("to", []).append(sp.voice)
     words: list[str] = []
     notes: list[str] = []
     fields: dict[str, str] = {}
@@ -174,6 +172,8 @@ def _voice_section(ctx: _Ctx, heading: str, name: str, text: str) -> None:
             words.append(f"**{label}:**\n\n{quoted}")
         if prose:
             notes.append(prose)
+    if not words and notes:  # a voice answering in plain prose (its own headings, lists, tables): its words
+        words, notes = notes, []
     meta: dict[str, Any] = {**sp.meta(), "family": family, "heading": heading}
     if fields:
         meta["fields"] = fields
@@ -189,6 +189,31 @@ def _voice_section(ctx: _Ctx, heading: str, name: str, text: str) -> None:
                       fields=fields)
     for note in notes:
         ctx.host_turn(note, "note", about=sp.voice, heading=heading)
+
+
+_BLIND_QUESTION = re.compile(r"^\*\*Question from (.+?) to (.+?):\*\*\s*$", re.MULTILINE)
+_SUB_VOICE = re.compile(r"^###\s+Voice\s*:\s*(.+?)\s*$")
+
+
+def _blind_round(ctx: _Ctx, heading: str, text: str) -> None:
+    """Our export's ``## Blind Round``: one question to several voices, then a ``### Voice: NAME``
+    section per voice (its answer, without the question repeated)."""
+    lines = text.split("\n")
+    mask = fenced_mask(lines)
+    starts = [i for i, (ln, f) in enumerate(zip(lines, mask, strict=True)) if not f and _SUB_VOICE.match(ln)]
+    head = "\n".join(lines[: starts[0] if starts else len(lines)])
+    qm = _BLIND_QUESTION.search(head)
+    asked: ImportedTurn | None = None
+    if qm:
+        rest = head[qm.end():]
+        note = re.search(r"^\s*\*(Asked blind[^*\n]*)\*\s*$", rest, re.MULTILINE)
+        words = rest[: note.start()] if note else rest
+        asked = ctx.host_turn(unquote(strip_rules(words).strip("\n")), "question", to=[], blind=True, heading=heading,
+                              **({"note": note.group(1)} if note else {}))
+    for k, start in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else len(lines)
+        name = _SUB_VOICE.match(lines[start]).group(1)  # type: ignore[union-attr]
+        _voice_section(ctx, f"Voice: {name}", name, strip_rules("\n".join(lines[start + 1:end])), asked)
 
 
 def _clean_quote(cell: str) -> str:
@@ -217,7 +242,7 @@ def _formulations(ctx: _Ctx, heading: str, text: str) -> None:
         texts = {i: t.text for i, t in enumerate(ctx.session.turns) if t.role == "voice" and t.voice == voice}
         hit = locate(quote, texts) if quote else None
         rows.append({"turn_index": hit.turn_id if hit else None, "voice": voice, "label": label, "quote": quote})
-    turn = ctx.host_turn(strip_rules(text), "formulations", rows=rows)
+    turn = ctx.host_turn(strip_rules(text), "formulations", rows=rows, heading=heading)
     if table.broken:
         add_flag(turn, "broken_table")
     rest = strip_rules("\n".join(lines[(start or 0) + used:]))
@@ -292,9 +317,9 @@ def _speaker_lines(ctx: _Ctx, heading: str, text: str) -> bool:
 
 def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any]) -> ImportedSession:
     title, head = title_and_head(body)
-    when, source = find_date(front, head, body, filename)
+    found = find_date(front, head, body, filename)
     session = ImportedSession(format="symposium", kind="symposium", title=title or filename,
-                              created_at=when or NO_DATE, meta={"date_source": source})
+                              created_at=found.when or NO_DATE, meta=found.meta())
     host = _find_host(body, front)
     host_sp = mapper.resolve(host)
     ctx = _Ctx(session, mapper, host, host_sp.voice if host_sp.mapped else None)
@@ -317,8 +342,10 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
         vm = _VOICE_HEADING.match(heading)
         if vm:
             _voice_section(ctx, heading, vm.group(1), text)
+        elif low.startswith("blind round"):
+            _blind_round(ctx, heading, text)
         elif low in ("context", "background", "introduction", "preface"):
-            ctx.host_turn(text, "context")
+            ctx.host_turn(text, "context", heading=heading)
         elif "observ" in low:
             ctx.host_turn(text, "observation", heading=heading)
         elif "formulation" in low and not low.startswith("synthesis"):
@@ -326,7 +353,7 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
         elif low.startswith("synthesis"):
             _synthesis(ctx, heading, text)
         elif low in ("closing", "coda", "epilogue", "closing note", "closing words"):
-            ctx.host_turn(text, "closing")
+            ctx.host_turn(text, "closing", heading=heading)
         elif (mapper.resolve(heading).mapped and not ctx.is_host(heading)) or re.search(
                 r"^\*\*(Question from .+|.+'s Response):\*\*", text, re.MULTILINE):
             _voice_section(ctx, heading, heading, text)
@@ -338,10 +365,14 @@ def parse(body: str, *, filename: str, mapper: VoiceMapper, front: dict[str, Any
         raise ImportError_("no recognisable structure: no voice section ('## Voice: NAME', "
                            "'**NAME's Response:**', '**NAME:** …') found")
     closing = next((t for t in session.turns if t.kind == "closing"), None)
-    if closing is not None and source in ("filename", "unknown"):
-        dt = find_date({}, [closing.text], "", "")[0]
-        if dt is not None:
-            session.created_at, session.meta["date_source"] = dt, "closing"
+    if closing is not None and found.source in ("filename", "unknown"):  # the document before the filename
+        in_closing = find_date({}, [closing.text], "", "")
+        if in_closing.when is not None:
+            session.created_at = in_closing.when
+            for key in ("date", "date_precision"):
+                session.meta.pop(key, None)
+            session.meta.update(in_closing.meta())
+            session.meta["date_source"] = "closing"
     session.plan = {"kind": "symposium", "title": title, "subtitle": subtitle,
                     "voices": ctx.voices(),
                     "host": {"name": host, "mode": "llm" if ctx.host_voice else "human",

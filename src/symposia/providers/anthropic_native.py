@@ -53,6 +53,38 @@ def shape_messages(
     return ("\n\n".join(sys_parts) if sys_parts else None), out
 
 
+def stop_reason(raw: str | None) -> FinishReason:
+    """Our finish reason for an Anthropic ``stop_reason``."""
+    return _STOP.get(raw, "unknown") if raw else "unknown"
+
+
+def messages_kwargs(request: TurnRequest) -> dict[str, Any]:
+    """The SDK's ``messages.create`` arguments for a request, without ``stream`` (sampling knobs and
+    ``Params.extra`` in ``extra_body``)."""
+    system, messages = shape_messages(request.system, request.messages)
+    p = request.params
+    kw: dict[str, Any] = {
+        "model": request.model,
+        "messages": messages,
+        "max_tokens": p.max_tokens if p.max_tokens is not None else DEFAULT_MAX_TOKENS,
+    }
+    if system:
+        kw["system"] = system
+    if p.stop:
+        kw["stop_sequences"] = list(p.stop)
+    # Sampling knobs travel in extra_body: newer SDKs dropped them from create()'s signature,
+    # but the JSON body is where the API reads them either way.
+    body: dict[str, Any] = {}
+    if p.temperature is not None:
+        body["temperature"] = p.temperature
+    if p.top_p is not None:
+        body["top_p"] = p.top_p
+    body.update(p.extra)
+    if body:
+        kw["extra_body"] = body
+    return kw
+
+
 class AnthropicProvider(SDKProvider[anthropic.AsyncAnthropic]):
     """Streams Messages from Anthropic (or any server speaking its wire format)."""
 
@@ -71,29 +103,7 @@ class AnthropicProvider(SDKProvider[anthropic.AsyncAnthropic]):
         return headers.get(self.request_id_header) or state.request_id
 
     def _kwargs(self, request: TurnRequest) -> dict[str, Any]:
-        system, messages = shape_messages(request.system, request.messages)
-        p = request.params
-        kw: dict[str, Any] = {
-            "model": request.model,
-            "messages": messages,
-            "max_tokens": p.max_tokens if p.max_tokens is not None else DEFAULT_MAX_TOKENS,
-            "stream": True,
-        }
-        if system:
-            kw["system"] = system
-        if p.stop:
-            kw["stop_sequences"] = list(p.stop)
-        # Sampling knobs travel in extra_body: newer SDKs dropped them from create()'s signature,
-        # but the JSON body is where the API reads them either way.
-        body: dict[str, Any] = {}
-        if p.temperature is not None:
-            body["temperature"] = p.temperature
-        if p.top_p is not None:
-            body["top_p"] = p.top_p
-        body.update(p.extra)
-        if body:
-            kw["extra_body"] = body
-        return kw
+        return {**messages_kwargs(request), "stream": True}
 
     def _read(self, ev: Any, state: StreamState) -> Iterator[StreamEvent]:
         et = ev.type

@@ -53,6 +53,38 @@ def _int_or_none(v: Any) -> int | None:
     return int(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
 
 
+def map_finish(raw: str | None) -> FinishReason:
+    """Our finish reason for a chat-completions ``finish_reason``."""
+    return _FINISH.get(raw, "unknown") if raw else "unknown"
+
+
+def chat_kwargs(request: TurnRequest) -> dict[str, Any]:
+    """The SDK's ``chat.completions.create`` arguments for a request, without streaming options
+    (``extra_body`` carries ``Params.extra``)."""
+    messages: list[dict[str, str]] = []
+    if request.system:
+        messages.append({"role": "system", "content": request.system})
+    messages.extend(m.to_dict() for m in request.messages)
+    kw: dict[str, Any] = {
+        "model": request.model,
+        "messages": messages,
+    }
+    p = request.params
+    if p.temperature is not None:
+        kw["temperature"] = p.temperature
+    if p.max_tokens is not None:
+        kw["max_tokens"] = p.max_tokens
+    if p.top_p is not None:
+        kw["top_p"] = p.top_p
+    if p.stop:
+        kw["stop"] = list(p.stop)
+    if p.seed is not None:
+        kw["seed"] = p.seed
+    if p.extra:
+        kw["extra_body"] = dict(p.extra)
+    return kw
+
+
 class OpenAICompatProvider(SDKProvider[openai.AsyncOpenAI]):
     """Streams chat completions from one OpenAI-compatible endpoint."""
 
@@ -67,30 +99,7 @@ class OpenAICompatProvider(SDKProvider[openai.AsyncOpenAI]):
         return await client.chat.completions.create(**self._kwargs(request))
 
     def _kwargs(self, request: TurnRequest) -> dict[str, Any]:
-        messages: list[dict[str, str]] = []
-        if request.system:
-            messages.append({"role": "system", "content": request.system})
-        messages.extend(m.to_dict() for m in request.messages)
-        kw: dict[str, Any] = {
-            "model": request.model,
-            "messages": messages,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
-        p = request.params
-        if p.temperature is not None:
-            kw["temperature"] = p.temperature
-        if p.max_tokens is not None:
-            kw["max_tokens"] = p.max_tokens
-        if p.top_p is not None:
-            kw["top_p"] = p.top_p
-        if p.stop:
-            kw["stop"] = list(p.stop)
-        if p.seed is not None:
-            kw["seed"] = p.seed
-        if p.extra:
-            kw["extra_body"] = dict(p.extra)
-        return kw
+        return {**chat_kwargs(request), "stream": True, "stream_options": {"include_usage": True}}
 
     def _read(self, chunk: Any, state: StreamState) -> Iterator[StreamEvent]:
         if state.model is None:

@@ -7,9 +7,23 @@ optional, heavy extra). The scripted provider is light and imported with this mo
 
 from __future__ import annotations
 
+import secrets
+
 from symposia.errors import ConfigError
-from symposia.providers.base import Provider, ProviderSpec
+from symposia.providers.base import Provider, ProviderKind, ProviderSpec
+from symposia.providers.batch import BatchClient, batch_options
 from symposia.providers.scripted import ScriptedProvider
+
+#: Kinds whose sampling a seed reproduces exactly (the embedded models). A call to one of them without
+#: a seed gets a fresh one, drawn before the call and recorded in the turn's params.
+SEEDED_KINDS: frozenset[ProviderKind] = frozenset({"local"})
+#: Seeds are drawn in [0, SEED_LIMIT): llama.cpp takes a uint32, JSON and SQLite keep it exact.
+SEED_LIMIT = 2**31
+
+
+def fresh_seed() -> int:
+    """A new random seed for one call."""
+    return secrets.randbelow(SEED_LIMIT)
 
 
 def make_provider(spec: ProviderSpec, api_key: str | None) -> Provider:
@@ -34,3 +48,16 @@ def make_provider(spec: ProviderSpec, api_key: str | None) -> Provider:
         return LLMPluginProvider(spec, api_key)
     raise ConfigError(f"provider {spec.name!r} has unknown kind {spec.kind!r}; "
                       "expected one of: openai, anthropic, local, scripted, llm")
+
+
+def make_batch_client(spec: ProviderSpec, api_key: str | None) -> BatchClient | None:
+    """The batch API client for ``spec``, or None when the provider has none (``options.batch``)."""
+    if not batch_options(spec):
+        return None
+    if spec.kind == "anthropic":
+        from symposia.providers.anthropic_batch import AnthropicBatchClient  # deferred: the anthropic SDK is heavy
+
+        return AnthropicBatchClient(spec, api_key)
+    from symposia.providers.openai_batch import OpenAIBatchClient  # deferred: the openai SDK is heavy
+
+    return OpenAIBatchClient(spec, api_key)

@@ -133,7 +133,7 @@ def _semaphore(provider: Provider) -> asyncio.Semaphore:
     return sem
 
 
-def _error_info(exc: ProviderError, voice: str) -> ErrorInfo:
+def error_info(exc: ProviderError, voice: str) -> ErrorInfo:
     st = f" (HTTP {exc.status})" if exc.status is not None else ""
     message = redact(f"voice {voice!r} via {exc.provider!r}{st}: {exc.detail}")
     return ErrorInfo(kind=exc.kind, message=message, status=exc.status,
@@ -191,7 +191,7 @@ async def run_turn(
                 model_requested=request.model,
                 latency_s=elapsed,
                 attempts=attempt,
-                error=_error_info(failure, voice),
+                error=error_info(failure, voice),
                 started_at=turn_start,
                 ended_at=utcnow(),
             )

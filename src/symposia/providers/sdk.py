@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from symposia.errors import ProviderError
 from symposia.providers.base import ProviderSpec
+from symposia.providers.endpoints import EndpointPool
 from symposia.providers.retry import (
     NO_KEY,
     TRANSPORT_ERRORS,
@@ -195,6 +196,10 @@ class SDKProvider(ABC, Generic[ClientT]):
         self._api_key = api_key or NO_KEY
         self._client: ClientT | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
+        # Replicas (options.base_urls): one SDK client per endpoint, calls spread by the pool.
+        self._pool = EndpointPool(spec) if "base_urls" in spec.options else None
+        self._endpoint_clients: dict[str, ClientT] = {}
+        self._endpoint_url: str | None = None
 
     @abstractmethod
     def _new_client(self) -> ClientT:
@@ -214,25 +219,52 @@ class SDKProvider(ABC, Generic[ClientT]):
         ``timeout`` is the SDK's own ``Timeout`` class (the SDKs may sit on different httpx packages).
         """
         t = self.spec.timeouts
-        return {"api_key": self._api_key, "base_url": self.spec.base_url or default_base_url, "max_retries": 0,
+        base_url = self._endpoint_url or self.spec.base_url or default_base_url
+        return {"api_key": self._api_key, "base_url": base_url, "max_retries": 0,
                 "timeout": timeout(t.total, connect=t.connect),
                 "default_headers": dict(self.spec.headers) or None}
 
     def _request_id(self, state: StreamState, headers: Mapping[str, str]) -> str | None:
         return state.request_id or headers.get(self.request_id_header)
 
-    def _get_client(self) -> ClientT:
+    def _get_client(self, endpoint: str | None = None) -> ClientT:
         # Pooled connections belong to one event loop: a new loop (a second asyncio.run) gets a new client.
         loop = asyncio.get_running_loop()
-        if self._client is None or self._client_loop is not loop:
-            self._client = self._new_client()
+        if self._client_loop is not loop:
+            self._client, self._endpoint_clients = None, {}
             self._client_loop = loop
+        if endpoint is not None:
+            if endpoint not in self._endpoint_clients:
+                self._endpoint_url = endpoint
+                try:
+                    self._endpoint_clients[endpoint] = self._new_client()
+                finally:
+                    self._endpoint_url = None
+            return self._endpoint_clients[endpoint]
+        if self._client is None:
+            self._client = self._new_client()
         return self._client
 
     async def stream(self, request: TurnRequest) -> AsyncIterator[StreamEvent]:
-        """Yield text/reasoning chunks, then the ``TurnResult``; raise ``ProviderError`` on failure."""
+        """Yield text/reasoning chunks, then the ``TurnResult``; raise ``ProviderError`` on failure.
+        With replicas, the call goes to the endpoint the pool picks, and its outcome tells the pool."""
+        if self._pool is None:
+            async for event in self._stream(request, self._get_client()):
+                yield event
+            return
+        endpoint = await self._pool.acquire()
+        failure: BaseException | None = None
+        try:
+            async for event in self._stream(request, self._get_client(endpoint.url)):
+                yield event
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            await self._pool.release(endpoint, failure)
+
+    async def _stream(self, request: TurnRequest, client: ClientT) -> AsyncIterator[StreamEvent]:
         name = self.spec.name
-        client = self._get_client()
         dl = Deadline(self.spec.timeouts.idle, self.spec.timeouts.total)
         state = StreamState(dl)
         sdk_stream: Any = None
@@ -277,7 +309,8 @@ class SDKProvider(ABC, Generic[ClientT]):
         )
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            client, self._client = self._client, None
+        clients = [c for c in (self._client, *self._endpoint_clients.values()) if c is not None]
+        self._client, self._endpoint_clients = None, {}
+        for client in clients:
             with contextlib.suppress(RuntimeError):  # created on an event loop that is gone
                 await client.close()

@@ -9,6 +9,6 @@ Run ``python -m symposia.testing --port 8765`` to point a real config at it.
 
 from __future__ import annotations
 
-from symposia.testing.fake_server import FAULT_KINDS, FakeServer, Fault, RecordedRequest, Reply
+from symposia.testing.fake_server import FAULT_KINDS, BatchSettings, FakeServer, Fault, RecordedRequest, Reply
 
-__all__ = ["FAULT_KINDS", "FakeServer", "Fault", "RecordedRequest", "Reply"]
+__all__ = ["FAULT_KINDS", "BatchSettings", "FakeServer", "Fault", "RecordedRequest", "Reply"]

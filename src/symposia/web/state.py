@@ -85,7 +85,7 @@ class WebState:
     def __init__(self, archive_path: str | Path | None, config_path: Path | None) -> None:
         first = Archive.open(archive_path)  # opened now so a bad path fails at startup, with its message
         self._archive: Archive | None = first
-        self.archive_path: Path = first.path
+        self.archive_path: Path | str = first.path
         self.config_path = config_path
         self.templates = make_templates()
         self.csrf = CsrfTokens()

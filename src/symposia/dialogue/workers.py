@@ -1,0 +1,182 @@
+"""Workers on several machines: calls queued in the shared PostgreSQL archive, run by `symposia worker`.
+
+The queue is procrastinate's (PostgreSQL ``FOR UPDATE SKIP LOCKED`` under the hood, with worker
+heartbeats), in the archive's own database. A study or council run with ``--queue`` does not call the
+providers: :class:`QueueExecutor` defers one ``symposia_call`` job per call (its ``queueing_lock`` is the
+call's ``custom_id``, so a resumed run never queues a call twice) and waits until a worker has stored
+the turn. Each worker (:func:`run_worker`) runs jobs through its own :class:`Runtime` (its own catalog
+and keys), which stores the turn the moment it ends and never repeats a step already stored.
+
+* Per-provider concurrency across all workers: a call's job carries the lock ``provider:slot`` with
+  ``slot`` one of the provider's ``concurrency`` slots; procrastinate runs at most one job per lock at a
+  time, so at most ``concurrency`` calls of a provider run at once, however many workers there are.
+* A killed worker stops sending heartbeats; any live worker finds its jobs stalled after
+  ``stalled_s`` and puts them back in the queue. A call that had finished was stored, and is not made
+  again: the job sees the stored step and returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from symposia.archive import Archive
+from symposia.catalog import Voice
+from symposia.codec import request_from_dict, request_to_dict
+from symposia.errors import SymposiaError
+from symposia.providers.base import Provider
+from symposia.providers.batch import custom_id
+from symposia.providers.runner import OnEvent
+from symposia.records import TurnRecord, TurnRequest
+
+__all__ = ["QueueExecutor", "ensure_schema", "make_app", "run_worker"]
+
+log = logging.getLogger(__name__)
+
+TASK = "symposia_call"
+HEARTBEAT_S = 2.0
+
+
+def make_app(url: str) -> Any:
+    """A procrastinate app on the archive's database, its schema created once."""
+    try:
+        import procrastinate  # deferred: the optional [postgres] extra
+    except ImportError as exc:
+        raise SymposiaError("workers need procrastinate: pip install 'symposia[postgres]'") from exc
+    return procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
+
+
+async def ensure_schema(app: Any, archive: Archive) -> None:
+    """Create procrastinate's tables in the archive's database unless they are there."""
+    if not archive.query("SELECT 1 FROM information_schema.tables WHERE table_name = 'procrastinate_jobs'"):
+        with contextlib.suppress(Exception):  # two workers starting at once: the second finds it made
+            await app.schema_manager.apply_schema_async()
+
+
+def _check(archive: Archive) -> None:
+    if archive.dialect != "postgresql":
+        raise SymposiaError("--queue and `symposia worker` need a PostgreSQL archive: "
+                            "--archive postgresql://user:pass@host/db (or SYMPOSIA_ARCHIVE)")
+
+
+class QueueExecutor:
+    """The runtime's call executor for ``--queue``: calls become jobs; workers make them."""
+
+    def __init__(self, archive: Archive, url: str, *, poll_s: float = 0.2) -> None:
+        _check(archive)
+        self.archive = archive
+        self.url = url
+        self.poll_s = poll_s
+        self._app: Any = None
+        self._open: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiting: dict[tuple[str, str], list[asyncio.Future[None]]] = {}
+        self._poller: asyncio.Task[None] | None = None
+
+    def slots(self, wanted: int) -> int:
+        return 1_000_000  # every call waits in the queue at once; the workers pace them
+
+    async def _get_app(self) -> Any:
+        if self._app is None or self._loop is not asyncio.get_running_loop():
+            self._loop = asyncio.get_running_loop()  # the app's connection pool belongs to this loop
+            self._app = make_app(self.url)
+            self._open = self._app.open_async()
+            await self._open.__aenter__()
+            await ensure_schema(self._app, self.archive)
+        return self._app
+
+    async def run(self, provider: Provider, voice: Voice, request: TurnRequest, *, session_id: str,
+                  step_key: str | None, on_event: OnEvent | None = None) -> TurnRecord:
+        import procrastinate.exceptions  # deferred: the optional [postgres] extra
+
+        if step_key is None:
+            raise SymposiaError("only calls with a step key can be queued")
+        app = await self._get_app()
+        cid = custom_id(session_id, step_key, voice.shortcut, request)
+        slot = int(cid[3:11], 16) % max(1, provider.spec.concurrency)
+        deferrer = app.configure_task(TASK, lock=f"{provider.spec.name}:{slot}", queueing_lock=cid)
+        with contextlib.suppress(procrastinate.exceptions.AlreadyEnqueued):  # queued by an earlier run
+            await deferrer.defer_async(session_id=session_id, step_key=step_key, voice=voice.shortcut,
+                                       request=request_to_dict(request))
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault((session_id, step_key), []).append(future)
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.ensure_future(self._poll())
+        await future  # a turn for this step was stored (by a worker)
+        while True:
+            turn = self.archive.find_turn(session_id, step_key)
+            if turn is not None and (turn.result.ok or self._job_done(cid)):
+                return turn
+            await asyncio.sleep(self.poll_s)  # a failed attempt: the job may still try again
+
+    async def _poll(self) -> None:
+        """One query for all waiting calls: the turns stored since the last look, by step."""
+        last = 0
+        while self._waiting:
+            rows = self.archive.query("SELECT id, session_id, step_key FROM turns WHERE id > ? ORDER BY id", (last,))
+            for r in rows:
+                last = max(last, int(r["id"]))
+                for f in self._waiting.pop((str(r["session_id"]), str(r["step_key"])), []):
+                    if not f.done():
+                        f.set_result(None)
+            await asyncio.sleep(self.poll_s)
+
+    def _job_done(self, cid: str) -> bool:
+        rows = self.archive.query("SELECT 1 FROM procrastinate_jobs WHERE queueing_lock = ? "
+                                  "AND status IN ('todo', 'doing')", (cid,))
+        return not rows
+
+    async def aclose(self) -> None:
+        if self._poller is not None and self._loop is asyncio.get_running_loop():
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        self._poller = None
+        opened, self._open, self._app = self._open, None, None
+        if opened is not None and self._loop is asyncio.get_running_loop():
+            await opened.__aexit__(None, None, None)
+        # else: its loop has ended (a study runs in one asyncio.run, closing in another) and took the
+        # pool's connections with it
+
+
+async def run_worker(runtime: Any, url: str, *, concurrency: int = 8, stalled_s: float = 10.0,
+                     name: str | None = None, until_idle: bool = False) -> None:
+    """Run queued calls through ``runtime`` (whose archive is the database at ``url``) until stopped
+    (SIGINT/SIGTERM), or until the queue is empty with ``until_idle``."""
+    archive: Archive = runtime.archive
+    _check(archive)
+    app = make_app(url)
+
+    async def symposia_call(session_id: str, step_key: str, voice: str, request: Mapping[str, Any]) -> None:
+        v = runtime.catalog.voice(voice)
+        await runtime.call(session_id, v, request_from_dict(request), step_key=step_key,
+                           meta={"worker": name or "worker"})
+
+    app.task(name=TASK, pass_context=False)(symposia_call)
+    async with app.open_async():
+        await ensure_schema(app, archive)
+        rescuer = asyncio.ensure_future(_retry_stalled(app, stalled_s))
+        try:
+            await app.run_worker_async(concurrency=concurrency, wait=not until_idle, name=name,
+                                       update_heartbeat_interval=min(HEARTBEAT_S, stalled_s / 4),
+                                       stalled_worker_timeout=stalled_s, fetch_job_polling_interval=0.5)
+        finally:
+            rescuer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await rescuer
+
+
+async def _retry_stalled(app: Any, stalled_s: float) -> None:
+    """Put the jobs of workers that stopped sending heartbeats back in the queue (every few seconds)."""
+    while True:
+        await asyncio.sleep(max(1.0, stalled_s / 2))
+        try:
+            for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_s):
+                log.warning("job %s of a stopped worker goes back in the queue", job.id)
+                await app.job_manager.retry_job(job)
+        except Exception:  # a failed sweep is retried at the next one
+            log.exception("looking for stalled jobs failed")
+
