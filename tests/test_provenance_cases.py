@@ -4,14 +4,18 @@ origin on an archive whose first textual occurrence is a host's or a character's
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from symposia.api import Symposia
 from symposia.archive import Archive
 from symposia.archive.neardups import near_duplicates
 from symposia.archive.origin import origin, verify_quote
+from symposia.archive.search import search
 from symposia.archive.semantic import default_embedder, index_archive
-from symposia.testing.provenance import CASES, ORIGINS, QuoteCase, build_case_archive
+from symposia.errors import NotFoundError, UsageError
+from symposia.testing.provenance import CASES, ORIGINS, QuoteCase, build_case_archive, write_cases
 
 CATEGORIES = {"verbatim", "emphasis", "case", "typography", "echo", "quote", "character", "someone else",
               "paraphrase", "reversed", "invented", "outside source"}
@@ -115,10 +119,6 @@ def test_near_dups_across_voices_29_days_apart_with_three_words(archive: Archive
 
 
 def test_on_postgresql_search_counts_near_dups_work_and_origin_says_what_to_do(pg_url: str) -> None:
-    from symposia.archive.search import search
-    from symposia.errors import UsageError
-    from symposia.testing.provenance import write_cases
-
     with Archive.open(pg_url) as a:
         write_cases(a)
         res = search(a, '"the lantern forgets its own light"', mode="fts")
@@ -130,3 +130,12 @@ def test_on_postgresql_search_counts_near_dups_work_and_origin_says_what_to_do(p
         assert any({"kimi", "glm"} <= set(s.voices) and "coincidence" in s.places[0].text for s in spans)
         with pytest.raises(UsageError, match="archive copy"):
             origin(a, "the lantern forgets its own light", semantic=False)
+
+
+def test_the_python_api_takes_a_character_name(isolated_user_dirs: Path, tmp_path: Path) -> None:
+    build_case_archive(tmp_path / "api.db").close()
+    with Symposia(tmp_path / "api.db") as s:
+        assert s.verify_quote("ORIN", "salt remembers the sea", semantic=False).status == "verbatim"
+        assert s.verify_quote("VESPER", "the ember keeps its own counsel", semantic=False).exit_code == 5
+        with pytest.raises(NotFoundError, match="Voices in this archive"):
+            s.verify_quote("NOBODY", "anything at all", semantic=False)

@@ -29,7 +29,7 @@ from symposia.dialogue.plan import Plan, load_plan
 from symposia.dialogue.runtime import OnEvent, Runtime
 from symposia.dialogue.study import StudyOutcome, StudyPlan, run_study
 from symposia.dialogue.symposium import SymposiumOutcome, run_symposium
-from symposia.errors import UsageError
+from symposia.errors import UnknownVoiceError, UsageError
 from symposia.publish.moltbook import MoltbookClient
 from symposia.publish.queue import AskAnswer, PublishResult, QueueReport, publish_session, send_queue
 from symposia.records import Message, Params, SessionRecord, TurnRecord
@@ -327,7 +327,11 @@ class Symposia:
         """Verbatim and original, echoed, paraphrase, said by someone else, or not found (docs/PROVENANCE.md)."""
         from symposia.archive.origin import verify_quote
 
-        return verify_quote(self.archive, self.catalog.voice(voice).shortcut, quote, **kwargs)
+        try:
+            name = self.catalog.voice(voice).shortcut
+        except UnknownVoiceError:
+            name = voice  # a character, or a speaker the catalog does not know: the archive checks it
+        return verify_quote(self.archive, name, quote, **kwargs)
 
     def import_paths(self, *paths: str | Path, dry_run: bool = False) -> Any:
         """Import transcripts users already have (files or folders)."""
