@@ -139,3 +139,11 @@ def test_the_python_api_takes_a_character_name(isolated_user_dirs: Path, tmp_pat
         assert s.verify_quote("VESPER", "the ember keeps its own counsel", semantic=False).exit_code == 5
         with pytest.raises(NotFoundError, match="Voices in this archive"):
             s.verify_quote("NOBODY", "anything at all", semantic=False)
+
+
+def test_near_dups_mark_imported_echoes_and_dates_without_time(archive: Archive) -> None:
+    seam = [s for s in near_duplicates(archive, min_words=5) if "silences" in s.places[0].text.lower()]
+    assert seam
+    by_place = {(p.session_id, p.voice): p for p in seam[0].places}
+    assert by_place[("C", "kimi")].shown and by_place[("C", "kimi")].date_only
+    assert not by_place[("A", "grok")].shown and not by_place[("A", "grok")].date_only

@@ -92,6 +92,7 @@ class SpanPlace:
     started_at: str
     text: str  # exactly as recorded
     shown: bool  # the speaker had been shown this span: an echo
+    date_only: bool = False  # an imported session that gives the day, not the time
 
 
 @dataclass(frozen=True)
@@ -346,7 +347,8 @@ def _shared(archive: Archive, turns: Sequence[_Turn], where: dict[int, tuple[int
         shown = bool(i["imported"]) and bool(earlier) or _was_shown(archive, t.id, texts[ti])
         ps.append(SpanPlace(turn_id=t.id, session_id=str(i["session_id"]), session_kind=str(i["kind"]),
                             session_title=str(i["title"]), voice=str(i["voice"]), voice_name=str(i["voice_name"]),
-                            started_at=str(i["started_at"]), text=texts[ti], shown=shown))
+                            started_at=str(i["started_at"]), text=texts[ti], shown=shown,
+                            date_only=bool(i["imported"]) and str(i["started_at"]).endswith("T00:00:00.000000+00:00")))
     ps.sort(key=lambda p: (p.started_at, p.turn_id))
     return SharedSpan(words=words, verbatim=verbatim, places=tuple(ps), method=method)
 

@@ -220,7 +220,8 @@ def near_dups_markdown(spans: Sequence[SharedSpan], min_words: int) -> str:
         for p in s.places:
             shown = " · **echo** (it had been shown this)" if p.shown else ""
             title = f" · “{md.inline(p.session_title)}”" if p.session_title else ""
-            out += [f"- {_when(p.started_at)} · {md.inline(p.voice_name)} ({md.code(p.voice)}) · "
+            when = f"{p.started_at[:10]} (date only)" if p.date_only else _when(p.started_at)
+            out += [f"- {when} · {md.inline(p.voice_name)} ({md.code(p.voice)}) · "
                     f"{_where(p.turn_id, p.session_id, p.session_kind)}{title}{shown}",
                     f"  > {md.inline(p.text)}"]
         out.append("")
