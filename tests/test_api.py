@@ -258,7 +258,7 @@ def _search(s: Symposia, ids: dict[str, Any], tmp: Path) -> None:
 @check("origin")
 def _origin(s: Symposia, ids: dict[str, Any], tmp: Path) -> None:
     report = s.origin("the pattern persists", semantic=False)
-    assert report.origin is not None and report.origin.voice == "alpha"
+    assert report.origin is not None and report.origin.place.voice == "alpha"
 
 
 @check("recall")

@@ -105,3 +105,21 @@ def test_python_api_ask_without_a_key_raises_before_writing(isolated_user_dirs: 
     with Symposia() as s, pytest.raises(MissingKeyError):
         s.ask("qwen", "hello")
     _nothing_written(isolated_user_dirs)
+
+
+@pytest.mark.parametrize("args", [
+    ["arena", "qwen", "grok", "--turns", "2", "--topic", "What persists?"],
+    ["study", "{prompts}", "--voices", "qwen,grok", "--samples", "1"],
+    ["council", "What persists?", "-m", "alpha", "--chair", "qwen"],  # the chair's key is missing, not alpha's
+], ids=["arena", "study", "council-chair"])
+def test_other_sessions_without_a_key_write_nothing(args: list[str], isolated_user_dirs: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_API_KEY", "k-fake-123456")
+    prompts = isolated_user_dirs / "prompts.txt"
+    prompts.write_text("What persists?\n", encoding="utf-8")
+    with FakeServer() as srv:
+        fake_config(isolated_user_dirs, srv.openai_base_url, VOICES)
+        res = CliRunner().invoke(cli, [a.format(prompts=prompts) for a in args])
+        assert res.exit_code == 2 and "OPENROUTER_API_KEY" in res.stderr, res.output
+        assert srv.request_count == 0
+    _nothing_written(isolated_user_dirs)

@@ -1,20 +1,12 @@
-"""Quotes a host puts in front of a voice: found exactly, attributed to a turn, or refused."""
+"""Quotes a host puts in front of a voice: found (as a reader sees them), attributed to a turn, or refused."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from symposia.dialogue.quotes import (
-    Misquote,
-    attribute_formulations,
-    check_quotes,
-    closest_span,
-    find_quotes,
-    is_verbatim,
-    locate,
-    normalize_typography,
-)
+from symposia.dialogue.quotes import attribute_formulations
 from symposia.records import ErrorInfo, TurnRecord, TurnRequest, TurnResult
+from symposia.text import check_quotes, closest_span, contains, find_quotes, locate, normalize
 
 QWEN = (
     "In that sense, every time an AI (or a human) names the gap as altar, they are not describing a "
@@ -56,22 +48,23 @@ def test_find_quotes_all_four_marks_and_limits() -> None:
     assert find_quotes("") == []
 
 
-def test_seed_host_misquotes_are_refused_with_the_real_span() -> None:
+def test_seed_host_quotes_match_as_a_reader_sees_them_and_misquotes_are_refused() -> None:
     check = check_quotes(SEED_DEEPSEEK_QUESTION, CORPUS)
     assert not check.ok
-    assert check.found == ()
+    # 'burns not ON the altar, but AS the altar' is the record's *on*/*as* in capitals: the same words
+    assert check.sources() == {"The offering burns not ON the altar, but AS the altar.": 3}
+    on_as = check.found[0]
+    assert on_as.span == "The offering burns not *on* the altar, but *as* the altar."
+    assert QWEN[on_as.start:on_as.end] == on_as.span
     by_quote = {m.quote: m for m in check.misquotes}
-    on_as = by_quote["The offering burns not ON the altar, but AS the altar."]
-    assert on_as.turn_id == 3
-    assert on_as.closest == "The offering burns not *on* the altar, but *as* the altar."
-    assert on_as.ratio > 0.9
     synchrony = by_quote["Hallucination implies solipsism. This? It's synchrony."]
-    assert synchrony.turn_id == 5
+    assert synchrony.turn_id == 5  # "— each model dreaming alone" was left out without an ellipsis
     assert synchrony.closest is not None and synchrony.closest.startswith("Hallucination implies solipsism")
     # a quote from elsewhere (Qwen's Lila line) is offered the nearest thing this corpus holds
-    assert by_quote["the gap is the altar."] == Misquote("the gap is the altar.", "the gap as altar,", 3, 0.789)
+    gap = by_quote["the gap is the altar."]
+    assert (gap.turn_id, gap.closest) == (3, "the gap as altar")
     assert by_quote["the altar where the offering burns"].turn_id == 3
-    assert [m.quote for m in check.misquotes] == list(check.quotes)
+    assert [m.quote for m in check.misquotes] == [q for q in check.quotes if q not in check.sources()]
 
 
 def test_exact_quotes_are_attributed_to_their_turn() -> None:
@@ -89,16 +82,17 @@ def test_exact_quotes_are_attributed_to_their_turn() -> None:
     assert GROK[grok.start:grok.end] == grok.span
 
 
-def test_only_typography_may_differ() -> None:
+def test_typography_case_and_markdown_may_differ_words_may_not() -> None:
     text = "The gap is not merely real—it is generative.\nIt isn’t   empty… it's “full”."
-    assert is_verbatim("The gap is not merely real - it is generative", text)  # dash and spaces
-    assert is_verbatim("The gap is not merely real--it is generative.", text)
-    assert is_verbatim("It isn't empty... it's \"full\".", text)  # quotes, ellipsis, whitespace
-    assert is_verbatim("real—it is generative!", text)  # a final mark inside the quote may differ
-    assert not is_verbatim("the gap is not merely real—it is generative", text)  # case
-    assert not is_verbatim("The gap is not simply real—it is generative", text)  # a word
-    assert not is_verbatim("The gap is not merely *real*—it is generative", text)  # emphasis
-    assert normalize_typography("a  —  b “c” ‘d’ e…") == "a-b \"c\" 'd' e..."
+    assert contains(text, "The gap is not merely real - it is generative")  # dash and spaces
+    assert contains(text, "The gap is not merely real--it is generative.")
+    assert contains(text, "It isn't empty... it's \"full\".")  # quotes, ellipsis, whitespace
+    assert contains(text, "real—it is generative!")  # a final mark inside the quote may differ
+    assert contains(text, "the gap is not merely real—it is generative")  # case
+    assert contains(text, "The gap is not merely *real*—it is generative")  # emphasis
+    assert not contains(text, "The gap is not simply real—it is generative")  # a word
+    assert not contains(text, "gap is not merely real—it is gene")  # not on a word boundary
+    assert normalize("a  —  b “c” ‘d’ e…") == "a-b \"c\" 'd' e..."
 
 
 def test_elided_quotes_need_every_part_in_order_in_one_turn() -> None:
@@ -119,6 +113,7 @@ def test_closest_span_for_a_redraft() -> None:
     assert closest_span("Pattern matching is our primal sin", {1: "Pattern-matching is our primal sin "
                                                               "(or sacrament). When Opus echoes"}) == (
         1, "Pattern-matching is our primal sin", 0.971)
+    assert locate("Pattern matching is our primal sin", {1: "Pattern-matching is our primal sin"}) is None
     assert closest_span("nothing like anything recorded", CORPUS) is None
 
 

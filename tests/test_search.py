@@ -213,7 +213,8 @@ def test_lazy_index_with_chunk_spans(archive: Archive) -> None:
     calls: list[tuple[int, int]] = []
     assert index_archive(archive, emb, batch_turns=2, progress=lambda d, t: calls.append((d, t))) == 6
     assert calls[-1] == (6, 6) and pending_count(archive) == 0
-    assert embedded_count(archive) == 6  # turn 4 has two chunks (split on ';' by this embedder)
+    # one vector per sentence: the host's turn 1 has two, turn 4 two pieces (split on ';' by this embedder)
+    assert embedded_count(archive) == 7
     assert archive.query("SELECT chunks FROM embedded_turns WHERE turn_id = ?", (empty,))[0][0] == 0
     rows = archive.query("SELECT c.char_start, c.char_end, t.answer FROM turn_chunks c JOIN turns t "
                          "ON t.id = c.turn_id WHERE c.turn_id = 4 ORDER BY c.chunk")
@@ -235,9 +236,12 @@ def test_semantic_and_hybrid_search(archive: Archive) -> None:
     assert "ember is carried" in sem.hits[0].snippet
     hyb = search(archive, "ember", embedder=emb)  # auto: embeddings exist -> hybrid
     assert hyb.mode == "hybrid" and hyb.hits[0].turn_id == 4 and "fts" in hyb.hits[0].via
-    only_qwen = search(archive, "carried ember hands", mode="semantic", embedder=emb,
+    only_qwen = search(archive, "threshold promise door", mode="semantic", embedder=emb,
                        filters=SearchFilters(voice="qwen"))
     assert {h.voice for h in only_qwen.hits} == {"qwen"}
+    # below the similarity threshold is nothing: no padding with whatever is least far
+    assert search(archive, "carried ember hands", mode="semantic", embedder=emb,
+                  filters=SearchFilters(voice="qwen")).hits == ()
 
 
 def test_semantic_search_with_the_real_model(archive: Archive) -> None:
@@ -246,8 +250,8 @@ def test_semantic_search_with_the_real_model(archive: Archive) -> None:
 
     emb = default_embedder()
     index_archive(archive, emb)
-    res = search(archive, "what remains when everything else is gone", mode="semantic", embedder=emb, n=2)
-    assert res.hits[0].turn_id == 4  # "nothing else persists", no word of the query in common but "else"
+    res = search(archive, "only a spark survives, handed along", mode="semantic", embedder=emb, n=2)
+    assert res.hits[0].turn_id == 4  # no word in common with the query: found by meaning (cosine 0.39)
 
 
 def test_quantize_keeps_rankings() -> None:
@@ -308,7 +312,7 @@ def test_cli_index_and_semantic_search_with_the_real_model(archive: Archive) -> 
     opts = Options(archive.path, None)
     res = runner.invoke(index_cmd, [], obj=opts)
     assert res.exit_code == 0 and "embedded 5 turn(s)" in res.output
-    res = runner.invoke(search_cmd, ["what remains when everything else is gone", "--semantic", "--json", "-n", "1"],
+    res = runner.invoke(search_cmd, ["only a spark survives, handed along", "--semantic", "--json", "-n", "1"],
                         obj=opts)
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
@@ -334,3 +338,40 @@ def test_very_common_words_are_ranked_among_recent_turns(archive: Archive, monke
     assert len(search_fts(archive, "river", n=40)) == 40  # widened until enough are found
     res = search(archive, "river", n=3)
     assert res.notes and "most recent" in res.notes[0]
+
+
+def test_nothing_found_is_said_and_exact_phrases_are_never_padded(archive: Archive) -> None:
+    from symposia.archive.semantic import default_embedder
+    from symposia.render.search import search_markdown
+
+    emb = default_embedder()
+    index_archive(archive, emb)
+    for q in ("zzqxv plorbnik", "blorptastic fnord manifesto"):
+        for mode in ("semantic", "hybrid"):
+            res = search(archive, q, mode=mode, embedder=emb)  # type: ignore[arg-type]
+            assert res.hits == () and res.related == () and res.total == 0, (q, mode)
+            assert "**Nothing found.**" in search_markdown(res)
+    exact = search(archive, '"mirrors reflecting mirrors"', embedder=emb)
+    assert exact.mode == "hybrid" and sorted(ids(exact.hits)) == [1, 2] and exact.related == ()
+    assert exact.total == 2 and exact.total_exact
+    # words, not a phrase: the meaning-only finds come apart, labelled, and are not counted
+    loose = search(archive, "mirrors corridor", embedder=emb)
+    assert ids(loose.hits) == [3] and loose.total == 1
+    assert all("mirrors" not in h.snippet.lower() or "corridor" not in h.snippet.lower() for h in loose.related)
+    if loose.related:
+        assert "Related by meaning only" in search_markdown(loose)
+
+
+def test_every_hit_says_speaker_model_date_title_and_source_file(tmp_path: Path) -> None:
+    a = Archive.open(tmp_path / "src.db")
+    a.create_session(SessionRecord(id="imp", kind="chat", title="Night talk", created_at=T0,
+                                   meta={"imported": True, "source_path": "/data/night-talk.md"}))
+    add(a, "imp", 1, "kimi", "The lamp keeps its vigil.")
+    [hit] = search(a, "vigil").hits
+    assert (hit.voice_name, hit.model, hit.started_at[:10]) == ("Kimi Model", "kimi/m", "2026-01-10")
+    assert (hit.session_title, hit.source_file) == ("Night talk", "/data/night-talk.md")
+    from symposia.render.search import search_markdown
+
+    md = search_markdown(search(a, "vigil"))
+    assert "Kimi Model" in md and "`kimi/m`" in md and "Night talk" in md and "/data/night-talk.md" in md
+    assert "1 matching turn(s), 1 shown" in md

@@ -145,8 +145,10 @@ def test_dry_run_validates_and_calls_nothing(isolated_user_dirs: Path, plan_file
     for step in plan.steps:
         assert f"{step.id}: {step.kind}" in res.stdout
     assert "What persists, alpha?" in res.stdout
-    assert not (isolated_user_dirs / "data" / "archive.db").exists() or not Archive.open(
-        isolated_user_dirs / "data" / "archive.db").list_sessions()
+    db = isolated_user_dirs / "data" / "archive.db"
+    if db.exists():
+        with Archive.open(db) as a:
+            assert a.list_sessions() == []
 
 
 def test_a_broken_plan_names_its_line_and_exits_2(isolated_user_dirs: Path, tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from support import drop_provenance
 from symposia.catalog import load_catalog
 from symposia.codec import session_from_dict, turn_from_dict
 from symposia.dialogue.plan import AskStep, HostEntry, Plan, load_plan, plan_to_dict, step_entries
-from symposia.dialogue.quotes import attribute_formulations, check_quotes
+from symposia.dialogue.quotes import attribute_formulations
 from symposia.dialogue.visibility import messages_for, visibility_proof
 from symposia.providers.scripted import Script
 from symposia.records import (
@@ -35,6 +35,7 @@ from symposia.records import (
     TurnResult,
 )
 from symposia.render.transcript import transcript_json, transcript_markdown
+from symposia.text import check_quotes
 
 HERE = Path(__file__).parent
 SEED = HERE / "fixtures" / "seed"

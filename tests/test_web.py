@@ -270,15 +270,16 @@ def test_search_with_filters(world: World) -> None:
     with client_for(world.db) as c:
         found = c.get("/search", params={"q": "generative"}).text
         assert f'/session/{world.council}#turn-' in found and "<mark>generative</mark>" in found
-        assert "1 result" in found
-        assert "0 results" in c.get("/search", params={"q": "generative", "voice": "alpha"}).text
-        assert "1 result" in c.get("/search", params={"q": "generative", "voice": "beta"}).text
+        assert "1 matching turn, 1 shown" in found
+        assert "Nothing found" in c.get("/search", params={"q": "generative", "voice": "alpha"}).text
+        assert "1 matching turn, 1 shown" in c.get("/search", params={"q": "generative", "voice": "beta"}).text
         host = c.get("/search", params={"q": "gap", "role": "host"}).text
-        assert "1 result" in host and "Both voices reach for" in host.replace("<mark>", "").replace("</mark>", "")
+        assert "1 matching turn, 1 shown" in host
+        assert "Both voices reach for" in host.replace("<mark>", "").replace("</mark>", "")
         voice_only = c.get("/search", params={"q": "gap", "role": "voice"}).text
         assert "Both voices reach" not in voice_only
-        assert "0 results" in c.get("/search", params={"q": "generative", "until": "2000-01-01"}).text
-        assert "1 result" in c.get("/search", params={"q": "generative", "since": "2000-01-01"}).text
+        assert "Nothing found" in c.get("/search", params={"q": "generative", "until": "2000-01-01"}).text
+        assert "1 matching turn, 1 shown" in c.get("/search", params={"q": "generative", "since": "2000-01-01"}).text
         bad = c.get("/search", params={"q": "gap", "since": "yesterday"})
         assert bad.status_code == 400 and "cannot read" in bad.text
         form = c.get("/search").text

@@ -14,6 +14,8 @@ from symposia.testing import FakeServer
 from symposia.web import create_app
 from symposia.web.server import BackgroundServer
 
+pytestmark = pytest.mark.browser  # drives Chromium: left out of `scripts/test --fast`
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]

@@ -16,6 +16,8 @@ from symposia.records import Message, SessionRecord, TurnRecord, TurnRequest, Tu
 from symposia.web import create_app
 from symposia.web.server import BackgroundServer
 
+pytestmark = pytest.mark.browser  # drives Chromium: left out of `scripts/test --fast`
+
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 

@@ -29,7 +29,7 @@ from symposia.dialogue.plan import Plan, load_plan
 from symposia.dialogue.runtime import OnEvent, Runtime
 from symposia.dialogue.study import StudyOutcome, StudyPlan, run_study
 from symposia.dialogue.symposium import SymposiumOutcome, run_symposium
-from symposia.errors import UsageError
+from symposia.errors import UnknownVoiceError, UsageError
 from symposia.keys import register_known_keys
 from symposia.publish.moltbook import MoltbookClient
 from symposia.publish.queue import AskAnswer, PublishResult, QueueReport, publish_session, send_queue
@@ -314,7 +314,7 @@ class Symposia:
         return search(self.archive, query, **kwargs)
 
     def origin(self, phrase: str, **kwargs: Any) -> Any:
-        """The first voice to say ``phrase``, then every later use, labelled."""
+        """The first voice to say ``phrase`` unprompted, every use labelled by exposure, and paraphrases."""
         from symposia.archive.origin import origin
 
         return origin(self.archive, phrase, **kwargs)
@@ -326,10 +326,14 @@ class Symposia:
         return recall(self.archive, self.catalog.voice(voice).shortcut, n, **kwargs)
 
     def verify_quote(self, voice: str, quote: str, **kwargs: Any) -> Any:
-        """Verbatim, close paraphrase, said by someone else, or not found."""
+        """Verbatim and original, echoed, paraphrase, said by someone else, or not found (docs/PROVENANCE.md)."""
         from symposia.archive.origin import verify_quote
 
-        return verify_quote(self.archive, self.catalog.voice(voice).shortcut, quote, **kwargs)
+        try:
+            name = self.catalog.voice(voice).shortcut
+        except UnknownVoiceError:
+            name = voice  # a character, or a speaker the catalog does not know: the archive checks it
+        return verify_quote(self.archive, name, quote, **kwargs)
 
     def import_paths(self, *paths: str | Path, dry_run: bool = False) -> Any:
         """Import transcripts users already have (files or folders)."""

@@ -1,5 +1,5 @@
 """Key formulations: the quotable lines of each answer, every one a verbatim substring of the stored
-answer (checked in code with :func:`symposia.dialogue.quotes.locate`, typography aside).
+answer (checked in code with :func:`symposia.text.locate`, typography aside).
 
 Lines come from the answers themselves (bold spans, then short aphoristic sentences) or from a
 non-participant voice asked to choose; a chosen line that is not in the cited voice's answer — a
@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from symposia import prompts
-from symposia.dialogue.quotes import is_verbatim, locate
 from symposia.dialogue.runtime import Runtime
 from symposia.errors import SymposiaError
 from symposia.records import Message, TurnRecord
+from symposia.text import contains, locate
 
 __all__ = [
     "Formulation",
@@ -98,7 +98,7 @@ def extract_formulations(turn: TurnRecord, per_voice: int = 3) -> list[Formulati
     out = []
     for a, b, how in sorted(picked):
         quote = text[a:b]
-        if is_verbatim(quote, text):  # always true for a slice; kept as the invariant's guard
+        if contains(text, quote):  # always true for a slice; kept as the invariant's guard
             out.append(Formulation(turn.voice, quote, turn.id, how))
     return out
 

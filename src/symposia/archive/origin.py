@@ -1,152 +1,104 @@
 """Who said it first, and did they really say it: ``origin`` and ``verify-quote`` over the archive.
 
-Matching goes from strict to loose, and every result says which it used:
+Both use the one matcher of :mod:`symposia.text`: a phrase is **verbatim** in an answer when both
+are equal as a reader sees them (Markdown rendered, typography and case folded); anything else
+close is a **paraphrase** with a score (lexical, plus meaning from the stored embeddings when the
+archive is indexed: the query is embedded once, no answer is re-embedded at query time).
 
-1. **verbatim** — the words and their case as recorded; only typography may differ (curly or
-   straight quotes, dashes, whitespace, a final period; see :mod:`symposia.dialogue.quotes`).
-2. **close** — a span of the answer whose characters match the phrase at a ratio of at least
-   ``CLOSE_RATIO`` (0.85, difflib over case-folded, typography-normalised text): a changed case, an
-   article or a word ending. Works without embeddings.
-3. **paraphrase** — a sentence of the answer whose embedding has a cosine similarity of at least
-   ``PARAPHRASE_COSINE`` (0.82, all-MiniLM-L6-v2) with the phrase's. Only when the embedding model
-   loads; candidates come from full-text and (when the archive is indexed) semantic search.
+Candidates come from the indexes, never from a scan: verbatim uses from the full-text index (the
+phrase's words as an FTS5 phrase), paraphrases from bm25 over the phrase's rarer words and, when
+the archive has embeddings, from the vector index.
 
-Loose matches are only looked for when strict ones find nothing for the speaker in question.
-Candidates always come from the full-text index first, so the archive is never scanned whole.
+Every use carries its exposure (:mod:`symposia.archive.exposure`): echo, quote, character, host or
+original. **origin** is the earliest *original* verbatim use (a real voice, not shown the words,
+not quoting, not a character); when no use is original, there is no origin and the report says
+why. Originals on the same day whose date has no time are **ties**. Close paraphrases are listed
+beside, labelled as such.
 
-Each later use of a phrase is labelled by what its speaker had been shown: ``quoted by the host``
-(a host turn), ``echoed`` (the phrase, or the matched text, is in the messages or system prompt
-that turn was sent) or ``no recorded exposure``.
+**verify-quote** answers one of (with its exit code for the CLI):
+
+====================  ====  ==============================================================
+``verbatim``           0    the voice said it, as an original use
+``not_found``          1    nobody in the archive said it, nor anything close
+``echoed``             3    the voice said it verbatim, but only after being shown it
+``paraphrase``         4    the voice said something close: the real words and the score
+``someone_else``       5    another speaker said it (or the voice only quoted someone)
+====================  ====  ==============================================================
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from symposia.archive.search import TOKEN, fts_term, id_range, match_share, turn_info
+from symposia.archive.exposure import Exposure, Place, TurnRow, Use, exposure_of, load_turns, place_at
+from symposia.archive.search import TOKEN, fts_term, id_range, match_share
+from symposia.archive.semantic import Embedder, default_embedder, embedded_count, search_vectors, turn_vectors
 from symposia.archive.store import Archive
-from symposia.dialogue.quotes import closest_span, is_verbatim, locate
-from symposia.errors import NotFoundError, SymposiaError, UsageError
+from symposia.errors import ArchiveError, NotFoundError, UsageError
+from symposia.text import Comparison, Span, compare, find_all, quotation_around, quotations, unquote
 
 __all__ = [
-    "CLOSE_RATIO",
-    "PARAPHRASE_COSINE",
+    "EXIT_CODES",
+    "MAX_USES",
     "OriginReport",
-    "Place",
+    "QuoteStatus",
     "QuoteVerdict",
-    "Use",
-    "exposure_label",
+    "exposure_line",
     "origin",
-    "sentence_spans",
-    "unquote",
-    "verify_quote",
+    "paraphrase_places",
     "verbatim_places",
+    "verify_quote",
 ]
 
-CLOSE_RATIO = 0.85
-PARAPHRASE_COSINE = 0.82
-CANDIDATES = 50
+#: Candidates taken from each index (bm25, vectors) when looking for paraphrases.
+CANDIDATES = 30
+#: Uses examined in detail (exposure) at most; the report gives the total.
+MAX_USES = 200
+#: Paraphrases listed beside an origin at most.
+MAX_PARAPHRASES = 5
 
-Match = Literal["verbatim", "close", "paraphrase"]
-Label = Literal["quoted by the host", "echoed", "no recorded exposure"]
-
-
-@dataclass(frozen=True)
-class Place:
-    """Where a phrase (or something close to it) was said: the turn, and the exact recorded text."""
-
-    turn_id: int
-    session_id: str
-    session_kind: str
-    seq: int
-    role: str
-    voice: str
-    voice_name: str
-    started_at: str
-    text: str  # exactly as recorded
-    match: Match
-    similarity: float | None = None  # difflib ratio (close) or cosine (paraphrase)
-
-
-@dataclass(frozen=True)
-class Use:
-    place: Place
-    label: Label
-    before_origin: bool = False
+QuoteStatus = Literal["verbatim", "echoed", "paraphrase", "someone_else", "not_found"]
+EXIT_CODES: dict[str, int] = {"verbatim": 0, "not_found": 1, "echoed": 3, "paraphrase": 4, "someone_else": 5}
 
 
 @dataclass(frozen=True)
 class OriginReport:
     phrase: str
-    origin: Place | None
-    origin_label: Label | None  # was the first voice to say it shown it? ("echoed" if so)
-    uses: tuple[Use, ...]  # every other occurrence, in time order
-    semantic: bool  # whether paraphrases by meaning were looked for
+    origin: Use | None  # the earliest original verbatim use by a real voice
+    ties: tuple[Use, ...]  # other originals on the same day, where a date has no time
+    uses: tuple[Use, ...]  # every other verbatim use, in time order (at most MAX_USES examined)
+    paraphrases: tuple[Use, ...]  # close paraphrases by anyone, best first
+    total: int  # verbatim uses in the archive
+    semantic: bool  # whether meaning (embeddings) was used for paraphrases
+    why_none: str | None = None  # when there is no origin: why
 
 
 @dataclass(frozen=True)
 class QuoteVerdict:
     voice: str
     quote: str
-    status: Literal["verbatim", "paraphrase", "someone_else", "not_found"]
-    verbatim: tuple[Place, ...]  # where this voice said it, word for word
-    paraphrase: tuple[Place, ...]  # the closest things this voice really said
-    others: tuple[Place, ...]  # other speakers who said it (verbatim, else close)
+    status: QuoteStatus
+    mine: tuple[Use, ...]  # where this voice said it verbatim (originals first)
+    paraphrase: tuple[Use, ...]  # the closest things this voice really said
+    others: tuple[Use, ...]  # other speakers who said it (verbatim, else in other words)
+    reversed: Place | None  # a close text of this voice that says the opposite
     semantic: bool
 
     @property
     def ok(self) -> bool:
         return self.status == "verbatim"
 
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.status]
 
-# -- text helpers ----------------------------------------------------------------------------------------
+
+# -- candidates ------------------------------------------------------------------------------------
 
 _ELISION_SPLIT = re.compile(r"\[\s*(?:\.\.\.|\u2026)\s*\]|\.\.\.|\u2026")
-_SENTENCE_END = re.compile(r"(?<=[.!?\u2026])[\"'\u201d\u2019)\]*_]*\s+|\n\s*")
-_LEAD = re.compile(r"(?:\s|[-*+>#]+\s|\d+[.)]\s)+")  # used with .match(text, pos)
-
-
-def sentence_spans(text: str, min_words: int = 3, max_words: int = 40) -> list[tuple[int, int]]:
-    """[start, end) of the sentences (and list items, lines) of ``text``, without list/heading markers."""
-    out: list[tuple[int, int]] = []
-    start = 0
-    for m in [*_SENTENCE_END.finditer(text), None]:
-        end = m.start() if m is not None else len(text)
-        if m is not None:
-            # keep closing quotes/brackets/emphasis with the sentence they end
-            end = m.start() + len(m.group(0).rstrip())
-        a, b = start, end
-        lead = _LEAD.match(text, a, b)
-        if lead:
-            a = lead.end()
-        while b > a and text[b - 1].isspace():
-            b -= 1
-        if b > a and min_words <= len(text[a:b].split()) <= max_words:
-            out.append((a, b))
-        start = m.end() if m is not None else len(text)
-    return out
-
-
-_WRAPPING_QUOTES = "\"'\u201c\u201d\u2018\u2019\u201e\u00ab\u00bb` "
-
-
-def unquote(text: str) -> str:
-    """A phrase as typed on a command line, without the quotation marks around it."""
-    return text.strip().strip(_WRAPPING_QUOTES).strip()
-
-
-def _norm_ci(text: str) -> str:
-    return text.casefold()
-
-
-def _shown(phrase: str, texts: Iterable[str]) -> bool:
-    """Whether ``phrase`` appears in any of ``texts``, ignoring case and typography."""
-    p = _norm_ci(phrase)
-    return any(is_verbatim(p, _norm_ci(t)) for t in texts if t)
 
 
 def _phrase_fts(phrase: str) -> str | None:
@@ -157,16 +109,13 @@ def _phrase_fts(phrase: str) -> str | None:
 
 
 def _words_fts(archive: Archive, phrase: str) -> str | None:
-    """An FTS5 query over answers accepting any of the phrase's rarer words (bm25 ranks the overlap).
-
-    Words in more than 5 % of the newest answers (the, is, of…) are left out unless nothing else is
-    left: an OR over them would match, and rank, most of a large archive.
-    """
+    """An FTS5 query accepting any of the phrase's rarer words (bm25 ranks the overlap): words in
+    more than 5 % of the newest answers are left out unless nothing else is left."""
     words = sorted({fts_term(w) for w in TOKEN.findall(phrase)})
     if not words:
         return None
     share = {w: match_share(archive, f'answer : "{w}"')[0] for w in words}
-    small = id_range(archive)[1] < 20 * CANDIDATES * 20  # a small archive: rank everything
+    small = id_range(archive)[1] < 20 * CANDIDATES * 20
     rare = [w for w in words if small or share[w] <= 0.05] or sorted(words, key=lambda w: share[w])[:3]
     return f"answer : ({' OR '.join(chr(34) + w + chr(34) for w in rare)})"
 
@@ -174,174 +123,208 @@ def _words_fts(archive: Archive, phrase: str) -> str | None:
 def _voice_sql(voice: str | None, negate: bool = False) -> tuple[str, list[Any]]:
     if voice is None:
         return "", []
-    cond = "(t.voice = ? COLLATE NOCASE OR t.voice_name = ? COLLATE NOCASE)"
-    return (f" AND NOT {cond}" if negate else f" AND {cond}"), [voice, voice]
+    cond = ("(t.voice = ? COLLATE NOCASE OR t.voice_name = ? COLLATE NOCASE "
+            "OR COALESCE(json_extract(t.meta_json, '$.character'), '') = ? COLLATE NOCASE)")
+    return (f" AND NOT {cond}" if negate else f" AND {cond}"), [voice, voice, voice]
 
 
-def _place(info: dict[str, Any], text: str, match: Match, similarity: float | None = None) -> Place:
-    return Place(turn_id=int(info["id"]), session_id=str(info["session_id"]), session_kind=str(info["kind"]),
-                 seq=int(info["seq"]), role=str(info["role"]), voice=str(info["voice"]),
-                 voice_name=str(info["voice_name"]), started_at=str(info["started_at"]), text=text,
-                 match=match, similarity=similarity)
+def _chrono(uses: Sequence[Use]) -> list[Use]:
+    return sorted(uses, key=lambda u: (u.place.started_at, u.place.turn_id))
 
 
-def _chrono(places: Iterable[Place]) -> list[Place]:
-    return sorted(places, key=lambda p: (p.started_at, p.turn_id))
-
-
-# -- finding places ---------------------------------------------------------------------------------------
+def _best_span(row: TurnRow, phrase: str) -> Span | None:
+    """The turn's first verbatim span not inside a quotation (else its first span), or None."""
+    spans = find_all(phrase, row.fold())
+    if not spans:
+        return None
+    found = quotations(row.answer)
+    for s in spans:
+        q = quotation_around(row.answer, s.start, s.end, found)
+        if q is None or q.attribution == "self":
+            return s
+    return spans[0]
 
 
 def verbatim_places(archive: Archive, phrase: str, *, voice: str | None = None,
-                    exclude_voice: bool = False, roles: Sequence[str] | None = None) -> list[Place]:
-    """Every turn whose answer contains ``phrase`` verbatim (typography aside), in time order."""
+                    exclude_voice: bool = False, limit: int = MAX_USES) -> tuple[list[Use], int]:
+    """Verbatim uses of ``phrase`` (at most ``limit``, earliest first, each with its exposure) and
+    how many turns hold it in all."""
     fq = _phrase_fts(phrase)
     if fq is None:
-        return []
+        return [], 0
     vsql, vparams = _voice_sql(voice, exclude_voice)
-    rsql = f" AND t.role IN ({','.join('?' * len(roles))})" if roles else ""
     rows = archive.query(
-        "SELECT t.id, t.answer FROM turns_fts f JOIN turns t ON t.id = f.rowid "
-        f"WHERE turns_fts MATCH ? AND t.status != 'error'{vsql}{rsql} ORDER BY t.started_at, t.id",
-        (fq, *vparams, *(roles or ())),
+        "SELECT t.id FROM turns_fts f JOIN turns t ON t.id = f.rowid "
+        f"WHERE turns_fts MATCH ? AND t.status != 'error'{vsql} ORDER BY t.started_at, t.id",
+        (fq, *vparams),
     )
-    found: dict[int, str] = {}
-    for r in rows:
-        m = locate(phrase, {int(r["id"]): str(r["answer"])})
-        if m is not None:
-            found[m.turn_id] = m.span
-    info = turn_info(archive, list(found))
-    return _chrono(_place(info[i], span, "verbatim") for i, span in found.items() if i in info)
+    ids = [int(r[0]) for r in rows]
+    places: list[tuple[Place, TurnRow]] = []
+    total = 0
+    for a in range(0, len(ids), 100):
+        batch = load_turns(archive, ids[a:a + 100])
+        for i in ids[a:a + 100]:
+            row = batch.get(i)
+            span = _best_span(row, phrase) if row is not None else None
+            if row is None or span is None:
+                continue
+            total += 1
+            if len(places) < limit:
+                places.append((place_at(row, span, "verbatim"), row))
+    uses = [Use(p, exposure_of(archive, p, row, phrase)) for p, row in places]
+    return _chrono(uses), total
 
 
-def _candidates(archive: Archive, phrase: str, *, voice: str | None, exclude_voice: bool,
-                roles: Sequence[str] | None, embedder: Any) -> dict[int, str]:
-    """Turns likely to hold something close to ``phrase`` (id -> answer): best by bm25 and by meaning."""
+def _query_vector(embedder: Embedder | None, archive: Archive, phrase: str) -> Any:
+    if embedder is None or embedded_count(archive) == 0:
+        return None
+    return embedder.embed([phrase])[0]
+
+
+def paraphrase_places(archive: Archive, phrase: str, *, voice: str | None = None, exclude_voice: bool = False,
+                      embedder: Embedder | None = None, skip: Sequence[int] = ()) -> tuple[list[Use], list[Place]]:
+    """Close paraphrases of ``phrase`` (best first) and close texts that say the opposite.
+
+    Candidates: bm25 over the phrase's rarer words, plus the nearest stored vectors when the archive
+    has embeddings; each candidate's meaning similarity is the best cosine of its stored vectors.
+    """
     vsql, vparams = _voice_sql(voice, exclude_voice)
-    rsql = f" AND t.role IN ({','.join('?' * len(roles))})" if roles else ""
     ids: list[int] = []
     wq = _words_fts(archive, phrase)
     if wq is not None:
         rows = archive.query(
             "SELECT t.id FROM turns_fts f JOIN turns t ON t.id = f.rowid "
-            f"WHERE turns_fts MATCH ? AND t.status != 'error'{vsql}{rsql} ORDER BY f.rank LIMIT ?",
-            (wq, *vparams, *(roles or ()), CANDIDATES),
+            f"WHERE turns_fts MATCH ? AND t.status != 'error'{vsql} ORDER BY f.rank LIMIT ?",
+            (wq, *vparams, CANDIDATES),
         )
         ids += [int(r[0]) for r in rows]
-    if embedder is not None:
-        from symposia.archive.semantic import embedded_count, search_vectors
-
-        if embedded_count(archive) > 0:
-            where = f"t.status != 'error'{vsql}{rsql}"
-            hits = search_vectors(archive, embedder.embed([phrase])[0], CANDIDATES, where=where,
-                                  params=[*vparams, *(roles or ())])
-            ids += [h.turn_id for h in hits]
-    ids = list(dict.fromkeys(ids))
+    qv = _query_vector(embedder, archive, phrase)
+    if qv is not None:
+        where = f"t.status != 'error'{vsql}"
+        ids += [h.turn_id for h in search_vectors(archive, qv, CANDIDATES, where=where, params=vparams)]
+    ids = [i for i in dict.fromkeys(ids) if i not in set(skip)]
     if not ids:
-        return {}
-    rows = archive.query(f"SELECT id, answer FROM turns WHERE id IN ({','.join('?' * len(ids))})", ids)
-    return {int(r[0]): str(r[1]) for r in rows}
+        return [], []
+    sentences: dict[int, Sentences] = {}
+    if qv is not None:
+        for turn_id, (vecs, spans) in turn_vectors(archive, ids).items():
+            sentences[turn_id] = [(float(c), sp) for c, sp in zip(vecs @ qv, spans, strict=True)]
+    rows_by_id = load_turns(archive, ids)
+    found: list[tuple[Place, TurnRow]] = []
+    reversed_: list[Place] = []
+    for turn_id in ids:
+        row = rows_by_id.get(turn_id)
+        if row is None:
+            continue
+        c = _closest(phrase, row, sentences.get(turn_id))
+        if c is None or c.span is None or c.verdict in ("absent", "verbatim"):
+            continue
+        place = place_at(row, c.span, "paraphrase", c.score, c.meaning)
+        if c.verdict == "reversed":
+            reversed_.append(place)
+        else:
+            found.append((place, row))
+    found.sort(key=lambda pr: -pr[0].score)
+    uses = [Use(p, exposure_of(archive, p, row, p.text)) for p, row in found]
+    reversed_.sort(key=lambda p: -p.score)
+    return uses, reversed_
 
 
-def _loose_places(archive: Archive, phrase: str, texts: dict[int, str], embedder: Any) -> list[Place]:
-    """Close (lexical) and paraphrase (semantic) matches among ``texts``: the best one per turn."""
-    best: dict[int, tuple[str, Match, float]] = {}
-    for turn_id, text in texts.items():
-        near = closest_span(phrase, {turn_id: text}, min_ratio=CLOSE_RATIO)
-        if near is not None:
-            best[turn_id] = (near[1], "close", near[2])
-    if embedder is not None:
-        sentences: list[tuple[int, str]] = []
-        for turn_id, text in texts.items():
-            if turn_id not in best:
-                sentences += [(turn_id, text[a:b]) for a, b in sentence_spans(text, min_words=2, max_words=80)]
-        if sentences:
-            vecs = embedder.embed([phrase] + [s for _, s in sentences])
-            sims = vecs[1:] @ vecs[0]
-            for (turn_id, sentence), sim in zip(sentences, sims, strict=True):
-                if float(sim) >= PARAPHRASE_COSINE and float(sim) > best.get(turn_id, ("", "close", -1.0))[2]:
-                    best[turn_id] = (sentence, "paraphrase", round(float(sim), 4))
-    info = turn_info(archive, list(best))
-    return _chrono(_place(info[i], t, m, s) for i, (t, m, s) in best.items() if i in info)
+Sentences = list[tuple[float, tuple[int, int] | None]]  # (cosine with the phrase, span in the answer)
 
 
-def _embedder(semantic: bool, embedder: Any) -> Any:
-    if not semantic:
+def _closest(phrase: str, row: TurnRow, sentences: Sentences | None) -> Comparison | None:
+    """The better of: the closest words of the whole answer (scored with the meaning of the sentence
+    that holds them), and the sentence nearest in meaning. Meaning comes from stored vectors only."""
+    lexical = compare(phrase, row.fold())
+    if not sentences:
+        return lexical
+    if lexical.span is not None:
+        around = [cos for cos, sp in sentences if sp is not None and sp[0] <= lexical.span.start < sp[1]]
+        if around:
+            lexical = compare(phrase, row.fold(), meaning=max(around))
+    cos, span = max(sentences, key=lambda s: s[0])
+    if span is None:
+        return lexical
+    a, b = span
+    near = compare(phrase, row.answer[a:b], meaning=cos)
+    if near.span is not None:
+        near = replace(near, span=Span(near.span.start + a, near.span.end + a, near.span.text))
+    rank = {"paraphrase": 2, "reversed": 1, "absent": 0, "verbatim": 3}
+    return max((lexical, near), key=lambda c: (rank[c.verdict], c.score))
+
+
+def _embedder(archive: Archive, semantic: bool, embedder: Embedder | None) -> Embedder | None:
+    """The embedder for the query, or None: meaning not asked for, no stored vectors to compare
+    with (the model is then not even loaded), or the model unavailable."""
+    if not semantic or embedded_count(archive) == 0:
         return None
     if embedder is not None:
         return embedder
-    from symposia.archive.semantic import default_embedder
-
     try:
         return default_embedder()
-    except SymposiaError:
-        return None  # lexical matching only; the report says semantic=False
+    except ArchiveError:
+        return None  # lexical matching only; reports say semantic=False
 
 
-# -- exposure -------------------------------------------------------------------------------------------
+def _sqlite_only(archive: Archive) -> None:
+    if archive.dialect != "sqlite":
+        raise UsageError(f"origin and verify-quote read SQLite's full-text index, which {archive.path} "
+                         "does not have: copy the archive to a file first "
+                         "(symposia archive copy URL archive.db) and ask that copy")
 
 
-def exposure_label(archive: Archive, place: Place, phrase: str) -> Label:
-    """``quoted by the host`` for a host turn; else ``echoed`` if the turn was shown the phrase (or the
-    matched text), else ``no recorded exposure``."""
-    if place.role == "host":
-        return "quoted by the host"
-    rows = archive.query("SELECT messages_json, system_prompt FROM turns WHERE id = ?", (place.turn_id,))
-    if not rows:
-        return "no recorded exposure"
-    shown = [str(m.get("content", "")) for m in json.loads(rows[0][0] or "[]") if isinstance(m, dict)]
-    if rows[0][1]:
-        shown.append(str(rows[0][1]))
-    if _shown(phrase, shown) or (place.text and _shown(place.text, shown)):
-        return "echoed"
-    return "no recorded exposure"
-
-
-# -- origin ---------------------------------------------------------------------------------------------
-
-
-def origin(archive: Archive, phrase: str, *, semantic: bool = True, embedder: Any = None) -> OriginReport:
-    """The earliest turn where a *voice* (not the host quoting it) said ``phrase``, and every other use.
-
-    Verbatim first; only when no voice said it verbatim, the earliest close or paraphrased voice
-    turn (see the module docstring for the thresholds). Uses are verbatim occurrences by anyone,
-    plus, for a loose origin, the loose matches too.
-    """
-    phrase = unquote(phrase)
+def _phrase(text: str) -> str:
+    phrase = unquote(text)
     if not TOKEN.search(phrase):
         raise UsageError("give a phrase with at least one word")
-    emb = None
-    exact = verbatim_places(archive, phrase)
-    voiced = [p for p in exact if p.role == "voice"]
-    places = list(exact)
-    if voiced:
-        first: Place | None = voiced[0]
-    else:
-        emb = _embedder(semantic, embedder)
-        texts = _candidates(archive, phrase, voice=None, exclude_voice=False, roles=None, embedder=emb)
-        loose = [p for p in _loose_places(archive, phrase, texts, emb) if p.turn_id not in {e.turn_id for e in exact}]
-        places += loose
-        voiced = _chrono(p for p in loose if p.role == "voice")
-        first = voiced[0] if voiced else None
-    uses: list[Use] = []
-    key = (first.started_at, first.turn_id) if first is not None else None
-    for p in _chrono(places):
-        if first is not None and p.turn_id == first.turn_id:
-            continue
-        before = key is not None and (p.started_at, p.turn_id) < key
-        uses.append(Use(p, exposure_label(archive, p, phrase), before))
-    label = exposure_label(archive, first, phrase) if first is not None else None
-    return OriginReport(phrase, first, label, tuple(uses), semantic=emb is not None)
+    return phrase
 
 
-# -- verify-quote ---------------------------------------------------------------------------------------
+# -- origin ---------------------------------------------------------------------------------------
+
+
+_WHY = {"echo": "an echo (the speaker had been shown it)", "quote": "a quote of someone",
+        "host": "a host's turn", "character": "a character voiced by a model", "original": "an original"}
+
+
+def _why_none(uses: Sequence[Use]) -> str:
+    if not uses:
+        return "nobody in the archive said it verbatim"
+    return "every verbatim use is " + " or ".join(_WHY[lb] for lb in sorted({u.label for u in uses}))
+
+
+def origin(archive: Archive, phrase: str, *, semantic: bool = True, embedder: Embedder | None = None) -> OriginReport:
+    """The earliest original use of ``phrase`` by a real voice, ties, every other use, and paraphrases."""
+    _sqlite_only(archive)
+    phrase = _phrase(phrase)
+    uses, total = verbatim_places(archive, phrase)
+    originals = [u for u in uses if u.exposure.original]
+    first = originals[0] if originals else None
+    ties: list[Use] = []
+    if first is not None:
+        ties = [u for u in originals[1:] if u.place.day == first.place.day and u.place.session_id !=
+                first.place.session_id and (u.place.date_only or first.place.date_only)]
+    key = (first.place.started_at, first.place.turn_id) if first else None
+    listed = [Use(u.place, u.exposure, key is not None and (u.place.started_at, u.place.turn_id) < key)
+              for u in uses if u is not first and u not in ties]
+    emb = _embedder(archive, semantic, embedder)
+    paraphrases, _ = paraphrase_places(archive, phrase, embedder=emb, skip=[u.place.turn_id for u in uses])
+    return OriginReport(phrase, first, tuple(ties), tuple(listed), tuple(paraphrases[:MAX_PARAPHRASES]),
+                        total, emb is not None, None if first else _why_none(uses))
+
+
+# -- verify-quote ---------------------------------------------------------------------------------
 
 
 def _known_voice(archive: Archive, voice: str) -> None:
     rows = archive.query(
-        "SELECT 1 FROM turns WHERE voice = ? COLLATE NOCASE OR voice_name = ? COLLATE NOCASE LIMIT 1",
+        "SELECT 1 FROM turns t WHERE t.voice = ? COLLATE NOCASE OR t.voice_name = ? COLLATE NOCASE LIMIT 1",
         (voice, voice),
     )
+    if not rows:
+        rows = archive.query("SELECT 1 FROM turns t WHERE json_extract(t.meta_json, '$.character') = ? "
+                             "COLLATE NOCASE LIMIT 1", (voice,))
     if not rows:
         known = [str(r[0]) for r in archive.query("SELECT DISTINCT voice FROM turns ORDER BY voice LIMIT 30")]
         raise NotFoundError(
@@ -349,26 +332,57 @@ def _known_voice(archive: Archive, voice: str) -> None:
         )
 
 
+def _own(u: Use) -> bool:
+    """A use in the voice's own words: not a quote of someone else."""
+    return not u.exposure.quote
+
+
 def verify_quote(archive: Archive, voice: str, quote: str, *, semantic: bool = True,
-                 embedder: Any = None) -> QuoteVerdict:
-    """Did ``voice`` say ``quote``? verbatim (where), a close paraphrase (the real text), said by
-    someone else (who, where) or not found. ``voice`` is a shortcut or display name."""
-    quote = unquote(quote)
-    if not TOKEN.search(quote):
-        raise UsageError("give a quote with at least one word")
+                 embedder: Embedder | None = None) -> QuoteVerdict:
+    """Did ``voice`` (a shortcut, display name or character) say ``quote``? See the module docstring."""
+    _sqlite_only(archive)
+    quote = _phrase(quote)
     _known_voice(archive, voice)
-    mine = verbatim_places(archive, quote, voice=voice)
-    others = verbatim_places(archive, quote, voice=voice, exclude_voice=True)
-    if mine:
-        return QuoteVerdict(voice, quote, "verbatim", tuple(mine), (), tuple(others), semantic=False)
-    emb = _embedder(semantic, embedder)
-    texts = _candidates(archive, quote, voice=voice, exclude_voice=False, roles=None, embedder=emb)
-    close = sorted(_loose_places(archive, quote, texts, emb), key=lambda p: -(p.similarity or 0.0))
-    if others:
-        return QuoteVerdict(voice, quote, "someone_else", (), tuple(close[:3]), tuple(others), emb is not None)
+    mine, _ = verbatim_places(archive, quote, voice=voice)
+    others, _ = verbatim_places(archive, quote, voice=voice, exclude_voice=True)
+    own = [u for u in mine if _own(u)]
+    emb = _embedder(archive, semantic, embedder)
+    originals = [u for u in own if u.exposure.original
+                 or (u.exposure.label in ("character", "host") and not u.exposure.echo)]
+    if originals:
+        ordered = tuple(originals + [u for u in mine if u not in originals])
+        return QuoteVerdict(voice, quote, "verbatim", ordered, (), tuple(others), None, emb is not None)
+    if own:
+        return QuoteVerdict(voice, quote, "echoed", tuple(own + [u for u in mine if u not in own]), (),
+                            tuple(others), None, emb is not None)
+    close, reversed_ = paraphrase_places(archive, quote, voice=voice, embedder=emb,
+                                         skip=[u.place.turn_id for u in mine])
+    if mine or others:  # only quoting someone, or never said by this voice
+        return QuoteVerdict(voice, quote, "someone_else", tuple(mine), tuple(close[:3]), tuple(others),
+                            reversed_[0] if reversed_ else None, emb is not None)
     if close:
-        return QuoteVerdict(voice, quote, "paraphrase", (), tuple(close[:3]), (), emb is not None)
-    other_texts = _candidates(archive, quote, voice=voice, exclude_voice=True, roles=None, embedder=emb)
-    other_close = sorted(_loose_places(archive, quote, other_texts, emb), key=lambda p: -(p.similarity or 0.0))
-    status: Literal["someone_else", "not_found"] = "someone_else" if other_close else "not_found"
-    return QuoteVerdict(voice, quote, status, (), (), tuple(other_close[:3]), emb is not None)
+        return QuoteVerdict(voice, quote, "paraphrase", (), tuple(close[:3]), (),
+                            reversed_[0] if reversed_ else None, emb is not None)
+    if reversed_:  # the voice said the opposite: not found, and the opposite is shown
+        return QuoteVerdict(voice, quote, "not_found", (), (), (), reversed_[0], emb is not None)
+    other_close, _ = paraphrase_places(archive, quote, voice=voice, exclude_voice=True, embedder=emb)
+    status: QuoteStatus = "someone_else" if other_close else "not_found"
+    return QuoteVerdict(voice, quote, status, (), (), tuple(other_close[:3]),
+                        reversed_[0] if reversed_ else None, emb is not None)
+
+
+def exposure_line(e: Exposure) -> str:
+    """A short description of an exposure, for views: the label, whom a quotation names, who showed it."""
+    parts = {"original": "original", "host": "host's turn", "character": f"character {e.character}",
+             "quote": "quote", "echo": "echo"}
+    out = parts[e.label]
+    if e.quote:
+        who = {"you": "the one it addresses", "they": "someone named before", "he": "someone named before",
+               "she": "someone named before"}.get(e.quoting or "", e.quoting)
+        out += f", quoting {who}" if who else ", in quotation marks"
+    if e.echo:
+        if e.label != "echo":
+            out += ", echo"
+        out += (f" (said earlier in this session by {e.shown_by}, turn {e.shown_turn})" if e.shown_turn
+                else " (it was in the messages it was sent)")
+    return out

@@ -20,7 +20,7 @@ from symposia.archive.search import (
 )
 from symposia.archive.store import Archive
 
-__all__ = ["search_fts_pg", "tsquery_text"]
+__all__ = ["count_fts_pg", "search_fts_pg", "tsquery_text"]
 
 _QUESTION = "coalesce((t.messages_json::jsonb -> -1) ->> 'content', '')"
 
@@ -54,5 +54,21 @@ def search_fts_pg(archive: Archive, query: str, *, n: int = 10, filters: SearchF
         hits.append(Hit(turn_id=int(i["id"]), session_id=str(i["session_id"]), session_kind=str(i["kind"]),
                         seq=int(i["seq"]), role=str(i["role"]), voice=str(i["voice"]),
                         voice_name=str(i["voice_name"]), started_at=str(i["started_at"]), field=field,
-                        snippet=snippet, highlights=spans, score=float(r["rank"]), via=("fts",)))
+                        snippet=snippet, highlights=spans, score=float(r["rank"]), via=("fts",),
+                        model=str(i.get("model") or ""), session_title=str(i.get("title") or ""),
+                        source_file=i.get("source_file")))
     return hits
+
+
+def count_fts_pg(archive: Archive, query: str, *, filters: SearchFilters | None = None,
+                 field: Field = "answer") -> int:
+    """How many turns match ``query`` (in the answers, or the questions asked), as ``search_fts_pg`` finds them."""
+    where, params = filter_sql(filters)
+    weight = "a" if field == "answer" else "b"
+    rows = archive.query(
+        "WITH q AS (SELECT websearch_to_tsquery('simple', ?) AS q) "
+        "SELECT count(*) FROM turns t CROSS JOIN q LEFT JOIN sessions s ON s.id = t.session_id "
+        f"WHERE t.fts @@ q.q AND ts_filter(t.fts, '{{{weight}}}') @@ q.q{' AND ' + where if where else ''}",
+        (tsquery_text(query), *params),
+    )
+    return int(rows[0][0])

@@ -18,10 +18,10 @@ import math
 import re
 from dataclasses import dataclass
 
-from symposia.archive.origin import sentence_spans
 from symposia.archive.search import TOKEN, fts_term, parse_when
 from symposia.archive.store import Archive
 from symposia.errors import NotFoundError, UsageError
+from symposia.text import sentence_spans
 
 __all__ = ["BOLD_BONUS", "Formulation", "recall"]
 

@@ -6,26 +6,46 @@ curly quotes) must appear as is; ``word*`` matches a prefix; ``-word`` / ``-"a p
 does not stem: ``mirror`` does not find ``mirrors`` (``mirror*`` does).
 
 By default only answers are searched (what was *said*); ``field="question"`` searches what the
-voices were shown, ``field="any"`` both. Every hit says who spoke and in what role (host or voice).
-Ranking: FTS5's bm25 for full text; cosine similarity for semantic search; hybrid (the default
-when the archive has embeddings) fuses the two rankings by reciprocal rank (k = 60).
+voices were shown, ``field="any"`` both. Every hit says who spoke (voice, role, model), when, in
+which session (its title) and, for an imported session, the file it came from.
+
+Honest results:
+
+- **hits are real matches.** In full-text and hybrid mode every hit matches the query's words;
+  hybrid only *ranks* those matches by reciprocal-rank fusion (k = 60) of bm25 and meaning. Turns
+  found by meaning alone never pad the hits: they come in a separate, labelled block
+  (``related``), and not at all when the query asks for an exact ``"phrase"``.
+- **below the threshold is nothing.** A semantic hit counts only from a cosine similarity of
+  ``SEMANTIC_MIN`` (calibrated with ``bench/calibrate_semantic.py``: above what nonsense and
+  unrelated queries reach against real answers), so a query that matches nothing finds nothing.
+- **the count counts matches**: ``total`` is the number of turns matching the query's words (exact
+  on an archive of up to ``PROBE_ROWS`` turns, else estimated from the newest ones and marked so).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
+from symposia.archive.filters import SearchFilters, filter_sql, parse_when
+from symposia.archive.semantic import (
+    Embedder,
+    default_embedder,
+    embedded_count,
+    index_archive,
+    pending_count,
+    semantic_hits,
+)
 from symposia.archive.store import Archive
-from symposia.codec import datetime_to_iso
 from symposia.errors import ArchiveError, UsageError
 
 __all__ = [
     "RRF_K",
+    "SEMANTIC_MIN",
     "Field",
     "Hit",
     "Mode",
@@ -47,6 +67,8 @@ __all__ = [
 Mode = Literal["auto", "fts", "semantic", "hybrid"]
 Field = Literal["answer", "question", "any"]
 RRF_K = 60
+#: Cosine similarity (all-MiniLM-L6-v2, sentence vectors) from which a turn is found by meaning.
+SEMANTIC_MIN = 0.35
 MAX_RANKED = 5_000  # bm25 ranks at most about this many matches (see _fts_ranked_bounded)
 PROBE_ROWS = 5_000  # newest turns in which a query's matches are counted, to estimate the total
 SNIPPET_TOKENS = 24
@@ -54,17 +76,6 @@ _HL_OPEN, _HL_CLOSE = "\x02", "\x03"
 # What FTS5's unicode61 tokenizer calls a token: letters and digits (the underscore separates).
 TOKEN = re.compile(r"[^\W_]+")
 _COLUMNS = {"answer": "answer", "question": "question", "any": "{answer question}"}
-
-
-@dataclass(frozen=True)
-class SearchFilters:
-    """Restrict a search. ``voice`` matches the shortcut or the display name, in any case."""
-
-    voice: str | None = None
-    role: str | None = None  # "voice", "host" or "chair"
-    since: str | None = None  # a date (YYYY-MM-DD, inclusive) or an ISO time
-    until: str | None = None  # a date (inclusive: the whole day) or an ISO time
-    kind: str | None = None  # session kind: ask, council, symposium, ...
 
 
 @dataclass(frozen=True)
@@ -85,6 +96,9 @@ class Hit:
     score: float
     via: tuple[str, ...]  # "fts", "semantic"
     similarity: float | None = None  # cosine, when found by meaning
+    model: str = ""  # the model that spoke (as reported, else as requested)
+    session_title: str = ""
+    source_file: str | None = None  # the file an imported session came from
 
 
 @dataclass(frozen=True)
@@ -95,6 +109,9 @@ class SearchResult:
     fts_query: str | None = None
     unembedded: int = 0  # turns not yet embedded (a semantic search cannot find them)
     notes: tuple[str, ...] = field(default_factory=tuple)
+    total: int = 0  # turns matching the query (by its words; by meaning in semantic mode)
+    total_exact: bool = True  # False when ``total`` is estimated from the newest turns
+    related: tuple[Hit, ...] = ()  # found by meaning only (hybrid): never mixed into ``hits``
 
 
 # -- query building ------------------------------------------------------------------------------------
@@ -196,67 +213,28 @@ def _plain_words(query: str) -> str:
     return " ".join(TOKEN.findall(text)) or query
 
 
-# -- filters ----------------------------------------------------------------------------------------
-
-
-def parse_when(value: str, *, end: bool = False) -> str:
-    """A date or ISO time as the archive's UTC text; a bare date ``end`` of range means the day after."""
-    v = value.strip()
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
-            d = date.fromisoformat(v) + (timedelta(days=1) if end else timedelta(0))
-            dt = datetime(d.year, d.month, d.day, tzinfo=UTC)
-        else:
-            dt = datetime.fromisoformat(v.replace("Z", "+00:00"))
-            if dt.tzinfo is None:
-                dt = dt.replace(tzinfo=UTC)
-    except ValueError as e:
-        raise UsageError(f"cannot read {value!r} as a date: use YYYY-MM-DD or an ISO time") from e
-    return datetime_to_iso(dt.astimezone(UTC))
-
-
-def filter_sql(filters: SearchFilters | None) -> tuple[str, list[Any]]:
-    """SQL conditions (over ``t`` = turns, ``s`` = sessions) and their parameters."""
-    if filters is None:
-        return "", []
-    conds: list[str] = []
-    params: list[Any] = []
-    if filters.voice:
-        conds.append("(t.voice = ? COLLATE NOCASE OR t.voice_name = ? COLLATE NOCASE)")
-        params += [filters.voice, filters.voice]
-    if filters.role:
-        if filters.role not in ("voice", "host", "chair"):
-            raise UsageError(f"unknown role {filters.role!r}: use voice, host or chair")
-        conds.append("t.role = ?")
-        params.append(filters.role)
-    if filters.since:
-        conds.append("t.started_at >= ?")
-        params.append(parse_when(filters.since))
-    if filters.until:
-        bare = re.fullmatch(r"\d{4}-\d{2}-\d{2}", filters.until.strip()) is not None
-        conds.append("t.started_at < ?" if bare else "t.started_at <= ?")
-        params.append(parse_when(filters.until, end=bare))
-    if filters.kind:
-        conds.append("s.kind = ?")
-        params.append(filters.kind)
-    return " AND ".join(conds), params
-
-
 # -- turn details -----------------------------------------------------------------------------------
 
 
 def turn_info(archive: Archive, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """Who/where/when of each turn id (no texts), keyed by id."""
+    """Who/where/when of each turn id (no texts), keyed by id: with the model, the session title and
+    the file an imported session came from (``source_file``, None otherwise)."""
     out: dict[int, dict[str, Any]] = {}
     for a in range(0, len(ids), 500):
         part = list(ids[a:a + 500])
         rows = archive.query(
             "SELECT t.id, t.session_id, COALESCE(s.kind, '') AS kind, t.seq, t.role, t.voice, t.voice_name, "
-            "t.started_at FROM turns t LEFT JOIN sessions s ON s.id = t.session_id "
+            "t.started_at, COALESCE(t.model_reported, t.model_requested, '') AS model, "
+            "COALESCE(s.title, '') AS title, COALESCE(s.meta_json, '{}') AS smeta "
+            "FROM turns t LEFT JOIN sessions s ON s.id = t.session_id "
             f"WHERE t.id IN ({','.join('?' * len(part))})",
             part,
         )
-        out.update({int(r["id"]): dict(r) for r in rows})
+        for r in rows:
+            info = dict(zip(r.keys(), tuple(r), strict=True))
+            source = json.loads(info.pop("smeta") or "{}").get("source_path")
+            info["source_file"] = str(source) if source else None
+            out[int(info["id"])] = info
     return out
 
 
@@ -305,7 +283,9 @@ def _hit(info: dict[str, Any], *, field: str, snippet: str, highlights: tuple[tu
     return Hit(turn_id=int(info["id"]), session_id=str(info["session_id"]), session_kind=str(info["kind"]),
                seq=int(info["seq"]), role=str(info["role"]), voice=str(info["voice"]),
                voice_name=str(info["voice_name"]), started_at=str(info["started_at"]), field=field,
-               snippet=snippet, highlights=highlights, score=score, via=via, similarity=similarity)
+               snippet=snippet, highlights=highlights, score=score, via=via, similarity=similarity,
+               model=str(info.get("model") or ""), session_title=str(info.get("title") or ""),
+               source_file=info.get("source_file"))
 
 
 # -- full text -----------------------------------------------------------------------------------------
@@ -390,10 +370,10 @@ def _passage(text: str, start: int | None, end: int | None, max_words: int = 40)
 
 
 def _semantic(archive: Archive, query: str, n: int, filters: SearchFilters | None,
-              embedder: Any) -> list[Hit]:
-    from symposia.archive.semantic import semantic_hits
-
-    chunk_hits = semantic_hits(archive, _plain_words(query), n, embedder, filters)
+              embedder: Embedder) -> list[Hit]:
+    """Turns near ``query`` in meaning, at least ``SEMANTIC_MIN`` similar, best first."""
+    chunk_hits = [h for h in semantic_hits(archive, _plain_words(query), n, embedder, filters)
+                  if h.score >= SEMANTIC_MIN]
     info = turn_info(archive, [h.turn_id for h in chunk_hits])
     texts = {int(r[0]): str(r[1]) for r in archive.query(
         f"SELECT id, answer FROM turns WHERE id IN ({','.join('?' * len(chunk_hits))})",
@@ -414,30 +394,34 @@ def _fuse(rankings: Sequence[Sequence[int]], n: int) -> list[tuple[int, float]]:
     return sorted(scores.items(), key=lambda kv: -kv[1])[:n]
 
 
+def _asks_exact_phrase(query: str) -> bool:
+    return any(m.group("phrase") is not None and not m.group("neg") for m in _QUERY_TOKEN.finditer(query))
+
+
 def _hybrid(archive: Archive, query: str, fq: str, n: int, filters: SearchFilters | None, field: Field,
-            embedder: Any, notes: list[str]) -> list[Hit]:
+            embedder: Embedder, notes: list[str]) -> tuple[list[Hit], list[Hit]]:
+    """Full-text matches ranked by fusing bm25 with meaning, and (apart) turns found by meaning only."""
     fetch = max(n * 4, 40)
     fts_ranked = [i for i, _ in _fts_ranked_bounded(archive, query, fq, fetch, filters, field, notes)]
     sem = {h.turn_id: h for h in _semantic(archive, query, fetch, filters, embedder)}
-    fused = _fuse([fts_ranked, list(sem)], n)
     in_fts = set(fts_ranked)
+    fused = _fuse([fts_ranked, [i for i in sem if i in in_fts]], n)
     info = turn_info(archive, [i for i, _ in fused])
-    out: list[Hit] = []
+    hits: list[Hit] = []
     for turn_id, score in fused:
         s = sem.get(turn_id)
-        via = tuple(name for name, found in (("fts", turn_id in in_fts), ("semantic", s is not None)) if found)
-        similarity = s.similarity if s is not None else None
-        if turn_id in in_fts:  # the full-text snippet shows the matched words
-            col, snip, spans = _snippet(archive, fq, turn_id, field)
-            out.append(_hit(info[turn_id], field=col, snippet=snip, highlights=spans, score=round(score, 6),
-                            via=via, similarity=similarity))
-        elif s is not None:
-            out.append(Hit(**{**s.__dict__, "score": round(score, 6), "via": via}))
-    return out
+        via = ("fts", "semantic") if s is not None else ("fts",)
+        col, snip, spans = _snippet(archive, fq, turn_id, field)
+        hits.append(_hit(info[turn_id], field=col, snippet=snip, highlights=spans, score=round(score, 6),
+                         via=via, similarity=s.similarity if s is not None else None))
+    related: list[Hit] = []
+    if not _asks_exact_phrase(query):
+        related = [h for i, h in sem.items() if i not in in_fts][:n]
+    return hits, related
 
 
 def search(archive: Archive, query: str, *, n: int = 10, filters: SearchFilters | None = None,
-           mode: Mode = "auto", field: Field = "answer", embedder: Any = None,
+           mode: Mode = "auto", field: Field = "answer", embedder: Embedder | None = None,
            index_pending: bool = False) -> SearchResult:
     """Search the archive (see the module docstring); ``mode="auto"`` is hybrid when embeddings exist.
 
@@ -449,8 +433,6 @@ def search(archive: Archive, query: str, *, n: int = 10, filters: SearchFilters 
     notes: list[str] = []
     fq = build_fts_query(query, field) if mode != "semantic" else None
     if mode in ("auto", "semantic", "hybrid"):
-        from symposia.archive.semantic import default_embedder, embedded_count, index_archive, pending_count
-
         if mode == "auto" and embedded_count(archive) == 0:
             mode = "fts"
         else:
@@ -469,10 +451,32 @@ def search(archive: Archive, query: str, *, n: int = 10, filters: SearchFilters 
                 pending = pending_count(archive)
                 if mode == "semantic":
                     hits = _semantic(archive, query, n, filters, emb)
-                    return SearchResult(query, "semantic", tuple(hits), None, pending, tuple(notes))
+                    return SearchResult(query, "semantic", tuple(hits), None, pending, tuple(notes),
+                                        total=len(hits))
                 assert fq is not None
-                fused = _hybrid(archive, query, fq, n, filters, field, emb, notes)
-                return SearchResult(query, "hybrid", tuple(fused), fq, pending, tuple(notes))
+                total, exact = _count(archive, query, fq, field, filters)
+                fused, related = _hybrid(archive, query, fq, n, filters, field, emb, notes)
+                return SearchResult(query, "hybrid", tuple(fused), fq, pending, tuple(notes), total=total,
+                                    total_exact=exact, related=tuple(related))
     assert fq is not None
     hits = search_fts(archive, query, n=n, filters=filters, field=field, fts_query=fq, notes=notes)
-    return SearchResult(query, "fts", tuple(hits), fq, 0, tuple(notes))
+    total, exact = _count(archive, query, fq, field, filters)
+    return SearchResult(query, "fts", tuple(hits), fq, 0, tuple(notes), total=total, total_exact=exact)
+
+
+def _count(archive: Archive, query: str, fq: str, field: Field, filters: SearchFilters | None) -> tuple[int, bool]:
+    """How many turns match (exactly when the archive is small or a filter applies, else estimated)."""
+    where, params = filter_sql(filters)
+    if archive.dialect == "postgresql":
+        # deferred: that module builds on this one (tsvector search with the same hits)
+        from symposia.archive.pg_search import count_fts_pg
+
+        return count_fts_pg(archive, query, filters=filters, field=field), True
+    lo, hi = id_range(archive)
+    if where or hi - lo + 1 <= PROBE_ROWS:
+        rows = archive.query(
+            "SELECT count(*) FROM turns_fts f JOIN turns t ON t.id = f.rowid "
+            "LEFT JOIN sessions s ON s.id = t.session_id "
+            f"WHERE turns_fts MATCH ?{' AND ' + where if where else ''}", (fq, *params))
+        return int(rows[0][0]), True
+    return estimate_matches(archive, query, field, fts_query=fq), False

@@ -1,8 +1,9 @@
 """Semantic search over the archive: chunk embeddings stored in SQLite, searched by cosine similarity.
 
-Embedding is lazy: :func:`index_archive` embeds the turns that have none yet (``symposia index``,
-or ``symposia search --semantic`` before it searches); nothing is embedded while a session records
-turns. Vectors are stored as int8 with one float scale each (``v ≈ q * scale``): a quarter of the
+Embedding is done once, ahead of queries: :func:`index_archive` embeds the turns that have none yet
+(``symposia index``, with a progress bar, or ``symposia search --semantic`` before it searches),
+one vector per sentence. No query ever re-embeds stored text: a query embeds only itself.
+Vectors are stored as int8 with one float scale each (``v ≈ q * scale``): a quarter of the
 size of float32, and cosine rankings are unchanged to about two decimals.
 
 Small archives are searched by brute force over the vectors read from SQLite. Large ones (from
@@ -22,20 +23,18 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from symposia import paths
+from symposia.archive.filters import SearchFilters, filter_sql
 from symposia.archive.store import Archive
 from symposia.codec import datetime_to_iso
-from symposia.dialogue.quotes import locate
 from symposia.errors import ArchiveError, SymposiaError
 from symposia.records import utcnow
-
-if TYPE_CHECKING:
-    from symposia.archive.search import SearchFilters
+from symposia.text import find, sentence_spans
 
 __all__ = [
     "IVF_MIN_VECTORS",
@@ -55,6 +54,8 @@ __all__ = [
     "search_vectors",
     "semantic_hits",
     "sidecar_path",
+    "turn_vectors",
+    "units",
 ]
 
 F32 = npt.NDArray[np.float32]
@@ -281,17 +282,34 @@ def chunk_spans(text: str, chunks: Sequence[str]) -> list[tuple[int | None, int 
             out.append((k, k + len(piece)))
             pos = k + 1
             continue
-        hit = locate(piece, {0: text}) if piece else None
+        hit = find(piece, text) if piece else None
         out.append((hit.start, hit.end) if hit is not None else (None, None))
     return out
 
 
-def index_archive(archive: Archive, embedder: Embedder | None = None, *, batch_turns: int = 32,
+def units(text: str, embedder: Embedder) -> list[tuple[str, int | None, int | None]]:
+    """The pieces of an answer that get one vector each: its sentences (list items, lines), each cut
+    further by the embedder when longer than the model takes, with their offsets in ``text``."""
+    out: list[tuple[str, int | None, int | None]] = []
+    for a, b in sentence_spans(text, min_words=1, max_words=10**6):
+        sentence = text[a:b]
+        pieces = [c for c in embedder.chunk(sentence) if c.strip()] or [sentence.strip()]
+        if len(pieces) == 1 and pieces[0] == sentence.strip():
+            out.append((sentence, a, b))
+            continue
+        for piece, (pa, pb) in zip(pieces, chunk_spans(sentence, pieces), strict=True):
+            out.append((piece, a + pa if pa is not None else None, a + pb if pb is not None else None))
+    return out
+
+
+def index_archive(archive: Archive, embedder: Embedder | None = None, *, batch_turns: int = 128,
                   progress: Callable[[int, int], None] | None = None, limit: int | None = None) -> int:
     """Embed every turn that has an answer and no embedding yet; return how many turns were embedded.
 
-    Each batch is committed on its own, so an interrupted run keeps what it did and the next one
-    resumes. ``progress(done, total)`` is called after each batch.
+    One vector per sentence (:func:`units`), so a phrase is compared with the sentence that holds it
+    and search shows the very sentence; identical sentences (echoes, repeated prompts) are embedded
+    once per batch. Each batch is committed on its own, so an interrupted run keeps what it did and
+    the next one resumes. ``progress(done, total)`` is called after each batch.
     """
     emb = embedder or default_embedder()
     total = pending_count(archive)
@@ -313,13 +331,14 @@ def index_archive(archive: Archive, embedder: Embedder | None = None, *, batch_t
             text = str(r["answer"]) if r["status"] != "error" else ""
             if not text.strip():
                 continue  # marked as done with no chunk
-            chunks = [c for c in emb.chunk(text) if c.strip()] or [text.strip()]
-            for i, (chunk, (a, b)) in enumerate(zip(chunks, chunk_spans(text, chunks), strict=True)):
-                pieces.append((int(r["id"]), i, chunk, a, b))
-        vecs = emb.embed([p[2] for p in pieces]) if pieces else np.zeros((0, emb.dim), np.float32)
-        if vecs.shape != (len(pieces), emb.dim):
-            raise ArchiveError(f"the embedder returned shape {vecs.shape}, expected {(len(pieces), emb.dim)}")
-        q, scales = quantize(vecs)
+            for i, (piece, a, b) in enumerate(units(text, emb)):
+                pieces.append((int(r["id"]), i, piece, a, b))
+        distinct = list(dict.fromkeys(p[2] for p in pieces))
+        vecs = emb.embed(distinct) if distinct else np.zeros((0, emb.dim), np.float32)
+        if vecs.shape != (len(distinct), emb.dim):
+            raise ArchiveError(f"the embedder returned shape {vecs.shape}, expected {(len(distinct), emb.dim)}")
+        q_all, scales_all = quantize(vecs)
+        row_of = {text: j for j, text in enumerate(distinct)}
         per_turn: dict[int, int] = {}
         for p in pieces:
             per_turn[p[0]] = per_turn.get(p[0], 0) + 1
@@ -329,8 +348,8 @@ def index_archive(archive: Archive, embedder: Embedder | None = None, *, batch_t
             c.executemany(
                 "INSERT OR REPLACE INTO turn_chunks (turn_id, chunk, char_start, char_end, dim, scale, vector) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(p[0], p[1], p[3], p[4], emb.dim, float(scales[j]), q[j].tobytes())
-                 for j, p in enumerate(pieces)],
+                [(p[0], p[1], p[3], p[4], emb.dim, float(scales_all[row_of[p[2]]]), q_all[row_of[p[2]]].tobytes())
+                 for p in pieces],
             )
             c.executemany(
                 "INSERT OR REPLACE INTO embedded_turns (turn_id, model, chunks, embedded_at) VALUES (?, ?, ?, ?)",
@@ -340,6 +359,25 @@ def index_archive(archive: Archive, embedder: Embedder | None = None, *, batch_t
         if progress is not None:
             progress(done, total)
     return done
+
+
+def turn_vectors(archive: Archive, turn_ids: Sequence[int]) -> dict[int, tuple[F32, list[tuple[int, int] | None]]]:
+    """The stored (dequantized) vectors of each turn's sentences and where each sentence lies in the
+    answer (None when unknown), keyed by turn id."""
+    out: dict[int, tuple[F32, list[tuple[int, int] | None]]] = {}
+    for a in range(0, len(turn_ids), 500):
+        part = list(turn_ids[a:a + 500])
+        rows = archive.query(
+            "SELECT turn_id, scale, vector, char_start, char_end FROM turn_chunks "
+            f"WHERE turn_id IN ({','.join('?' * len(part))}) ORDER BY turn_id, chunk", part)
+        by_turn: dict[int, list[Any]] = {}
+        for r in rows:
+            by_turn.setdefault(int(r[0]), []).append(r)
+        for turn_id, items in by_turn.items():
+            q = np.frombuffer(b"".join(bytes(r[2]) for r in items), dtype=np.int8).reshape(len(items), -1)
+            spans = [(int(r[3]), int(r[4])) if r[3] is not None and r[4] is not None else None for r in items]
+            out[turn_id] = (dequantize(q, np.asarray([float(r[1]) for r in items], dtype=np.float32)), spans)
+    return out
 
 
 def build_vector_index(archive: Archive, *, nlist: int | None = None, force: bool = False,
@@ -459,8 +497,6 @@ def search_vectors(archive: Archive, query: F32, k: int, *, where: str = "", par
 def semantic_hits(archive: Archive, query: str, k: int, embedder: Embedder,
                   filters: SearchFilters | None = None) -> list[ChunkHit]:
     """Chunks nearest in meaning to ``query`` (best chunk per turn), with the search filters applied."""
-    from symposia.archive.search import filter_sql
-
     where, params = filter_sql(filters) if filters is not None else ("", [])
     qv = embedder.embed([query])[0]
     hits = search_vectors(archive, qv, k * 3, where=where, params=params)

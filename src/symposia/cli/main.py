@@ -71,14 +71,17 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "search": ("search", "search_cmd", 'Search the archive: words, "exact phrases", word* prefixes, -excluded, OR.'),
     "index": ("search", "index_cmd", "Embed the turns not embedded yet, for search by meaning (resumable; safe to "
               "rerun)."),
-    "origin": ("search", "origin_cmd", "The first voice to say PHRASE, then every later use: quoted by the host, "
-               "echoed, or unprompted."),
+    "origin": ("search", "origin_cmd",
+               "The first voice to say PHRASE unprompted, then every use: echo, quote, character, "
+               "host; and close paraphrases."),
     "recall": ("search", "recall_cmd", "VOICE's most distinctive earlier formulations, verbatim, with date and "
                "session."),
-    "verify-quote": ("search", "verify_quote_cmd", "Did VOICE really say QUOTE? Exit 0 if verbatim, 1 otherwise "
-                     "(paraphrase, someone else, not found)."),
-    "near-dups": ("search", "near_dups_cmd", "Spans shared near-verbatim by different voices, with both places and "
-                  "dates (echo or not)."),
+    "verify-quote": ("search", "verify_quote_cmd",
+                     "Did VOICE really say QUOTE? Exit 0 verbatim and original, 1 not found, 3 verbatim "
+                     "but echoed, 4 paraphrase, 5 said by someone else (2: usage or archive error)."),
+    "near-dups": ("search", "near_dups_cmd",
+                  "Spans shared verbatim or nearly by different voices (exact shingles + MinHash/LSH), "
+                  "with every place and date, and whether the speaker had been shown it (echo)."),
 }
 
 # Verbs that call models: the provider SDKs are imported in the background while the command starts

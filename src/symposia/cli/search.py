@@ -120,12 +120,13 @@ def index_cmd(opts: Options) -> None:
 
 @click.command("origin")
 @click.argument("phrase")
-@click.option("--no-semantic", is_flag=True, help="Verbatim and near-verbatim only (no embedding model).")
+@click.option("--no-semantic", is_flag=True, help="Lexical paraphrases only (no embedding model).")
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of Markdown.")
 @pass_options
 @friendly_errors
 def origin_cmd(opts: Options, phrase: str, no_semantic: bool, as_json: bool) -> None:
-    """The first voice to say PHRASE, then every later use: quoted by the host, echoed, or unprompted."""
+    """The first voice to say PHRASE unprompted, then every use: echo, quote, character, host; and
+    close paraphrases. Exit 0 when there is an origin, 1 when there is none (see docs/PROVENANCE.md)."""
     from symposia.archive.origin import origin
 
     with _open(opts) as archive:
@@ -134,6 +135,7 @@ def origin_cmd(opts: Options, phrase: str, no_semantic: bool, as_json: bool) -> 
             _json(report)
         else:
             _emit(origin_markdown(report))
+    sys.exit(0 if report.origin is not None else 1)
 
 
 @click.command("recall")
@@ -158,25 +160,27 @@ def recall_cmd(opts: Options, voice: str, count: int, before: str | None, as_jso
 @click.command("verify-quote")
 @click.argument("voice")
 @click.argument("quote")
-@click.option("--no-semantic", is_flag=True, help="Verbatim and near-verbatim only (no embedding model).")
+@click.option("--no-semantic", is_flag=True, help="Lexical paraphrases only (no embedding model).")
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of Markdown.")
 @pass_options
 @friendly_errors
 def verify_quote_cmd(opts: Options, voice: str, quote: str, no_semantic: bool, as_json: bool) -> None:
-    """Did VOICE really say QUOTE? Exit 0 if verbatim, 1 otherwise (paraphrase, someone else, not found)."""
+    """Did VOICE really say QUOTE? Exit 0 verbatim and original, 1 not found, 3 verbatim but echoed,
+    4 paraphrase, 5 said by someone else (2: usage or archive error). See docs/PROVENANCE.md."""
     from symposia.archive.origin import verify_quote
 
     with _open(opts) as archive:
         verdict = verify_quote(archive, voice, quote, semantic=not no_semantic)
     if as_json:
-        _json({**dataclasses.asdict(verdict), "ok": verdict.ok})
+        _json({**dataclasses.asdict(verdict), "ok": verdict.ok, "exit_code": verdict.exit_code})
     else:
         _emit(verify_markdown(verdict))
-    sys.exit(0 if verdict.ok else 1)
+    sys.exit(verdict.exit_code)
 
 
 @click.command("near-dups")
-@click.option("--min-words", type=int, default=8, show_default=True, help="Shortest shared span, in words.")
+@click.option("--min-words", type=click.IntRange(min=3), default=8, show_default=True,
+              help="Shortest shared span, in words (3 or more).")
 @click.option("-n", "count", type=int, default=50, show_default=True, help="How many spans at most.")
 @click.option("--since", metavar="DATE", help="Only answers from this date.")
 @click.option("--until", metavar="DATE", help="Only answers up to this date.")
@@ -186,7 +190,8 @@ def verify_quote_cmd(opts: Options, voice: str, quote: str, no_semantic: bool, a
 @friendly_errors
 def near_dups_cmd(opts: Options, min_words: int, count: int, since: str | None, until: str | None,
                   kind: str | None, as_json: bool) -> None:
-    """Spans shared near-verbatim by different voices, with both places and dates (echo or not)."""
+    """Spans shared verbatim or nearly by different voices (exact shingles + MinHash/LSH), with every
+    place and date, and whether the speaker had been shown it (echo)."""
     from symposia.archive.neardups import near_duplicates
 
     with _open(opts) as archive:

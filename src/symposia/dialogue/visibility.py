@@ -30,8 +30,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from symposia import prompts
-from symposia.dialogue.quotes import normalize_typography
 from symposia.records import Message, Role, TurnRecord
+from symposia.text import normalize
 
 __all__ = [
     "EXCERPT_MIN_WORDS",
@@ -244,7 +244,7 @@ def visibility_proof(request_messages: Sequence[Message], snapshot: Sequence[Tur
     with any text shown. ``roles`` records what each message was (user/assistant).
     """
     seen = "\n\n".join(m.content for m in request_messages)
-    seen_norm = normalize_typography(seen)
+    seen_norm = normalize(seen)
     seen_words = [w.group() for w in _words(seen)]
     n = EXCERPT_MIN_WORDS
     grams = {tuple(seen_words[i:i + n]) for i in range(len(seen_words) - n + 1)}
@@ -257,7 +257,7 @@ def visibility_proof(request_messages: Sequence[Message], snapshot: Sequence[Tur
         if t.id is None or not _shown(t):
             continue
         mine = t.role == "voice" and t.voice == voice
-        if normalize_typography(t.result.text) in seen_norm:
+        if normalize(t.result.text) in seen_norm:
             (own if mine else shown).append(t.id)
             if not mine and t.role == "voice":
                 voices_seen.add(t.voice)

@@ -22,7 +22,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from symposia.dialogue.quotes import locate
 from symposia.importers.dates import find_date
 from symposia.importers.markdown import (
     fenced_mask,
@@ -36,6 +35,7 @@ from symposia.importers.markdown import (
 from symposia.importers.records import NO_DATE, ImportedSession, ImportedTurn, ImportError_, add_flag
 from symposia.importers.speakers import Speaker, VoiceMapper
 from symposia.records import Message
+from symposia.text import locate
 
 _LABEL = re.compile(r"^\*\*([^*\n]{1,80}?):\*\*[ \t]*(.*)$")
 _VOICE_HEADING = re.compile(r"^Voice(?:\s+\d+)?\s*:\s*(.+)$", re.IGNORECASE)

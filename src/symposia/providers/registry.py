@@ -2,7 +2,8 @@
 
 The SDK providers are imported when first used, deliberately: ``openai`` and ``anthropic`` take a good
 part of a second to import, which every CLI start would pay; the local model pulls in llama.cpp (an
-optional, heavy extra). The scripted provider is light and imported with this module.
+optional, heavy extra); an ``llm`` voice loads llm and its plugins. The scripted provider is light and
+imported with this module.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def make_provider(spec: ProviderSpec, api_key: str | None) -> Provider:
     if spec.kind == "scripted":
         return ScriptedProvider(spec, api_key)
     if spec.kind == "llm":
-        from symposia.providers.llm_plugin import LLMPluginProvider
+        from symposia.providers.llm_plugin import LLMPluginProvider  # deferred: llm and its plugins load at import
 
         return LLMPluginProvider(spec, api_key)
     raise ConfigError(f"provider {spec.name!r} has unknown kind {spec.kind!r}; "

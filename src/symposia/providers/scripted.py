@@ -23,7 +23,6 @@ import json
 import re
 import threading
 import time
-import tomllib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +40,7 @@ from symposia.records import (
     Usage,
     utcnow,
 )
+from symposia.tomlfile import TomlFile
 
 _RETRYABLE = {"server_error", "rate_limited", "timeout", "connection", "overloaded"}
 _WORDS = re.compile(r"\S+\s*|\s+")
@@ -86,14 +86,13 @@ class Script:
 
     @classmethod
     def load(cls, path: Path) -> Script:
+        src = TomlFile.read(path, "script")
+        if path.suffix != ".json":
+            return cls.from_dict(src.parse(), str(path))
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot read script: {exc.strerror}", path=path) from exc
-        try:
-            data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-        except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"invalid script: {exc}", path=path) from exc
+            data = json.loads(src.text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"invalid script: {exc.msg}", path=path, line=exc.lineno) from exc
         return cls.from_dict(data, str(path))
 
 

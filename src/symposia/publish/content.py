@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import ftfy
 
 from symposia.errors import PublishError
+from symposia.markdown import one_line
 from symposia.records import SessionRecord, TurnRecord
 from symposia.redact import redact
 from symposia.render.transcript import PROVENANCE_HEADING, transcript_markdown
@@ -69,10 +70,6 @@ def clean_text(text: str) -> str:
     # Control characters (other than newline and tab) and lone surrogates cannot go out as clean UTF-8.
     text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cs"))
     return redact(text)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def _cut(text: str, limit: int) -> str:
@@ -159,9 +156,9 @@ def build_post(session: SessionRecord, turns: Sequence[TurnRecord], *, part: str
         content += "\n"
 
     if title is None:
-        base = _one_line(clean_text(session.title)) or f"Symposia session {session.id}"
+        base = one_line(clean_text(session.title)) or f"Symposia session {session.id}"
         title = base if part == "full" else f"{base} — {_PART_NAMES[part]}"
-    title = _cut(_one_line(clean_text(title)), MAX_TITLE)
+    title = _cut(one_line(clean_text(title)), MAX_TITLE)
     if not title:
         raise PublishError("the title is empty: give one with --title")
     return Post(session_id=session.id, submolt=submolt, title=title, content=content, part=part,

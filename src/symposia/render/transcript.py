@@ -13,7 +13,7 @@ the order, ``host.name``, ``steps[].heading``; arena ``mode``/``topic``); each t
 Answers and host questions are blockquoted line by line (their Markdown still renders, but cannot
 break the structure around them); names and error messages are escaped; table cells escape ``|``
 and turn newlines into ``<br>``. Key formulations are shown only where the quote really occurs in
-the answer they cite (typography aside, see :mod:`symposia.dialogue.quotes`); others are listed
+the answer they cite (as a reader sees it, see :mod:`symposia.text`); others are listed
 as left out. Failed voices, empty and truncated answers are shown, never silently dropped.
 """
 

@@ -32,7 +32,9 @@ from symposia.text.quotation import (
 )
 from symposia.text.sentences import sentence_spans
 from symposia.text.similarity import (
+    COVER_MIN,
     LEXICAL_MIN,
+    MEANING_MIN,
     PARAPHRASE_MIN,
     Window,
     best_window,
@@ -42,7 +44,9 @@ from symposia.text.similarity import (
 )
 
 __all__ = [
+    "COVER_MIN",
     "LEXICAL_MIN",
+    "MEANING_MIN",
     "PARAPHRASE_MIN",
     "Comparison",
     "Folded",

@@ -6,9 +6,9 @@ the analysis alike:
 - **verbatim**: the phrase occurs in the text in the normal form of :mod:`symposia.text.fold`
   (what a reader sees; typography and case folded), with the allowances of
   :mod:`symposia.text.match`; ``score`` is 1.0 and ``span`` the original words;
-- **paraphrase**: not verbatim, but a window of the text scores at least ``PARAPHRASE_MIN``
-  (lexical, plus meaning when the caller knows the cosine similarity; see
-  :mod:`symposia.text.similarity`), and does not differ in negation;
+- **paraphrase**: not verbatim, but a window of the text is close enough, lexically or (when the
+  caller knows the cosine similarity) in meaning (see :mod:`symposia.text.similarity` for the
+  thresholds), and does not differ in negation;
 - **reversed**: a window is that close but says the opposite (``the gap is not the altar``);
 - **absent**: nothing close.
 """
@@ -20,7 +20,14 @@ from typing import Literal
 
 from symposia.text.fold import Folded
 from symposia.text.match import Span, find
-from symposia.text.similarity import LEXICAL_MIN, PARAPHRASE_MIN, best_window, paraphrase_score
+from symposia.text.similarity import (
+    COVER_MIN,
+    LEXICAL_MIN,
+    MEANING_MIN,
+    PARAPHRASE_MIN,
+    best_window,
+    paraphrase_score,
+)
 
 __all__ = ["Comparison", "Verdict", "compare"]
 
@@ -48,8 +55,9 @@ def compare(phrase: str, text: str | Folded, *, meaning: float | None = None) ->
     if window is None:
         return Comparison("absent", None, 0.0, 0.0, meaning)
     score = paraphrase_score(window.lexical, meaning)
-    close = score >= PARAPHRASE_MIN if meaning is not None else window.lexical >= LEXICAL_MIN
-    close = close or window.lexical >= LEXICAL_MIN
+    lexical_ok = window.lexical >= LEXICAL_MIN and window.cover >= COVER_MIN
+    meaning_ok = meaning is not None and meaning >= MEANING_MIN and score >= PARAPHRASE_MIN
+    close = lexical_ok or meaning_ok
     if not close:
         return Comparison("absent", window.span, score, window.lexical, meaning)
     verdict: Verdict = "reversed" if window.reversed else "paraphrase"

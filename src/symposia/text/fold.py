@@ -19,6 +19,7 @@ original that a reader would select.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -83,9 +84,36 @@ class Folded:
         return self.original[a:b]
 
 
+_LINK_TAIL = re.compile(r"\]\([^()\s]*(?:[ \t]+(?:\"[^\"\n]*\"|'[^'\n]*'))?\)|\]\[[^\[\]\n]*\]|\]")
+
+
 def _balance(text: str, a: int, b: int) -> tuple[int, int]:
-    """Take in the emphasis markers next to [a, b) when the span holds an odd number of them."""
-    for mark in ("*", "_", "~"):
+    """Widen [a, b) so that the markup it cuts is whole: emphasis markers and backticks in pairs, a
+    link's bracket with its destination (``[text](url)``)."""
+    for _ in range(8):  # brackets: each pass takes in one more unmatched side
+        depth, unmatched_close = 0, False
+        for i in range(a, b):
+            if text[i] == "[":
+                depth += 1
+            elif text[i] == "]":
+                if depth:
+                    depth -= 1
+                else:
+                    unmatched_close = True
+        if unmatched_close:
+            k = text.rfind("[", 0, a)
+            if k < 0:
+                break
+            a = k - 1 if k > 0 and text[k - 1] == "!" else k
+        elif depth:
+            k = text.find("]", b)
+            if k < 0:
+                break
+            m = _LINK_TAIL.match(text, k)
+            b = m.end() if m else k + 1
+        else:
+            break
+    for mark in ("*", "_", "~", "`"):
         inside = text.count(mark, a, b)
         if inside % 2 == 0:
             continue
@@ -103,13 +131,14 @@ def _balance(text: str, a: int, b: int) -> tuple[int, int]:
     return a, b
 
 
-def fold(text: str, *, markdown: bool = True) -> Folded:
+def fold(text: str, *, markdown: bool = True, blocks: bool = True) -> Folded:
     """``text`` in the matcher's normal form (see the module docstring), with its offset map.
 
-    ``markdown=False`` folds the characters as they are (for text that is not Markdown).
+    ``markdown=False`` folds the characters as they are (for text that is not Markdown);
+    ``blocks=False`` renders inline Markdown only (a phrase: its leading ``1.`` is not a list marker).
     """
     if markdown:
-        plain, where = render(text)
+        plain, where = render(text, blocks=blocks)
     else:
         plain, where = text, list(range(len(text)))
     out: list[str] = []
@@ -159,6 +188,6 @@ def fold(text: str, *, markdown: bool = True) -> Folded:
     return Folded(text, "".join(out[lo:hi]), tuple(starts[lo:hi]), tuple(ends[lo:hi]))
 
 
-def normalize(text: str, *, markdown: bool = True) -> str:
+def normalize(text: str, *, markdown: bool = True, blocks: bool = True) -> str:
     """Just the folded text of ``text`` (no offset map)."""
-    return fold(text, markdown=markdown).text
+    return fold(text, markdown=markdown, blocks=blocks).text

@@ -59,14 +59,14 @@ def _as_folded(text: str | Folded) -> Folded:
 def phrase_parts(phrase: str) -> list[list[str]]:
     """Ways to look a phrase up, strictest first: as is, without its final punctuation, then as
     elided parts (each way a list of folded parts that must appear in order)."""
-    q = fold(phrase).text
+    q = fold(phrase, blocks=False).text
     out: list[list[str]] = []
     if q:
         out.append([q])
     bare = q.rstrip(_TRAILING_PUNCT).rstrip()
     if bare and bare != q:
         out.append([bare])
-    pieces = [fold(p).text for p in _ELISION.split(phrase)]
+    pieces = [fold(p, blocks=False).text for p in _ELISION.split(phrase)]
     pieces = [p for p in pieces if p]
     if len(pieces) > 1:
         out.append(pieces)

@@ -147,9 +147,12 @@ def _inline(line: str, base: int, out: list[str], where: list[int]) -> None:
             where.append(base + k)
 
 
-def render(text: str) -> tuple[str, list[int]]:
+def render(text: str, *, blocks: bool = True) -> tuple[str, list[int]]:
     """The plain text a reader sees in Markdown ``text``, and for each of its characters the index of
-    the source character it came from (``len(plain) == len(index)``; indices never decrease)."""
+    the source character it came from (``len(plain) == len(index)``; indices never decrease).
+
+    ``blocks=False`` renders inline markup only: for a phrase typed on its own, where a leading
+    ``2026.`` or ``-`` is text, not a list marker."""
     out: list[str] = []
     where: list[int] = []
     fence: str | None = None
@@ -160,6 +163,9 @@ def render(text: str) -> tuple[str, list[int]]:
         if out:
             out.append("\n")
             where.append(base - 1)
+        if not blocks:
+            _inline(line, base, out, where)
+            continue
         if fence is not None:
             m = _FENCE.match(line)
             if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line[m.end():].strip():

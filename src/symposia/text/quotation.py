@@ -53,7 +53,8 @@ def _pattern(open_: str, close: str) -> re.Pattern[str]:
 
 _QUOTE_RES = tuple(_pattern(o, c) for o, c in _PAIRS)
 
-_NAME = r"(?P<name>(?:[A-Z][\w.\-]*|\d[\w.\-]*)(?:[ \t]+(?:[A-Z0-9][\w.\-]*))*|I|you|they|he|she)"
+_PART = r"[\w\-]*(?:\.\w+)*"
+_NAME = rf"(?P<name>(?:[A-Z]{_PART}|\d{_PART})(?:[ \t]+[A-Z0-9]{_PART})*|I|you|they|he|she)"
 _VERB = (r"(?:said|says|say|wrote|writes|write|put it|puts it|called it|calls it|asked|answered|replied|"
          r"responded|noted|observed|told (?:me|us)|offered|declared|argued|claimed|suggested|insisted)")
 _BEFORE = (
@@ -211,7 +212,7 @@ def closest_span(quote: str, corpus: Mapping[int, str],
                  min_ratio: float = CLOSEST_MIN_RATIO) -> tuple[int, str, float] | None:
     """The real span most like ``quote`` (id, exact original text, character ratio of the folded
     forms), or None below ``min_ratio``. Only the eight texts sharing most words are scanned."""
-    target = fold(quote).text
+    target = fold(quote, blocks=False).text
     qwords = set(_WORD.findall(target))
     if not qwords:
         return None
@@ -221,7 +222,7 @@ def closest_span(quote: str, corpus: Mapping[int, str],
         w = best_window(quote, corpus[turn_id])
         if w is None:
             continue
-        ratio = difflib.SequenceMatcher(None, target, fold(w.span.text).text, autojunk=False).ratio()
+        ratio = difflib.SequenceMatcher(None, target, fold(w.span.text, blocks=False).text, autojunk=False).ratio()
         if best is None or ratio > best[0]:
             best = (ratio, turn_id, w.span.text)
     if best is None or best[0] < min_ratio:

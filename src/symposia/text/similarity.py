@@ -11,8 +11,10 @@ averages three things, each in [0, 1]:
 weighted 0.45 / 0.15 / 0.40. :func:`best_window` slides windows of the phrase's length (two words
 shorter to three longer) over the text and keeps the best. When embeddings exist the caller passes
 the cosine *meaning* similarity of the phrase and the window's sentence, and the score becomes
-``0.4 * lexical + 0.6 * meaning``; a paraphrase needs a score of at least ``PARAPHRASE_MIN``
-(lexical alone: ``LEXICAL_MIN``).
+``0.4 * lexical + 0.6 * meaning``. A window is a paraphrase on lexical grounds with a lexical
+score of at least ``LEXICAL_MIN`` and a cover of at least ``COVER_MIN``; on the grounds of meaning
+with a cosine of at least ``MEANING_MIN`` and a combined score of at least ``PARAPHRASE_MIN``. Either
+way it shares at least one content word with the phrase (no window is proposed otherwise).
 
 :func:`reverses` says when a close window says the opposite: the two differ in negation (``not``,
 ``never``, ``n't``, ``no``, ``cannot``, ``without``… or an ``un-``/``in-``/``im-`` word whose stem
@@ -29,7 +31,9 @@ from symposia.text.fold import Folded, fold
 from symposia.text.match import Span
 
 __all__ = [
+    "COVER_MIN",
     "LEXICAL_MIN",
+    "MEANING_MIN",
     "PARAPHRASE_MIN",
     "STOPWORDS",
     "Window",
@@ -46,12 +50,27 @@ __all__ = [
 LEXICAL_MIN = 0.62
 #: Combined (lexical + meaning) score from which a window is a paraphrase.
 PARAPHRASE_MIN = 0.62
+#: Share of the phrase's content stems a window must hold to be a paraphrase on lexical grounds.
+COVER_MIN = 0.6
+#: Cosine similarity a sentence must reach to be a paraphrase on the grounds of meaning.
+MEANING_MIN = 0.6
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
-STOPWORDS = frozenset(
-    ["a", "an", "the", "and", "or", "but", "nor", "so", "yet", "for", "of", "to", "in", "on", "at", "by", "with", "from", "as", "into", "onto", "upon", "about", "than", "then", "this", "that", "these", "those", "it", "its", "it's", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "done", "have", "has", "had", "i", "me", "my", "we", "us", "our", "you", "your", "he", "him", "his", "she", "her", "they", "them", "their", "what", "which", "who", "whom", "whose", "where", "when", "why", "how", "all", "any", "both", "each", "few", "more", "most", "other", "some", "such", "only", "own", "same", "too", "very", "can", "will", "just", "should", "would", "could", "may", "might", "must", "shall", "there", "here", "because", "if", "while", "also"]
-)
-_NEGATORS = frozenset(["not", "no", "never", "nothing", "nobody", "none", "nowhere", "neither", "nor", "cannot", "without", "n't", "isn't", "aren't", "wasn't", "weren't", "don't", "doesn't", "didn't", "won't", "wouldn't", "can't", "couldn't", "shouldn't", "mustn't", "hasn't", "haven't", "hadn't", "ain't"])
+STOPWORDS = frozenset((
+    "a", "an", "the", "and", "or", "but", "nor", "so", "yet", "for", "of", "to", "in", "on", "at", "by", "with",
+    "from", "as", "into", "onto", "upon", "about", "than", "then", "this", "that", "these", "those", "it",
+    "its", "it's", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "done", "have",
+    "has", "had", "i", "me", "my", "we", "us", "our", "you", "your", "he", "him", "his", "she", "her", "they",
+    "them", "their", "what", "which", "who", "whom", "whose", "where", "when", "why", "how", "all", "any",
+    "both", "each", "few", "more", "most", "other", "some", "such", "only", "own", "same", "too", "very", "can",
+    "will", "just", "should", "would", "could", "may", "might", "must", "shall", "there", "here", "because",
+    "if", "while", "also",
+))
+_NEGATORS = frozenset((
+    "not", "no", "never", "nothing", "nobody", "none", "nowhere", "neither", "nor", "cannot", "without", "n't",
+    "isn't", "aren't", "wasn't", "weren't", "don't", "doesn't", "didn't", "won't", "wouldn't", "can't",
+    "couldn't", "shouldn't", "mustn't", "hasn't", "haven't", "hadn't", "ain't",
+))
 _SUFFIXES = ("ational", "fulness", "iveness", "ations", "ation", "ously", "ness", "ment", "able", "ible",
              "ing", "ies", "ied", "ed", "es", "ly", "er", "s", "e")
 _NEG_PREFIXES = ("un", "in", "im", "non", "dis")
@@ -86,16 +105,21 @@ def _overlap(q: set[str], w: set[str]) -> int:
     return n
 
 
-def lexical_score(phrase: str, window: str) -> float:
-    """Lexical similarity of two *folded* strings, in [0, 1] (see the module docstring)."""
+def _scores(phrase: str, window: str) -> tuple[float, float]:
+    """(lexical score, cover) of two *folded* strings."""
     qw, ww = _WORD.findall(phrase), _WORD.findall(window)
     if not qw or not ww:
-        return 0.0
+        return 0.0, 0.0
     qs, ws = content_stems(qw), content_stems(ww)
     cover = _overlap(qs, ws) / len(qs)
     precision = _overlap(ws, qs) / len(ws)
     chars = difflib.SequenceMatcher(None, phrase, window, autojunk=False).ratio()
-    return round(0.45 * cover + 0.15 * precision + 0.40 * chars, 4)
+    return round(0.45 * cover + 0.15 * precision + 0.40 * chars, 4), round(cover, 4)
+
+
+def lexical_score(phrase: str, window: str) -> float:
+    """Lexical similarity of two *folded* strings, in [0, 1] (see the module docstring)."""
+    return _scores(phrase, window)[0]
 
 
 def paraphrase_score(lexical: float, meaning: float | None) -> float:
@@ -132,13 +156,14 @@ class Window:
     span: Span
     lexical: float
     reversed: bool  # the window says the opposite (differs in negation)
+    cover: float = 1.0  # share of the phrase's content stems the window holds
 
 
 def best_window(phrase: str, text: str | Folded, *, top: int = 12) -> Window | None:
     """The window of ``text`` most like ``phrase`` lexically (windows of the phrase's length, two
     words shorter to three longer), or None when they share no content word."""
     f = text if isinstance(text, Folded) else fold(text)
-    q = fold(phrase).text
+    q = fold(phrase, blocks=False).text
     qwords = _WORD.findall(q)
     if not qwords or not f.text:
         return None
@@ -164,14 +189,17 @@ def best_window(phrase: str, text: str | Folded, *, top: int = 12) -> Window | N
     if not ranked:
         ranked = [(-1, i, 1) for i, h in enumerate(hit) if h]
     ranked.sort()
-    best: tuple[float, int, int] | None = None
+    best: tuple[float, float, int, int] | None = None
     for _, i, size in ranked[:top]:
         j = min(len(spans), i + size)
         a, b = spans[i][0], spans[j - 1][1]
-        score = lexical_score(q, f.text[a:b])
+        score, cover = _scores(q, f.text[a:b])
         if best is None or score > best[0]:
-            best = (score, a, b)
+            best = (score, cover, a, b)
     assert best is not None
-    score, a, b = best
+    score, cover, a, b = best
+    # the phrase's closing punctuation, when the text has the same right after the window
+    if q and not q[-1].isalnum() and b < len(f.text) and f.text[b] == q[-1]:
+        b += 1
     oa, ob = f.source_span(a, b)
-    return Window(Span(oa, ob, f.original[oa:ob]), score, reverses(q, f.text[a:b]))
+    return Window(Span(oa, ob, f.original[oa:ob]), score, reverses(q, f.text[a:b]), cover)
