@@ -255,6 +255,21 @@ def _search(s: Symposia, ids: dict[str, Any], tmp: Path) -> None:
     assert result.hits and all(h.voice == "beta" for h in result.hits)
 
 
+@check("index")
+def _index(s: Symposia, ids: dict[str, Any], tmp: Path) -> None:
+    done = s.index(limit=4)
+    assert 0 < done <= 4
+    assert s.index(limit=4) <= 4  # resumes where it stopped, never more than asked
+
+
+@check("near_dups")
+def _near_dups(s: Symposia, ids: dict[str, Any], tmp: Path) -> None:
+    spans = s.near_dups(min_words=3)
+    assert all(len(set(sp.voices)) >= 2 for sp in spans)  # only spans shared by different voices
+    with pytest.raises(UsageError):
+        s.near_dups(min_words=2)
+
+
 @check("origin")
 def _origin(s: Symposia, ids: dict[str, Any], tmp: Path) -> None:
     report = s.origin("the pattern persists", semantic=False)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -22,10 +22,14 @@ from symposia.archive.datasette import datasette_metadata
 from symposia.archive.listing import SessionSummary, session_summaries
 from symposia.catalog import Catalog, Preset, Voice, load_catalog
 from symposia.catalog.status import VoiceStatus, all_statuses
+from symposia.dialogue.annotation import annotate
+from symposia.dialogue.arena import run_arena
 from symposia.dialogue.chat import Chat, latest_conversation
 from symposia.dialogue.council import CouncilOutcome, CouncilPlan, run_council
 from symposia.dialogue.observer import Observer
 from symposia.dialogue.plan import Plan, load_plan
+from symposia.dialogue.ranking import ranking_table
+from symposia.dialogue.resume import resume_session
 from symposia.dialogue.runtime import OnEvent, Runtime
 from symposia.dialogue.study import StudyOutcome, StudyPlan, run_study
 from symposia.dialogue.symposium import SymposiumOutcome, run_symposium
@@ -41,6 +45,14 @@ from symposia.render.transcript import transcript_json, transcript_markdown
 if TYPE_CHECKING:  # the analysis stack (numpy, onnxruntime) and httpx load only when those verbs run
     from symposia.analysis.analyze import SessionAnalysis
     from symposia.analysis.floor import Floor
+    from symposia.analysis.similarity import Embed
+    from symposia.archive.filters import SearchFilters
+    from symposia.archive.neardups import SharedSpan
+    from symposia.archive.origin import OriginReport, QuoteVerdict
+    from symposia.archive.recall import Formulation
+    from symposia.archive.search import Field, Mode, SearchResult
+    from symposia.archive.semantic import Embedder
+    from symposia.importers.pipeline import ImportReport
     from symposia.publish.moltbook import MoltbookClient
     from symposia.publish.queue import AskAnswer, PublishResult, QueueReport
 
@@ -170,8 +182,6 @@ class Symposia:
                           system: str | None = None, temperature: float | None = None,
                           max_tokens: int | None = None, session_id: str | None = None) -> SessionRecord:
         """Two voices talk, each seeing the conversation from its own side."""
-        from symposia.dialogue.arena import run_arena
-
         sid = await run_arena(self.runtime, voice_a, voice_b, topic, mode, turns, session_id=session_id,
                               system=system, params=Params(temperature=temperature, max_tokens=max_tokens))
         return self.archive.get_session(sid)
@@ -187,8 +197,6 @@ class Symposia:
                            observer: Observer | None = None, plan: Plan | None = None) -> Any:
         """Finish an interrupted or incomplete session without repeating its finished calls; with ``plan``
         (a corrected symposium plan), calls whose inputs are unchanged are kept and the rest are made."""
-        from symposia.dialogue.resume import resume_session
-
         return await resume_session(self.runtime, self.archive.get_session(session_id).id, observer=observer,
                                     max_cost=max_cost, plan=plan)
 
@@ -202,8 +210,6 @@ class Symposia:
         """Add observations, key formulations, a synthesis or a closing to a finished session: drafted by
         ``host`` (a voice) or given in ``texts`` (kind -> Markdown, or TOML rows for the tables). Every
         attributed quote is checked; each version is kept (see :mod:`symposia.dialogue.annotation`)."""
-        from symposia.dialogue.annotation import annotate
-
         class _Given:
             def write(self, kind: str, template: str, problem: str | None) -> str | None:
                 return None if problem or texts is None else texts.get(kind)
@@ -216,8 +222,6 @@ class Symposia:
         """A council's peer ranking from the record: each ranker's label map (its own shuffled order), its
         parsed ranking or a flag that it could not be parsed, and the aggregate (mean rank, votes); None
         when the session has no ranking. See :mod:`symposia.dialogue.ranking`."""
-        from symposia.dialogue.ranking import ranking_table
-
         return ranking_table(self.archive.session_turns(self.archive.get_session(session_id).id))
 
     def export(self, session_id: str, fmt: str = "md", *, include_content: bool = False) -> str:
@@ -294,8 +298,8 @@ class Symposia:
 
         return send_queue(self.archive, client=client, ask=ask)
 
-    def analyze(self, session_id: str, *, floor: Floor | None = None, per_voice: int = 2, min_span_words: int = 5,
-                encoder: str | None = None) -> SessionAnalysis:
+    def analyze(self, session_id: str, *, floor: Floor | None = None, embed: Embed | None = None,
+                per_voice: int = 2, min_span_words: int = 5, encoder: str | None = None) -> SessionAnalysis:
         """Convergence measured honestly for one session (see :mod:`symposia.analysis`), against the floor
         frozen for it by `symposia analyze` unless ``floor`` is given."""
         # deferred: the analysis stack (numpy, onnxruntime embeddings) loads only when analysing
@@ -304,40 +308,62 @@ class Symposia:
 
         sid = self.archive.get_session(session_id).id
         return analyze_session(self.archive, sid, floor=floor if floor is not None else frozen_floor(sid),
-                               per_voice=per_voice, min_span_words=min_span_words, encoder=encoder)
+                               embed=embed, per_voice=per_voice, min_span_words=min_span_words, encoder=encoder)
 
     # -- the archive --------------------------------------------------------------------------------
-    def search(self, query: str, **kwargs: Any) -> Any:
+    # Deferred below: the archive's search stack (numpy, the embedder, datasketch) loads only when one of
+    # these verbs runs, so `import symposia.api` (and the CLI's start) stays light.
+    def search(self, query: str, *, n: int = 10, filters: SearchFilters | None = None, mode: Mode = "auto",
+               field: Field = "answer", embedder: Embedder | None = None,
+               index_pending: bool = False) -> SearchResult:
         """Full-text / semantic / hybrid search (see :func:`symposia.archive.search.search`)."""
-        from symposia.archive.search import search
+        from symposia.archive.search import search  # deferred: see above
 
-        return search(self.archive, query, **kwargs)
+        return search(self.archive, query, n=n, filters=filters, mode=mode, field=field, embedder=embedder,
+                      index_pending=index_pending)
 
-    def origin(self, phrase: str, **kwargs: Any) -> Any:
+    def index(self, *, embedder: Embedder | None = None, limit: int | None = None,
+              progress: Callable[[int, int], None] | None = None) -> int:
+        """Embed the turns not yet embedded (``symposia index``); returns how many were done now."""
+        from symposia.archive.semantic import index_archive  # deferred: see above
+
+        return index_archive(self.archive, embedder, limit=limit, progress=progress)
+
+    def near_dups(self, *, min_words: int = 8, filters: SearchFilters | None = None,
+                  limit: int = 50) -> list[SharedSpan]:
+        """Near-verbatim spans shared by different voices across sessions (``symposia near-dups``)."""
+        from symposia.archive.neardups import near_duplicates  # deferred: see above
+
+        return near_duplicates(self.archive, min_words=min_words, filters=filters, limit=limit)
+
+    def origin(self, phrase: str, *, semantic: bool = True, embedder: Embedder | None = None) -> OriginReport:
         """The first voice to say ``phrase`` unprompted, every use labelled by exposure, and paraphrases."""
-        from symposia.archive.origin import origin
+        from symposia.archive.origin import origin  # deferred: see above
 
-        return origin(self.archive, phrase, **kwargs)
+        return origin(self.archive, phrase, semantic=semantic, embedder=embedder)
 
-    def recall(self, voice: str, n: int = 10, **kwargs: Any) -> Any:
+    def recall(self, voice: str, n: int = 10, *, before: str | None = None, min_words: int = 4,
+               max_words: int = 30) -> list[Formulation]:
         """A voice's most distinctive earlier formulations, verbatim."""
-        from symposia.archive.recall import recall
+        from symposia.archive.recall import recall  # deferred: see above
 
-        return recall(self.archive, self.catalog.voice(voice).shortcut, n, **kwargs)
+        return recall(self.archive, self.catalog.voice(voice).shortcut, n, before=before, min_words=min_words,
+                      max_words=max_words)
 
-    def verify_quote(self, voice: str, quote: str, **kwargs: Any) -> Any:
+    def verify_quote(self, voice: str, quote: str, *, semantic: bool = True,
+                     embedder: Embedder | None = None) -> QuoteVerdict:
         """Verbatim and original, echoed, paraphrase, said by someone else, or not found (docs/PROVENANCE.md)."""
-        from symposia.archive.origin import verify_quote
+        from symposia.archive.origin import verify_quote  # deferred: see above
 
         try:
             name = self.catalog.voice(voice).shortcut
         except UnknownVoiceError:
             name = voice  # a character, or a speaker the catalog does not know: the archive checks it
-        return verify_quote(self.archive, name, quote, **kwargs)
+        return verify_quote(self.archive, name, quote, semantic=semantic, embedder=embedder)
 
-    def import_paths(self, *paths: str | Path, dry_run: bool = False) -> Any:
+    def import_paths(self, *paths: str | Path, dry_run: bool = False) -> ImportReport:
         """Import transcripts users already have (files or folders)."""
-        from symposia.importers import import_paths
+        from symposia.importers import import_paths  # deferred: the importers load only when importing
 
         return import_paths(self.archive, self.catalog, [Path(p) for p in paths], dry_run=dry_run)
 

@@ -26,6 +26,7 @@ def default_embed() -> Embed:
     """The offline encoder (all-MiniLM-L6-v2): long texts are cut into chunks whose vectors are averaged
     (as ``Embedder.embed_long`` does), every chunk of every text embedded in one batched pass."""
     try:
+        # deferred: the embedding model (onnxruntime) is optional and heavy
         from symposia.embed import Embedder, chunk_text
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise SymposiaError(f"the offline embedding model is not available ({exc}); "

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from symposia.archive.schema_search import m003_embeddings
 from symposia.errors import ArchiveError
 
 __all__ = ["PG_MIGRATIONS", "PgConnection", "PgCursor", "Row", "connect", "is_postgres_url", "migrate_postgres",
@@ -232,8 +233,6 @@ def pg_m002_fts(conn: Any) -> None:
 
 def pg_m003_embeddings(conn: Any) -> None:
     """Chunk embeddings (as on SQLite), dropped by a trigger when an answer changes."""
-    from symposia.archive.schema_search import m003_embeddings
-
     class _TablesOnly:  # run the SQLite migration's CREATE TABLEs; its SQLite triggers are replaced below
         def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
             return None if sql.lstrip().upper().startswith("CREATE TRIGGER") else conn.execute(sql, params)

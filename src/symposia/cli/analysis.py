@@ -50,6 +50,7 @@ def _print_diversity(rows: Any, meanings: dict[str, str]) -> None:
 
 
 def _print_session(a: Any) -> None:
+    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
     from symposia.analysis import MEANINGS
 
     out.print(_matrix_table("Similarity of answers (cosine)", a.voices, a.matrix))
@@ -85,6 +86,7 @@ def _print_session(a: Any) -> None:
 
 
 def _print_study(a: Any) -> None:
+    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
     from symposia.analysis import MEANINGS
 
     if a.floor_unreliable:
@@ -177,6 +179,7 @@ def _declared_floor(archive: Any, session_id: str, floor_answers: Path | None, f
 
 def _report_study(archive: Any, session_id: str, out_dir: Path | None, as_json: bool) -> None:
     """Analyse a study session, write its report files, and print it (tables or JSON)."""
+    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
     from symposia.analysis import analyze_study, report_json, write_report
 
     err.print("[dim]Embedding answers and computing statistics…[/]")
@@ -223,6 +226,7 @@ def analyze_cmd(opts: Options, session_id: str, floor_answers: Path | None, floo
       symposia analyze 20260131-2210 --floor-answers control-answers.txt --out report/
       symposia analyze 20260131-2210 --floor-from "kind=study" --refresh-floor
     """
+    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
     from symposia.analysis import analyze_session, report_json, write_report
     from symposia.analysis.formulations import choose_formulations
 

@@ -66,6 +66,7 @@ def annotate_cmd(opts: Options, session_id: str, kinds: tuple[str, ...], host: s
       symposia annotate 20260131-2000 -k synthesis             you write it, in $EDITOR
       symposia annotate 20260131-2000 -k observation --from note.md
     """
+    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
     from symposia.api import run_sync
     from symposia.cli.live import StreamPrinter
     from symposia.dialogue.annotation import annotate

@@ -27,6 +27,7 @@ def archive_group() -> None:
 def copy_cmd(src: str, dst: str) -> None:
     """Copy every session, turn, embedding, publication and batch of SRC into the new archive DST (a file
     or a postgresql:// URL); ids are kept, so `archive dump` of both is identical."""
+    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
     from symposia.archive import Archive
     from symposia.archive.transfer import copy_archive
 
@@ -40,6 +41,7 @@ def copy_cmd(src: str, dst: str) -> None:
 @friendly_errors
 def dump_cmd(archive: str) -> None:
     """Print every row of ARCHIVE as sorted JSON lines (to compare two archives with diff)."""
+    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
     from symposia.archive import Archive
     from symposia.archive.transfer import dump_archive
 

@@ -18,6 +18,7 @@ BATCH_HELP = ("Send the calls through the providers' batch APIs (about half pric
 
 def use_batches(s: Any) -> None:
     """Make the session's runtime send its calls in provider batches."""
+    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
     from symposia.dialogue.batching import BatchExecutor
 
     s.runtime.executor = BatchExecutor(s.archive, note=lambda text: err.print(f"[dim]{escape(text)}[/]"),
@@ -38,6 +39,7 @@ def batches_cmd(opts: Options, open_only: bool, limit: int, as_json: bool) -> No
       symposia batches
       symposia batches --open --json
     """
+    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
     from symposia.archive.batches import BatchLedger
 
     with opts.open() as s:
@@ -78,6 +80,7 @@ def _pg_url(opts: Options) -> str:
 
 def use_queue(s: Any, opts: Options) -> None:
     """Make the session's runtime queue its calls for workers."""
+    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
     from symposia.dialogue.workers import QueueExecutor
 
     s.runtime.executor = QueueExecutor(s.archive, _pg_url(opts))
@@ -100,6 +103,7 @@ def worker_cmd(opts: Options, concurrency: int, name: str | None, stalled_s: flo
     Examples:
       symposia --archive postgresql://me@dbhost/symposia worker --concurrency 16
     """
+    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
     from symposia.api import run_sync
     from symposia.dialogue.workers import run_worker
 

@@ -34,12 +34,14 @@ class Options:
         self.force_archive = force_archive
 
     def open(self) -> Any:
+        # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
         from symposia.api import Symposia
 
         return Symposia(self.archive, config=self.config, adopt_archive=self.force_archive)
 
     def open_archive(self) -> Archive:
         """The archive alone (commands that need no voices)."""
+        # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
         from symposia.archive import Archive
 
         return Archive.open(self.archive, adopt=self.force_archive)

@@ -37,6 +37,7 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def render_session(s: Any, session_id: str, fmt: str, *, include_content: bool = False) -> str:
+    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
     from symposia.render.otel import otel_trace
     from symposia.render.transcript import transcript_json, transcript_markdown
 
@@ -147,6 +148,7 @@ def print_ranking(s: Any, session_id: str) -> None:
     """The peer ranking's aggregate in the terminal: mean rank, votes, and rankers that failed to parse."""
     from rich.table import Table
 
+    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
     from symposia.dialogue.ranking import ranking_table
 
     table = ranking_table(s.archive.session_turns(session_id))
@@ -171,6 +173,7 @@ def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool, ses
     ``keep_answers``: print each answer in full as it finishes. ``analyze``: then analyse the session
     (when at least two voices answered), print the verdict and where the report and heatmap went.
     """
+    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
     from symposia.api import run_sync
 
     view = LiveView(err, keep_answers=keep_answers)
@@ -253,6 +256,7 @@ def resume_cmd(opts: Options, session_id: str, max_cost: float | None, wait: flo
     With --plan, resume a symposium from a corrected plan (say, a question that misquoted a voice):
       symposia resume 20260131-2000 --plan fixed.toml
     """
+    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
     from symposia.dialogue.plan import load_plan
     from symposia.dialogue.resume import resume_session
 

@@ -164,6 +164,7 @@ def cli(ctx: click.Context, archive: str | None, config: Path | None, force_arch
       symposia serve                  browse it all at http://127.0.0.1:8765
     """
     # Imported here, not at the top: the archive package is not needed for `symposia --help`.
+    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
     from symposia.archive.postgres import is_postgres_url
 
     path = archive if archive is None or is_postgres_url(archive) else Path(archive)

@@ -70,6 +70,7 @@ def publish_cmd(opts: Options, session_id: str | None, target: str, submolt: str
       symposia publish 20261125-194428 --part synthesis --yes     post the Synthesis
       symposia publish --queue                                    send what is due, list what waits
     """
+    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
     from symposia.publish.queue import publish_session, send_queue, verify_pending
 
     ask = _ask if _interactive() else None

@@ -39,6 +39,7 @@ def _open(opts: Options) -> Archive:
 
 def _embed_pending(archive: Archive, embedder: Any = None) -> int:
     """Embed the turns that have no embedding yet, with a progress bar on stderr."""
+    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
     from symposia.archive.semantic import build_vector_index, default_embedder, index_archive, pending_count
 
     todo = pending_count(archive)
@@ -56,6 +57,7 @@ def _embed_pending(archive: Archive, embedder: Any = None) -> int:
 
 def _filters(voice: str | None, role: str | None, since: str | None, until: str | None,
              kind: str | None) -> Any:
+    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
     from symposia.archive.search import SearchFilters
 
     return SearchFilters(voice=voice, role=role, since=since, until=until, kind=kind)
@@ -93,6 +95,7 @@ def search_cmd(opts: Options, query: str, count: int, voice: str | None, role: s
 
     Hybrid (full text + meaning) when the archive has embeddings (`symposia index`), else full text.
     """
+    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
     from symposia.archive.search import search
 
     with _open(opts) as archive:
@@ -111,6 +114,7 @@ def search_cmd(opts: Options, query: str, count: int, voice: str | None, role: s
 @friendly_errors
 def index_cmd(opts: Options) -> None:
     """Embed the turns not embedded yet, for search by meaning (resumable; safe to rerun)."""
+    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
     from symposia.archive.semantic import embedded_count
 
     with _open(opts) as archive:
@@ -127,6 +131,7 @@ def index_cmd(opts: Options) -> None:
 def origin_cmd(opts: Options, phrase: str, no_semantic: bool, as_json: bool) -> None:
     """The first voice to say PHRASE unprompted, then every use: echo, quote, character, host; and
     close paraphrases. Exit 0 when there is an origin, 1 when there is none (see docs/PROVENANCE.md)."""
+    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
     from symposia.archive.origin import origin
 
     with _open(opts) as archive:
@@ -147,6 +152,7 @@ def origin_cmd(opts: Options, phrase: str, no_semantic: bool, as_json: bool) -> 
 @friendly_errors
 def recall_cmd(opts: Options, voice: str, count: int, before: str | None, as_json: bool) -> None:
     """VOICE's most distinctive earlier formulations, verbatim, with date and session."""
+    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
     from symposia.archive.recall import recall
 
     with _open(opts) as archive:
@@ -167,6 +173,7 @@ def recall_cmd(opts: Options, voice: str, count: int, before: str | None, as_jso
 def verify_quote_cmd(opts: Options, voice: str, quote: str, no_semantic: bool, as_json: bool) -> None:
     """Did VOICE really say QUOTE? Exit 0 verbatim and original, 1 not found, 3 verbatim but echoed,
     4 paraphrase, 5 said by someone else (2: usage or archive error). See docs/PROVENANCE.md."""
+    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
     from symposia.archive.origin import verify_quote
 
     with _open(opts) as archive:
@@ -192,6 +199,7 @@ def near_dups_cmd(opts: Options, min_words: int, count: int, since: str | None, 
                   kind: str | None, as_json: bool) -> None:
     """Spans shared verbatim or nearly by different voices (exact shingles + MinHash/LSH), with every
     place and date, and whether the speaker had been shown it (echo)."""
+    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
     from symposia.archive.neardups import near_duplicates
 
     with _open(opts) as archive:

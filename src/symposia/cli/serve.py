@@ -36,6 +36,7 @@ def serve_cmd(opts: Options, host: str, port: int) -> None:
     try:
         import uvicorn
 
+        # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
         from symposia.web import create_app
     except ImportError as exc:
         raise click.ClickException(f"the web page needs the web extra: pip install 'symposia[web]' ({exc})") from exc

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from symposia import prompts
+from symposia.archive.recall import recall
 from symposia.catalog import Voice
 from symposia.dialogue.attribution import Speaker, TextCheck, check_host_text, problems_text
 from symposia.dialogue.authoring import (
@@ -59,6 +60,7 @@ from symposia.dialogue.plan import (
 )
 from symposia.dialogue.runtime import Runtime
 from symposia.dialogue.visibility import council_round_messages, messages_for
+from symposia.errors import ArchiveError
 from symposia.records import ErrorInfo, Message, SessionRecord, TurnRecord
 
 __all__ = ["HumanHost", "SymposiumOutcome", "run_symposium", "session_status", "symposium_plan_from_session"]
@@ -161,9 +163,6 @@ class _Run:
     def own_formulations(self, voice: Voice, n: int = 8) -> list[str]:
         """The voice's most distinctive earlier lines from the archive (verbatim), for "you're the one who
         said…"; the host may quote them, and the quote check finds them in the record."""
-        from symposia.archive.recall import recall
-        from symposia.errors import ArchiveError
-
         try:
             found = recall(self.rt.archive, voice.shortcut, n)
         except ArchiveError:  # the voice has no earlier answers yet

@@ -29,6 +29,7 @@ class Report:
 def analysis_missing() -> str | None:
     """Why the analysis cannot run here, or None when it can."""
     try:
+        # deferred: the analysis stack (numpy, onnxruntime) loads only when a report is shown
         import symposia.analysis  # noqa: F401
     except ImportError as exc:
         return f"The analysis package is not installed or failed to import ({exc})."
@@ -46,6 +47,7 @@ def _latest_turn(archive: Archive, session_id: str) -> int:
 
 def session_report(archive: Archive, session_id: str) -> Report:
     """Analyse a stored session (cached until it gains a turn). Raises what the analysis raises."""
+    # deferred: the analysis stack (numpy, onnxruntime) loads only when a report is shown
     from symposia.analysis import analyze_session, analyze_study, report_markdown
     from symposia.analysis.floor import frozen_floor, frozen_floor_file
     from symposia.analysis.heatmap import heatmap_svg
@@ -56,6 +58,7 @@ def session_report(archive: Archive, session_id: str) -> Report:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
+    # deferred: the analysis stack (numpy, onnxruntime) loads only when a report is shown
     from symposia.analysis.report import heatmap_input
 
     # a study session's report is the study analysis (the same one `symposia study` prints)

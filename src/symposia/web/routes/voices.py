@@ -28,6 +28,7 @@ def _catalog_voice(st: WebState, name: str) -> Voice | None:
 def _formulations(st: WebState, voice: str) -> list[Formulation]:
     """The archive's recall (its most distinctive formulations), else the voice's latest short bold spans."""
     try:
+        # deferred: optional here (a fallback below when it cannot load)
         from symposia.archive.recall import recall
     except ImportError:
         return bold_formulations(st.archive, voice)
