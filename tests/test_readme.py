@@ -3,9 +3,10 @@
 Every `symposia` line of the README's ```bash blocks is run through the real CLI: the cloud voices
 are pointed at a FakeServer (OpenRouter and Anthropic wire formats) by a user config, exactly as a
 user would override a provider, and the local voices are the real embedded models. Placeholders the
-README uses (SESSION_ID, a chat id, ~/transcripts/, plan.toml, fixed.toml) are filled with real
-ones made here (and `show 12` a turn that exists). A line "runs" when the CLI accepted it (exit 0, or 1 where the verb's answer is a
-verdict, e.g. verify-quote) — never a usage error (2) nor a traceback. `serve` (a server that runs
+README uses (SESSION_ID, a chat id, ~/transcripts/, plan.toml, fixed.toml) are filled with real ones
+made here (and `show 12` names a turn that exists). A line "runs" when the CLI accepted it (exit 0,
+or 1 where the verb's answer is a verdict, e.g. verify-quote) — never a usage error (2) nor a
+traceback. `serve` (a server that runs
 until stopped) and `publish --yes` (posts to the public Moltbook) are the only lines not run.
 """
 
