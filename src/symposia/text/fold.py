@@ -75,8 +75,24 @@ class Folded:
         widened to take in emphasis markers it would otherwise leave unbalanced."""
         if not 0 <= start < end <= len(self.text):
             raise ValueError(f"span [{start}, {end}) is not inside a folded text of {len(self.text)} characters")
-        a, b = self.starts[start], self.ends[end - 1]
-        return _balance(self.original, a, b)
+        a, b = _balance(self.original, self.starts[start], self.ends[end - 1])
+        want = self.text[start:end]
+        if want in fold(self.original[a:b], blocks=False).text:
+            return a, b
+        # Pair counts can balance while the span still cuts markup in two (it closes a code span opened
+        # before it and opens one closed after it): take in the smallest run of adjacent markers that
+        # makes the span read on its own as it reads in context.
+        for extra in range(1, 2 * _MAX_WIDEN + 1):
+            for left in range(min(extra, _MAX_WIDEN) + 1):
+                right = extra - left
+                if right > _MAX_WIDEN or a - left < 0 or b + right > len(self.original):
+                    continue
+                added = self.original[a - left:a] + self.original[b:b + right]
+                if added.strip(_MARKERS):
+                    continue
+                if want in fold(self.original[a - left:b + right], blocks=False).text:
+                    return a - left, b + right
+        return a, b
 
     def source(self, start: int, end: int) -> str:
         """The original text of the folded span [start, end)."""
@@ -84,6 +100,8 @@ class Folded:
         return self.original[a:b]
 
 
+_MARKERS = "*_~`"
+_MAX_WIDEN = 3
 _LINK_TAIL = re.compile(r"\]\([^()\s]*(?:[ \t]+(?:\"[^\"\n]*\"|'[^'\n]*'))?\)|\]\[[^\[\]\n]*\]|\]")
 
 
