@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from symposia.testing.postgres import TempCluster, create_database, pg_bin
+
 # Property tests explore new examples on every developer run; CI (HYPOTHESIS_PROFILE=ci, set by
 # ./scripts/test) replays a fixed set so its verdict depends on the code alone. A bug a developer run
-# finds is kept as an explicit example test.
+# finds is kept as an explicit example test. Neither profile has a deadline: a busy machine is not a bug.
+settings.register_profile("dev", deadline=None)
 settings.register_profile("ci", derandomize=True, database=None, deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
-
-from symposia.testing.postgres import TempCluster, create_database, pg_bin
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 PLANTED = "sk-or-v1-PLANTEDPLANTEDPLANTED0000"
 
