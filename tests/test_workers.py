@@ -94,10 +94,12 @@ def test_a_killed_workers_calls_are_taken_over_and_none_is_stored_twice(
         with workers(pg_url, env, 2, tmp_path / "w.log", stalled_s=4) as procs:
             prompts = tmp_path / "p.txt"
             prompts.write_text("Name a colour.\nName a tree.\n")
+            log = (tmp_path / "study.log").open("w")
             queued = subprocess.Popen([sys.executable, "-m", "symposia", "--archive", pg_url, "study", str(prompts),
                                        "--voices", "alpha,beta", "--samples", "10", "--queue", "--no-report"],
-                                      env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            assert srv.wait_for_requests(6, timeout=120)
+                                      env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+            assert srv.wait_for_requests(6, timeout=120), (
+                (tmp_path / "study.log").read_text() + (tmp_path / "w.log").read_text())
             procs[0].send_signal(signal.SIGKILL)  # with calls in flight
             assert queued.wait(timeout=300) == 0
     ok, distinct, by = stored(pg_url)

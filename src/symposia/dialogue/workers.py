@@ -49,11 +49,25 @@ def make_app(url: str) -> Any:
     return procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
 
 
+_SCHEMA_LOCK = 0x73796D70  # an advisory-lock key of our own ("symp")
+_HAS_SCHEMA = "SELECT 1 FROM information_schema.tables WHERE table_name = 'procrastinate_jobs'"
+
+
 async def ensure_schema(app: Any, archive: Archive) -> None:
-    """Create procrastinate's tables in the archive's database unless they are there."""
-    if not archive.query("SELECT 1 FROM information_schema.tables WHERE table_name = 'procrastinate_jobs'"):
-        with contextlib.suppress(Exception):  # two workers starting at once: the second finds it made
+    """Create procrastinate's tables in the archive's database unless they are there.
+
+    Workers and `--queue` runs start at once: the first takes an advisory lock and applies the schema,
+    the others wait on the lock and then find it committed (without the lock, a second process could
+    defer jobs while the first one's schema was still being created).
+    """
+    if archive.query(_HAS_SCHEMA):
+        return
+    archive.query("SELECT pg_advisory_lock(?)", (_SCHEMA_LOCK,))
+    try:
+        if not archive.query(_HAS_SCHEMA):
             await app.schema_manager.apply_schema_async()
+    finally:
+        archive.query("SELECT pg_advisory_unlock(?)", (_SCHEMA_LOCK,))
 
 
 def _check(archive: Archive) -> None:
