@@ -14,7 +14,7 @@ from symposia.archive.neardups import near_duplicates
 from symposia.archive.origin import origin, verify_quote
 from symposia.archive.search import search
 from symposia.archive.semantic import default_embedder, index_archive
-from symposia.errors import NotFoundError, UsageError
+from symposia.errors import NotFoundError
 from symposia.testing.provenance import CASES, ORIGINS, QuoteCase, build_case_archive, write_cases
 
 CATEGORIES = {"verbatim", "emphasis", "case", "typography", "echo", "quote", "character", "someone else",
@@ -118,7 +118,8 @@ def test_near_dups_across_voices_29_days_apart_with_three_words(archive: Archive
     assert "coincidence" in texts["kimi"] and "resonance" in texts["glm"]
 
 
-def test_on_postgresql_search_counts_near_dups_work_and_origin_says_what_to_do(pg_url: str) -> None:
+def test_on_postgresql_search_counts_near_dups_and_every_quote_case_work_as_on_sqlite(pg_url: str,
+                                                                                   archive: Archive) -> None:
     with Archive.open(pg_url) as a:
         write_cases(a)
         res = search(a, '"the lantern forgets its own light"', mode="fts")
@@ -128,8 +129,11 @@ def test_on_postgresql_search_counts_near_dups_work_and_origin_says_what_to_do(p
         assert search(a, "zzqxv plorbnik", mode="fts").total == 0
         spans = near_duplicates(a, min_words=3)
         assert any({"kimi", "glm"} <= set(s.voices) and "coincidence" in s.places[0].text for s in spans)
-        with pytest.raises(UsageError, match="archive copy"):
-            origin(a, "the lantern forgets its own light", semantic=False)
+        for case in CASES:  # the same verdicts, uses and words as the SQLite archive of the same cases
+            assert verify_quote(a, case.voice, case.quote, semantic=False) == verify_quote(
+                archive, case.voice, case.quote, semantic=False), case
+        for phrase in ORIGINS:
+            assert origin(a, phrase, semantic=False) == origin(archive, phrase, semantic=False), phrase
 
 
 def test_the_python_api_takes_a_character_name(isolated_user_dirs: Path, tmp_path: Path) -> None:

@@ -13,6 +13,10 @@
     ├── ProviderError              a model call failed: voice, provider, status, provider's message
     │   └── ProviderUnavailable    a provider cannot run here (local model not installed, ...)
     ├── ArchiveError               the archive cannot be opened / migrated / read / written
+    │   ├── ArchiveIntegrityError  a write broke a rule of the schema (duplicate, missing parent, check)
+    │   ├── ArchiveLocked          another writer held the database longer than the wait allows
+    │   └── ArchiveUnavailable     the database cannot be reached: wrong URL, server down, refused
+    │                              login, lost connection (the message never shows a password)
     ├── BudgetExceeded             the next call would take a session past its --max-cost
     ├── ChatError                  a chat command that cannot be carried out now (nothing to undo)
     ├── ImportError_               a file that cannot be imported; the message says why
@@ -37,6 +41,9 @@ from symposia.redact import redact
 
 __all__ = [
     "ArchiveError",
+    "ArchiveIntegrityError",
+    "ArchiveLocked",
+    "ArchiveUnavailable",
     "BudgetExceeded",
     "ChatError",
     "ConfigError",
@@ -141,8 +148,27 @@ class ProviderUnavailable(ProviderError):
 
 
 class ArchiveError(SymposiaError):
-    """The archive cannot be opened, migrated, read or written."""
+    """The archive cannot be opened, migrated, read or written. Both backends (SQLite, PostgreSQL) raise
+    this tree, never their driver's own exceptions (``sqlite3.*``, ``psycopg.*``)."""
 
+
+class ArchiveIntegrityError(ArchiveError):
+    """A write broke a rule of the schema. ``constraint``: ``unique`` (a duplicate), ``foreign_key`` (a
+    missing parent row), ``check``, ``not_null`` or ``other``."""
+
+    def __init__(self, message: str, *, constraint: str = "other") -> None:
+        self.constraint = constraint
+        super().__init__(message)
+
+
+class ArchiveLocked(ArchiveError):
+    """Another writer held the database longer than the wait allows (SQLite's busy timeout, a PostgreSQL
+    lock timeout or deadlock). Nothing was written; running the command again is safe."""
+
+
+class ArchiveUnavailable(ArchiveError):
+    """The database cannot be reached: a wrong URL, a server that does not run, a refused login, a lost
+    connection. The message names the archive without its password."""
 
 
 class NotFoundError(UsageError, ArchiveError):

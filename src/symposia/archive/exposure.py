@@ -25,8 +25,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from symposia.archive.search import TOKEN
+from symposia.archive.candidates import term_index
 from symposia.archive.store import Archive
+from symposia.archive.tokens import phrase_terms
 from symposia.text import Folded, Span, contains, fold, quotation_around, quotations
 
 __all__ = ["Exposure", "Label", "Place", "TurnRow", "Use", "exposure_of", "load_turns", "place_at"]
@@ -175,14 +176,14 @@ def _words_in(words: Iterable[str], text: str) -> bool:
 
 def _earlier_in_session(archive: Archive, place: Place, phrase: str) -> tuple[str, int] | None:
     """Another speaker's earlier turn of the same session holding ``phrase`` verbatim: (name, turn id)."""
-    words = TOKEN.findall(phrase)
-    if not words:
+    ids = term_index(archive).holding_all(archive, phrase_terms(phrase),
+                                          "t.session_id = ? AND t.seq < ? AND t.status != 'error'",
+                                          (place.session_id, place.seq))
+    if not ids:
         return None
     rows = archive.query(
-        "SELECT t.id, t.answer, t.voice, t.voice_name, t.role, t.meta_json FROM turns_fts f "
-        "JOIN turns t ON t.id = f.rowid WHERE turns_fts MATCH ? AND t.session_id = ? AND t.seq < ? "
-        "AND t.status != 'error' ORDER BY t.seq",
-        ('answer : "' + " ".join(words) + '"', place.session_id, place.seq),
+        "SELECT t.id, t.answer, t.voice, t.voice_name, t.role, t.meta_json FROM turns t "
+        f"WHERE t.id IN ({','.join('?' * len(ids))}) ORDER BY t.seq, t.id", ids,
     )
     for r in rows:
         character = json.loads(r["meta_json"] or "{}").get("character")

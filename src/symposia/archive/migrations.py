@@ -201,3 +201,8 @@ migration(m006_batches)
 from symposia.archive.lease import m007_session_leases  # noqa: E402
 
 migration(m007_session_leases)
+
+
+from symposia.archive.tokens import m008_answer_terms  # noqa: E402
+
+migration(m008_answer_terms)

@@ -5,9 +5,11 @@ are equal as a reader sees them (Markdown rendered, typography and case folded);
 close is a **paraphrase** with a score (lexical, plus meaning from the stored embeddings when the
 archive is indexed: the query is embedded once, no answer is re-embedded at query time).
 
-Candidates come from the indexes, never from a scan: verbatim uses from the full-text index (the
-phrase's words as an FTS5 phrase), paraphrases from bm25 over the phrase's rarer words and, when
-the archive has embeddings, from the vector index.
+Candidates come from the indexes, never from a scan, through the backend's term index
+(:mod:`symposia.archive.candidates`: FTS5 on SQLite, ``turns.terms`` on PostgreSQL, the same terms):
+verbatim uses from the turns holding every word of the phrase, paraphrases from the turns holding
+the most, and the rarest, of the phrase's rarer words and, when the archive has embeddings, from the
+vector index. The verdicts are the matcher's, so both backends give the same answers.
 
 Every use carries its exposure (:mod:`symposia.archive.exposure`): echo, quote, character, host or
 original. **origin** is the earliest *original* verbatim use (a real voice, not shown the words,
@@ -28,15 +30,16 @@ beside, labelled as such.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from symposia.archive.candidates import TermIndex, rank_by_rarity, term_index
 from symposia.archive.exposure import Exposure, Place, TurnRow, Use, exposure_of, load_turns, place_at
-from symposia.archive.search import TOKEN, fts_term, id_range, match_share
+from symposia.archive.search import PROBE_ROWS, TOKEN, id_range
 from symposia.archive.semantic import Embedder, default_embedder, embedded_count, search_vectors, turn_vectors
 from symposia.archive.store import Archive
+from symposia.archive.tokens import answer_terms, phrase_terms
 from symposia.errors import ArchiveError, NotFoundError, UsageError
 from symposia.text import Comparison, Span, compare, find_all, quotation_around, quotations, unquote
 
@@ -98,33 +101,23 @@ class QuoteVerdict:
 
 # -- candidates ------------------------------------------------------------------------------------
 
-_ELISION_SPLIT = re.compile(r"\[\s*(?:\.\.\.|\u2026)\s*\]|\.\.\.|\u2026")
+def _rare_terms(archive: Archive, index: TermIndex, phrase: str) -> list[str]:
+    """The phrase's terms, less those in more than 5 % of the newest answers (unless nothing else is
+    left: then its three rarest). On a small archive every term is kept."""
+    terms = answer_terms(phrase)
+    lo, hi = id_range(archive)
+    if hi < 20 * CANDIDATES * 20:
+        return terms
+    window = max(1, min(PROBE_ROWS, hi - lo + 1))
+    share = {t: index.count_since(archive, t, hi - window) / window for t in terms}
+    return [t for t in terms if share[t] <= 0.05] or sorted(terms, key=lambda t: (share[t], t))[:3]
 
 
-def _phrase_fts(phrase: str) -> str | None:
-    """An FTS5 query over answers requiring each elided part of ``phrase`` as a phrase."""
-    parts = [TOKEN.findall(p) for p in _ELISION_SPLIT.split(phrase)]
-    terms = ['"' + " ".join(ws) + '"' for ws in parts if ws]
-    return f"answer : ({' AND '.join(terms)})" if terms else None
-
-
-def _words_fts(archive: Archive, phrase: str) -> str | None:
-    """An FTS5 query accepting any of the phrase's rarer words (bm25 ranks the overlap): words in
-    more than 5 % of the newest answers are left out unless nothing else is left."""
-    words = sorted({fts_term(w) for w in TOKEN.findall(phrase)})
-    if not words:
-        return None
-    share = {w: match_share(archive, f'answer : "{w}"')[0] for w in words}
-    small = id_range(archive)[1] < 20 * CANDIDATES * 20
-    rare = [w for w in words if small or share[w] <= 0.05] or sorted(words, key=lambda w: share[w])[:3]
-    return f"answer : ({' OR '.join(chr(34) + w + chr(34) for w in rare)})"
-
-
-def _voice_sql(voice: str | None, negate: bool = False) -> tuple[str, list[Any]]:
+def _voice_sql(index: TermIndex, voice: str | None, negate: bool = False) -> tuple[str, list[Any]]:
     if voice is None:
         return "", []
     cond = ("(t.voice = ? COLLATE NOCASE OR t.voice_name = ? COLLATE NOCASE "
-            "OR COALESCE(json_extract(t.meta_json, '$.character'), '') = ? COLLATE NOCASE)")
+            f"OR lower({index.character_sql}) = lower(?))")
     return (f" AND NOT {cond}" if negate else f" AND {cond}"), [voice, voice, voice]
 
 
@@ -149,16 +142,9 @@ def verbatim_places(archive: Archive, phrase: str, *, voice: str | None = None,
                     exclude_voice: bool = False, limit: int = MAX_USES) -> tuple[list[Use], int]:
     """Verbatim uses of ``phrase`` (at most ``limit``, earliest first, each with its exposure) and
     how many turns hold it in all."""
-    fq = _phrase_fts(phrase)
-    if fq is None:
-        return [], 0
-    vsql, vparams = _voice_sql(voice, exclude_voice)
-    rows = archive.query(
-        "SELECT t.id FROM turns_fts f JOIN turns t ON t.id = f.rowid "
-        f"WHERE turns_fts MATCH ? AND t.status != 'error'{vsql} ORDER BY t.started_at, t.id",
-        (fq, *vparams),
-    )
-    ids = [int(r[0]) for r in rows]
+    index = term_index(archive)
+    vsql, vparams = _voice_sql(index, voice, exclude_voice)
+    ids = index.holding_all(archive, phrase_terms(phrase), f"t.status != 'error'{vsql}", vparams)
     places: list[tuple[Place, TurnRow]] = []
     total = 0
     for a in range(0, len(ids), 100):
@@ -185,22 +171,17 @@ def paraphrase_places(archive: Archive, phrase: str, *, voice: str | None = None
                       embedder: Embedder | None = None, skip: Sequence[int] = ()) -> tuple[list[Use], list[Place]]:
     """Close paraphrases of ``phrase`` (best first) and close texts that say the opposite.
 
-    Candidates: bm25 over the phrase's rarer words, plus the nearest stored vectors when the archive
-    has embeddings; each candidate's meaning similarity is the best cosine of its stored vectors.
+    Candidates: the turns holding the most, and the rarest, of the phrase's rarer words, plus the
+    nearest stored vectors when the archive has embeddings; each candidate's meaning similarity is the
+    best cosine of its stored vectors.
     """
-    vsql, vparams = _voice_sql(voice, exclude_voice)
-    ids: list[int] = []
-    wq = _words_fts(archive, phrase)
-    if wq is not None:
-        rows = archive.query(
-            "SELECT t.id FROM turns_fts f JOIN turns t ON t.id = f.rowid "
-            f"WHERE turns_fts MATCH ? AND t.status != 'error'{vsql} ORDER BY f.rank LIMIT ?",
-            (wq, *vparams, CANDIDATES),
-        )
-        ids += [int(r[0]) for r in rows]
+    index = term_index(archive)
+    vsql, vparams = _voice_sql(index, voice, exclude_voice)
+    where = f"t.status != 'error'{vsql}"
+    lists = {t: index.holding(archive, t, where, vparams) for t in _rare_terms(archive, index, phrase)}
+    ids: list[int] = rank_by_rarity(lists, CANDIDATES)
     qv = _query_vector(embedder, archive, phrase)
     if qv is not None:
-        where = f"t.status != 'error'{vsql}"
         ids += [h.turn_id for h in search_vectors(archive, qv, CANDIDATES, where=where, params=vparams)]
     ids = [i for i in dict.fromkeys(ids) if i not in set(skip)]
     if not ids:
@@ -267,13 +248,6 @@ def _embedder(archive: Archive, semantic: bool, embedder: Embedder | None) -> Em
         return None  # lexical matching only; reports say semantic=False
 
 
-def _sqlite_only(archive: Archive) -> None:
-    if archive.dialect != "sqlite":
-        raise UsageError(f"origin and verify-quote read SQLite's full-text index, which {archive.path} "
-                         "does not have: copy the archive to a file first "
-                         "(symposia archive copy URL archive.db) and ask that copy")
-
-
 def _phrase(text: str) -> str:
     phrase = unquote(text)
     if not TOKEN.search(phrase):
@@ -296,7 +270,6 @@ def _why_none(uses: Sequence[Use]) -> str:
 
 def origin(archive: Archive, phrase: str, *, semantic: bool = True, embedder: Embedder | None = None) -> OriginReport:
     """The earliest original use of ``phrase`` by a real voice, ties, every other use, and paraphrases."""
-    _sqlite_only(archive)
     phrase = _phrase(phrase)
     uses, total = verbatim_places(archive, phrase)
     originals = [u for u in uses if u.exposure.original]
@@ -323,8 +296,8 @@ def _known_voice(archive: Archive, voice: str) -> None:
         (voice, voice),
     )
     if not rows:
-        rows = archive.query("SELECT 1 FROM turns t WHERE json_extract(t.meta_json, '$.character') = ? "
-                             "COLLATE NOCASE LIMIT 1", (voice,))
+        rows = archive.query(f"SELECT 1 FROM turns t WHERE lower({term_index(archive).character_sql}) = lower(?) "
+                             "LIMIT 1", (voice,))
     if not rows:
         known = [str(r[0]) for r in archive.query("SELECT DISTINCT voice FROM turns ORDER BY voice LIMIT 30")]
         raise NotFoundError(
@@ -340,7 +313,6 @@ def _own(u: Use) -> bool:
 def verify_quote(archive: Archive, voice: str, quote: str, *, semantic: bool = True,
                  embedder: Embedder | None = None) -> QuoteVerdict:
     """Did ``voice`` (a shortcut, display name or character) say ``quote``? See the module docstring."""
-    _sqlite_only(archive)
     quote = _phrase(quote)
     _known_voice(archive, voice)
     mine, _ = verbatim_places(archive, quote, voice=voice)

@@ -2,8 +2,11 @@
 
 The archive's code is written against the small part of Python's DB-API that it uses on SQLite:
 ``execute``/``executemany`` with ``?`` or ``:name`` parameters, ``lastrowid``, ``rowcount``, rows read
-by column name or position, ``in_transaction``, and ``sqlite3.IntegrityError`` / ``sqlite3.Error`` on
-failure. :class:`PgConnection` offers exactly that over a psycopg 3 connection, translating the few
+by column name or position, and ``in_transaction``. :class:`PgConnection` offers exactly that over a
+psycopg 3 connection; a failure is raised as the archive's own exceptions (:mod:`symposia.errors`:
+:class:`~symposia.errors.ArchiveIntegrityError`, :class:`~symposia.errors.ArchiveLocked`,
+:class:`~symposia.errors.ArchiveUnavailable`), never as a psycopg or sqlite3 type, and never with the
+URL's password. It also translates the few
 SQLite spellings the archive uses (``BEGIN IMMEDIATE``, ``INSERT OR IGNORE``, ``REAL``, ``BLOB``,
 ``INTEGER PRIMARY KEY``), so that every verb's SQL stays in one place for both backends.
 
@@ -17,17 +20,18 @@ transaction, migrations take an advisory lock.
 from __future__ import annotations
 
 import re
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote
 
 from symposia.archive.schema_search import m003_embeddings
-from symposia.errors import ArchiveError
+from symposia.archive.tokens import answer_terms
+from symposia.errors import ArchiveError, ArchiveIntegrityError, ArchiveLocked, ArchiveUnavailable
 
-__all__ = ["PG_MIGRATIONS", "PgConnection", "PgCursor", "Row", "connect", "is_postgres_url", "migrate_postgres",
-           "pg_m002_fts", "pg_m003_embeddings", "pg_m005_session_incomplete", "safe_url", "translate"]
+__all__ = ["PG_MIGRATIONS", "PgConnection", "PgCursor", "Row", "archive_error", "connect", "is_postgres_url",
+           "migrate_postgres", "pg_m002_fts", "pg_m003_embeddings", "pg_m005_session_incomplete",
+           "pg_m008_answer_terms", "safe_url", "scrub", "translate"]
 
 _SCHEMES = ("postgresql://", "postgres://")
 _ID_TABLES = frozenset({"turns", "batch_jobs", "publications", "turn_chunks"})
@@ -38,13 +42,26 @@ def is_postgres_url(value: object) -> bool:
     return isinstance(value, str) and value.startswith(_SCHEMES)
 
 
+_PASSWORD = re.compile(r"^(?P<head>[A-Za-z][\w+.-]*://[^:/@?#\[]*:)(?P<password>[^@/?#]*)(?=@)")
+_KEYWORD_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+
+
 def safe_url(url: str) -> str:
-    """The URL with any password replaced by ``***`` (for messages and ``Archive.path``)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    """The URL with any password replaced by ``***`` (for messages and ``Archive.path``); a URL too
+    malformed to parse still loses its password."""
+    m = _PASSWORD.match(url)
+    out = url if m is None else m.group("head") + "***" + url[m.end("password"):]
+    return _KEYWORD_PASSWORD.sub(r"\1***", out)
+
+
+def scrub(text: str, url: str) -> str:
+    """``text`` (a driver's message) with the URL and its password, raw or percent-decoded, masked."""
+    out = text.replace(url, safe_url(url))
+    m = _PASSWORD.match(url)
+    if m is not None and m.group("password"):
+        for secret in {m.group("password"), unquote(m.group("password"))}:
+            out = out.replace(secret, "***")
+    return _KEYWORD_PASSWORD.sub(r"\1***", out)
 
 
 class Row(tuple[Any, ...]):
@@ -101,17 +118,31 @@ def translate(sql: str, named: bool) -> str:
     return s
 
 
-def _translate_error(exc: Exception) -> sqlite3.Error:
+_CONSTRAINTS = (("UniqueViolation", "unique"), ("ForeignKeyViolation", "foreign_key"),
+                ("CheckViolation", "check"), ("NotNullViolation", "not_null"))
+_AGAIN = "run the command again (finished calls are never repeated)"
+
+
+def archive_error(exc: Exception, url: str, *, broken: bool = False) -> ArchiveError:
+    """A psycopg exception as the archive's own (see :mod:`symposia.errors`), its message scrubbed of
+    the password. ``broken``: the connection is known to be gone."""
     import psycopg  # deferred: psycopg is the optional [postgres] extra
 
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if isinstance(exc, psycopg.errors.UniqueViolation):
-        return sqlite3.IntegrityError(f"UNIQUE constraint failed: {text}")
-    if isinstance(exc, psycopg.errors.ForeignKeyViolation):
-        return sqlite3.IntegrityError(f"FOREIGN KEY constraint failed: {text}")
+    where = f"the archive {safe_url(url)}"
+    text = scrub(" ".join(str(exc).split()) or type(exc).__name__, url)
     if isinstance(exc, psycopg.errors.IntegrityError):
-        return sqlite3.IntegrityError(text)
-    return sqlite3.OperationalError(text)
+        kind = next((k for name, k in _CONSTRAINTS if isinstance(exc, getattr(psycopg.errors, name))), "other")
+        return ArchiveIntegrityError(f"{where} refused the write ({kind.replace('_', ' ')} constraint): {text}",
+                                     constraint=kind)
+    if isinstance(exc, psycopg.errors.LockNotAvailable | psycopg.errors.DeadlockDetected
+                  | psycopg.errors.SerializationFailure):
+        return ArchiveLocked(f"{where} is busy (another writer held what this one needed): {text}. "
+                             f"Nothing was written; {_AGAIN}.")
+    sqlstate = str(getattr(exc, "sqlstate", "") or "")
+    if broken or isinstance(exc, psycopg.InterfaceError) or sqlstate.startswith(("08", "57P", "28", "3D")):
+        return ArchiveUnavailable(f"lost the connection to {where}: {text}. Check that the server runs and "
+                                  f"that the URL is right, then {_AGAIN}.")
+    return ArchiveError(f"{where} refused a statement: {text}")
 
 
 class PgCursor:
@@ -159,7 +190,7 @@ class PgConnection:
                 rows = cur.fetchall() if cur.description else []
             except Exception as exc:
                 if type(exc).__module__.startswith("psycopg"):
-                    raise _translate_error(exc) from exc
+                    raise archive_error(exc, self.url, broken=bool(self._conn.broken)) from None
                 raise
         lastrowid = int(rows[0][0]) if text.endswith("RETURNING id") and rows else None
         return PgCursor(rows, cur.rowcount, lastrowid)
@@ -176,7 +207,7 @@ class PgConnection:
                     count = cur.rowcount
             except Exception as exc:
                 if type(exc).__module__.startswith("psycopg"):
-                    raise _translate_error(exc) from exc
+                    raise archive_error(exc, self.url, broken=bool(self._conn.broken)) from None
                 raise
         return PgCursor([], count, None)
 
@@ -184,10 +215,16 @@ class PgConnection:
         """Bulk-load rows with COPY (inside the caller's transaction); returns how many."""
         n = 0
         cols = ", ".join(columns)
-        with self._lock, self._conn.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-                n += 1
+        with self._lock:
+            try:
+                with self._conn.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                        n += 1
+            except Exception as exc:
+                if type(exc).__module__.startswith("psycopg"):
+                    raise archive_error(exc, self.url, broken=bool(self._conn.broken)) from None
+                raise
         return n
 
     def close(self) -> None:
@@ -204,9 +241,10 @@ def connect(url: str) -> PgConnection:
     try:
         raw = psycopg.connect(url, autocommit=True, row_factory=_row_factory, connect_timeout=10)
     except psycopg.Error as exc:
-        reason = " ".join(str(exc).split())
-        raise ArchiveError(f"cannot connect to the archive {safe_url(url)}: {reason} Check that the server runs "
-                           "and that the user, password and database in the URL are right.") from exc
+        reason = scrub(" ".join(str(exc).split()), url).rstrip(".")
+        raise ArchiveUnavailable(f"cannot connect to the archive {safe_url(url)}: {reason}. Check that the server "
+                                 "runs and that the user, password and database in the URL are right "
+                                 "(postgresql://USER:PASSWORD@HOST:PORT/DATABASE).") from None
     conn = PgConnection(raw, url)
     try:
         migrate_postgres(conn, where=f"the archive {safe_url(url)}")
@@ -254,10 +292,28 @@ def pg_m005_session_incomplete(conn: Any) -> None:
                  "CHECK (status IN ('running', 'complete', 'incomplete', 'failed', 'interrupted'))")
 
 
+def pg_m008_answer_terms(conn: Any) -> None:
+    """``turns.terms``: each answer's distinct terms as FTS5 tokenizes them on SQLite
+    (:func:`symposia.archive.tokens.answer_terms`), GIN-indexed, so that ``origin``, ``verify-quote``
+    and ``recall`` find the same candidates as on SQLite. Written by symposia with each turn; the
+    turns already stored are filled here."""
+    conn.execute("ALTER TABLE turns ADD COLUMN terms TEXT[]")
+    last = 0
+    while True:
+        rows = conn.execute("SELECT id, answer FROM turns WHERE id > ? ORDER BY id LIMIT 2000", (last,)).fetchall()
+        if not rows:
+            break
+        conn.executemany("UPDATE turns SET terms = ? WHERE id = ?",
+                         [(answer_terms(str(r[1] or "")), int(r[0])) for r in rows])
+        last = int(rows[-1][0])
+    conn.execute("CREATE INDEX turns_terms ON turns USING GIN (terms)")
+
+
 PG_MIGRATIONS: dict[str, Callable[[Any], None]] = {
     "m002_fts": pg_m002_fts,
     "m003_embeddings": pg_m003_embeddings,
     "m005_session_incomplete": pg_m005_session_incomplete,
+    "m008_answer_terms": pg_m008_answer_terms,
 }
 
 
@@ -287,7 +343,9 @@ def migrate_postgres(conn: PgConnection, where: str) -> list[str]:
                 step(conn)
                 conn.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, now()::text)", (name,))
                 conn.execute("COMMIT")
-            except sqlite3.Error as exc:
+            except ArchiveUnavailable:
+                raise
+            except ArchiveError as exc:
                 conn.execute("ROLLBACK")
                 raise ArchiveError(f"could not apply migration {name} to {where}: {exc}") from exc
             except BaseException:

@@ -5,7 +5,8 @@ answers, always exact substrings of a recorded answer. A candidate is *distincti
 made of words the rest of the archive rarely uses: its score is the mean inverse document
 frequency of its distinct words over the answers of every other speaker,
 ``idf(w) = ln((N_rest + 1) / (df_rest(w) + 1))``, where document frequencies come from the
-full-text index (``turns_fts_vocab``) minus the voice's own turns. Bold spans (the voice stressed
+backend's term index (FTS5's ``turns_fts_vocab`` on SQLite, ``turns.terms`` on PostgreSQL: the same
+terms, :mod:`symposia.archive.candidates`) minus the voice's own turns. Bold spans (the voice stressed
 them) get a 20 % bonus. A formulation the voice repeated is shown once, at its first use, with
 the number of turns it appears in; one that contains another already listed is left out.
 Tf-idf was chosen over distance from an embedding centroid because it needs no embeddings, is
@@ -18,8 +19,10 @@ import math
 import re
 from dataclasses import dataclass
 
-from symposia.archive.search import TOKEN, fts_term, parse_when
+from symposia.archive.candidates import term_index
+from symposia.archive.search import TOKEN, parse_when
 from symposia.archive.store import Archive
+from symposia.archive.tokens import answer_terms, index_term, tokens
 from symposia.errors import NotFoundError, UsageError
 from symposia.text import sentence_spans
 
@@ -47,7 +50,7 @@ class Formulation:
 
 
 def _terms(text: str) -> set[str]:
-    return {fts_term(w) for w in TOKEN.findall(text)}
+    return set(answer_terms(text))
 
 
 def recall(archive: Archive, voice: str, n: int = 10, *, before: str | None = None, min_words: int = 4,
@@ -86,15 +89,7 @@ def recall(archive: Archive, voice: str, n: int = 10, *, before: str | None = No
         "SELECT count(*) FROM turns WHERE (voice = ? COLLATE NOCASE OR voice_name = ? COLLATE NOCASE) "
         "AND answer != ''", (voice, voice))[0][0])
     n_rest = max(0, total - own_total)
-    all_df: dict[str, int] = {}
-    terms = sorted(own_df)
-    for a in range(0, len(terms), 500):
-        part = terms[a:a + 500]
-        for term, doc in archive.query(
-            f"SELECT term, doc FROM turns_fts_vocab WHERE col = 'answer' AND term IN ({','.join('?' * len(part))})",
-            part,
-        ):
-            all_df[str(term)] = int(doc)
+    all_df = term_index(archive).document_counts(archive, sorted(own_df))
 
     def idf(term: str) -> float:
         # own_df counts only the turns read here; never let the rest go negative.
@@ -112,11 +107,13 @@ def recall(archive: Archive, voice: str, n: int = 10, *, before: str | None = No
             words = TOKEN.findall(piece)
             if not (min_words <= len(words) <= max_words) and not (kind == "bold" and len(words) >= 2):
                 continue
-            key = " ".join(fts_term(w) for w in words)
+            key = " ".join(index_term(w) for w in tokens(piece))
             counts.setdefault(key, set()).add(int(r["id"]))
             if key in best:
                 continue
-            distinct = {fts_term(w) for w in words}
+            distinct = set(answer_terms(piece))
+            if not distinct:
+                continue
             score = sum(idf(t) for t in distinct) / len(distinct)
             if kind == "bold":
                 score *= BOLD_BONUS

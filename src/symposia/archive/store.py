@@ -28,13 +28,14 @@ from typing import Any, cast
 from symposia.archive.migrations import MIGRATIONS, migrate
 from symposia.archive.postgres import connect as pg_connect
 from symposia.archive.postgres import is_postgres_url, safe_url
+from symposia.archive.tokens import answer_terms
 from symposia.codec import (
     SESSION_STATUSES,
     datetime_to_iso,
     session_from_dict,
     turn_from_dict,
 )
-from symposia.errors import ArchiveError, NotFoundError
+from symposia.errors import ArchiveError, ArchiveIntegrityError, ArchiveLocked, ArchiveUnavailable, NotFoundError
 from symposia.paths import archive_path
 from symposia.records import SessionRecord, TurnRecord, utcnow
 from symposia.redact import redact, redact_tree
@@ -121,6 +122,11 @@ _TURN_COLUMNS = (
 _INSERT_TURN = (
     f"INSERT INTO turns ({', '.join(_TURN_COLUMNS)}) "
     f"VALUES ({', '.join(':' + c for c in _TURN_COLUMNS)})"
+)
+# PostgreSQL also stores the answer's terms (FTS5 indexes them itself on SQLite): archive/tokens.py
+_INSERT_TURN_PG = (
+    f"INSERT INTO turns ({', '.join(_TURN_COLUMNS)}, terms) "
+    f"VALUES ({', '.join(':' + c for c in _TURN_COLUMNS)}, :terms)"
 )
 
 
@@ -260,8 +266,29 @@ def _damaged(p: Path | str, e: sqlite3.DatabaseError) -> ArchiveError:
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
-    if conn.in_transaction:
-        conn.execute("ROLLBACK")
+    try:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    except (sqlite3.Error, ArchiveUnavailable):
+        pass  # the connection is gone: the error being raised says so
+
+
+_CONSTRAINT = (("UNIQUE", "unique"), ("FOREIGN KEY", "foreign_key"), ("CHECK", "check"), ("NOT NULL", "not_null"))
+
+
+def sqlite_error(e: sqlite3.Error, path: Path | str, doing: str) -> ArchiveError:
+    """A sqlite3 exception as the archive's own (:mod:`symposia.errors`), so that callers catch one
+    tree whatever the backend (PostgreSQL's are translated in :mod:`symposia.archive.postgres`)."""
+    if isinstance(e, sqlite3.IntegrityError):
+        kind = next((k for mark, k in _CONSTRAINT if mark in str(e).upper()), "other")
+        return ArchiveIntegrityError(f"{doing}: {e}", constraint=kind)
+    low = str(e).lower()
+    if isinstance(e, sqlite3.OperationalError) and ("locked" in low or "busy" in low):
+        return ArchiveLocked(f"{doing}: another process held the archive longer than "
+                             f"{BUSY_TIMEOUT_MS // 1000} s ({e}). Nothing was written; run the command again.")
+    if isinstance(e, sqlite3.DatabaseError) and _looks_damaged(e):
+        return _damaged(path, e)
+    return ArchiveError(f"{doing}: {e}")
 
 
 class Archive:
@@ -357,9 +384,12 @@ class Archive:
     # -- plumbing ----------------------------------------------------------------------------------
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self, doing: str | None = None) -> Iterator[sqlite3.Connection]:
         """One write transaction on the archive's connection, committed on exit and rolled back on any
-        error (``BEGIN IMMEDIATE`` takes the lock up front). For modules that keep tables of their own."""
+        error (``BEGIN IMMEDIATE`` takes the lock up front). For modules that keep tables of their own.
+
+        A database error inside is raised as the archive's own (:class:`~symposia.errors.ArchiveError`
+        and its subclasses, ``doing`` in front), on either backend."""
         if self.readonly:
             raise ArchiveError(
                 f"the archive {self.path} is read-only (this process cannot write the file or its folder): "
@@ -370,6 +400,9 @@ class Archive:
                 self._conn.execute("BEGIN IMMEDIATE")
                 yield self._conn
                 self._conn.execute("COMMIT")
+            except sqlite3.Error as e:
+                _rollback(self._conn)
+                raise sqlite_error(e, self.path, doing or f"cannot write to the archive {self.path}") from e
             except BaseException:
                 _rollback(self._conn)
                 raise
@@ -380,12 +413,8 @@ class Archive:
         with self._lock:
             try:
                 return self._conn.execute(sql, params).fetchall()
-            except sqlite3.DatabaseError as e:
-                if _looks_damaged(e):
-                    raise _damaged(self.path, e) from e
-                raise ArchiveError(f"cannot read the archive {self.path}: {e}") from e
             except sqlite3.Error as e:
-                raise ArchiveError(f"cannot read the archive {self.path}: {e}") from e
+                raise sqlite_error(e, self.path, f"cannot read the archive {self.path}") from e
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         """Run a read-only query and return its rows (for other modules' views over the archive)."""
@@ -399,7 +428,7 @@ class Archive:
             raise ArchiveError(f"invalid session status {session.status!r}")
         created = _utc_iso(session.created_at)
         try:
-            with self._write() as c:
+            with self._write(f"cannot record session {session.id!r} in {self.path}") as c:
                 c.execute(
                     "INSERT INTO sessions (id, kind, title, created_at, updated_at, status, plan_json,"
                     " meta_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -407,40 +436,35 @@ class Archive:
                      _utc_iso(utcnow()), session.status, _json(session.plan, "the session plan"),
                      _json(session.meta, "the session meta")),
                 )
-        except sqlite3.IntegrityError as e:
-            raise ArchiveError(f"a session with id {session.id!r} already exists in {self.path}") from e
-        except sqlite3.Error as e:
-            raise ArchiveError(f"cannot record session {session.id!r} in {self.path}: {e}") from e
+        except ArchiveIntegrityError as e:
+            if e.constraint != "unique":
+                raise
+            raise ArchiveIntegrityError(f"a session with id {session.id!r} already exists in {self.path}",
+                                        constraint="unique") from e
 
     def set_session_status(self, session_id: str, status: str) -> None:
         """Mark a session ``running``/``complete``/``failed``/``interrupted``."""
         if status not in SESSION_STATUSES:
             expected = ", ".join(repr(s) for s in SESSION_STATUSES)
             raise ArchiveError(f"invalid value for status, expected one of {expected} (not {status!r})")
-        try:
-            with self._write() as c:
-                cur = c.execute(
-                    "UPDATE sessions SET status = ?, updated_at = ? WHERE id = ?",
-                    (status, _utc_iso(utcnow()), session_id),
-                )
-                if cur.rowcount == 0:
-                    raise NotFoundError(f"no session with id {session_id!r} in {self.path}")
-        except sqlite3.Error as e:
-            raise ArchiveError(f"cannot update session {session_id!r} in {self.path}: {e}") from e
+        with self._write(f"cannot update session {session_id!r} in {self.path}") as c:
+            cur = c.execute(
+                "UPDATE sessions SET status = ?, updated_at = ? WHERE id = ?",
+                (status, _utc_iso(utcnow()), session_id),
+            )
+            if cur.rowcount == 0:
+                raise NotFoundError(f"no session with id {session_id!r} in {self.path}")
 
     def set_session_plan(self, session_id: str, plan: dict[str, Any], meta: dict[str, Any]) -> None:
         """Replace a session's plan and meta (``symposia resume --plan``: the meta keeps every version)."""
-        try:
-            with self._write() as c:
-                cur = c.execute(
-                    "UPDATE sessions SET plan_json = ?, meta_json = ?, updated_at = ? WHERE id = ?",
-                    (_json(plan, "the session plan"), _json(meta, "the session meta"), _utc_iso(utcnow()),
-                     session_id),
-                )
-                if cur.rowcount == 0:
-                    raise ArchiveError(f"no session with id {session_id!r} in {self.path}")
-        except sqlite3.Error as e:
-            raise ArchiveError(f"cannot update session {session_id!r} in {self.path}: {e}") from e
+        with self._write(f"cannot update session {session_id!r} in {self.path}") as c:
+            cur = c.execute(
+                "UPDATE sessions SET plan_json = ?, meta_json = ?, updated_at = ? WHERE id = ?",
+                (_json(plan, "the session plan"), _json(meta, "the session meta"), _utc_iso(utcnow()),
+                 session_id),
+            )
+            if cur.rowcount == 0:
+                raise ArchiveError(f"no session with id {session_id!r} in {self.path}")
 
     def get_session(self, id_or_prefix: str) -> SessionRecord:
         """The session with this id, or the only one whose id starts with it."""
@@ -483,41 +507,38 @@ class Archive:
                 f"add_turn stores new turns and assigns their id; this one already has id {turn.id}"
             )
         row = _turn_row(turn)
+        insert = _INSERT_TURN
+        if self.dialect == "postgresql":
+            row["terms"] = answer_terms(row["answer"])
+            insert = _INSERT_TURN_PG
         try:
-            with self._write() as c:
-                cur = c.execute(_INSERT_TURN, row)
+            with self._write(f"cannot record the turn of {turn.voice!r} in {self.path}") as c:
+                cur = c.execute(insert, row)
                 c.execute(
                     "UPDATE sessions SET updated_at = ? WHERE id = ?",
                     (_utc_iso(utcnow()), turn.session_id),
                 )
                 new_id = cur.lastrowid
-        except sqlite3.IntegrityError as e:
-            msg = str(e)
-            if "FOREIGN KEY" in msg:
-                raise ArchiveError(
-                    f"no session {turn.session_id!r} in {self.path}: create_session() before add_turn()"
-                ) from e
-            if "UNIQUE" in msg and turn.step_key is not None:
-                raise ArchiveError(
+        except ArchiveIntegrityError as e:
+            if e.constraint == "foreign_key":
+                raise ArchiveIntegrityError(
+                    f"no session {turn.session_id!r} in {self.path}: create_session() before add_turn()",
+                    constraint="foreign_key") from e
+            if e.constraint == "unique" and turn.step_key is not None:
+                raise ArchiveIntegrityError(
                     f"session {turn.session_id!r} already has a turn for step {turn.step_key!r}; "
-                    f"use find_turn() to reuse it instead of calling the voice again"
-                ) from e
-            raise ArchiveError(f"cannot record the turn of {turn.voice!r} in {self.path}: {e}") from e
-        except sqlite3.Error as e:
-            raise ArchiveError(f"cannot record the turn of {turn.voice!r} in {self.path}: {e}") from e
+                    f"use find_turn() to reuse it instead of calling the voice again", constraint="unique") from e
+            raise
         assert new_id is not None
         return new_id
 
     def set_turn_meta(self, turn_id: int, meta: dict[str, Any]) -> None:
         """Replace a turn's meta (what was judged about it afterwards: a refused draft, a superseded call).
         The call itself — what was sent, what came back — is never rewritten."""
-        try:
-            with self._write() as c:
-                cur = c.execute("UPDATE turns SET meta_json = ? WHERE id = ?", (_json(meta, "the turn meta"), turn_id))
-                if cur.rowcount == 0:
-                    raise ArchiveError(f"no turn with id {turn_id} in {self.path}")
-        except sqlite3.Error as e:
-            raise ArchiveError(f"cannot update turn {turn_id} in {self.path}: {e}") from e
+        with self._write(f"cannot update turn {turn_id} in {self.path}") as c:
+            cur = c.execute("UPDATE turns SET meta_json = ? WHERE id = ?", (_json(meta, "the turn meta"), turn_id))
+            if cur.rowcount == 0:
+                raise ArchiveError(f"no turn with id {turn_id} in {self.path}")
 
     def retire_turn(self, turn_id: int, reason: str) -> None:
         """Keep a finished turn but free its step for a new call (its inputs changed: ``resume --plan``).
@@ -525,13 +546,10 @@ class Archive:
         Its step key becomes ``<key>~<id>`` and its meta says ``superseded`` and why; transcripts
         leave it out, the record keeps it."""
         turn = self.get_turn(turn_id)
-        try:
-            with self._write() as c:
-                c.execute("UPDATE turns SET step_key = ?, meta_json = ? WHERE id = ?",
-                          (f"{turn.step_key}~{turn_id}" if turn.step_key else None,
-                           _json({**turn.meta, "superseded": reason}, "the turn meta"), turn_id))
-        except sqlite3.Error as e:
-            raise ArchiveError(f"cannot update turn {turn_id} in {self.path}: {e}") from e
+        with self._write(f"cannot update turn {turn_id} in {self.path}") as c:
+            c.execute("UPDATE turns SET step_key = ?, meta_json = ? WHERE id = ?",
+                      (f"{turn.step_key}~{turn_id}" if turn.step_key else None,
+                       _json({**turn.meta, "superseded": reason}, "the turn meta"), turn_id))
 
     def get_turn(self, turn_id: int) -> TurnRecord:
         rows = self._read("SELECT * FROM turns WHERE id = ?", (turn_id,))

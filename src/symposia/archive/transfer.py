@@ -13,11 +13,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from symposia.archive.store import Archive
+from symposia.archive.tokens import answer_terms
 from symposia.errors import ArchiveError
 
 __all__ = ["TABLES", "copy_archive", "dump_archive"]
 
-# Parents before children; (table, order-by key). Generated columns (PostgreSQL's fts) are not copied.
+# Parents before children; (table, order-by key). Derived columns (PostgreSQL's fts and terms) are not
+# copied: the destination derives its own (the terms of each answer, when it is PostgreSQL).
 TABLES: tuple[tuple[str, str], ...] = (
     ("sessions", "id"),
     ("turns", "id"),
@@ -27,7 +29,7 @@ TABLES: tuple[tuple[str, str], ...] = (
     ("batch_jobs", "id"),
     ("batch_items", "job_id, custom_id"),
 )
-_GENERATED = frozenset({"fts"})
+_GENERATED = frozenset({"fts", "terms"})
 _IDENTITY = frozenset({"turns", "turn_chunks", "publications", "batch_jobs"})  # integer ids the database assigns
 _BATCH = 2000
 
@@ -67,6 +69,8 @@ def copy_archive(src: Archive, dst: Archive) -> dict[str, int]:
             batch: list[dict[str, Any]] = []
             columns: list[str] = []
             for row in _rows(src, table, key):
+                if table == "turns" and dst.dialect == "postgresql":
+                    row["terms"] = answer_terms(str(row["answer"] or ""))
                 if not columns:
                     columns = list(row)
                 batch.append(row)

@@ -16,7 +16,7 @@ from typing import Any
 
 from symposia.archive.store import Archive
 from symposia.codec import datetime_from_iso, datetime_to_iso
-from symposia.errors import ArchiveError, PublishError
+from symposia.errors import PublishError
 from symposia.publish.content import Post
 from symposia.records import utcnow
 from symposia.redact import redact
@@ -91,11 +91,8 @@ class PublicationStore:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction (errors name the publication, not a bare sqlite message)."""
-        try:
-            with self.archive.transaction() as conn:
-                yield conn
-        except sqlite3.Error as e:
-            raise ArchiveError(f"cannot record the publication in {self.archive.path}: {e}") from e
+        with self.archive.transaction(f"cannot record the publication in {self.archive.path}") as conn:
+            yield conn
 
     def insert(self, post: Post, *, status: str, now: datetime, not_before: datetime | None = None,
                error: str | None = None) -> int:

@@ -1,0 +1,159 @@
+"""Candidate turns for the provenance verbs, from each backend's term index.
+
+``origin``, ``verify-quote`` and ``recall`` ask the archive only for *candidates*; every verdict
+comes from the one matcher (:mod:`symposia.text`). What a backend must answer is small, and is the
+:class:`TermIndex` protocol:
+
+- the turns whose answer holds every term of one of a few term sets (verbatim candidates: a superset
+  of the turns that hold the phrase, never missing one, whatever Markdown or links sit between
+  its words, since a set of terms does not ask them to be adjacent);
+- the turns holding one term (paraphrase candidates, ranked here the same way on both backends);
+- how many answers hold each of some terms (document frequencies, for rarity and ``recall``).
+
+SQLite answers from FTS5 (``turns_fts``, ``turns_fts_vocab``); PostgreSQL from ``turns.terms``, a
+GIN-indexed array that symposia fills with the same tokenizer (:mod:`symposia.archive.tokens`). As
+both index the same terms, both propose the same candidates and the verbs give the same answers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from symposia.archive.store import Archive
+
+__all__ = ["PgTermIndex", "SqliteTermIndex", "TermIndex", "rank_by_rarity", "term_index"]
+
+
+class TermIndex(Protocol):
+    """What a backend answers for the provenance verbs (see the module docstring). ``where`` is SQL over
+    ``t`` (turns), with ``params`` for its ``?``."""
+
+    #: SQL for the character a turn voices (``''`` when none), over ``t``.
+    character_sql: str
+
+    def holding_all(self, archive: Archive, alternatives: Sequence[Sequence[str]], where: str,
+                    params: Sequence[Any]) -> list[int]:
+        """Turns whose answer holds every term of at least one of ``alternatives``, by time then id."""
+        ...
+
+    def holding(self, archive: Archive, term: str, where: str, params: Sequence[Any]) -> list[int]:
+        """Turns whose answer holds ``term``, by id."""
+        ...
+
+    def count_since(self, archive: Archive, term: str, after_id: int) -> int:
+        """How many turns with an id above ``after_id`` hold ``term`` in their answer."""
+        ...
+
+    def document_counts(self, archive: Archive, terms: Sequence[str]) -> dict[str, int]:
+        """For each term, how many answers hold it (terms held by none are left out)."""
+        ...
+
+
+def _quoted(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _and(where: str) -> str:
+    return f" AND {where}" if where else ""
+
+
+class SqliteTermIndex:
+    """FTS5: ``answer : ("a" AND "b")`` queries and the ``turns_fts_vocab`` table."""
+
+    character_sql = "COALESCE(json_extract(t.meta_json, '$.character'), '')"
+
+    def holding_all(self, archive: Archive, alternatives: Sequence[Sequence[str]], where: str,
+                    params: Sequence[Any]) -> list[int]:
+        sets = ["(" + " AND ".join(_quoted(t) for t in alt) + ")" for alt in alternatives if alt]
+        if not sets:
+            return []
+        rows = archive.query(
+            "SELECT t.id FROM turns_fts f JOIN turns t ON t.id = f.rowid "
+            f"WHERE turns_fts MATCH ?{_and(where)} ORDER BY t.started_at, t.id",
+            (f"answer : ({' OR '.join(sets)})", *params),
+        )
+        return [int(r[0]) for r in rows]
+
+    def holding(self, archive: Archive, term: str, where: str, params: Sequence[Any]) -> list[int]:
+        rows = archive.query(
+            "SELECT t.id FROM turns_fts f JOIN turns t ON t.id = f.rowid "
+            f"WHERE turns_fts MATCH ?{_and(where)} ORDER BY t.id",
+            (f"answer : {_quoted(term)}", *params),
+        )
+        return [int(r[0]) for r in rows]
+
+    def count_since(self, archive: Archive, term: str, after_id: int) -> int:
+        rows = archive.query("SELECT count(*) FROM turns_fts WHERE turns_fts MATCH ? AND rowid > ?",
+                             (f"answer : {_quoted(term)}", after_id))
+        return int(rows[0][0])
+
+    def document_counts(self, archive: Archive, terms: Sequence[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for a in range(0, len(terms), 500):
+            part = list(terms[a:a + 500])
+            for term, doc in archive.query(
+                "SELECT term, doc FROM turns_fts_vocab WHERE col = 'answer' "
+                f"AND term IN ({','.join('?' * len(part))})", part,
+            ):
+                out[str(term)] = int(doc)
+        return out
+
+
+class PgTermIndex:
+    """PostgreSQL: containment (``@>``) on the GIN-indexed ``turns.terms`` array."""
+
+    character_sql = "COALESCE(t.meta_json::jsonb ->> 'character', '')"
+
+    def holding_all(self, archive: Archive, alternatives: Sequence[Sequence[str]], where: str,
+                    params: Sequence[Any]) -> list[int]:
+        sets = [list(alt) for alt in alternatives if alt]
+        if not sets:
+            return []
+        held = " OR ".join("t.terms @> ?::text[]" for _ in sets)
+        rows = archive.query(f"SELECT t.id FROM turns t WHERE ({held}){_and(where)} ORDER BY t.started_at, t.id",
+                             (*sets, *params))
+        return [int(r[0]) for r in rows]
+
+    def holding(self, archive: Archive, term: str, where: str, params: Sequence[Any]) -> list[int]:
+        rows = archive.query(f"SELECT t.id FROM turns t WHERE t.terms @> ?::text[]{_and(where)} ORDER BY t.id",
+                             ([term], *params))
+        return [int(r[0]) for r in rows]
+
+    def count_since(self, archive: Archive, term: str, after_id: int) -> int:
+        rows = archive.query("SELECT count(*) FROM turns t WHERE t.terms @> ?::text[] AND t.id > ?",
+                             ([term], after_id))
+        return int(rows[0][0])
+
+    def document_counts(self, archive: Archive, terms: Sequence[str]) -> dict[str, int]:
+        if not terms:
+            return {}
+        rows = archive.query(
+            "SELECT w.term, count(*) FROM turns t CROSS JOIN LATERAL unnest(t.terms) AS w(term) "
+            "WHERE t.terms && ?::text[] AND w.term = ANY(?::text[]) GROUP BY w.term",
+            (list(terms), list(terms)),
+        )
+        return {str(r[0]): int(r[1]) for r in rows}
+
+
+_INDEXES: dict[str, TermIndex] = {"sqlite": SqliteTermIndex(), "postgresql": PgTermIndex()}
+
+
+def term_index(archive: Archive) -> TermIndex:
+    """The term index of ``archive``'s backend."""
+    return _INDEXES[archive.dialect]
+
+
+def rank_by_rarity(lists: dict[str, list[int]], limit: int) -> list[int]:
+    """The ``limit`` turns holding the most, and the rarest, of the terms (each term weighs
+    ``ln((n + 1) / (df + 0.5))``, ``n`` the turns holding any, ``df`` those holding it); ties by id.
+    Computed here from the lists alone, so both backends rank alike."""
+    held = {i for ids in lists.values() for i in ids}
+    n = len(held)
+    score: dict[int, float] = {}
+    for ids in lists.values():
+        weight = math.log((n + 1) / (len(ids) + 0.5))
+        for i in ids:
+            score[i] = score.get(i, 0.0) + weight
+    return sorted(score, key=lambda i: (-score[i], i))[:limit]
