@@ -242,7 +242,8 @@ def connect(url: str) -> PgConnection:
         raw = psycopg.connect(url, autocommit=True, row_factory=_row_factory, connect_timeout=10)
     except psycopg.Error as exc:
         reason = scrub(" ".join(str(exc).split()), url).rstrip(".")
-        raise ArchiveUnavailable(f"cannot connect to the archive {safe_url(url)}: {reason}. Check that the server "
+        reason += "" if reason.endswith("?") else "."
+        raise ArchiveUnavailable(f"cannot connect to the archive {safe_url(url)}: {reason} Check that the server "
                                  "runs and that the user, password and database in the URL are right "
                                  "(postgresql://USER:PASSWORD@HOST:PORT/DATABASE).") from None
     conn = PgConnection(raw, url)
