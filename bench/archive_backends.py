@@ -5,7 +5,8 @@ this process, one after the other:
 
 1. Import: the same Zipf-distributed answers, 50,000 turns per transaction, through each backend's
    schema (SQLite: FTS5 triggers; PostgreSQL: ``COPY`` into ``turns`` with its generated tsvector and
-   GIN index). Turns per second, and the ratio PostgreSQL / SQLite.
+   GIN index, and each answer's terms for the provenance verbs, computed here as symposia does).
+   Turns per second, and the ratio PostgreSQL / SQLite.
 2. Full text: the same ~50 queries (words, word pairs, quoted phrases) through ``search_fts`` (top 10
    with highlighted passages), unfiltered and with a voice filter: p50 / p95 per backend.
 3. Live writes: ``Archive.add_turn`` (one transaction per turn) on the full archive.
@@ -34,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import archive as base  # noqa: E402 - bench/archive.py, the SQLite benchmark this one mirrors
 
 from symposia.archive import Archive  # noqa: E402
+from symposia.archive.tokens import answer_terms  # noqa: E402
 from symposia.testing.postgres import TempCluster  # noqa: E402
 
 TURN_COLUMNS = ("session_id", "seq", "role", "voice", "voice_name", "provider", "model_requested", "messages_json",
@@ -53,7 +55,9 @@ def import_postgres(url: str, gen: base.Generator, n: int) -> dict[str, Any]:
         t = time.perf_counter()
         with archive.transaction():
             conn.copy_rows("sessions", SESSION_COLUMNS, sessions)
-            conn.copy_rows("turns", TURN_COLUMNS, turns)
+            # the answer's terms, as Archive.add_turn and `archive copy` store them (archive/tokens.py)
+            conn.copy_rows("turns", (*TURN_COLUMNS, "terms"),
+                           [(*row, answer_terms(row[TURN_COLUMNS.index("answer")])) for row in turns])
         insert_s += time.perf_counter() - t
     archive.query("ANALYZE turns")
     archive.close()

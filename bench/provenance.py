@@ -10,6 +10,9 @@ same process on the same archive, and the ratio ours / baseline:
 - **search**: ``search()`` (hits, snippets, the count of real matches) vs the bare FTS5 query
   (``SELECT rowid … ORDER BY rank LIMIT 10``); queries include nonsense (must find nothing).
 - **near-dups**: the whole verb (exact shingles + MinHash/LSH) vs exact shingles alone.
+- **postgres** (``--postgres URL``, an empty database): the same archive copied there with ``archive
+  copy``; origin and verify-quote timed on both backends call by call, p50/p95 of each and the ratio
+  PostgreSQL / SQLite, and how many calls gave the same answer on both (they all must).
 - **index**: ``index_archive`` with the real model (one vector per sentence) on ``--index-turns``
   turns of English text vs the former scheme (one vector per 200-token chunk) on a tenth of them,
   extrapolated (labelled so).
@@ -19,6 +22,7 @@ Semantic search at 10^5 turns would need 10^5 real embeddings (hours here): the 
 measured with one synthetic vector per turn (``semantic_*``, flagged), queries embedded for real.
 
 Run: .venv/bin/python bench/provenance.py [--turns 100000] [--index-turns 2500] [--dir /tmp/symposia-prov]
+     [--postgres postgresql://USER@HOST:PORT/EMPTY_DB]
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from symposia.archive.semantic import (  # noqa: E402
     quantize,
     units,
 )
+from symposia.archive.transfer import copy_archive  # noqa: E402
 from symposia.testing.provenance import CASES, ORIGINS, write_cases  # noqa: E402
 
 SENTENCES = [
@@ -152,6 +157,38 @@ def bench_provenance(archive: Archive) -> dict[str, Any]:
         right += int(verdict.status == case.expected)
         base.append(median_ms(lambda c=case: scan_baseline(archive, c.quote, c.voice))[0])
     out["verify_quote"] = {**summary(ours, base), "verdicts_right": f"{right}/{len(lexical)}"}
+    return out
+
+
+def _p95(values: list[float]) -> float:
+    return round(statistics.quantiles(values, n=20, method="inclusive")[-1], 2) if len(values) > 1 else values[0]
+
+
+def bench_backends(lite: Archive, pg: Archive) -> dict[str, Any]:
+    """origin and verify-quote on the same archive in SQLite and in PostgreSQL, call by call."""
+    calls: dict[str, list[Callable[[Archive], Any]]] = {
+        "origin": [lambda a, t=t: origin(a, t, semantic=False)
+                   for p in ORIGINS for t in (p, p.upper(), f"*{p}*")],
+        "verify_quote": [lambda a, c=c: verify_quote(a, c.voice, c.quote, semantic=False)
+                         for c in CASES if not c.semantic],
+    }
+    out: dict[str, Any] = {}
+    for verb, fns in calls.items():
+        lite_ms: list[float] = []
+        pg_ms: list[float] = []
+        same = 0
+        for fn in fns:
+            ms_l, res_l = median_ms(lambda fn=fn: fn(lite))
+            ms_p, res_p = median_ms(lambda fn=fn: fn(pg))
+            lite_ms.append(ms_l)
+            pg_ms.append(ms_p)
+            same += int(res_l == res_p)
+        p50 = (statistics.median(pg_ms), statistics.median(lite_ms))
+        p95 = (_p95(pg_ms), _p95(lite_ms))
+        out[verb] = {"postgres_p50_ms": round(p50[0], 2), "postgres_p95_ms": p95[0],
+                     "sqlite_p50_ms": round(p50[1], 2), "sqlite_p95_ms": p95[1],
+                     "ratio_p50": round(p50[0] / p50[1], 2), "ratio_p95": round(p95[0] / p95[1], 2),
+                     "same_answers": f"{same}/{len(fns)}", "n": len(fns)}
     return out
 
 
@@ -265,7 +302,8 @@ def main() -> None:
     ap.add_argument("--turns", type=int, default=100_000)
     ap.add_argument("--index-turns", type=int, default=2_500)
     ap.add_argument("--dir", type=Path, default=Path("/tmp/symposia-prov"))
-    ap.add_argument("--skip", nargs="*", default=[], choices=["index", "neardups", "semantic"])
+    ap.add_argument("--skip", nargs="*", default=[], choices=["index", "neardups", "semantic", "search"])
+    ap.add_argument("--postgres", help="an empty PostgreSQL database: origin and verify-quote there too")
     args = ap.parse_args()
     shutil.rmtree(args.dir, ignore_errors=True)
     args.dir.mkdir(parents=True)
@@ -279,8 +317,18 @@ def main() -> None:
         origin(archive, "warm the page cache", semantic=False)
         note("origin, verify-quote")
         result.update(bench_provenance(archive))
-        note("search")
-        result["search"] = bench_search(archive, gen)
+        if args.postgres:
+            note("copy to PostgreSQL")
+            t = time.perf_counter()
+            with Archive.open(args.postgres) as pg:
+                copy_archive(archive, pg)
+                result["postgres_copy_s"] = round(time.perf_counter() - t, 1)
+                origin(pg, "warm the buffers", semantic=False)
+                note("origin, verify-quote on both backends")
+                result["postgres"] = bench_backends(archive, pg)
+        if "search" not in args.skip:
+            note("search")
+            result["search"] = bench_search(archive, gen)
         if "neardups" not in args.skip:
             note("near-dups")
             result["near_dups"] = bench_neardups(archive, 8)
@@ -293,7 +341,7 @@ def main() -> None:
             ours = [median_ms(lambda p=p: origin(archive, p, embedder=emb))[0] for p in ORIGINS]
             result["origin_semantic_synthetic_vectors"] = {"median_ms": round(statistics.median(ours), 2),
                                                            "max_ms": round(max(ours), 2), "n": len(ours)}
-            result["search"].update(bench_search(archive, gen, emb))
+            result.setdefault("search", {}).update(bench_search(archive, gen, emb))
     if "index" not in args.skip:
         note("index")
         result["index"] = bench_index(args.dir, args.index_turns)

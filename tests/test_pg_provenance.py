@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from symposia.archive import Archive
 from symposia.archive.origin import origin, verbatim_places, verify_quote
 from symposia.archive.recall import recall
+from symposia.archive.tokens import answer_terms
 from symposia.archive.transfer import copy_archive
 from symposia.cli.main import cli
 from symposia.records import Message, Params, SessionRecord, TurnRecord, TurnRequest, TurnResult
@@ -165,3 +166,21 @@ def test_the_cli_and_api_answer_on_a_postgresql_archive(pg_url: str, tmp_path: P
     lite_run, pg_run = runs.values()
     assert lite_run == pg_run
     assert lite_run[0]["origin"]["place"]["voice"] == "kimi"
+
+
+def test_turns_without_terms_are_still_found_and_the_migration_fills_old_ones(pg_url: str) -> None:
+    with Archive.open(pg_url) as pg:
+        _write(pg, [[("kimi", "The ember keeps its own counsel.", False, None)]])
+        with pg.transaction() as c:  # another program's insert: no terms
+            c.execute("INSERT INTO turns (session_id, seq, voice, voice_name, provider, model_requested, "
+                      "messages_json, answer, status, started_at, ended_at) VALUES ('s0', 2, 'grok', 'Grok', 'p', "
+                      "'m', '[]', 'Grok: the **ember** keeps its own counsel', 'ok', '2026-02-01T00:00:00.000000Z', "
+                      "'2026-02-01T00:00:01.000000Z')")
+        assert verbatim_places(pg, "the ember keeps its own counsel")[1] == 2
+        with pg.transaction() as c:  # an archive from before m008_answer_terms
+            c.execute("ALTER TABLE turns DROP COLUMN terms")
+            c.execute("DELETE FROM _migrations WHERE name = 'm008_answer_terms'")
+    with Archive.open(pg_url) as pg:
+        rows = pg.query("SELECT answer, terms FROM turns ORDER BY id")
+        assert [list(r[1]) for r in rows] == [answer_terms(str(r[0])) for r in rows] and len(rows) == 2
+        assert origin(pg, "the ember keeps its own counsel", semantic=False).origin is not None

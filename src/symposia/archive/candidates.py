@@ -102,7 +102,8 @@ class SqliteTermIndex:
 
 
 class PgTermIndex:
-    """PostgreSQL: containment (``@>``) on the GIN-indexed ``turns.terms`` array."""
+    """PostgreSQL: containment (``@>``) on the GIN-indexed ``turns.terms`` array. A turn without terms
+    (written by another program) is a verbatim candidate always, so that none is missed."""
 
     character_sql = "COALESCE(t.meta_json::jsonb ->> 'character', '')"
 
@@ -111,7 +112,7 @@ class PgTermIndex:
         sets = [list(alt) for alt in alternatives if alt]
         if not sets:
             return []
-        held = " OR ".join("t.terms @> ?::text[]" for _ in sets)
+        held = " OR ".join(["t.terms IS NULL"] + ["t.terms @> ?::text[]" for _ in sets])
         rows = archive.query(f"SELECT t.id FROM turns t WHERE ({held}){_and(where)} ORDER BY t.started_at, t.id",
                              (*sets, *params))
         return [int(r[0]) for r in rows]

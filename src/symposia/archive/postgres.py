@@ -308,6 +308,8 @@ def pg_m008_answer_terms(conn: Any) -> None:
                          [(answer_terms(str(r[1] or "")), int(r[0])) for r in rows])
         last = int(rows[-1][0])
     conn.execute("CREATE INDEX turns_terms ON turns USING GIN (terms)")
+    # a turn written by another program has no terms: always a candidate (the matcher decides)
+    conn.execute("CREATE INDEX turns_without_terms ON turns (id) WHERE terms IS NULL")
 
 
 PG_MIGRATIONS: dict[str, Callable[[Any], None]] = {
