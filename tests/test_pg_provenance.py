@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from symposia.archive import Archive
 from symposia.archive.origin import origin, verbatim_places, verify_quote
 from symposia.archive.recall import recall
-from symposia.archive.tokens import answer_terms
+from symposia.archive.tokens import answer_terms, answer_words
 from symposia.archive.transfer import copy_archive
 from symposia.cli.main import cli
 from symposia.records import Message, Params, SessionRecord, TurnRecord, TurnRequest, TurnResult
@@ -179,8 +179,10 @@ def test_turns_without_terms_are_still_found_and_the_migration_fills_old_ones(pg
         assert verbatim_places(pg, "the ember keeps its own counsel")[1] == 2
         with pg.transaction() as c:  # an archive from before m008_answer_terms
             c.execute("ALTER TABLE turns DROP COLUMN terms")
+            c.execute("ALTER TABLE turns DROP COLUMN words")
             c.execute("DELETE FROM _migrations WHERE name = 'm008_answer_terms'")
     with Archive.open(pg_url) as pg:
-        rows = pg.query("SELECT answer, terms FROM turns ORDER BY id")
+        rows = pg.query("SELECT answer, terms, words FROM turns ORDER BY id")
         assert [list(r[1]) for r in rows] == [answer_terms(str(r[0])) for r in rows] and len(rows) == 2
+        assert [r[2] for r in rows] == [answer_words(str(r[0])) for r in rows]
         assert origin(pg, "the ember keeps its own counsel", semantic=False).origin is not None

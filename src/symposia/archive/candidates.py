@@ -4,9 +4,10 @@
 comes from the one matcher (:mod:`symposia.text`). What a backend must answer is small, and is the
 :class:`TermIndex` protocol:
 
-- the turns whose answer holds every term of one of a few term sets (verbatim candidates: a superset
-  of the turns that hold the phrase, never missing one, whatever Markdown or links sit between
-  its words, since a set of terms does not ask them to be adjacent);
+- the turns whose answer holds the phrase's terms adjacent (each part of an elided phrase), or holds
+  them all anywhere when the answer has Markdown or HTML that can hide words from a reader (a link's
+  destination, a tag, a character reference, a list number, a code fence's language): verbatim
+  candidates, a superset of the turns that hold the phrase, never missing one;
 - the turns holding one term (paraphrase candidates, ranked here the same way on both backends);
 - how many answers hold each of some terms (document frequencies, for rarity and ``recall``).
 
@@ -22,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from symposia.archive.store import Archive
+from symposia.archive.tokens import PhraseTerms
 
 __all__ = ["PgTermIndex", "SqliteTermIndex", "TermIndex", "rank_by_rarity", "term_index"]
 
@@ -33,9 +35,9 @@ class TermIndex(Protocol):
     #: SQL for the character a turn voices (``''`` when none), over ``t``.
     character_sql: str
 
-    def holding_all(self, archive: Archive, alternatives: Sequence[Sequence[str]], where: str,
+    def holding_all(self, archive: Archive, alternatives: Sequence[PhraseTerms], where: str,
                     params: Sequence[Any]) -> list[int]:
-        """Turns whose answer holds every term of at least one of ``alternatives``, by time then id."""
+        """Turns that may hold the phrase of ``alternatives`` (see the module docstring), by time then id."""
         ...
 
     def holding(self, archive: Archive, term: str, where: str, params: Sequence[Any]) -> list[int]:
@@ -51,6 +53,15 @@ class TermIndex(Protocol):
         ...
 
 
+# Markdown or HTML that can hide words between two a reader sees adjacent (symposia.text.plain): a link's
+# destination or reference, a tag, a character reference, a code fence's language, a list number.
+_SQLITE_MARKUP = ("(instr(t.answer, '[') OR instr(t.answer, '<') OR instr(t.answer, '&') OR instr(t.answer, '`') "
+                  "OR instr(t.answer, '~~~') OR (instr(t.answer, char(10)) AND t.answer GLOB '*[0-9][.)]*'))")
+_PG_MARKUP = ("(strpos(t.answer, '[') > 0 OR strpos(t.answer, '<') > 0 OR strpos(t.answer, '&') > 0 "
+              "OR strpos(t.answer, '`') > 0 OR strpos(t.answer, '~~~') > 0 "
+              "OR (strpos(t.answer, chr(10)) > 0 AND t.answer ~ '[0-9][.)]'))")
+
+
 def _quoted(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
@@ -64,15 +75,18 @@ class SqliteTermIndex:
 
     character_sql = "COALESCE(json_extract(t.meta_json, '$.character'), '')"
 
-    def holding_all(self, archive: Archive, alternatives: Sequence[Sequence[str]], where: str,
+    def holding_all(self, archive: Archive, alternatives: Sequence[PhraseTerms], where: str,
                     params: Sequence[Any]) -> list[int]:
-        sets = ["(" + " AND ".join(_quoted(t) for t in alt) + ")" for alt in alternatives if alt]
-        if not sets:
+        if not alternatives:
             return []
+        every = " OR ".join("(" + " AND ".join(_quoted(t) for t in sorted({t for p in alt for t in p})) + ")"
+                            for alt in alternatives)
+        adjacent = " OR ".join("(" + " AND ".join(_quoted(" ".join(p)) for p in alt) + ")" for alt in alternatives)
         rows = archive.query(
-            "SELECT t.id FROM turns_fts f JOIN turns t ON t.id = f.rowid "
-            f"WHERE turns_fts MATCH ?{_and(where)} ORDER BY t.started_at, t.id",
-            (f"answer : ({' OR '.join(sets)})", *params),
+            "SELECT t.id FROM turns_fts f JOIN turns t ON t.id = f.rowid WHERE turns_fts MATCH ? "
+            "AND (t.id IN (SELECT rowid FROM turns_fts WHERE turns_fts MATCH ?) OR "
+            f"{_SQLITE_MARKUP}){_and(where)} ORDER BY t.started_at, t.id",
+            (f"answer : ({every})", f"answer : ({adjacent})", *params),
         )
         return [int(r[0]) for r in rows]
 
@@ -107,14 +121,19 @@ class PgTermIndex:
 
     character_sql = "COALESCE(t.meta_json::jsonb ->> 'character', '')"
 
-    def holding_all(self, archive: Archive, alternatives: Sequence[Sequence[str]], where: str,
+    def holding_all(self, archive: Archive, alternatives: Sequence[PhraseTerms], where: str,
                     params: Sequence[Any]) -> list[int]:
-        sets = [list(alt) for alt in alternatives if alt]
-        if not sets:
+        if not alternatives:
             return []
-        held = " OR ".join(["t.terms IS NULL"] + ["t.terms @> ?::text[]" for _ in sets])
-        rows = archive.query(f"SELECT t.id FROM turns t WHERE ({held}){_and(where)} ORDER BY t.started_at, t.id",
-                             (*sets, *params))
+        held: list[str] = ["t.terms IS NULL"]
+        values: list[Any] = []
+        for alt in alternatives:
+            runs = " AND ".join("t.words LIKE ?" for _ in alt)
+            held.append(f"(t.terms @> ?::text[] AND (({runs}) OR {_PG_MARKUP}))")
+            values += [sorted({t for p in alt for t in p}), *(f"% {' '.join(p)} %" for p in alt)]
+        rows = archive.query(
+            f"SELECT t.id FROM turns t WHERE ({' OR '.join(held)}){_and(where)} ORDER BY t.started_at, t.id",
+            (*values, *params))
         return [int(r[0]) for r in rows]
 
     def holding(self, archive: Archive, term: str, where: str, params: Sequence[Any]) -> list[int]:

@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from symposia.archive.schema_search import m003_embeddings
-from symposia.archive.tokens import answer_terms
+from symposia.archive.tokens import answer_terms, answer_words
 from symposia.errors import ArchiveError, ArchiveIntegrityError, ArchiveLocked, ArchiveUnavailable
 
 __all__ = ["PG_MIGRATIONS", "PgConnection", "PgCursor", "Row", "archive_error", "connect", "is_postgres_url",
@@ -295,17 +295,19 @@ def pg_m005_session_incomplete(conn: Any) -> None:
 
 def pg_m008_answer_terms(conn: Any) -> None:
     """``turns.terms``: each answer's distinct terms as FTS5 tokenizes them on SQLite
-    (:func:`symposia.archive.tokens.answer_terms`), GIN-indexed, so that ``origin``, ``verify-quote``
+    (:func:`symposia.archive.tokens.answer_terms`), GIN-indexed, and ``turns.words``, the same terms in
+    order (for adjacency, ``LIKE '% a b %'``), so that ``origin``, ``verify-quote``
     and ``recall`` find the same candidates as on SQLite. Written by symposia with each turn; the
     turns already stored are filled here."""
     conn.execute("ALTER TABLE turns ADD COLUMN terms TEXT[]")
+    conn.execute("ALTER TABLE turns ADD COLUMN words TEXT")
     last = 0
     while True:
         rows = conn.execute("SELECT id, answer FROM turns WHERE id > ? ORDER BY id LIMIT 2000", (last,)).fetchall()
         if not rows:
             break
-        conn.executemany("UPDATE turns SET terms = ? WHERE id = ?",
-                         [(answer_terms(str(r[1] or "")), int(r[0])) for r in rows])
+        conn.executemany("UPDATE turns SET terms = ?, words = ? WHERE id = ?",
+                         [(answer_terms(str(r[1] or "")), answer_words(str(r[1] or "")), int(r[0])) for r in rows])
         last = int(rows[-1][0])
     conn.execute("CREATE INDEX turns_terms ON turns USING GIN (terms)")
     # a turn written by another program has no terms: always a candidate (the matcher decides)

@@ -28,7 +28,7 @@ from typing import Any, cast
 from symposia.archive.migrations import MIGRATIONS, migrate
 from symposia.archive.postgres import connect as pg_connect
 from symposia.archive.postgres import is_postgres_url, safe_url
-from symposia.archive.tokens import answer_terms
+from symposia.archive.tokens import answer_terms, answer_words
 from symposia.codec import (
     SESSION_STATUSES,
     datetime_to_iso,
@@ -125,8 +125,8 @@ _INSERT_TURN = (
 )
 # PostgreSQL also stores the answer's terms (FTS5 indexes them itself on SQLite): archive/tokens.py
 _INSERT_TURN_PG = (
-    f"INSERT INTO turns ({', '.join(_TURN_COLUMNS)}, terms) "
-    f"VALUES ({', '.join(':' + c for c in _TURN_COLUMNS)}, :terms)"
+    f"INSERT INTO turns ({', '.join(_TURN_COLUMNS)}, terms, words) "
+    f"VALUES ({', '.join(':' + c for c in _TURN_COLUMNS)}, :terms, :words)"
 )
 
 
@@ -510,6 +510,7 @@ class Archive:
         insert = _INSERT_TURN
         if self.dialect == "postgresql":
             row["terms"] = answer_terms(row["answer"])
+            row["words"] = answer_words(row["answer"])
             insert = _INSERT_TURN_PG
         try:
             with self._write(f"cannot record the turn of {turn.voice!r} in {self.path}") as c:

@@ -10,20 +10,24 @@ the same candidate turns for a phrase, and the one matcher (:mod:`symposia.text`
 agree on Latin, Greek, Cyrillic and CJK text; invisible format characters inside a word and a few
 precomposed letters (``Ǿ``) can tokenize differently.
 
-:func:`phrase_terms` gives the terms a turn must hold to contain a phrase verbatim, as alternatives:
-the words as typed and the words of the phrase's normal form (Markdown rendered, typography and case
-folded), since the matcher equates spellings whose terms differ (``ﬁne`` and ``fine``).
+:func:`phrase_terms` gives what a turn must hold to contain a phrase verbatim, as alternatives: the
+words as typed and the words of the phrase's normal form (Markdown rendered, typography and case
+folded), since the matcher equates spellings whose terms differ (``ﬁne`` and ``fine``); each
+alternative is a list of parts (split at an elision ``…``) whose terms must be adjacent, unless Markdown
+or HTML between them (:data:`MARKUP`) may hide words that a reader does not see.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 from typing import Any
 
 from symposia.text import normalize
 
-__all__ = ["answer_terms", "index_term", "m008_answer_terms", "phrase_terms", "tokens"]
+__all__ = ["PhraseTerms", "answer_terms", "answer_words", "index_term", "m008_answer_terms", "phrase_terms",
+           "term_sequence", "tokens"]
 
 _TOKEN_CATEGORIES = frozenset({"Co", "Mn"})
 
@@ -72,17 +76,37 @@ def index_term(word: str) -> str:
     return "".join(out)
 
 
+def term_sequence(text: str) -> list[str]:
+    """The terms of ``text`` in order, repeats included."""
+    return [t for t in (index_term(w) for w in tokens(text)) if t]
+
+
 def answer_terms(text: str) -> list[str]:
     """The distinct terms of ``text``, sorted (what PostgreSQL's ``turns.terms`` holds)."""
-    return sorted({t for t in (index_term(w) for w in tokens(text)) if t})
+    return sorted(set(term_sequence(text)))
 
 
-def phrase_terms(phrase: str) -> list[tuple[str, ...]]:
-    """Alternative term sets, one of which every turn holding ``phrase`` verbatim has: the phrase's
-    words as typed, and those of its normal form (recomposed, so ``ï`` stays one letter)."""
-    typed = tuple(answer_terms(phrase))
-    folded = tuple(answer_terms(unicodedata.normalize("NFC", normalize(phrase, blocks=False))))
-    return [t for t in dict.fromkeys((typed, folded)) if t]
+def answer_words(text: str) -> str:
+    """The terms of ``text`` in order, each between spaces (PostgreSQL's ``turns.words``), so that a run
+    of adjacent terms is a ``LIKE '% a b %'``."""
+    return " " + " ".join(term_sequence(text)) + " "
+
+
+#: Parts of a phrase (split at its elisions), each the run of terms it must show adjacent.
+PhraseTerms = tuple[tuple[str, ...], ...]
+
+_ELISION = re.compile(r"\[\s*(?:\.\.\.|\u2026)\s*\]|\.\.\.|\u2026")
+
+
+def phrase_terms(phrase: str) -> list[PhraseTerms]:
+    """Alternatives, one of which every turn holding ``phrase`` verbatim matches: the phrase's words as
+    typed, and those of its normal form (recomposed, so ``ï`` stays one letter)."""
+    out: list[PhraseTerms] = []
+    for text in (phrase, unicodedata.normalize("NFC", normalize(phrase, blocks=False))):
+        parts = tuple(part for part in (tuple(term_sequence(p)) for p in _ELISION.split(text)) if part)
+        if parts:
+            out.append(parts)
+    return list(dict.fromkeys(out))
 
 
 def m008_answer_terms(conn: Any) -> None:

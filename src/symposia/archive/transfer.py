@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from symposia.archive.store import Archive
-from symposia.archive.tokens import answer_terms
+from symposia.archive.tokens import answer_terms, answer_words
 from symposia.errors import ArchiveError
 
 __all__ = ["TABLES", "copy_archive", "dump_archive"]
 
-# Parents before children; (table, order-by key). Derived columns (PostgreSQL's fts and terms) are not
+# Parents before children; (table, order-by key). Derived columns (PostgreSQL's fts, terms, words) are not
 # copied: the destination derives its own (the terms of each answer, when it is PostgreSQL).
 TABLES: tuple[tuple[str, str], ...] = (
     ("sessions", "id"),
@@ -29,7 +29,7 @@ TABLES: tuple[tuple[str, str], ...] = (
     ("batch_jobs", "id"),
     ("batch_items", "job_id, custom_id"),
 )
-_GENERATED = frozenset({"fts", "terms"})
+_GENERATED = frozenset({"fts", "terms", "words"})
 _IDENTITY = frozenset({"turns", "turn_chunks", "publications", "batch_jobs"})  # integer ids the database assigns
 _BATCH = 2000
 
@@ -71,6 +71,7 @@ def copy_archive(src: Archive, dst: Archive) -> dict[str, int]:
             for row in _rows(src, table, key):
                 if table == "turns" and dst.dialect == "postgresql":
                     row["terms"] = answer_terms(str(row["answer"] or ""))
+                    row["words"] = answer_words(str(row["answer"] or ""))
                 if not columns:
                     columns = list(row)
                 batch.append(row)
