@@ -11,7 +11,8 @@ same process on the same archive, and the ratio ours / baseline:
   (``SELECT rowid … ORDER BY rank LIMIT 10``); queries include nonsense (must find nothing).
 - **near-dups**: the whole verb (exact shingles + MinHash/LSH) vs exact shingles alone.
 - **postgres** (``--postgres URL``, an empty database): the same archive copied there with ``archive
-  copy``; origin and verify-quote timed on both backends call by call, p50/p95 of each and the ratio
+  copy``; origin and verify-quote timed on both backends call by call (origin also for phrases of the
+  archive's most frequent words and for words of its answers), p50/p95 of each and the ratio
   PostgreSQL / SQLite, and how many calls gave the same answer on both (they all must).
 - **index**: ``index_archive`` with the real model (one vector per sentence) on ``--index-turns``
   turns of English text vs the former scheme (one vector per 200-token chunk) on a tenth of them,
@@ -166,9 +167,15 @@ def _p95(values: list[float]) -> float:
 
 def bench_backends(lite: Archive, pg: Archive) -> dict[str, Any]:
     """origin and verify-quote on the same archive in SQLite and in PostgreSQL, call by call."""
+    top = [str(r[0]) for r in lite.query(
+        "SELECT term FROM turns_fts_vocab WHERE col = 'answer' ORDER BY doc DESC LIMIT 4")]
+    words = [str(r[0]).split() for r in lite.query("SELECT answer FROM turns WHERE id IN (5000, 50000, 90000)")]
+    common = [" ".join(top[:3]), " ".join(top[1:4])] + [" ".join(w[10:14]) for w in words]
     calls: dict[str, list[Callable[[Archive], Any]]] = {
         "origin": [lambda a, t=t: origin(a, t, semantic=False)
                    for p in ORIGINS for t in (p, p.upper(), f"*{p}*")],
+        # the archive's three most frequent words as a phrase (thousands of uses), and 4 words of answers
+        "origin_archive_words": [lambda a, t=t: origin(a, t, semantic=False) for t in common],
         "verify_quote": [lambda a, c=c: verify_quote(a, c.voice, c.quote, semantic=False)
                          for c in CASES if not c.semantic],
     }
