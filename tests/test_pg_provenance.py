@@ -177,10 +177,10 @@ def test_turns_without_terms_are_still_found_and_the_migration_fills_old_ones(pg
                       "'m', '[]', 'Grok: the **ember** keeps its own counsel', 'ok', '2026-02-01T00:00:00.000000Z', "
                       "'2026-02-01T00:00:01.000000Z')")
         assert verbatim_places(pg, "the ember keeps its own counsel")[1] == 2
-        with pg.transaction() as c:  # an archive from before m008_answer_terms
+        with pg.transaction() as c:  # an archive from before m010_answer_terms
             c.execute("ALTER TABLE turns DROP COLUMN terms")
             c.execute("ALTER TABLE turns DROP COLUMN words")
-            c.execute("DELETE FROM _migrations WHERE name = 'm008_answer_terms'")
+            c.execute("DELETE FROM _migrations WHERE name = 'm010_answer_terms'")
     with Archive.open(pg_url) as pg:
         rows = pg.query("SELECT answer, terms, words FROM turns ORDER BY id")
         assert [list(r[1]) for r in rows] == [answer_terms(str(r[0])) for r in rows] and len(rows) == 2

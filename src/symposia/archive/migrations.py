@@ -203,6 +203,6 @@ from symposia.archive.lease import m007_session_leases  # noqa: E402
 migration(m007_session_leases)
 
 
-from symposia.archive.tokens import m008_answer_terms  # noqa: E402
+from symposia.archive.tokens import m010_answer_terms  # noqa: E402
 
-migration(m008_answer_terms)
+migration(m010_answer_terms)

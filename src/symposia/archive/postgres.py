@@ -31,7 +31,7 @@ from symposia.errors import ArchiveError, ArchiveIntegrityError, ArchiveLocked, 
 
 __all__ = ["PG_MIGRATIONS", "PgConnection", "PgCursor", "Row", "archive_error", "connect", "is_postgres_url",
            "migrate_postgres", "pg_m002_fts", "pg_m003_embeddings", "pg_m005_session_incomplete",
-           "pg_m008_answer_terms", "safe_url", "scrub", "translate"]
+           "pg_m010_answer_terms", "safe_url", "scrub", "translate"]
 
 _SCHEMES = ("postgresql://", "postgres://")
 _ID_TABLES = frozenset({"turns", "batch_jobs", "publications", "turn_chunks"})
@@ -293,7 +293,7 @@ def pg_m005_session_incomplete(conn: Any) -> None:
                  "CHECK (status IN ('running', 'complete', 'incomplete', 'failed', 'interrupted'))")
 
 
-def pg_m008_answer_terms(conn: Any) -> None:
+def pg_m010_answer_terms(conn: Any) -> None:
     """``turns.terms``: each answer's distinct terms as FTS5 tokenizes them on SQLite
     (:func:`symposia.archive.tokens.answer_terms`), GIN-indexed, and ``turns.words``, the same terms in
     order (for adjacency, ``LIKE '% a b %'``), so that ``origin``, ``verify-quote``
@@ -318,7 +318,7 @@ PG_MIGRATIONS: dict[str, Callable[[Any], None]] = {
     "m002_fts": pg_m002_fts,
     "m003_embeddings": pg_m003_embeddings,
     "m005_session_incomplete": pg_m005_session_incomplete,
-    "m008_answer_terms": pg_m008_answer_terms,
+    "m010_answer_terms": pg_m010_answer_terms,
 }
 
 

@@ -276,7 +276,7 @@ def _rollback(conn: sqlite3.Connection) -> None:
 _CONSTRAINT = (("UNIQUE", "unique"), ("FOREIGN KEY", "foreign_key"), ("CHECK", "check"), ("NOT NULL", "not_null"))
 
 
-def sqlite_error(e: sqlite3.Error, path: Path | str, doing: str) -> ArchiveError:
+def _sqlite_error(e: sqlite3.Error, path: Path | str, doing: str) -> ArchiveError:
     """A sqlite3 exception as the archive's own (:mod:`symposia.errors`), so that callers catch one
     tree whatever the backend (PostgreSQL's are translated in :mod:`symposia.archive.postgres`)."""
     if isinstance(e, sqlite3.IntegrityError):
@@ -402,7 +402,7 @@ class Archive:
                 self._conn.execute("COMMIT")
             except sqlite3.Error as e:
                 _rollback(self._conn)
-                raise sqlite_error(e, self.path, doing or f"cannot write to the archive {self.path}") from e
+                raise _sqlite_error(e, self.path, doing or f"cannot write to the archive {self.path}") from e
             except BaseException:
                 _rollback(self._conn)
                 raise
@@ -414,7 +414,7 @@ class Archive:
             try:
                 return self._conn.execute(sql, params).fetchall()
             except sqlite3.Error as e:
-                raise sqlite_error(e, self.path, f"cannot read the archive {self.path}") from e
+                raise _sqlite_error(e, self.path, f"cannot read the archive {self.path}") from e
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         """Run a read-only query and return its rows (for other modules' views over the archive)."""

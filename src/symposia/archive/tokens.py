@@ -26,7 +26,7 @@ from typing import Any
 
 from symposia.text import normalize
 
-__all__ = ["PhraseTerms", "answer_terms", "answer_words", "index_term", "m008_answer_terms", "phrase_terms",
+__all__ = ["PhraseTerms", "answer_terms", "answer_words", "index_term", "m010_answer_terms", "phrase_terms",
            "term_sequence", "tokens"]
 
 _TOKEN_CATEGORIES = frozenset({"Co", "Mn"})
@@ -109,7 +109,7 @@ def phrase_terms(phrase: str) -> list[PhraseTerms]:
     return list(dict.fromkeys(out))
 
 
-def m008_answer_terms(conn: Any) -> None:
+def m010_answer_terms(conn: Any) -> None:
     """The answers' terms for the provenance verbs. Nothing to do on SQLite: FTS5 indexes them (see
-    :func:`symposia.archive.postgres.pg_m008_answer_terms` for PostgreSQL's ``turns.terms``)."""
+    :func:`symposia.archive.postgres.pg_m010_answer_terms` for PostgreSQL's ``turns.terms``)."""
     del conn
