@@ -57,11 +57,10 @@ async def ensure_schema(app: Any, archive: Archive) -> None:
     """Create procrastinate's tables in the archive's database unless they are there.
 
     Workers and `--queue` runs start at once: the first takes an advisory lock and applies the schema,
-    the others wait on the lock and then find it committed (without the lock, a second process could
-    defer jobs while the first one's schema was still being created).
+    the others wait on the lock and then find it committed. The check is made under the lock only: the
+    schema is applied statement by statement, so its first table exists before its last type does, and
+    a process that saw the table without waiting deferred jobs into a half-made schema.
     """
-    if archive.query(_HAS_SCHEMA):
-        return
     archive.query("SELECT pg_advisory_lock(?)", (_SCHEMA_LOCK,))
     try:
         if not archive.query(_HAS_SCHEMA):
