@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 
 import psycopg
-from test_postgres import session, turn
 
 from symposia.archive import Archive
 from symposia.dialogue.workers import QueueExecutor
+from test_postgres import session, turn
 
 
 def test_a_turn_committed_out_of_id_order_still_ends_its_wait(pg_url: str) -> None:
