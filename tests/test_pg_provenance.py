@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from symposia.api import Symposia
 from symposia.archive import Archive
 from symposia.archive.origin import origin, verbatim_places, verify_quote
 from symposia.archive.recall import recall
@@ -26,6 +27,7 @@ from symposia.archive.transfer import copy_archive
 from symposia.cli.main import cli
 from symposia.records import Message, Params, SessionRecord, TurnRecord, TurnRequest, TurnResult
 from symposia.testing.postgres import create_database
+from symposia.testing.provenance import write_cases
 from symposia.text import find_all, fold
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -186,3 +188,15 @@ def test_turns_without_terms_are_still_found_and_the_migration_fills_old_ones(pg
         assert [list(r[1]) for r in rows] == [answer_terms(str(r[0])) for r in rows] and len(rows) == 2
         assert [r[2] for r in rows] == [answer_words(str(r[0])) for r in rows]
         assert origin(pg, "the ember keeps its own counsel", semantic=False).origin is not None
+
+
+def test_the_python_api_answers_on_a_postgresql_archive(pg_url: str, isolated_user_dirs: Path) -> None:
+    with Archive.open(pg_url) as pg:
+        write_cases(pg)
+    with Symposia(pg_url) as s:
+        assert s.archive.dialect == "postgresql"
+        assert s.verify_quote("ORIN", "salt remembers the sea", semantic=False).status == "verbatim"
+        assert s.verify_quote("qwen", "the lantern forgets its own light", semantic=False).exit_code == 0
+        first = s.origin("the lantern forgets its own light", semantic=False).origin
+        assert first is not None and (first.place.voice, first.place.session_id) == ("qwen", "A")
+        assert s.recall("deepseek", 3)
