@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from symposia.archive import Archive
 from symposia.archive.postgres import safe_url
 from symposia.cli.main import cli
-from symposia.errors import ArchiveError, ArchiveIntegrityError, ArchiveUnavailable
+from symposia.errors import ArchiveError, ArchiveIntegrityError, ArchiveLocked, ArchiveUnavailable
 from symposia.records import SessionRecord, TurnRecord, TurnRequest, TurnResult
 
 PLANTED = "Pl4nted-s3cret"
@@ -115,3 +115,17 @@ def test_safe_url_masks_every_spelling_of_a_password() -> None:
     assert safe_url(f"postgresql://me:{PLANTED}@[::1/x") == "postgresql://me:***@[::1/x"
     assert safe_url("postgresql://me@db/x") == "postgresql://me@db/x"
     assert PLANTED not in safe_url(f"host=db password={PLANTED} dbname=x")
+
+
+def test_a_writer_held_up_past_the_busy_timeout_gets_archive_locked(tmp_path: Path) -> None:
+    with Archive.open(tmp_path / "a.db") as a:
+        other = sqlite3.connect(tmp_path / "a.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock past the 5 s wait
+        try:
+            with pytest.raises(ArchiveLocked, match="run the command again") as info:
+                a.create_session(_session())
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert not isinstance(info.value, sqlite3.Error)
+        a.create_session(_session())  # nothing was written: the same call now succeeds
