@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import archive as base  # noqa: E402 - bench/archive.py, the SQLite benchmark this one mirrors
 
 from symposia.archive import Archive  # noqa: E402
-from symposia.archive.tokens import answer_terms, answer_words  # noqa: E402
+from symposia.archive.tokens import answer_index  # noqa: E402
 from symposia.testing.postgres import TempCluster  # noqa: E402
 
 TURN_COLUMNS = ("session_id", "seq", "role", "voice", "voice_name", "provider", "model_requested", "messages_json",
@@ -58,7 +58,7 @@ def import_postgres(url: str, gen: base.Generator, n: int) -> dict[str, Any]:
             # the answer's terms and their order, as Archive.add_turn and `archive copy` store them
             answer = TURN_COLUMNS.index("answer")
             conn.copy_rows("turns", (*TURN_COLUMNS, "terms", "words"),
-                           [(*row, answer_terms(row[answer]), answer_words(row[answer])) for row in turns])
+                           [(*row, *answer_index(row[answer])) for row in turns])
         insert_s += time.perf_counter() - t
     archive.query("ANALYZE turns")
     archive.close()

@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from symposia.archive.schema_search import m003_embeddings
-from symposia.archive.tokens import answer_terms, answer_words
+from symposia.archive.tokens import answer_index
 from symposia.errors import ArchiveError, ArchiveIntegrityError, ArchiveLocked, ArchiveUnavailable
 
 __all__ = ["PG_MIGRATIONS", "PgConnection", "PgCursor", "Row", "archive_error", "connect", "is_postgres_url",
@@ -307,7 +307,7 @@ def pg_m010_answer_terms(conn: Any) -> None:
         if not rows:
             break
         conn.executemany("UPDATE turns SET terms = ?, words = ? WHERE id = ?",
-                         [(answer_terms(str(r[1] or "")), answer_words(str(r[1] or "")), int(r[0])) for r in rows])
+                         [(*answer_index(str(r[1] or "")), int(r[0])) for r in rows])
         last = int(rows[-1][0])
     conn.execute("CREATE INDEX turns_terms ON turns USING GIN (terms)")
     # a turn written by another program has no terms: always a candidate (the matcher decides)

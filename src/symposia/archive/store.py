@@ -28,7 +28,7 @@ from typing import Any, cast
 from symposia.archive.migrations import MIGRATIONS, migrate
 from symposia.archive.postgres import connect as pg_connect
 from symposia.archive.postgres import is_postgres_url, safe_url
-from symposia.archive.tokens import answer_terms, answer_words
+from symposia.archive.tokens import answer_index
 from symposia.codec import (
     SESSION_STATUSES,
     datetime_to_iso,
@@ -509,8 +509,7 @@ class Archive:
         row = _turn_row(turn)
         insert = _INSERT_TURN
         if self.dialect == "postgresql":
-            row["terms"] = answer_terms(row["answer"])
-            row["words"] = answer_words(row["answer"])
+            row["terms"], row["words"] = answer_index(row["answer"])
             insert = _INSERT_TURN_PG
         try:
             with self._write(f"cannot record the turn of {turn.voice!r} in {self.path}") as c:

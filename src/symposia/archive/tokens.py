@@ -26,8 +26,8 @@ from typing import Any
 
 from symposia.text import normalize
 
-__all__ = ["PhraseTerms", "answer_terms", "answer_words", "index_term", "m010_answer_terms", "phrase_terms",
-           "term_sequence", "tokens"]
+__all__ = ["PhraseTerms", "answer_index", "answer_terms", "answer_words", "index_term", "m010_answer_terms",
+           "phrase_terms", "term_sequence", "tokens"]
 
 _TOKEN_CATEGORIES = frozenset({"Co", "Mn"})
 
@@ -37,8 +37,13 @@ def _is_token_char(ch: str) -> bool:
     return cat[0] in "LN" or cat in _TOKEN_CATEGORIES
 
 
+_WORD = re.compile(r"[^\W_]+")
+
+
 def tokens(text: str) -> list[str]:
     """The runs of token characters of ``text``, as written."""
+    if not any(unicodedata.category(c) in _TOKEN_CATEGORIES for c in set(text) if not c.isascii()):
+        return _WORD.findall(text)  # letters and digits only: the regular expression says the same, faster
     out: list[str] = []
     start = -1
     for i, ch in enumerate(text):
@@ -90,6 +95,12 @@ def answer_words(text: str) -> str:
     """The terms of ``text`` in order, each between spaces (PostgreSQL's ``turns.words``), so that a run
     of adjacent terms is a ``LIKE '% a b %'``."""
     return " " + " ".join(term_sequence(text)) + " "
+
+
+def answer_index(text: str) -> tuple[list[str], str]:
+    """:func:`answer_terms` and :func:`answer_words` of ``text``, tokenized once (what a turn stores)."""
+    seq = term_sequence(text)
+    return sorted(set(seq)), " " + " ".join(seq) + " "
 
 
 #: Parts of a phrase (split at its elisions), each the run of terms it must show adjacent.

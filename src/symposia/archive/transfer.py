@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from symposia.archive.store import Archive
-from symposia.archive.tokens import answer_terms, answer_words
+from symposia.archive.tokens import answer_index
 from symposia.errors import ArchiveError
 
 __all__ = ["TABLES", "copy_archive", "dump_archive"]
@@ -70,8 +70,7 @@ def copy_archive(src: Archive, dst: Archive) -> dict[str, int]:
             columns: list[str] = []
             for row in _rows(src, table, key):
                 if table == "turns" and dst.dialect == "postgresql":
-                    row["terms"] = answer_terms(str(row["answer"] or ""))
-                    row["words"] = answer_words(str(row["answer"] or ""))
+                    row["terms"], row["words"] = answer_index(str(row["answer"] or ""))
                 if not columns:
                     columns = list(row)
                 batch.append(row)
