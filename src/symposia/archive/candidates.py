@@ -149,10 +149,10 @@ class PgTermIndex:
     def document_counts(self, archive: Archive, terms: Sequence[str]) -> dict[str, int]:
         if not terms:
             return {}
-        rows = archive.query(
+        rows = archive.query(  # one pass over the terms of every answer, hash-joined to the asked terms
             "SELECT w.term, count(*) FROM turns t CROSS JOIN LATERAL unnest(t.terms) AS w(term) "
-            "WHERE t.terms && ?::text[] AND w.term = ANY(?::text[]) GROUP BY w.term",
-            (list(terms), list(terms)),
+            "JOIN unnest(?::text[]) AS q(term) ON q.term = w.term GROUP BY w.term",
+            (list(terms),),
         )
         return {str(r[0]): int(r[1]) for r in rows}
 
