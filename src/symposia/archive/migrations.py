@@ -201,3 +201,8 @@ migration(m006_batches)
 from symposia.archive.lease import m007_session_leases  # noqa: E402
 
 migration(m007_session_leases)
+
+
+from symposia.archive.batches import m008_batch_recovery  # noqa: E402
+
+migration(m008_batch_recovery)
