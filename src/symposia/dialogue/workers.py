@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 TASK = "symposia_call"
 HEARTBEAT_S = 2.0
+_SWEEP_CHUNK = 1000  # waiting steps asked for in one query
 
 
 def make_app(url: str) -> Any:
@@ -79,13 +81,15 @@ def _check(archive: Archive) -> None:
 class QueueExecutor:
     """The runtime's call executor for ``--queue``: calls become jobs; workers make them."""
 
-    def __init__(self, archive: Archive, url: str, *, poll_s: float = 0.2) -> None:
+    def __init__(self, archive: Archive, url: str, *, poll_s: float = 0.2, sweep_s: float = 2.0) -> None:
         _check(archive)
         self.archive = archive
         self.url = url
         self.poll_s = poll_s
+        self.sweep_s = sweep_s
         self._app: Any = None
         self._open: Any = None
+        self._opening: asyncio.Task[Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiting: dict[tuple[str, str], list[asyncio.Future[None]]] = {}
         self._poller: asyncio.Task[None] | None = None
@@ -94,13 +98,21 @@ class QueueExecutor:
         return 1_000_000  # every call waits in the queue at once; the workers pace them
 
     async def _get_app(self) -> Any:
-        if self._app is None or self._loop is not asyncio.get_running_loop():
-            self._loop = asyncio.get_running_loop()  # the app's connection pool belongs to this loop
-            self._app = make_app(self.url)
-            self._open = self._app.open_async()
-            await self._open.__aenter__()
-            await ensure_schema(self._app, self.archive)
-        return self._app
+        """The app, opened once per event loop (its connection pool belongs to the loop). Every call of
+        a study arrives at once: they all wait for the one opening, schema included, before deferring."""
+        loop = asyncio.get_running_loop()
+        if self._opening is None or self._loop is not loop:
+            self._loop = loop
+            self._opening = loop.create_task(self._open_app())
+        return await self._opening
+
+    async def _open_app(self) -> Any:
+        app = make_app(self.url)
+        self._open = app.open_async()
+        await self._open.__aenter__()
+        self._app = app
+        await ensure_schema(app, self.archive)
+        return app
 
     async def run(self, provider: Provider, voice: Voice, request: TurnRequest, *, session_id: str,
                   step_key: str | None, on_event: OnEvent | None = None) -> TurnRecord:
@@ -127,16 +139,39 @@ class QueueExecutor:
             await asyncio.sleep(self.poll_s)  # a failed attempt: the job may still try again
 
     async def _poll(self) -> None:
-        """One query for all waiting calls: the turns stored since the last look, by step."""
+        """Find the turns stored for waiting calls: every ``poll_s`` one query for the turns stored since
+        the last look (by id), and every ``sweep_s`` one for the waiting steps by name.
+
+        The sweep is what makes it exact: PostgreSQL hands out ids when a row is inserted, not when it
+        is committed, so with several workers a turn can become visible *below* one already seen
+        (worker A inserts id 7, worker B inserts and commits id 8, A commits): the tail has moved past
+        it, and only a look by name finds it."""
         last = 0
+        swept = time.monotonic()
         while self._waiting:
             rows = self.archive.query("SELECT id, session_id, step_key FROM turns WHERE id > ? ORDER BY id", (last,))
             for r in rows:
                 last = max(last, int(r["id"]))
-                for f in self._waiting.pop((str(r["session_id"]), str(r["step_key"])), []):
-                    if not f.done():
-                        f.set_result(None)
+                self._stored(str(r["session_id"]), str(r["step_key"]))
+            if time.monotonic() - swept >= self.sweep_s:
+                self._sweep()
+                swept = time.monotonic()
             await asyncio.sleep(self.poll_s)
+
+    def _sweep(self) -> None:
+        by_session: dict[str, list[str]] = {}
+        for session_id, step_key in list(self._waiting):
+            by_session.setdefault(session_id, []).append(step_key)
+        for session_id, keys in by_session.items():
+            for i in range(0, len(keys), _SWEEP_CHUNK):
+                for r in self.archive.query("SELECT step_key FROM turns WHERE session_id = ? AND step_key = ANY(?)",
+                                            (session_id, keys[i:i + _SWEEP_CHUNK])):
+                    self._stored(session_id, str(r["step_key"]))
+
+    def _stored(self, session_id: str, step_key: str) -> None:
+        for f in self._waiting.pop((session_id, step_key), []):
+            if not f.done():
+                f.set_result(None)
 
     def _job_done(self, cid: str) -> bool:
         rows = self.archive.query("SELECT 1 FROM procrastinate_jobs WHERE queueing_lock = ? "
@@ -149,7 +184,7 @@ class QueueExecutor:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
         self._poller = None
-        opened, self._open, self._app = self._open, None, None
+        opened, self._open, self._app, self._opening = self._open, None, None, None
         if opened is not None and self._loop is asyncio.get_running_loop():
             await opened.__aexit__(None, None, None)
         # else: its loop has ended (a study runs in one asyncio.run, closing in another) and took the
