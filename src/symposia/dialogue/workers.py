@@ -8,8 +8,9 @@ the turn. Each worker (:func:`run_worker`) runs jobs through its own :class:`Run
 and keys), which stores the turn the moment it ends and never repeats a step already stored.
 
 * Per-provider concurrency across all workers: a call's job carries the lock ``provider:slot`` with
-  ``slot`` one of the provider's ``concurrency`` slots; procrastinate runs at most one job per lock at a
-  time, so at most ``concurrency`` calls of a provider run at once, however many workers there are.
+  ``slot`` one of the provider's ``concurrency`` slots, taken in turn; procrastinate runs at most one job
+  per lock at a time, so at most ``concurrency`` calls of a provider run at once, however many workers
+  there are.
 * A killed worker stops sending heartbeats; any live worker finds its jobs stalled after
   ``stalled_s`` and puts them back in the queue. A call that had finished was stored, and is not made
   again: the job sees the stored step and returns.
@@ -90,6 +91,7 @@ class QueueExecutor:
         self._app: Any = None
         self._open: Any = None
         self._opening: asyncio.Task[Any] | None = None
+        self._queued: dict[str, int] = {}  # calls queued per provider: the next job lock (slot) to use
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiting: dict[tuple[str, str], list[asyncio.Future[None]]] = {}
         self._poller: asyncio.Task[None] | None = None
@@ -122,7 +124,11 @@ class QueueExecutor:
             raise SymposiaError("only calls with a step key can be queued")
         app = await self._get_app()
         cid = custom_id(session_id, step_key, voice.shortcut, request)
-        slot = int(cid[3:11], 16) % max(1, provider.spec.slots)
+        # round robin, not a hash of the call: a lock runs its jobs one after another, so the fullest
+        # lock sets the pace; a hash left some locks with half as many calls again as others
+        queued = self._queued.get(provider.spec.name, 0)
+        self._queued[provider.spec.name] = queued + 1
+        slot = queued % max(1, provider.spec.slots)
         deferrer = app.configure_task(TASK, lock=f"{provider.spec.name}:{slot}", queueing_lock=cid)
         with contextlib.suppress(procrastinate.exceptions.AlreadyEnqueued):  # queued by an earlier run
             await deferrer.defer_async(session_id=session_id, step_key=step_key, voice=voice.shortcut,
