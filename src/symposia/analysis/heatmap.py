@@ -63,12 +63,11 @@ def heatmap_svg(labels: Sequence[str], matrix: Matrix, *, title: str = "", floor
 
 def heatmap_png(labels: Sequence[str], matrix: Matrix, path: Path, *, title: str = "",
                 floor: float | None = None) -> bool:
-    """Write a PNG with matplotlib (Agg); False when matplotlib is not installed."""
+    """Write a PNG with matplotlib (its Agg renderer, through the object API: no pyplot, so no global
+    figure state and no backend switched under a notebook); False when matplotlib is not installed."""
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from matplotlib import colormaps
+        from matplotlib.figure import Figure
     except ImportError:
         return False
     import numpy as np
@@ -76,8 +75,9 @@ def heatmap_png(labels: Sequence[str], matrix: Matrix, path: Path, *, title: str
     n = len(labels)
     data = np.array([[math.nan if x is None else float(x) for x in row] for row in matrix], dtype=float)
     lo, hi = _range(matrix, floor)
-    fig, ax = plt.subplots(figsize=(1.2 + 0.9 * max(n, 2), 1.0 + 0.9 * max(n, 2)), dpi=120)
-    cmap = plt.get_cmap("Blues").with_extremes(bad="#dddddd")
+    fig = Figure(figsize=(1.2 + 0.9 * max(n, 2), 1.0 + 0.9 * max(n, 2)), dpi=120)
+    ax = fig.subplots()
+    cmap = colormaps["Blues"].with_extremes(bad="#dddddd")
     im = ax.imshow(np.ma.masked_invalid(data), cmap=cmap, vmin=lo, vmax=hi)
     ax.set_xticks(range(n), [str(x) for x in labels], rotation=45, ha="right")
     ax.set_yticks(range(n), [str(x) for x in labels])
@@ -92,7 +92,6 @@ def heatmap_png(labels: Sequence[str], matrix: Matrix, path: Path, *, title: str
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png")
-    plt.close(fig)
     return True
 
 

@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from symposia import paths
+from symposia.analysis.warmup import Warmup, warming
 from symposia.api import run_sync
 from symposia.cli.batches import BATCH_HELP, QUEUE_HELP, use_batches, use_queue
 from symposia.cli.context import Options, err, friendly_errors, out, pass_options
@@ -334,10 +335,13 @@ def study_cmd(opts: Options, prompts_file: Path | None, voices: str | None, pres
                              temperature=temperature, max_tokens=max_tokens, concurrency=concurrency, seed=seed)
             err.print(f"[dim]{plan.calls} calls planned.[/]")
         view = LiveView(err)
+        # While the calls run, a background thread loads what the report will need (see Warmup).
+        warmup = None if no_report else Warmup()
         outcome: Any = None
         try:
             with view:
-                outcome = run_sync(run_study(s.runtime, plan, session_id=session_id, observer=view))
+                outcome = run_sync(run_study(s.runtime, plan, session_id=session_id,
+                                             observer=warming(view, warmup)))
         finally:
             sid = session_id or (outcome.session_id if outcome is not None else None)
             if sid is None:
@@ -353,4 +357,6 @@ def study_cmd(opts: Options, prompts_file: Path | None, voices: str | None, pres
                     again = " --batch" if batch else ""
                     err.print(f"[yellow]Resume with: symposia study --resume {sid}{again}[/]")
         if not no_report:
+            if warmup is not None:
+                warmup.join()  # before this thread imports any of the analysis (one importer at a time)
             _report_study(s.archive, outcome.session_id, out_dir, as_json)

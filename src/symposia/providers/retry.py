@@ -14,13 +14,14 @@ on their own. The vendor rules come from docs/PROVIDERS.md:
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from symposia.errors import ProviderError
 from symposia.redact import redact
@@ -221,8 +222,10 @@ def status_error(provider: str, status: int | None, body: Mapping[str, Any] | st
 NO_KEY = "no-key"
 
 
+@functools.cache
 def _transport_errors() -> tuple[type[BaseException], ...]:
-    """Low-level network errors that can escape the SDKs' own wrapping (e.g. mid-stream)."""
+    """Low-level network errors that can escape the SDKs' own wrapping (e.g. mid-stream); the HTTP
+    libraries are imported on first use, not with this module (deferred: start-up)."""
     errs: list[type[BaseException]] = [ConnectionError, EOFError]
     for mod_name in ("httpx", "httpx2"):
         try:
@@ -239,7 +242,16 @@ def _transport_errors() -> tuple[type[BaseException], ...]:
     return tuple(errs)
 
 
-TRANSPORT_ERRORS = _transport_errors()
+if TYPE_CHECKING:
+    TRANSPORT_ERRORS: tuple[type[BaseException], ...]
+
+
+def __getattr__(name: str) -> Any:
+    # ``TRANSPORT_ERRORS`` is computed when first asked for, so importing the retry rules (the catalog
+    # and the archive do) does not import httpx and httpx2 (deferred: start-up of `import symposia.api`).
+    if name == "TRANSPORT_ERRORS":
+        return _transport_errors()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def response_body(response: Any, fallback: Any) -> Any:

@@ -1,0 +1,170 @@
+"""Warm-up: what an analysis will need, loaded in a background thread while the process waits.
+
+A command that analyses at its end (``council``, ``study``) spends most of its life waiting on the
+network, one core idle. The analysis then pays about two seconds before its first number: importing
+the analysis stack (numpy, datasketch, whose ``lsh`` module imports ``scipy.integrate``, wordfreq,
+markdown-it), loading the embedding model (onnxruntime), reading wordfreq's table, importing
+matplotlib. A :class:`Warmup` does that work in a daemon thread while the voices answer; the
+analysis finds it done and reuses it: the modules are in ``sys.modules``, the model is the process's
+``Embedder.default()``, the table is in wordfreq's cache. Nothing is computed twice and nothing the
+analysis returns depends on whether the warm-up ran.
+
+Rules for callers, so the two threads never import the same package at the same time (Python's
+per-module import locks can report a deadlock when they do):
+
+* start it once the main thread has done its own imports for the run (:func:`warming` starts it
+  shortly after the first call begins, when the requests are out);
+* :meth:`Warmup.join` it before the main thread imports anything of the analysis.
+
+A step that fails is recorded in :attr:`Warmup.failed` and otherwise ignored: the analysis then does
+that work itself, as it would have without a warm-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, cast
+
+from symposia.catalog import Voice
+from symposia.dialogue.observer import Observer
+from symposia.records import ReasoningChunk, Restart, TextChunk, TurnRecord
+
+if TYPE_CHECKING:
+    from symposia.embed import Embedder
+
+__all__ = ["START_DELAY_S", "STEPS", "Warmup", "WarmingObserver", "warming"]
+
+#: How long after the first call of a run begins the warm-up starts: by then every call of the first
+#: round has sent its request (they all start in the same turn of the event loop).
+START_DELAY_S = 0.05
+
+
+def _import_analysis() -> None:
+    # deferred: importing the analysis stack off the main thread is this module's purpose
+    import symposia.analysis.analyze
+    import symposia.analysis.report  # noqa: F401  (the study statistics and the heatmap come with it)
+
+
+def _load_embedder() -> Embedder:
+    # deferred: the embedding model (onnxruntime) is heavy; loading it off the main thread is the point
+    from symposia.embed import Embedder, count_tokens
+
+    embedder = Embedder.default()  # the process's shared instance: the analysis gets this very object
+    embedder.embed(["warm-up"])  # onnxruntime's first run sets up its buffers
+    count_tokens("warm-up")  # the chunker's tokenizer, also loaded once per process
+    return embedder
+
+
+def _load_wordfreq() -> None:
+    from wordfreq import zipf_frequency
+
+    zipf_frequency("the", "en")  # reads the shipped frequency table into wordfreq's cache
+
+
+def _load_matplotlib() -> None:
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:  # optional: the heatmap is then written as SVG only
+        return
+    fig = Figure(figsize=(1, 1), dpi=20)  # a throwaway figure: loads the Agg renderer and the font
+    fig.subplots().text(0.5, 0.5, "0.50")
+    fig.savefig(io.BytesIO(), format="png")
+
+
+#: The default steps, in order: name -> what it does (its result, if any, is kept in ``results``).
+STEPS: Mapping[str, Callable[[], object]] = {
+    "analysis": _import_analysis,
+    "embedder": _load_embedder,
+    "wordfreq": _load_wordfreq,
+    "matplotlib": _load_matplotlib,
+}
+
+
+class Warmup:
+    """Runs ``steps`` once, in a daemon thread; :meth:`join` waits for them and never raises."""
+
+    def __init__(self, steps: Mapping[str, Callable[[], object]] = STEPS) -> None:
+        self.steps = dict(steps)
+        self.done: list[str] = []  # steps that ran to the end, in order
+        self.failed: dict[str, str] = {}  # step -> the error it raised (the analysis does that work itself)
+        self.results: dict[str, object] = {}  # step -> what it returned (the embedder, for "embedder")
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
+    @property
+    def embedder(self) -> Embedder | None:
+        """The embedding model the warm-up loaded (the process's ``Embedder.default()``), if it did."""
+        return cast("Embedder | None", self.results.get("embedder"))
+
+    def start(self) -> None:
+        """Start the thread (once; later calls do nothing)."""
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._run, name="symposia-warmup", daemon=True)
+            self._thread.start()
+
+    def join(self) -> None:
+        """Wait until every step has ended (at once if the warm-up never started)."""
+        with self._lock:
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+
+    def _run(self) -> None:
+        for name, step in self.steps.items():
+            try:
+                result = step()
+            except Exception as exc:  # a warm-up never breaks the run it serves
+                self.failed[name] = f"{type(exc).__name__}: {exc}"
+                continue
+            if result is not None:
+                self.results[name] = result
+            self.done.append(name)
+
+
+class WarmingObserver:
+    """An observer that passes everything on to ``inner`` and starts ``warmup`` :data:`START_DELAY_S`
+    after the first call of the run begins."""
+
+    def __init__(self, inner: Observer, warmup: Warmup, delay: float = START_DELAY_S) -> None:
+        self.inner = inner
+        self.warmup = warmup
+        self.delay = delay
+        self._scheduled = False
+
+    def _schedule(self) -> None:
+        if self._scheduled:
+            return
+        self._scheduled = True
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # called outside a loop: nothing to wait for
+            self.warmup.start()
+            return
+        loop.call_later(self.delay, self.warmup.start)
+
+    def note(self, text: str) -> None:
+        self.inner.note(text)
+
+    def turn_started(self, key: str, voice: Voice, label: str) -> None:
+        self.inner.turn_started(key, voice, label)
+        self._schedule()
+
+    def event(self, key: str, event: TextChunk | ReasoningChunk | Restart) -> None:
+        self.inner.event(key, event)
+
+    def turn_finished(self, key: str, turn: TurnRecord) -> None:
+        self.inner.turn_finished(key, turn)
+
+
+def warming(observer: Observer, warmup: Warmup | None) -> Observer:
+    """``observer``, made to start ``warmup`` once the run's first calls are out (unchanged without one)."""
+    return observer if warmup is None else WarmingObserver(observer, warmup)
