@@ -26,7 +26,7 @@ import asyncio
 import io
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from symposia.catalog import Voice
 from symposia.dialogue.observer import Observer
@@ -86,6 +86,9 @@ STEPS: Mapping[str, Callable[[], object]] = {
 class Warmup:
     """Runs ``steps`` once, in a daemon thread; :meth:`join` waits for them and never raises."""
 
+    #: The warm-up most recently started in this process (what a command did, for diagnostics and tests).
+    latest: ClassVar[Warmup | None] = None
+
     def __init__(self, steps: Mapping[str, Callable[[], object]] = STEPS) -> None:
         self.steps = dict(steps)
         self.done: list[str] = []  # steps that ran to the end, in order
@@ -109,6 +112,7 @@ class Warmup:
             if self._thread is not None:
                 return
             self._thread = threading.Thread(target=self._run, name="symposia-warmup", daemon=True)
+            Warmup.latest = self
             self._thread.start()
 
     def join(self) -> None:
