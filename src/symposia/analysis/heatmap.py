@@ -3,12 +3,13 @@ as PNG (matplotlib, Agg backend, when installed)."""
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-__all__ = ["heatmap_png", "heatmap_svg", "write_heatmaps"]
+__all__ = ["heatmap_png", "heatmap_png_bytes", "heatmap_svg", "write_heatmaps"]
 
 Matrix = Sequence[Sequence[float | None]]
 
@@ -61,15 +62,15 @@ def heatmap_svg(labels: Sequence[str], matrix: Matrix, *, title: str = "", floor
     return "\n".join(out) + "\n"
 
 
-def heatmap_png(labels: Sequence[str], matrix: Matrix, path: Path, *, title: str = "",
-                floor: float | None = None) -> bool:
-    """Write a PNG with matplotlib (its Agg renderer, through the object API: no pyplot, so no global
-    figure state and no backend switched under a notebook); False when matplotlib is not installed."""
+def heatmap_png_bytes(labels: Sequence[str], matrix: Matrix, *, title: str = "",
+                      floor: float | None = None) -> bytes | None:
+    """The heatmap as PNG bytes, drawn by matplotlib's Agg renderer through its object API (no pyplot:
+    no global figure state, no backend switched under a notebook); None without matplotlib."""
     try:
         from matplotlib import colormaps
         from matplotlib.figure import Figure
     except ImportError:
-        return False
+        return None
     import numpy as np
 
     n = len(labels)
@@ -90,8 +91,19 @@ def heatmap_png(labels: Sequence[str], matrix: Matrix, path: Path, *, title: str
         ax.set_title(title, fontsize=10)
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def heatmap_png(labels: Sequence[str], matrix: Matrix, path: Path, *, title: str = "",
+                floor: float | None = None) -> bool:
+    """Write :func:`heatmap_png_bytes` to ``path``; False when matplotlib is not installed."""
+    png = heatmap_png_bytes(labels, matrix, title=title, floor=floor)
+    if png is None:
+        return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
+    path.write_bytes(png)
     return True
 
 

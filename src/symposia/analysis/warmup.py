@@ -23,7 +23,6 @@ that work itself, as it would have without a warm-up.
 from __future__ import annotations
 
 import asyncio
-import io
 import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, ClassVar, cast
@@ -44,8 +43,13 @@ START_DELAY_S = 0.05
 
 def _import_analysis() -> None:
     # deferred: importing the analysis stack off the main thread is this module's purpose
+    import markdown_it
+
     import symposia.analysis.analyze
     import symposia.analysis.report  # noqa: F401  (the study statistics and the heatmap come with it)
+
+    # the HTML report's Markdown renderer compiles its rules on first use
+    markdown_it.MarkdownIt("commonmark", {"html": False}).enable("table").render("| a |\n|---|\n| *b* |\n")
 
 
 def _load_embedder() -> Embedder:
@@ -65,13 +69,11 @@ def _load_wordfreq() -> None:
 
 
 def _load_matplotlib() -> None:
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:  # optional: the heatmap is then written as SVG only
-        return
-    fig = Figure(figsize=(1, 1), dpi=20)  # a throwaway figure: loads the Agg renderer and the font
-    fig.subplots().text(0.5, 0.5, "0.50")
-    fig.savefig(io.BytesIO(), format="png")
+    # deferred: matplotlib is optional and heavy; drawing a throwaway heatmap loads every part the real
+    # one uses (the Agg renderer, the fonts, the colour map, the colour bar, the layout, the PNG encoder)
+    from symposia.analysis.heatmap import heatmap_png_bytes
+
+    heatmap_png_bytes(["a", "b"], [[None, 0.5], [0.5, None]], title="warm-up", floor=0.25)
 
 
 #: The default steps, in order: name -> what it does (its result, if any, is kept in ``results``).
