@@ -42,9 +42,9 @@ START_DELAY_S = 0.05
 
 
 def _import_analysis() -> None:
-    # deferred: importing the analysis stack off the main thread is this module's purpose
     import markdown_it
 
+    # deferred: importing the analysis stack off the main thread is this module's purpose
     import symposia.analysis.analyze
     import symposia.analysis.report  # noqa: F401  (the study statistics and the heatmap come with it)
 
