@@ -36,16 +36,19 @@ def default_embed() -> Embed:
     def embed(texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.zeros((0, 1), dtype=np.float32)
-        chunks: list[str] = []
+        # Each distinct chunk is embedded once: a council's voices are all shown the same question, and a
+        # text's vector does not depend on its batch mates (symposia.embed), so a copy is the same vector.
+        slot: dict[str, int] = {}
         owner: list[int] = []
+        which: list[int] = []
         for i, t in enumerate(texts):
             parts = chunk_text(t) if t.strip() else [t]
-            parts = parts or [t]
-            chunks.extend(parts)
-            owner.extend([i] * len(parts))
-        vecs = np.asarray(embedder.embed(chunks), dtype=np.float32)
+            for part in parts or [t]:
+                owner.append(i)
+                which.append(slot.setdefault(part, len(slot)))
+        vecs = np.asarray(embedder.embed(list(slot)), dtype=np.float32)
         out = np.zeros((len(texts), vecs.shape[1]), dtype=np.float32)
-        np.add.at(out, np.array(owner), vecs)
+        np.add.at(out, np.array(owner), vecs[np.array(which)])
         return unit_rows(out)
 
     embed.encoder_name = "all-MiniLM-L6-v2 (int8 ONNX, offline)"  # type: ignore[attr-defined]
