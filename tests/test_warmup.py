@@ -5,6 +5,7 @@ fails changes nothing."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,26 @@ def test_the_report_is_the_same_bytes_with_and_without_the_warm_up(isolated_user
     assert sorted(cold) == sorted(f"{sid}{suffix}" for suffix in (
         ".analysis.md", ".analysis.json", ".analysis.html", ".heatmap.svg", ".heatmap.png"))
     assert warmed == cold
+
+
+def test_analyze_with_a_chooser_warms_up_while_the_chooser_answers(isolated_user_dirs: Path, fresh: None) -> None:
+    quote = "the same question calls up the same shape"
+    with FakeServer() as srv:
+        fake_config(isolated_user_dirs, srv.openai_base_url, numbered([*ANSWERS, "delta"]), max_attempts=1)
+        for voice, text in ANSWERS.items():
+            srv.enqueue(Reply(text=text), model=f"fake/{voice}")
+        args = ["council", QUESTION, *(a for v in ANSWERS for a in ("-m", v)), "--no-analyze"]
+        assert CliRunner().invoke(cli, args).exit_code == 0
+        assert Warmup.latest is None
+        with Archive.open(isolated_user_dirs / "data" / "archive.db") as a:
+            (session,) = a.list_sessions()
+        srv.enqueue(Reply(text=json.dumps([{"voice": "alpha", "quote": quote}]), ttft=0.3), model="fake/delta")
+        res = CliRunner().invoke(cli, ["analyze", session.id, "--chooser", "delta"])
+    assert res.exit_code == 0, res.output
+    warm = Warmup.latest
+    assert warm is not None and warm.failed == {} and warm.done == list(STEPS)
+    assert warm.embedder is not None and Embedder._default is warm.embedder
+    assert quote in res.stdout  # the chooser's verbatim choice is in the key formulations
 
 
 def _broken() -> None:

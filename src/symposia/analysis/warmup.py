@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, ClassVar, cast
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
 
 from symposia.catalog import Voice
 from symposia.dialogue.observer import Observer
@@ -34,7 +34,9 @@ from symposia.records import ReasoningChunk, Restart, TextChunk, TurnRecord
 if TYPE_CHECKING:
     from symposia.embed import Embedder
 
-__all__ = ["START_DELAY_S", "STEPS", "Warmup", "WarmingObserver", "warming"]
+__all__ = ["START_DELAY_S", "STEPS", "Warmup", "WarmingObserver", "warming", "while_running"]
+
+_T = TypeVar("_T")
 
 #: How long after the first call of a run begins the warm-up starts: by then every call of the first
 #: round has sent its request (they all start in the same turn of the event loop).
@@ -169,6 +171,12 @@ class WarmingObserver:
 
     def turn_finished(self, key: str, turn: TurnRecord) -> None:
         self.inner.turn_finished(key, turn)
+
+
+async def while_running(awaitable: Awaitable[_T], warmup: Warmup, delay: float = START_DELAY_S) -> _T:
+    """Await ``awaitable`` (one call, say), starting ``warmup`` ``delay`` seconds after it begins."""
+    asyncio.get_running_loop().call_later(delay, warmup.start)
+    return await awaitable
 
 
 def warming(observer: Observer, warmup: Warmup | None) -> Observer:

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from symposia import paths
-from symposia.analysis.warmup import Warmup, warming
+from symposia.analysis.warmup import Warmup, warming, while_running
 from symposia.api import run_sync
 from symposia.cli.batches import BATCH_HELP, QUEUE_HELP, use_batches, use_queue
 from symposia.cli.context import Options, err, friendly_errors, out, pass_options
@@ -227,8 +227,8 @@ def analyze_cmd(opts: Options, session_id: str, floor_answers: Path | None, floo
       symposia analyze 20260131-2210 --floor-answers control-answers.txt --out report/
       symposia analyze 20260131-2210 --floor-from "kind=study" --refresh-floor
     """
-    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
-    from symposia.analysis import analyze_session, report_json, write_report
+    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast (the
+    # chooser's module is light; the analysis stack is imported below, after any warm-up has ended)
     from symposia.analysis.formulations import choose_formulations
 
     with opts.open() as s:
@@ -244,8 +244,15 @@ def analyze_cmd(opts: Options, session_id: str, floor_answers: Path | None, floo
         rejected: list[dict[str, str]] = []
         if chooser:
             turns = s.archive.session_turns(session.id)
-            choice = run_sync(choose_formulations(s.runtime, chooser, turns, session_id=session.id))
+            s.runtime.ready([s.catalog.voice(chooser)])  # its provider's imports, before the warm-up's
+            warmup = Warmup()  # the analysis stack loads while the chooser answers
+            choice = run_sync(while_running(choose_formulations(s.runtime, chooser, turns, session_id=session.id),
+                                            warmup))
+            warmup.join()  # before this thread imports any of the analysis (one importer at a time)
             forms, rejected = list(choice.accepted), list(choice.rejected)
+        # deferred: the analysis stack (numpy, onnxruntime, datasketch, wordfreq) loads only here
+        from symposia.analysis import analyze_session, report_json, write_report
+
         err.print("[dim]Embedding answers…[/]")
         floor = _declared_floor(s.archive, session.id, floor_answers, floor_from, floor_seed, floor_size,
                                 refresh_floor)
