@@ -14,9 +14,9 @@ on their own. The vendor rules come from docs/PROVIDERS.md:
 
 from __future__ import annotations
 
-import functools
 import math
 import random
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -222,17 +222,20 @@ def status_error(provider: str, status: int | None, body: Mapping[str, Any] | st
 NO_KEY = "no-key"
 
 
-@functools.cache
 def _transport_errors() -> tuple[type[BaseException], ...]:
-    """Low-level network errors that can escape the SDKs' own wrapping (e.g. mid-stream); the HTTP
-    libraries are imported on first use, not with this module (deferred: start-up)."""
+    """Low-level network errors that can escape a client's own wrapping (e.g. mid-stream): httpx's (the
+    streaming providers'), and httpx2's once an SDK has loaded it (the SDKs use it; it is not imported
+    here for them, which would cost every council's start-up)."""
     errs: list[type[BaseException]] = [ConnectionError, EOFError]
-    for mod_name in ("httpx", "httpx2"):
-        try:
-            mod = __import__(mod_name)
-        except ImportError:
-            continue
-        errs.append(mod.TransportError)
+    try:
+        import httpx
+    except ImportError:  # pragma: no cover - a core dependency
+        pass
+    else:
+        errs.append(httpx.TransportError)
+    httpx2 = sys.modules.get("httpx2")
+    if httpx2 is not None:
+        errs.append(httpx2.TransportError)
     try:
         import anyio
 
@@ -247,8 +250,9 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    # ``TRANSPORT_ERRORS`` is computed when first asked for, so importing the retry rules (the catalog
-    # and the archive do) does not import httpx and httpx2 (deferred: start-up of `import symposia.api`).
+    # ``TRANSPORT_ERRORS`` is computed when asked for, so importing the retry rules (the catalog and the
+    # archive do) does not import httpx (deferred: start-up of `import symposia.api`), and an error table
+    # built after an SDK loaded httpx2 includes its errors.
     if name == "TRANSPORT_ERRORS":
         return _transport_errors()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
