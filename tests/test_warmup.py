@@ -12,6 +12,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from support import fake_config, numbered
+from symposia.analysis import similarity
+from symposia.analysis.similarity import vector_counts
 from symposia.analysis.warmup import STEPS, WarmingObserver, Warmup
 from symposia.archive import Archive
 from symposia.catalog import load_catalog
@@ -36,8 +38,9 @@ def fake_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def fresh(monkeypatch: pytest.MonkeyPatch) -> None:
-    """As in a new process: no embedding model loaded yet, no warm-up started."""
+    """As in a new process: no embedding model loaded yet, no vector kept, no warm-up started."""
     monkeypatch.setattr(Embedder, "_default", None)
+    monkeypatch.setattr(similarity, "_kept", {})
     monkeypatch.setattr(Warmup, "latest", None)
 
 
@@ -59,12 +62,18 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 def test_council_warms_up_while_the_voices_answer_and_the_analysis_reuses_it(isolated_user_dirs: Path,
                                                                             fresh: None) -> None:
+    before = vector_counts()
     res, sid = _council(isolated_user_dirs)
     warm = Warmup.latest
     assert warm is not None, "the council started no warm-up"
     assert warm.failed == {} and warm.done == list(STEPS)
     # The model was loaded once, by the warm-up, and the analysis used that very instance.
     assert warm.embedder is not None and Embedder._default is warm.embedder
+    # The warm-up embedded each answer and what its voice was shown as the turn ended; the analysis
+    # computed no vector: 3 answers and 1 question (all were shown the same) were computed once in all.
+    after = vector_counts()
+    assert warm.embedded == 6
+    assert after["computed"] - before["computed"] == 4 and after["reused"] - before["reused"] >= 4
     assert "heatmap: " in res.stderr and (isolated_user_dirs / "data" / "analysis" / sid).is_dir()
 
 
@@ -73,10 +82,14 @@ def test_the_report_is_the_same_bytes_with_and_without_the_warm_up(isolated_user
     _, sid = _council(isolated_user_dirs)  # analysed at its end, with the warm-up's model and imports
     assert Warmup.latest is not None and "embedder" in Warmup.latest.done
     warmed = _files(isolated_user_dirs / "data" / "analysis" / sid)
-    monkeypatch.setattr(Embedder, "_default", None)  # `analyze` loads its own model; it warms nothing up
+    # `analyze` warms nothing up: it loads its own model and computes every vector again
+    monkeypatch.setattr(Embedder, "_default", None)
+    monkeypatch.setattr(similarity, "_kept", {})
+    computed = vector_counts()["computed"]
     cold_dir = isolated_user_dirs / "cold"
     res = CliRunner().invoke(cli, ["analyze", sid, "--out", str(cold_dir)])
     assert res.exit_code == 0, res.output
+    assert vector_counts()["computed"] - computed == 4
     assert Embedder._default is not None and Embedder._default is not Warmup.latest.embedder
     cold = _files(cold_dir)
     assert sorted(cold) == sorted(f"{sid}{suffix}" for suffix in (
@@ -117,6 +130,7 @@ def test_a_failing_warm_up_changes_nothing(isolated_user_dirs: Path, fresh: None
         session_verdict(a, sid)
         reference = _files(folder)
         monkeypatch.setattr(Embedder, "_default", None)
+        monkeypatch.setattr(similarity, "_kept", {})
         warm = Warmup({"broken": _broken, "embedder": _broken, "matplotlib": STEPS["matplotlib"]})
         warm.start()
         warm.join()

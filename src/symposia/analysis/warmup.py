@@ -23,6 +23,7 @@ that work itself, as it would have without a warm-up.
 from __future__ import annotations
 
 import asyncio
+import queue
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
@@ -98,6 +99,8 @@ class Warmup:
         self.done: list[str] = []  # steps that ran to the end, in order
         self.failed: dict[str, str] = {}  # step -> the error it raised (the analysis does that work itself)
         self.results: dict[str, object] = {}  # step -> what it returned (the embedder, for "embedder")
+        self.embedded = 0  # texts of fed turns embedded ahead of the analysis (answers, what voices were shown)
+        self._fed: queue.SimpleQueue[TurnRecord | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -119,11 +122,19 @@ class Warmup:
             Warmup.latest = self
             self._thread.start()
 
+    def feed(self, turn: TurnRecord) -> None:
+        """A turn that has just ended: once the steps are done, the thread embeds the texts the analysis
+        will embed for it (the answer, what its voice was shown), so the analysis finds their vectors
+        kept (:func:`symposia.analysis.similarity.default_embed`). In a council of several rounds, a
+        round's answers are embedded while the next round is out."""
+        self._fed.put(turn)
+
     def join(self) -> None:
-        """Wait until every step has ended (at once if the warm-up never started)."""
+        """Wait until every step has ended and every fed turn is embedded (at once if never started)."""
         with self._lock:
             thread = self._thread
         if thread is not None:
+            self._fed.put(None)  # nothing more will be fed
             thread.join()
 
     def _run(self) -> None:
@@ -136,11 +147,40 @@ class Warmup:
             if result is not None:
                 self.results[name] = result
             self.done.append(name)
+        ending = False
+        while not ending:
+            turns: list[TurnRecord] = []
+            while not turns or not self._fed.empty():  # waits for one, then takes all that have come
+                turn = self._fed.get()
+                if turn is None:
+                    ending = True
+                    break
+                turns.append(turn)
+            if not turns:
+                continue
+            try:
+                self.embedded += _embed_ahead(turns)
+            except Exception as exc:  # the analysis embeds them itself
+                self.failed["vectors"] = f"{type(exc).__name__}: {exc}"
+
+
+def _embed_ahead(turns: list[TurnRecord]) -> int:
+    """Embed what the analysis of a session will embed for ``turns``; how many texts that was."""
+    # deferred: the analysis stack, off the main thread (the "analysis" step has usually loaded it)
+    from symposia.analysis.analyze import answer_turns
+    from symposia.analysis.motifs import answer_of
+    from symposia.analysis.similarity import default_embed
+
+    answers = answer_turns(turns)
+    texts = [t.result.text for t in answers] + [answer_of(t).shown for t in answers]
+    if texts:
+        default_embed()(texts)
+    return len(texts)
 
 
 class WarmingObserver:
-    """An observer that passes everything on to ``inner`` and starts ``warmup`` :data:`START_DELAY_S`
-    after the first call of the run begins."""
+    """An observer that passes everything on to ``inner``, starts ``warmup`` :data:`START_DELAY_S` after
+    the first call of the run begins, and feeds it every turn that ends."""
 
     def __init__(self, inner: Observer, warmup: Warmup, delay: float = START_DELAY_S) -> None:
         self.inner = inner
@@ -171,6 +211,7 @@ class WarmingObserver:
 
     def turn_finished(self, key: str, turn: TurnRecord) -> None:
         self.inner.turn_finished(key, turn)
+        self.warmup.feed(turn)
 
 
 async def while_running(awaitable: Awaitable[_T], warmup: Warmup, delay: float = START_DELAY_S) -> _T:
