@@ -11,9 +11,11 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from symposia.errors import ProviderError
 from symposia.providers.anthropic_native import AnthropicProvider
 from symposia.providers.base import ProviderSpec, Timeouts
 from symposia.providers.openai_compat import OpenAICompatProvider
@@ -97,3 +99,36 @@ def test_any_cut_of_the_stream_gives_the_same_answer(wire: str, eol: str, cuts: 
     assert result.reasoning == "Hmm…"
     assert result.finish_reason == "stop"
     assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (7, 6)
+
+
+def test_a_redirect_is_not_followed_and_says_where_to_point_base_url() -> None:
+    """Following it would send the key (x-api-key, Authorization) to whatever address the answer names."""
+    seen: list[bytes] = []
+
+    async def scenario() -> None:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            seen.append(await reader.readuntil(b"\r\n\r\n"))
+            writer.write(b"HTTP/1.1 308 Permanent Redirect\r\nlocation: http://127.0.0.1:9/elsewhere/v1/chat/completions"
+                         b"\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        spec = ProviderSpec(name="vllm", kind="openai", base_url=f"http://127.0.0.1:{port}/v1")
+        provider = OpenAICompatProvider(spec, "sk-planted-redirect-key-123")
+        try:
+            with pytest.raises(ProviderError) as info:
+                async for _ in provider.stream(TurnRequest(model="m", messages=(Message("user", "Hi"),))):
+                    pass
+        finally:
+            await provider.aclose()
+            server.close()
+            await server.wait_closed()
+        err = info.value
+        assert (err.kind, err.status, err.retryable) == ("redirect", 308, False)
+        assert "http://127.0.0.1:9/elsewhere/v1/chat/completions" in str(err)
+        assert "providers.vllm.base_url" in str(err) and "sk-planted" not in str(err)
+
+    asyncio.run(scenario())
+    assert len(seen) == 1  # one request, to the configured address only
