@@ -274,3 +274,73 @@ def test_a_runtime_whose_lease_was_taken_keeps_the_paid_answer_once_and_stops(is
             assert srv.request_count == 2  # no call after it knew
             assert s.archive.get_session(sid).status == "running"
             assert [t.step_key for t in s.archive.session_turns(sid)] == [step_key(1, "alpha"), step_key(1, "beta")]
+
+
+# -- every verb that adds to a session takes the lease ------------------------------------------------------
+
+
+def test_chat_resume_and_ask_continue_take_the_lease(isolated_user_dirs: Path, tmp_path: Path) -> None:
+    db = tmp_path / "chat.db"
+    env = {**os.environ, "FAKE_API_KEY": "k-lease-000000", "SYMPOSIA_ARCHIVE": str(db)}
+
+    def symposia(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "symposia", *args], input=stdin, env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    with FakeServer() as srv:
+        fake_config(isolated_user_dirs, srv.openai_base_url, numbered(("alpha", "beta")), max_attempts=1)
+        srv.default = Reply(text="an answer")
+        assert symposia("ask", "alpha", "What persists?").returncode == 0
+        with Archive.open(db) as a:
+            (session,) = a.list_sessions()
+        sid = session.id
+        chat = subprocess.Popen([sys.executable, "-m", "symposia", "chat", "--resume", sid], env=env,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _until("the chat took the session's lease", lambda: (row := _lease_row(db, sid)) is not None
+               and row[1] == chat.pid)
+        others = [symposia("chat", "--resume", sid, stdin="And then?\n"),
+                  symposia("ask", "-c", "And then?"),
+                  symposia("ask", "--cid", sid, "beta", "And you?")]
+        assert srv.request_count == 1  # none of them called anyone
+        out, err = chat.communicate("Go on?\n", timeout=120)
+        assert chat.returncode == 0, err
+        after = symposia("ask", "--cid", sid, "And now?")  # the chat ended: the session is free again
+        requests = srv.request_count
+    for other in others:
+        assert other.returncode == 2, other.stderr
+        assert f"being run by process {chat.pid}" in other.stderr
+    assert after.returncode == 0, after.stderr
+    assert requests == 3
+    with Archive.open(db) as a:
+        asked = [t.request.messages[-1].content for t in a.session_turns(sid)]
+        assert asked == ["What persists?", "Go on?", "And now?"]
+        assert a.get_session(sid).status == "complete"
+        assert a.query("SELECT COUNT(*) FROM session_leases")[0][0] == 0
+
+
+def test_annotate_takes_the_lease_and_gives_the_status_back(isolated_user_dirs: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_API_KEY", "k-lease-000000")
+    db = tmp_path / "annotate.db"
+    sid = _interrupted_council(db)
+    alive = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    with FakeServer() as srv:
+        fake_config(isolated_user_dirs, srv.openai_base_url, numbered(VOICES), max_attempts=1)
+        try:
+            me = lease.new_holder()
+            holder = lease.Holder(me.host, alive.pid, "annot000", lease.process_started(alive.pid) or "")
+            with Archive.open(db) as a, a.transaction() as conn:
+                lease.try_acquire(conn, sid, holder)  # a live runner on this host has it
+            with Symposia(db) as s, pytest.raises(SessionBusy, match=f"being run by process {alive.pid}"):
+                s.annotate(sid, ["observation"], host="alpha")
+            assert srv.request_count == 0
+            with Archive.open(db) as a, a.transaction() as conn:
+                lease.finish(conn, sid, holder, "complete")  # it finished
+        finally:
+            alive.kill()
+            alive.wait()
+        with Symposia(db) as s:
+            s.annotate(sid, ["observation"], host="alpha")
+            assert srv.request_count >= 1
+            assert s.archive.get_session(sid).status == "complete"  # given back
+            assert s.archive.query("SELECT COUNT(*) FROM session_leases")[0][0] == 0
