@@ -32,7 +32,15 @@ from symposia.testing import FakeServer, Reply
 VOICES = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta")
 
 
-def _interrupted_council(db: Path) -> str:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def archive_at(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The archive a lease test runs on: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("pg_url"))
+    return str(tmp_path / "lease.db")
+
+
+def _interrupted_council(db: Path | str) -> str:
     sid = "20261201-120000-council-lease"
     plan = {"kind": "council", "question": "What persists?", "voices": list(VOICES), "rounds": 2}
     with Archive.open(db) as a:
@@ -41,8 +49,8 @@ def _interrupted_council(db: Path) -> str:
     return sid
 
 
-def test_two_resumes_at_once_make_each_call_once(isolated_user_dirs: Path, tmp_path: Path) -> None:
-    db = tmp_path / "lease.db"
+def test_two_resumes_at_once_make_each_call_once(isolated_user_dirs: Path, archive_at: str) -> None:
+    db = archive_at
     sid = _interrupted_council(db)
     env = {**os.environ, "FAKE_API_KEY": "k-lease-000000", "SYMPOSIA_ARCHIVE": str(db)}
     cmd = [sys.executable, "-m", "symposia", "resume", sid]
@@ -104,7 +112,7 @@ def test_a_live_holder_elsewhere_is_refused_until_it_expires(tmp_path: Path) -> 
 # -- a stopped runner, a lost lease, pid reuse -------------------------------------------------------------
 
 
-def _lease_row(db: Path, sid: str) -> tuple[str, int, float] | None:
+def _lease_row(db: Path | str, sid: str) -> tuple[str, int, float] | None:
     with Archive.open(db) as a:
         rows = a.query("SELECT holder, pid, expires_at FROM session_leases WHERE session_id = ?", (sid,))
     return (str(rows[0][0]), int(rows[0][1]), float(rows[0][2])) if rows else None
@@ -128,14 +136,14 @@ def _stopped(proc: subprocess.Popen[str]) -> Iterator[None]:
         os.kill(proc.pid, signal.SIGCONT)
 
 
-def _resume_env(db: Path) -> dict[str, str]:
+def _resume_env(db: Path | str) -> dict[str, str]:
     # a 1 s lease, so that a stopped runner's heartbeat expires at once (the rule does not depend on it)
     return {**os.environ, "FAKE_API_KEY": "k-lease-000000", "SYMPOSIA_ARCHIVE": str(db), "SYMPOSIA_LEASE_TTL": "1"}
 
 
 def test_a_stopped_runner_on_this_host_keeps_its_session_past_its_expiry(isolated_user_dirs: Path,
-                                                                         tmp_path: Path) -> None:
-    db = tmp_path / "stopped.db"
+                                                                         archive_at: str) -> None:
+    db = archive_at
     sid = _interrupted_council(db)
     env = _resume_env(db)
     cmd = [sys.executable, "-m", "symposia", "resume", sid]
@@ -171,8 +179,8 @@ def _turn(sid: str, key: str, text: str) -> TurnRecord:
 
 
 def test_a_runner_that_lost_its_session_elsewhere_stops_and_stores_no_step_twice(isolated_user_dirs: Path,
-                                                                                 tmp_path: Path) -> None:
-    db = tmp_path / "fenced.db"
+                                                                                 archive_at: str) -> None:
+    db = archive_at
     sid = _interrupted_council(db)
     env = _resume_env(db)
     other = lease.Holder("another-host", 4242, "0ther000")
@@ -344,3 +352,45 @@ def test_annotate_takes_the_lease_and_gives_the_status_back(isolated_user_dirs: 
             assert srv.request_count >= 1
             assert s.archive.get_session(sid).status == "complete"  # given back
             assert s.archive.query("SELECT COUNT(*) FROM session_leases")[0][0] == 0
+
+
+_RACER = """
+import sys
+from symposia.archive import Archive, lease
+from symposia.errors import SessionBusy
+with Archive.open(sys.argv[1]) as a:
+    print("ready", flush=True)
+    sys.stdin.readline()
+    try:
+        with a.transaction() as conn:
+            lease.try_acquire(conn, sys.argv[2], lease.new_holder())
+        print("won", flush=True)
+    except SessionBusy:
+        print("busy", flush=True)
+    sys.stdin.readline()  # alive (holding) until every racer has tried
+"""
+
+
+def test_runners_racing_for_one_session_leave_one_holder(archive_at: str) -> None:
+    sid = _interrupted_council(archive_at)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    racers = [subprocess.Popen([sys.executable, "-c", _RACER, archive_at, sid], env=env, stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True) for _ in range(6)]
+    try:
+        for r in racers:
+            assert r.stdout is not None and r.stdout.readline().strip() == "ready"
+        for r in racers:  # go, all at once
+            assert r.stdin is not None
+            r.stdin.write("go\n")
+            r.stdin.flush()
+        said = [r.stdout.readline().strip() for r in racers if r.stdout is not None]
+    finally:
+        for r in racers:
+            if r.stdin is not None:
+                r.stdin.close()
+            r.wait(timeout=60)
+    assert sorted(said) == ["busy"] * 5 + ["won"]
+    with Archive.open(archive_at) as a:
+        (row,) = a.query("SELECT pid, generation FROM session_leases")
+    winner = next(r for r, word in zip(racers, said, strict=True) if word == "won")
+    assert tuple(row) == (winner.pid, 1)
