@@ -184,6 +184,7 @@ class Chat:
                    params=stored.merged(params) if params is not None else stored)
         chat.exchanges = list(state.exchanges)
         chat.session_id = session.id
+        rt.ready([chat.voice])  # a missing key stops us before the session is touched
         rt.hold(session.id)  # one runner per session: a second chat --resume / ask -c refuses, naming it
         if voice is not None:
             chat.switch(voice)

@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 __all__ = ["Tenure"]
 
 
+def _count(n: int) -> str:
+    return f"{n} {'was' if n == 1 else 'were'}"
+
+
 @dataclass
 class Tenure:
     """The sessions one runtime runs, with their lease generation and how long each is known good."""
@@ -168,12 +172,14 @@ class Tenure:
             base = self._lost.get(session_id) or LeaseLost(session_id, None, None, None)
             kept = list(self._kept.get(session_id, []))
             left = list(self._left_out.get(session_id, []))
-        detail = ""
+        parts = []
         if kept:
-            detail += f"; {len(kept)} answer(s) already paid for were stored ({', '.join(kept)})"
+            parts.append(f"{_count(len(kept))} stored ({', '.join(kept)})")
         if left:
-            detail += (f"; {len(left)} answer(s) already paid for were not stored, because the new runner "
-                       f"had stored those steps ({', '.join(left)})")
+            steps = "that step" if len(left) == 1 else "those steps"
+            parts.append(f"{_count(len(left))} not{'' if kept else ' stored'}, because the new runner had stored "
+                         f"{steps} ({', '.join(left)})")
+        detail = f"; of the answers it had already paid for, {' and '.join(parts)}" if parts else ""
         return LeaseLost(session_id, base.host, base.pid, base.generation, detail)
 
     # -- the heartbeat -----------------------------------------------------------------------------------
