@@ -208,6 +208,9 @@ class Tenure:
     def close(self) -> None:
         """Stop the heartbeat and release every lease still held (a closed archive: they then expire)."""
         self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            # joined, so that no heartbeat touches the archive while it closes or the interpreter exits
+            self._thread.join(timeout=max(5.0, self.ttl_s))
         with self._lock:
             held = list(self._held)
         for sid in held:
