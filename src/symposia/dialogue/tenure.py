@@ -140,7 +140,14 @@ class Tenure:
         """The check to run in the transaction that stores an answer of ``session_id`` (None when this
         runtime holds no lease on it)."""
         with self._lock:
+            lost = self._lost.get(session_id)
             generation = self._held.get(session_id)
+        if lost is not None:  # found out (by the heartbeat) a moment ago
+
+            def refuse(conn: Connection) -> None:
+                raise lost
+
+            return refuse
         if generation is None:
             return None
         return lambda conn: lease.check(conn, session_id, self.holder, generation)
