@@ -49,6 +49,7 @@ def make_app(url: str) -> Any:
     return procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
 
 
+_POLL_CHUNK = 500  # step keys per query while waiting for queued calls
 _SCHEMA_LOCK = 0x73796D70  # an advisory-lock key of our own ("symp")
 _HAS_SCHEMA = "SELECT 1 FROM information_schema.tables WHERE table_name = 'procrastinate_jobs'"
 
@@ -57,11 +58,10 @@ async def ensure_schema(app: Any, archive: Archive) -> None:
     """Create procrastinate's tables in the archive's database unless they are there.
 
     Workers and `--queue` runs start at once: the first takes an advisory lock and applies the schema,
-    the others wait on the lock and then find it committed (without the lock, a second process could
-    defer jobs while the first one's schema was still being created).
+    the others wait on the lock and then find it committed. The check is made under the lock only: the
+    schema is applied statement by statement, so its first table exists before its last type does, and
+    a process that saw the table without waiting deferred jobs into a half-made schema.
     """
-    if archive.query(_HAS_SCHEMA):
-        return
     archive.query("SELECT pg_advisory_lock(?)", (_SCHEMA_LOCK,))
     try:
         if not archive.query(_HAS_SCHEMA):
@@ -127,15 +127,26 @@ class QueueExecutor:
             await asyncio.sleep(self.poll_s)  # a failed attempt: the job may still try again
 
     async def _poll(self) -> None:
-        """One query for all waiting calls: the turns stored since the last look, by step."""
-        last = 0
+        """A few queries for all waiting calls: which of their steps now have a stored turn.
+
+        It asks by step, not "turns with an id above the last seen": ids are handed out when a row is
+        inserted but become visible when its transaction commits, so with several workers writing, a
+        turn can appear after one with a higher id, and a watermark skips it (a study then waits forever).
+        """
         while self._waiting:
-            rows = self.archive.query("SELECT id, session_id, step_key FROM turns WHERE id > ? ORDER BY id", (last,))
-            for r in rows:
-                last = max(last, int(r["id"]))
-                for f in self._waiting.pop((str(r["session_id"]), str(r["step_key"])), []):
-                    if not f.done():
-                        f.set_result(None)
+            by_session: dict[str, list[str]] = {}
+            for sid, key in list(self._waiting):
+                by_session.setdefault(sid, []).append(key)
+            for sid, keys in by_session.items():
+                for i in range(0, len(keys), _POLL_CHUNK):
+                    part = keys[i:i + _POLL_CHUNK]
+                    marks = ", ".join("?" * len(part))
+                    rows = self.archive.query(f"SELECT DISTINCT step_key FROM turns WHERE session_id = ? "
+                                              f"AND step_key IN ({marks})", (sid, *part))
+                    for r in rows:
+                        for f in self._waiting.pop((sid, str(r["step_key"])), []):
+                            if not f.done():
+                                f.set_result(None)
             await asyncio.sleep(self.poll_s)
 
     def _job_done(self, cid: str) -> bool:
