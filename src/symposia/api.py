@@ -116,9 +116,9 @@ class Symposia:
         try:
             turn = await self.runtime.call(session.id, v, request, step_key="ask", on_event=on_event)
         except BaseException:
-            self.archive.set_session_status(session.id, "interrupted")
+            self.runtime.finish(session.id, "interrupted")
             raise
-        self.archive.set_session_status(session.id, "complete" if turn.result.ok else "failed")
+        self.runtime.finish(session.id, "complete" if turn.result.ok else "failed")
         return turn
 
     def ask(self, voice: str, question: str, *, system: str | None = None, temperature: float | None = None,
@@ -139,9 +139,13 @@ class Symposia:
         sid = session_id if session_id is not None else latest_conversation(self.archive)
         params = Params(temperature=temperature, max_tokens=max_tokens, seed=seed) \
             if temperature is not None or max_tokens is not None or seed is not None else None
-        chat = Chat.resume(self.runtime, sid, voice=voice, system=system, params=params)
-        turn = await chat.ask(question, on_event=on_event)
-        self.archive.set_session_status(chat.session_id or sid, "complete" if turn.result.ok else "failed")
+        chat = Chat.resume(self.runtime, sid, voice=voice, system=system, params=params)  # takes the lease
+        try:
+            turn = await chat.ask(question, on_event=on_event)
+        except BaseException:
+            self.runtime.finish(chat.session_id or sid, "interrupted")
+            raise
+        self.runtime.finish(chat.session_id or sid, "complete" if turn.result.ok else "failed")
         return turn
 
     def continue_conversation(self, question: str, *, session_id: str | None = None, voice: str | None = None,
