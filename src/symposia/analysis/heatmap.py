@@ -108,13 +108,13 @@ def heatmap_png(labels: Sequence[str], matrix: Matrix, path: Path, *, title: str
 
 
 def write_heatmaps(stem: Path, labels: Sequence[str], matrix: Matrix, *, title: str = "",
-                   floor: float | None = None) -> list[Path]:
-    """``<stem>.svg`` always, ``<stem>.png`` when matplotlib is there; the paths written."""
+                   floor: float | None = None, png: bool = True) -> list[Path]:
+    """``<stem>.svg`` always, ``<stem>.png`` too when asked and matplotlib is there; the paths written."""
     stem.parent.mkdir(parents=True, exist_ok=True)
     svg = stem.with_name(stem.name + ".svg")
     svg.write_text(heatmap_svg(labels, matrix, title=title, floor=floor), encoding="utf-8")
     written = [svg]
-    png = stem.with_name(stem.name + ".png")
-    if heatmap_png(labels, matrix, png, title=title, floor=floor):
-        written.append(png)
+    png_path = stem.with_name(stem.name + ".png")
+    if png and heatmap_png(labels, matrix, png_path, title=title, floor=floor):
+        written.append(png_path)
     return written

@@ -35,7 +35,7 @@ from symposia.records import ReasoningChunk, Restart, TextChunk, TurnRecord
 if TYPE_CHECKING:
     from symposia.embed import Embedder
 
-__all__ = ["START_DELAY_S", "STEPS", "Warmup", "WarmingObserver", "warming", "while_running"]
+__all__ = ["START_DELAY_S", "STEPS", "VERDICT_STEPS", "Warmup", "WarmingObserver", "warming", "while_running"]
 
 _T = TypeVar("_T")
 
@@ -86,6 +86,10 @@ STEPS: Mapping[str, Callable[[], object]] = {
     "wordfreq": _load_wordfreq,
     "matplotlib": _load_matplotlib,
 }
+
+
+#: What a council's closing verdict needs (it writes the SVG heatmap only: no matplotlib).
+VERDICT_STEPS: Mapping[str, Callable[[], object]] = {k: v for k, v in STEPS.items() if k != "matplotlib"}
 
 
 class Warmup:

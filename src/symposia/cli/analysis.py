@@ -120,12 +120,14 @@ def _verdict(v: Any) -> None:
 
 
 def session_verdict(archive: Any, session_id: str) -> list[Path]:
-    """Analyse a finished session as `symposia analyze` does by default, write the report and heatmap to
-    the data dir, print the verdict; return the files written."""
+    """Analyse a finished session as `symposia analyze` does by default, write the report and the SVG heatmap
+    to the data dir (the PNG, whose drawing costs more than the rest of the report, is `analyze`'s), print
+    the verdict; return the files written."""
     from symposia.analysis import analyze_session, write_report  # deferred: see the module docstring
 
     a = analyze_session(archive, session_id)
-    written = write_report(a, paths.under(paths.data_dir() / "analysis", paths.check_session_id(session_id)))
+    written = write_report(a, paths.under(paths.data_dir() / "analysis", paths.check_session_id(session_id)),
+                           png=False)
     _verdict(a.verdict)
     return written
 
