@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -544,3 +545,31 @@ def test_cli_refuses_foreign_base_url(archive: Archive, monkeypatch: pytest.Monk
     res = CliRunner().invoke(publish_cmd, [make_session(archive), "--yes"], obj=Options(archive.path, None))
     assert res.exit_code == 2 and "refusing to send the Moltbook key" in res.output
     assert publications(archive) == []
+
+
+def test_cli_json_for_preview_post_and_queue(archive: Archive, mb: FakeMoltbook,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    sid = make_session(archive)
+    opts = Options(archive.path, None)
+    res = CliRunner().invoke(publish_cmd, [sid, "--json"], obj=opts)
+    assert res.exit_code == 0, res.output
+    preview = json.loads(res.output)
+    assert preview["status"] == "preview" and preview["session_id"] == sid and "river and water" in preview["content"]
+    assert mb.requests == []
+
+    monkeypatch.setenv("MOLTBOOK_API_KEY", KEY)
+    monkeypatch.setenv("SYMPOSIA_MOLTBOOK_BASE_URL", mb.base_url)
+    res = CliRunner().invoke(publish_cmd, [sid, "--yes", "--json"], obj=opts)
+    assert res.exit_code == 0, res.output
+    posted = json.loads(res.output)
+    assert posted["status"] == "posted" and posted["url"] == "https://www.moltbook.com/post/post-1"
+    assert isinstance(posted["publication_id"], int)
+    res = CliRunner().invoke(publish_cmd, [sid, "--yes", "--json"], obj=opts)  # within 30 minutes: queued
+    queued = json.loads(res.output)
+    assert res.exit_code == 0 and queued["status"] == "queued"
+    assert datetime.fromisoformat(queued["not_before"]) > datetime.now(UTC)
+    res = CliRunner().invoke(publish_cmd, ["--queue", "--json"], obj=opts)
+    report = json.loads(res.output)
+    assert res.exit_code == 0 and report["sent"] == []
+    assert [p["id"] for p in report["waiting"]] == [queued["publication_id"]]
+    assert KEY not in res.output

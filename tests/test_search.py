@@ -312,6 +312,10 @@ def test_cli_index_and_semantic_search_with_the_real_model(archive: Archive) -> 
     opts = Options(archive.path, None)
     res = runner.invoke(index_cmd, [], obj=opts)
     assert res.exit_code == 0 and "embedded 5 turn(s)" in res.output
+    res = runner.invoke(index_cmd, ["--json"], obj=opts)  # nothing left to embed; the chunks stay indexed
+    assert res.exit_code == 0, res.output
+    done = json.loads(res.output)
+    assert done["embedded_turns"] == 0 and done["indexed_chunks"] >= 5 and done["archive"] == str(archive.path)
     res = runner.invoke(search_cmd, ["only a spark survives, handed along", "--semantic", "--json", "-n", "1"],
                         obj=opts)
     assert res.exit_code == 0, res.output

@@ -106,11 +106,11 @@ def _no_stray_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SYMPOSIA_ARCHIVE", raising=False)
 
 
-def test_a_turn_committed_after_a_later_one_is_not_missed(pg_url: str, isolated_user_dirs: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    """PostgreSQL hands out turn ids at insert, not at commit: with two workers storing at once, a turn
-    can become visible *below* one the waiting `--queue` run has already seen. The run still finds it
-    (it used to wait for it forever)."""
+def test_calls_queued_at_once_end_when_turns_commit_out_of_id_order(pg_url: str, isolated_user_dirs: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through ``QueueExecutor.run``, two calls queued at once (they share one opening of the queue: the
+    second must not defer before the first has created its schema) and two workers storing their turns
+    with the lower id committed last (PostgreSQL hands out ids at insert): both calls end."""
     monkeypatch.setenv("FAKE_API_KEY", "k-fake-123456")
     with FakeServer() as srv:
         config(isolated_user_dirs, srv, concurrency=2)
@@ -119,7 +119,7 @@ def test_a_turn_committed_after_a_later_one_is_not_missed(pg_url: str, isolated_
             voice = s.catalog.voice("alpha")
             first, second = (s.runtime.start_session("study", t, voices=[voice]).id for t in ("one", "two"))
             request = s.runtime.request_for(voice, [Message("user", "Name a colour.")])
-            executor = QueueExecutor(s.archive, pg_url, poll_s=0.05, sweep_s=0.5)
+            executor = QueueExecutor(s.archive, pg_url, poll_s=0.05)
 
             def turn(session_id: str) -> TurnRecord:
                 now = utcnow()

@@ -26,7 +26,7 @@ from symposia.archive.store import Archive  # noqa: TC001 - used at run time by 
 from symposia.codec import datetime_from_iso, datetime_to_iso, result_from_dict, result_to_dict
 from symposia.records import TurnResult, utcnow
 
-__all__ = ["OPEN_STATUSES", "BatchItem", "BatchJob", "BatchLedger", "m006_batches", "m008_batch_recovery"]
+__all__ = ["OPEN_STATUSES", "BatchItem", "BatchJob", "BatchLedger", "m006_batches", "m009_batch_recovery"]
 
 OPEN_STATUSES = ("submitting", "running", "ended")
 JOB_STATUSES = (*OPEN_STATUSES, "collected", "abandoned")
@@ -77,7 +77,7 @@ def m006_batches(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX batch_jobs_status ON batch_jobs (status)")
 
 
-def m008_batch_recovery(conn: sqlite3.Connection) -> None:
+def m009_batch_recovery(conn: sqlite3.Connection) -> None:
     """How a job's provider id was learnt (``found``: NULL, the provider's answer to the submission;
     ``tag``: a batch carrying the job's tag; ``match``: the one batch created then with as many
     requests, to be checked against the results), and ``note``: why a job was abandoned or adopted."""
@@ -158,7 +158,7 @@ class BatchLedger:
     def set_submitted(self, job_id: int, remote_id: str, *, found: str | None = None,
                       note: str | None = None) -> None:
         """The provider's id of the job's batch: from its answer, or ``found`` after a crash (``tag``,
-        ``match``; see :func:`m008_batch_recovery`)."""
+        ``match``; see :func:`m009_batch_recovery`)."""
         now = datetime_to_iso(utcnow())
         with self.archive.transaction() as conn:
             conn.execute("UPDATE batch_jobs SET remote_id = ?, status = 'running', submitted_at = ?, updated_at = ?, "

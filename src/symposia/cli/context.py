@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import json
 import sys
 from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -69,6 +72,24 @@ def redact_terminal() -> Callable[[], None]:
                 setattr(sys, name, stream.inner)
 
     return undo
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def echo_json(value: Any) -> None:
+    """Print ``value`` (a dataclass, or JSON-shaped data holding dataclasses, dates and paths) as JSON."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    elif isinstance(value, list):
+        value = [dataclasses.asdict(v) if dataclasses.is_dataclass(v) and not isinstance(v, type) else v
+                 for v in value]
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=_jsonable))
 
 
 def read_text_argument(value: str | None, *, what: str, how: str) -> str:

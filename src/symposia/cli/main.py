@@ -6,11 +6,8 @@ The group holds the options every verb shares; each verb lives in its own module
 from __future__ import annotations
 
 import atexit
-import contextlib
 import gc
 import importlib
-import sys
-import threading
 from pathlib import Path
 
 import click
@@ -20,7 +17,7 @@ from symposia.cli.group import SymposiaGroup
 from symposia.version import __version__
 
 # Every verb, where it lives and its one-line help. A verb's module (and what it imports: the API,
-# the analysis stack, the web server, the provider SDKs) is loaded only when that verb runs, so
+# the analysis stack, the web server, the batch SDKs) is loaded only when that verb runs, so
 # `symposia --help` and a quick `symposia log` do not pay for all of them. tests/test_cli_lazy.py
 # checks that each line here is the verb's own short help.
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -84,21 +81,6 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                   "with every place and date, and whether the speaker had been shown it (echo)."),
 }
 
-# Verbs that call models: the provider SDKs are imported in the background while the command starts
-# (catalog, archive, session row), so the first request does not wait for them.
-_CALLING = frozenset({"ask", "council", "resume", "symposium", "arena", "chat", "study", "worker", "annotate"})
-
-
-def _preload_sdks() -> None:
-    # Only the OpenAI SDK: most providers speak its wire (OpenRouter, every OpenAI-compatible vendor
-    # and server); the Anthropic one is imported when an Anthropic voice is first used.
-    try:
-        with contextlib.suppress(Exception):
-            importlib.import_module("openai")
-    finally:
-        gc.enable()  # start-up is over (see main)
-
-
 def _shorten(text: str, limit: int) -> str:
     """``text`` cut at a word boundary to fit ``limit`` characters, with "..." when cut."""
     if len(text) <= limit:
@@ -117,12 +99,8 @@ class LazyGroup(SymposiaGroup):
         entry = COMMANDS.get(cmd_name)
         if entry is None:
             return None
-        calling = cmd_name in _CALLING and not any(a in ("-h", "--help") for a in sys.argv)
-        if calling:
-            threading.Thread(target=_preload_sdks, name="symposia-preload", daemon=True).start()
         module = importlib.import_module(f"symposia.cli.{entry[0]}")
-        if not calling:
-            gc.enable()
+        gc.enable()  # start-up is over (see main)
         cmd = getattr(module, entry[1])
         assert isinstance(cmd, click.Command)
         return cmd
@@ -173,8 +151,8 @@ def cli(ctx: click.Context, archive: str | None, config: Path | None, force_arch
 
 
 def main() -> None:
-    # Start-up allocates a great many long-lived objects (the SDKs' pydantic models): no cycle
-    # collection while importing them (re-enabled once the verb's modules and the SDKs are in), and
+    # Start-up allocates a great many long-lived objects (modules, classes, pydantic models): no cycle
+    # collection while importing them (re-enabled once the verb's modules are in), and
     # none at exit either, where collecting them all cost 0.6 s after the last line was printed.
     gc.disable()
     # For the whole process: an uncaught exception's traceback is printed after cli() returns.

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from symposia.cli.context import Options, friendly_errors, pass_options
+from symposia.cli.context import Options, echo_json, friendly_errors, pass_options
 
 _PARTS = ("full", "formulations", "synthesis")  # symposia.publish.content.PARTS, without importing it here
 
@@ -34,11 +34,14 @@ def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stderr.isatty()
 
 
-def _report(result: Any) -> None:
-    """One publishing outcome: a line to stdout, and the exit status it calls for."""
-    click.echo(result.message)
-    if result.publication_id is not None and result.status != "posted":
-        click.echo(f"(publication #{result.publication_id}, status {result.status})")
+def _report(result: Any, as_json: bool = False) -> None:
+    """One publishing outcome: a line to stdout (or the whole result as JSON), and the exit status it calls for."""
+    if as_json:
+        echo_json(result)
+    else:
+        click.echo(result.message)
+        if result.publication_id is not None and result.status != "posted":
+            click.echo(f"(publication #{result.publication_id}, status {result.status})")
     if result.status in ("failed", "awaiting_verification"):
         sys.exit(1)
 
@@ -56,10 +59,12 @@ def _report(result: Any) -> None:
 @click.option("--verify", "verify_id", type=int, metavar="PUBLICATION",
               help="Answer the verification challenge of a post left awaiting verification.")
 @click.option("--answer", help="With --verify: the answer (a number, e.g. 18 or 18.00).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the outcome as JSON (the preview, the post, or what the queue sent and what waits).")
 @pass_options
 @friendly_errors
 def publish_cmd(opts: Options, session_id: str | None, target: str, submolt: str, title: str | None, part: str,
-                confirm: bool, run_queue: bool, verify_id: int | None, answer: str | None) -> None:
+                confirm: bool, run_queue: bool, verify_id: int | None, answer: str | None, as_json: bool) -> None:
     """Publish a session to Moltbook. Without --yes, only shows what would be posted.
 
     \b
@@ -76,10 +81,16 @@ def publish_cmd(opts: Options, session_id: str | None, target: str, submolt: str
     ask = _ask if _interactive() else None
     with opts.open_archive() as archive:
         if verify_id is not None:
-            _report(verify_pending(archive, verify_id, answer, ask=ask))
+            _report(verify_pending(archive, verify_id, answer, ask=ask), as_json)
             return
         if run_queue:
             report = send_queue(archive, ask=ask)
+            failed = any(r.status in ("failed", "awaiting_verification") for r in report.sent)
+            if as_json:
+                echo_json(report)
+                if failed:
+                    sys.exit(1)
+                return
             for r in report.sent:
                 click.echo(f"#{r.publication_id} {r.status}: {r.message}")
             if not report.sent:
@@ -89,14 +100,14 @@ def publish_cmd(opts: Options, session_id: str | None, target: str, submolt: str
                 for p in report.waiting:
                     click.echo(f"  #{p.id}  {_when(p.not_before)}  m/{p.submolt}  {p.title!r}  (session "
                                f"{p.session_id})")
-            if any(r.status in ("failed", "awaiting_verification") for r in report.sent):
+            if failed:
                 sys.exit(1)
             return
         if not session_id:
             raise click.UsageError("give a session ID to publish (see `symposia log`), or --queue / --verify")
         result = publish_session(archive, session_id, submolt=submolt, title=title, part=part, confirm=confirm,
                                  to=target, ask=ask)
-        if result.status == "preview":
+        if result.status == "preview" and not as_json:
             note = " (shortened at a section boundary)" if result.shortened else ""
             click.echo(f"Preview for moltbook, m/{result.submolt}: nothing was posted.")
             click.echo(f"Title:  {result.title}")
@@ -106,4 +117,4 @@ def publish_cmd(opts: Options, session_id: str | None, target: str, submolt: str
             click.echo("-" * 72)
             click.echo("Nothing was posted; add --yes to publish. Posts are public and permanent in public mirrors.")
             return
-        _report(result)
+        _report(result, as_json)

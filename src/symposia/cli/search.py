@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -12,7 +11,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from symposia.archive import Archive
-from symposia.cli.context import Options, err, friendly_errors, out, pass_options
+from symposia.cli.context import Options, echo_json, err, friendly_errors, out, pass_options
 from symposia.render.search import (
     near_dups_markdown,
     origin_markdown,
@@ -26,11 +25,6 @@ __all__ = ["index_cmd", "near_dups_cmd", "origin_cmd", "recall_cmd", "search_cmd
 
 def _emit(text: str) -> None:
     out.print(text, markup=False, highlight=False, end="")
-
-
-def _json(value: Any) -> None:
-    click.echo(json.dumps(dataclasses.asdict(value) if dataclasses.is_dataclass(value) and
-                          not isinstance(value, type) else value, ensure_ascii=False, indent=2))
 
 
 def _open(opts: Options) -> Archive:
@@ -104,22 +98,27 @@ def search_cmd(opts: Options, query: str, count: int, voice: str | None, role: s
         result = search(archive, query, n=count, filters=_filters(voice, role, since, until, kind),
                         mode=mode or "auto", field=field)  # type: ignore[arg-type]
         if as_json:
-            _json(result)
+            echo_json(result)
         else:
             _emit(search_markdown(result))
 
 
 @click.command("index")
+@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
 @pass_options
 @friendly_errors
-def index_cmd(opts: Options) -> None:
+def index_cmd(opts: Options, as_json: bool) -> None:
     """Embed the turns not embedded yet, for search by meaning (resumable; safe to rerun)."""
     # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
     from symposia.archive.semantic import embedded_count
 
     with _open(opts) as archive:
         done = _embed_pending(archive)
-        click.echo(f"embedded {done} turn(s); {embedded_count(archive)} chunk(s) indexed in {archive.path}")
+        chunks = embedded_count(archive)
+        if as_json:
+            echo_json({"embedded_turns": done, "indexed_chunks": chunks, "archive": str(archive.path)})
+        else:
+            click.echo(f"embedded {done} turn(s); {chunks} chunk(s) indexed in {archive.path}")
 
 
 @click.command("origin")
@@ -137,7 +136,7 @@ def origin_cmd(opts: Options, phrase: str, no_semantic: bool, as_json: bool) -> 
     with _open(opts) as archive:
         report = origin(archive, phrase, semantic=not no_semantic)
         if as_json:
-            _json(report)
+            echo_json(report)
         else:
             _emit(origin_markdown(report))
     sys.exit(0 if report.origin is not None else 1)
@@ -158,7 +157,7 @@ def recall_cmd(opts: Options, voice: str, count: int, before: str | None, as_jso
     with _open(opts) as archive:
         found = recall(archive, voice, count, before=before)
         if as_json:
-            _json([dataclasses.asdict(f) for f in found])
+            echo_json([dataclasses.asdict(f) for f in found])
         else:
             _emit(recall_markdown(voice, found))
 
@@ -179,7 +178,7 @@ def verify_quote_cmd(opts: Options, voice: str, quote: str, no_semantic: bool, a
     with _open(opts) as archive:
         verdict = verify_quote(archive, voice, quote, semantic=not no_semantic)
     if as_json:
-        _json({**dataclasses.asdict(verdict), "ok": verdict.ok, "exit_code": verdict.exit_code})
+        echo_json({**dataclasses.asdict(verdict), "ok": verdict.ok, "exit_code": verdict.exit_code})
     else:
         _emit(verify_markdown(verdict))
     sys.exit(verdict.exit_code)
@@ -206,6 +205,6 @@ def near_dups_cmd(opts: Options, min_words: int, count: int, since: str | None, 
         spans = near_duplicates(archive, min_words=min_words, limit=count,
                                 filters=_filters(None, None, since, until, kind))
         if as_json:
-            _json([{**dataclasses.asdict(s), "voices": list(s.voices)} for s in spans])
+            echo_json([{**dataclasses.asdict(s), "voices": list(s.voices)} for s in spans])
         else:
             _emit(near_dups_markdown(spans, min_words))

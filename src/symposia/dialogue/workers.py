@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,7 +39,6 @@ log = logging.getLogger(__name__)
 
 TASK = "symposia_call"
 HEARTBEAT_S = 2.0
-_SWEEP_CHUNK = 1000  # waiting steps asked for in one query
 
 
 def make_app(url: str) -> Any:
@@ -52,6 +50,7 @@ def make_app(url: str) -> Any:
     return procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
 
 
+_POLL_CHUNK = 500  # step keys per query while waiting for queued calls
 _SCHEMA_LOCK = 0x73796D70  # an advisory-lock key of our own ("symp")
 _HAS_SCHEMA = "SELECT 1 FROM information_schema.tables WHERE table_name = 'procrastinate_jobs'"
 
@@ -60,11 +59,10 @@ async def ensure_schema(app: Any, archive: Archive) -> None:
     """Create procrastinate's tables in the archive's database unless they are there.
 
     Workers and `--queue` runs start at once: the first takes an advisory lock and applies the schema,
-    the others wait on the lock and then find it committed (without the lock, a second process could
-    defer jobs while the first one's schema was still being created).
+    the others wait on the lock and then find it committed. The check is made under the lock only: the
+    schema is applied statement by statement, so its first table exists before its last type does, and
+    a process that saw the table without waiting deferred jobs into a half-made schema.
     """
-    if archive.query(_HAS_SCHEMA):
-        return
     archive.query("SELECT pg_advisory_lock(?)", (_SCHEMA_LOCK,))
     try:
         if not archive.query(_HAS_SCHEMA):
@@ -82,12 +80,11 @@ def _check(archive: Archive) -> None:
 class QueueExecutor:
     """The runtime's call executor for ``--queue``: calls become jobs; workers make them."""
 
-    def __init__(self, archive: Archive, url: str, *, poll_s: float = 0.2, sweep_s: float = 2.0) -> None:
+    def __init__(self, archive: Archive, url: str, *, poll_s: float = 0.2) -> None:
         _check(archive)
         self.archive = archive
         self.url = url
         self.poll_s = poll_s
-        self.sweep_s = sweep_s
         self._app: Any = None
         self._open: Any = None
         self._opening: asyncio.Task[Any] | None = None
@@ -145,39 +142,27 @@ class QueueExecutor:
             await asyncio.sleep(self.poll_s)  # a failed attempt: the job may still try again
 
     async def _poll(self) -> None:
-        """Find the turns stored for waiting calls: every ``poll_s`` one query for the turns stored since
-        the last look (by id), and every ``sweep_s`` one for the waiting steps by name.
+        """A few queries for all waiting calls: which of their steps now have a stored turn.
 
-        The sweep is what makes it exact: PostgreSQL hands out ids when a row is inserted, not when it
-        is committed, so with several workers a turn can become visible *below* one already seen
-        (worker A inserts id 7, worker B inserts and commits id 8, A commits): the tail has moved past
-        it, and only a look by name finds it."""
-        last = 0
-        swept = time.monotonic()
+        It asks by step, not "turns with an id above the last seen": ids are handed out when a row is
+        inserted but become visible when its transaction commits, so with several workers writing, a
+        turn can appear after one with a higher id, and a watermark skips it (a study then waits forever).
+        """
         while self._waiting:
-            rows = self.archive.query("SELECT id, session_id, step_key FROM turns WHERE id > ? ORDER BY id", (last,))
-            for r in rows:
-                last = max(last, int(r["id"]))
-                self._stored(str(r["session_id"]), str(r["step_key"]))
-            if time.monotonic() - swept >= self.sweep_s:
-                self._sweep()
-                swept = time.monotonic()
+            by_session: dict[str, list[str]] = {}
+            for sid, key in list(self._waiting):
+                by_session.setdefault(sid, []).append(key)
+            for sid, keys in by_session.items():
+                for i in range(0, len(keys), _POLL_CHUNK):
+                    part = keys[i:i + _POLL_CHUNK]
+                    marks = ", ".join("?" * len(part))
+                    rows = self.archive.query(f"SELECT DISTINCT step_key FROM turns WHERE session_id = ? "
+                                              f"AND step_key IN ({marks})", (sid, *part))
+                    for r in rows:
+                        for f in self._waiting.pop((sid, str(r["step_key"])), []):
+                            if not f.done():
+                                f.set_result(None)
             await asyncio.sleep(self.poll_s)
-
-    def _sweep(self) -> None:
-        by_session: dict[str, list[str]] = {}
-        for session_id, step_key in list(self._waiting):
-            by_session.setdefault(session_id, []).append(step_key)
-        for session_id, keys in by_session.items():
-            for i in range(0, len(keys), _SWEEP_CHUNK):
-                for r in self.archive.query("SELECT step_key FROM turns WHERE session_id = ? AND step_key = ANY(?)",
-                                            (session_id, keys[i:i + _SWEEP_CHUNK])):
-                    self._stored(session_id, str(r["step_key"]))
-
-    def _stored(self, session_id: str, step_key: str) -> None:
-        for f in self._waiting.pop((session_id, step_key), []):
-            if not f.done():
-                f.set_result(None)
 
     def _job_done(self, cid: str) -> bool:
         rows = self.archive.query("SELECT 1 FROM procrastinate_jobs WHERE queueing_lock = ? "

@@ -16,8 +16,8 @@ from typing import Any
 import anthropic
 
 from symposia.errors import ProviderError
-from symposia.providers.anthropic_native import DEFAULT_BASE_URL, messages_kwargs, stop_reason
-from symposia.providers.batch import BatchState, SdkBatchClient, flat_body
+from symposia.providers.anthropic_native import DEFAULT_BASE_URL, messages_body, stop_reason
+from symposia.providers.batch import BatchState, SdkBatchClient
 from symposia.providers.retry import status_error
 from symposia.providers.sdk import map_exception, sdk_error_table
 from symposia.records import TurnRequest, TurnResult, Usage
@@ -65,7 +65,7 @@ class AnthropicBatchClient(SdkBatchClient):
         return map_exception(_ERRORS, self.spec.name, exc)
 
     def line(self, custom_id: str, request: TurnRequest) -> dict[str, Any]:
-        return {"custom_id": custom_id, "params": flat_body(messages_kwargs(request))}
+        return {"custom_id": custom_id, "params": messages_body(request)}
 
     tagged = False
 

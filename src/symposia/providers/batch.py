@@ -33,7 +33,7 @@ from symposia.records import TurnRequest, TurnResult, Usage
 from symposia.redact import register_secret
 
 __all__ = ["BatchClient", "BatchLimits", "BatchState", "Price", "SdkBatchClient", "batch_cost", "batch_limits",
-           "batch_options", "custom_id", "flat_body", "poll_interval", "price_for", "split_lines"]
+           "batch_options", "custom_id", "poll_interval", "price_for", "split_lines"]
 
 # Published limits per batch: (requests, bytes of input).
 VENDOR_LIMITS: dict[str, tuple[int, int]] = {
@@ -104,12 +104,6 @@ class BatchClient(Protocol):
     async def cancel(self, remote_id: str) -> None: ...
 
     async def aclose(self) -> None: ...
-
-
-def flat_body(kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """SDK ``create()`` arguments as the JSON body a batch line carries (``extra_body`` merged in)."""
-    extra = kwargs.get("extra_body") or {}
-    return {**{k: v for k, v in kwargs.items() if k != "extra_body"}, **extra}
 
 
 class SdkBatchClient:

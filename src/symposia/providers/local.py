@@ -22,7 +22,6 @@ cleared before each call, so a recorded seed reproduces its answer whatever ran 
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import contextlib
 import hashlib
@@ -41,6 +40,7 @@ from symposia.errors import ConfigError, ProviderError, ProviderUnavailable
 from symposia.prompts.transcript import SpeakerGuard, render_transcript, speaker_labels, stop_sequences
 from symposia.providers.base import ProviderSpec
 from symposia.providers.registry import fresh_seed
+from symposia.providers.thread_stream import Emit, from_thread
 from symposia.records import (
     FinishReason,
     Message,
@@ -303,7 +303,7 @@ class LocalProvider:
             messages = messages[1:]
 
     def _generate(self, model: LocalModel, layout: dict[str, Any], request: TurnRequest, max_tokens: int,
-                  emit: Any) -> None:
+                  emit: Emit) -> None:
         """Worker thread: fit the prompt, sample, guard the speaker, emit ``prompt`` / ``text`` / ``end``."""
         p = request.params
         llm = load_model(model_path(model), int(layout["n_ctx"]), self.n_threads)
@@ -357,38 +357,24 @@ class LocalProvider:
         model = model_for(self.spec, request.model)
         layout = self._layout(model)
         max_tokens = request.params.max_tokens or int(layout["max_tokens"])
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
 
-        def emit(kind: str, value: Any) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, (kind, value))
-
-        def work() -> None:
+        def work(emit: Emit) -> None:
             try:
                 self._generate(model, layout, request, max_tokens, emit)
-            except ProviderError as exc:
-                emit("error", exc)
+            except ProviderError:
+                raise
             except Exception as exc:  # llama.cpp raises plain exceptions (e.g. bad GGUF)
-                emit("error", ProviderError(f"local model failed: {exc}", provider=self.spec.name,
-                                            kind="local_error"))
-            finally:
-                emit("done", None)
+                raise ProviderError(f"local model failed: {exc}", provider=self.spec.name,
+                                    kind="local_error") from exc
 
-        worker = loop.run_in_executor(None, work)
         text: list[str] = []
         finish: FinishReason = "unknown"
         n_prompt: int | None = None
         n_completion = 0
         cut: str | None = None
         ttft: float | None = None
-        error: ProviderError | None = None
-        while True:
-            kind, value = await queue.get()
-            if kind == "done":
-                break
-            if kind == "error":
-                error = value
-            elif kind == "prompt":
+        async for kind, value in from_thread(work):
+            if kind == "prompt":
                 n_prompt = value
             elif kind == "text":
                 if ttft is None:
@@ -397,9 +383,6 @@ class LocalProvider:
                 yield TextChunk(value)
             elif kind == "end":
                 finish, n_completion, cut = value
-        await worker
-        if error is not None:
-            raise error
         yield TurnResult(
             text="".join(text).rstrip(),
             finish_reason=finish,

@@ -15,8 +15,8 @@ from typing import Any, Literal
 import openai
 
 from symposia.errors import ProviderError
-from symposia.providers.batch import BatchState, SdkBatchClient, flat_body
-from symposia.providers.openai_compat import DEFAULT_BASE_URL, chat_kwargs, map_finish, usage_from_dict
+from symposia.providers.batch import BatchState, SdkBatchClient
+from symposia.providers.openai_compat import DEFAULT_BASE_URL, chat_body, map_finish, usage_from_dict
 from symposia.providers.retry import status_error
 from symposia.providers.sdk import map_exception, sdk_error_table
 from symposia.records import TurnRequest, TurnResult
@@ -72,7 +72,7 @@ class OpenAIBatchClient(SdkBatchClient):
         return map_exception(_ERRORS, self.spec.name, exc)
 
     def line(self, custom_id: str, request: TurnRequest) -> dict[str, Any]:
-        return {"custom_id": custom_id, "method": "POST", "url": ENDPOINT, "body": flat_body(chat_kwargs(request))}
+        return {"custom_id": custom_id, "method": "POST", "url": ENDPOINT, "body": chat_body(request)}
 
     tagged = True
 

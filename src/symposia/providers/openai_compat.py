@@ -1,9 +1,10 @@
 """Any OpenAI-compatible chat-completions endpoint (OpenRouter, DashScope, xAI, DeepSeek, Z.ai,
-Moonshot, Ollama, llama.cpp, vLLM) through the official ``openai`` SDK, always streaming.
+Moonshot, Ollama, llama.cpp, vLLM), always streaming, spoken directly over HTTP
+(:mod:`symposia.providers.streaming` says why; the ``openai`` SDK is the tests' oracle).
 
-The SDK's own retries are off (``max_retries=0``): they cover only the initial request, while a
-turn can also fail after HTTP 200, so :mod:`symposia.providers.runner` retries whole turns.
-Vendor quirks absorbed here are listed in docs/PROVIDERS.md.
+There are no retries inside a call: a turn can also fail after HTTP 200, so
+:mod:`symposia.providers.runner` retries whole turns. Vendor quirks absorbed here are listed in
+docs/PROVIDERS.md.
 """
 
 from __future__ import annotations
@@ -11,10 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import openai
-
 from symposia.providers.retry import status_error
-from symposia.providers.sdk import SDKProvider, StreamState, sdk_error_table
+from symposia.providers.streaming import Event, StreamingProvider, StreamState
 from symposia.records import FinishReason, StreamEvent, TurnRequest, Usage
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -58,75 +57,78 @@ def map_finish(raw: str | None) -> FinishReason:
     return _FINISH.get(raw, "unknown") if raw else "unknown"
 
 
-def chat_kwargs(request: TurnRequest) -> dict[str, Any]:
-    """The SDK's ``chat.completions.create`` arguments for a request, without streaming options
-    (``extra_body`` carries ``Params.extra``)."""
+def chat_body(request: TurnRequest) -> dict[str, Any]:
+    """The JSON body of a chat-completions request, without the streaming fields (``Params.extra`` is
+    merged in at the top level, where vendors read their own fields)."""
     messages: list[dict[str, str]] = []
     if request.system:
         messages.append({"role": "system", "content": request.system})
     messages.extend(m.to_dict() for m in request.messages)
-    kw: dict[str, Any] = {
+    body: dict[str, Any] = {
         "model": request.model,
         "messages": messages,
     }
     p = request.params
     if p.temperature is not None:
-        kw["temperature"] = p.temperature
+        body["temperature"] = p.temperature
     if p.max_tokens is not None:
-        kw["max_tokens"] = p.max_tokens
+        body["max_tokens"] = p.max_tokens
     if p.top_p is not None:
-        kw["top_p"] = p.top_p
+        body["top_p"] = p.top_p
     if p.stop:
-        kw["stop"] = list(p.stop)
+        body["stop"] = list(p.stop)
     if p.seed is not None:
-        kw["seed"] = p.seed
-    if p.extra:
-        kw["extra_body"] = dict(p.extra)
-    return kw
+        body["seed"] = p.seed
+    body.update(p.extra)
+    return body
 
 
-class OpenAICompatProvider(SDKProvider[openai.AsyncOpenAI]):
+class OpenAICompatProvider(StreamingProvider):
     """Streams chat completions from one OpenAI-compatible endpoint."""
 
-    errors = sdk_error_table(openai)
+    default_base_url = DEFAULT_BASE_URL
+    path = "/chat/completions"
     finish_reasons = _FINISH
     request_id_header = "x-request-id"
 
-    def _new_client(self) -> openai.AsyncOpenAI:
-        return openai.AsyncOpenAI(**self._client_options(DEFAULT_BASE_URL, openai.Timeout))
+    def _auth_headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self._api_key}"}
 
-    async def _open(self, client: openai.AsyncOpenAI, request: TurnRequest) -> Any:
-        return await client.chat.completions.create(**self._kwargs(request))
+    def _body(self, request: TurnRequest) -> dict[str, Any]:
+        return {**chat_body(request), "stream": True, "stream_options": {"include_usage": True}}
 
-    def _kwargs(self, request: TurnRequest) -> dict[str, Any]:
-        return {**chat_kwargs(request), "stream": True, "stream_options": {"include_usage": True}}
-
-    def _read(self, chunk: Any, state: StreamState) -> Iterator[StreamEvent]:
+    def _read(self, event: Event, state: StreamState) -> Iterator[StreamEvent]:
+        chunk = event.data
+        if not isinstance(chunk, Mapping):
+            return
+        if chunk.get("error") or event.name == "error":  # an error object inside a 200 stream
+            body = chunk if chunk.get("error") else {"error": chunk}
+            raise status_error(self.spec.name, None, body, fallback="An error occurred during streaming")
         if state.model is None:
-            state.model = chunk.model or None
-            state.request_id = chunk.id or None
-        if chunk.choices:
-            choice = chunk.choices[0]
-            delta = choice.delta
-            extra = delta.model_extra
-            if extra:
-                # DeepSeek/Qwen/GLM/Kimi/llama.cpp say reasoning_content; OpenRouter/Ollama/vLLM say reasoning.
-                r = extra.get("reasoning_content") or extra.get("reasoning")
-                if r and isinstance(r, str):
-                    yield state.reasoning(r)
-            if delta.content:
-                yield state.text(delta.content)
-            if choice.finish_reason:
+            state.model = chunk.get("model") or None
+            state.request_id = chunk.get("id") or None
+        choices = chunk.get("choices")
+        if choices and isinstance(choices[0], Mapping):
+            choice = choices[0]
+            delta = choice.get("delta") or {}
+            # DeepSeek/Qwen/GLM/Kimi/llama.cpp say reasoning_content; OpenRouter/Ollama/vLLM say reasoning.
+            r = delta.get("reasoning_content") or delta.get("reasoning")
+            if r and isinstance(r, str):
+                yield state.reasoning(r)
+            content = delta.get("content")
+            if content and isinstance(content, str):
+                yield state.text(content)
+            finish = choice.get("finish_reason")
+            if finish:
                 # Without a finish reason the stream was cut short.
-                state.finish_raw, state.finished = choice.finish_reason, True
-                cextra = choice.model_extra
-                if cextra and isinstance(cextra.get("usage"), Mapping):  # Moonshot
-                    state.usage = usage_from_dict(cextra["usage"])
+                state.finish_raw, state.finished = finish, True
+                if isinstance(choice.get("usage"), Mapping):  # Moonshot
+                    state.usage = usage_from_dict(choice["usage"])
                     state.progress()
-                if choice.finish_reason == "error":  # OpenRouter: the upstream failed after HTTP 200
-                    err = (chunk.model_extra or {}).get("error") or (cextra or {}).get("error")
+                if finish == "error":  # OpenRouter: the upstream failed after HTTP 200
+                    err = chunk.get("error") or choice.get("error")
                     raise status_error(self.spec.name, None, {"error": err} if err else None,
                                        fallback="the provider reported an error mid-stream")
-        if chunk.usage is not None:
-            state.usage = usage_from_dict(chunk.usage.model_dump())
+        if isinstance(chunk.get("usage"), Mapping):
+            state.usage = usage_from_dict(chunk["usage"])
             state.progress()

@@ -1,9 +1,9 @@
 """Build a provider instance from its catalog spec.
 
-The SDK providers are imported when first used, deliberately: ``openai`` and ``anthropic`` take a good
-part of a second to import, which every CLI start would pay; the local model pulls in llama.cpp (an
-optional, heavy extra); an ``llm`` voice loads llm and its plugins. The scripted provider is light and
-imported with this module.
+The providers are imported when first used, deliberately: the streaming ones need httpx, the batch
+clients the ``openai``/``anthropic`` SDKs (a good part of a second to import each); the local model
+pulls in llama.cpp (an optional, heavy extra); an ``llm`` voice loads llm and its plugins. The
+scripted provider is light and imported with this module.
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ def fresh_seed() -> int:
 def make_provider(spec: ProviderSpec, api_key: str | None) -> Provider:
     """Return a ready provider for ``spec`` (``api_key`` already resolved, may be None)."""
     if spec.kind == "openai":
-        from symposia.providers.openai_compat import OpenAICompatProvider  # deferred: the openai SDK is heavy
+        from symposia.providers.openai_compat import OpenAICompatProvider  # deferred: httpx is loaded on first use
 
         return OpenAICompatProvider(spec, api_key)
     if spec.kind == "anthropic":
-        from symposia.providers.anthropic_native import AnthropicProvider  # deferred: the anthropic SDK is heavy
+        from symposia.providers.anthropic_native import AnthropicProvider  # deferred: httpx is loaded on first use
 
         return AnthropicProvider(spec, api_key)
     if spec.kind == "local":

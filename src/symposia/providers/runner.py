@@ -48,7 +48,7 @@ class Deadline:
     content event (answer text, reasoning, usage). A single timer re-arms itself lazily; when it
     finds the attempt silent for ``idle`` seconds (or past ``total``) *while waiting on the
     network*, it cancels the task, and :meth:`expired` turns that cancellation into a timeout.
-    Keep-alive comments never reach the provider through the SDKs, so they never count as progress.
+    Keep-alive comments never reach the provider through the SSE parser, so they never count as progress.
     """
 
     __slots__ = ("_handle", "_loop", "_task", "fired", "idle", "last", "total", "total_at", "waiting")
