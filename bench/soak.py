@@ -9,6 +9,9 @@ doing one of:
 * ``kill``: the same, killed with SIGKILL after a random 0.5-4 s;
 * ``resume2``: two ``symposia resume`` of one unfinished session started at once (one must run it,
   the other refuse naming it, or wait with ``--wait``);
+* ``pause``: a ``symposia resume`` stopped with SIGSTOP past its (1 s) lease's expiry while a second
+  resume of the session tries (it must refuse: the first is alive on this host), then woken with
+  SIGCONT to finish; the books show whether any call was paid twice;
 * ``import``: ``symposia export -f json`` of a finished session, then ``symposia import`` of it into
   a second archive and back into the first (where it must be recognised, not duplicated);
 * ``sse``: a council run in this process under the live page's observer, every SSE frame captured.
@@ -158,6 +161,31 @@ class Soak:
             t.join()
         self.outcomes[f"resume2 rcs={sorted(results)}"] += 1
 
+    def pause(self) -> None:
+        ids = self.unfinished()
+        if not ids:
+            self.council(kill=True)
+            return
+        sid = self.rng.choice(ids)
+        i = self.next_id()
+        env = {**self.env(), "SYMPOSIA_LEASE_TTL": "1"}
+        rc2: int | str = "-"
+        out, err = self.capture(f"{i:05d}-pause-a")
+        with out, err:
+            first = subprocess.Popen([sys.executable, "-m", "symposia", "resume", sid], env=env, stdout=out,
+                                     stderr=err, stdin=subprocess.DEVNULL)
+            try:
+                first.wait(timeout=self.rng.uniform(0.3, 2.0))
+            except subprocess.TimeoutExpired:
+                os.kill(first.pid, signal.SIGSTOP)
+                try:
+                    time.sleep(1.5)  # past its 1 s lease: only its live process keeps the session
+                    rc2 = self.run(f"{i:05d}-pause-b", ["resume", sid])
+                finally:
+                    os.kill(first.pid, signal.SIGCONT)
+            rc1 = first.wait(timeout=600)
+        self.outcomes[f"pause rcs={rc1},{rc2}"] += 1
+
     def import_(self) -> None:
         try:
             con = sqlite3.connect(f"{self.db.as_uri()}?mode=ro", uri=True, timeout=10)
@@ -213,7 +241,8 @@ class Soak:
             with self.lock:
                 if sum(self.actions.values()) >= self.max_actions:
                     return
-                action = self.rng.choices(["council", "kill", "resume2", "import", "sse"], [4, 3, 3, 2, 1])[0]
+                action = self.rng.choices(["council", "kill", "resume2", "pause", "import", "sse"],
+                                          [4, 3, 3, 2, 2, 1])[0]
                 self.actions[action] += 1
             try:
                 if action == "council":
@@ -222,6 +251,8 @@ class Soak:
                     self.council(kill=True)
                 elif action == "resume2":
                     self.resume2()
+                elif action == "pause":
+                    self.pause()
                 elif action == "import":
                     self.import_()
                 else:

@@ -23,6 +23,7 @@ from symposia.archive.batches import BatchLedger
 from symposia.cli.main import cli
 from symposia.dialogue.batching import BatchExecutor
 from symposia.dialogue.study import StudyPlan, run_study
+from symposia.errors import ProviderError
 from symposia.providers.base import ProviderSpec
 from symposia.providers.batch import BatchLimits, batch_cost, custom_id, split_lines
 from symposia.providers.registry import make_batch_client
@@ -201,40 +202,122 @@ def test_a_stopped_run_resumes_by_batch_id_without_resubmitting(isolated_user_di
     assert len(srv.batch_submissions) == p.calls  # the resumed run waited for the batches it had sent
 
 
-def test_a_batch_sent_just_before_a_crash_is_found_by_its_tag(isolated_user_dirs: Path, tmp_path: Path) -> None:
-    """The process died after the provider accepted the batch but before its id was written down."""
-    p = plan(samples=1, prompts=1)
+def lost_submission(s: Symposia, p: StudyPlan, *, sent: bool, foreign: int = 0) -> tuple[str, list[str]]:
+    """A study whose one batch job is in the ledger as ``submitting`` with no provider id, as when the
+    process died between sending the batch and writing down its id: the batch reached the server, whose
+    answer was lost (``sent``; the fake server drops the answer), or it never left. ``foreign`` more
+    batches with as many requests (other custom_ids) are created at the server right after it, by
+    someone else. Returns the session id and the job's custom_ids."""
+    voice = s.catalog.voice("alpha")
+    sid = s.runtime.start_session("study", "crash", plan={"kind": "study", **p.to_dict()}, voices=[voice]).id
+    client = make_batch_client(s.catalog.provider_for(voice), "k-fake-123456")
+    assert client is not None
+    reqs = [(f"p1:alpha:s{k}", s.runtime.request_for(voice, [Message("user", p.prompts[0])]))
+            for k in range(1, p.samples + 1)]
+    cids = [custom_id(sid, key, "alpha", r) for key, r in reqs]
+    BatchLedger(s.archive).create_job("sy-crashtag", "fake", [(c, sid, key, "alpha", voice.model)
+                                                              for c, (key, _) in zip(cids, reqs, strict=True)], 100)
+
+    async def send() -> None:
+        try:
+            if sent:
+                with pytest.raises(ProviderError):  # created, but its answer never came
+                    await client.submit([client.line(c, r) for c, (_, r) in zip(cids, reqs, strict=True)],
+                                        "sy-crashtag")
+            for k in range(foreign):
+                await client.submit([client.line(f"other-{k}-{i}", r) for i, (_, r) in enumerate(reqs)],
+                                    f"sy-other{k}")
+        finally:
+            await client.aclose()
+
+    run_sync(send())  # ...and here the process "died"
+    return sid, cids
+
+
+def submitted_once(srv: FakeServer, cids: list[str]) -> bool:
+    counts = Counter(cid for _, cid in srv.batch_submissions)
+    return all(counts[c] == 1 for c in cids)
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+def test_a_batch_whose_answer_was_lost_is_found_not_sent_again(isolated_user_dirs: Path, tmp_path: Path,
+                                                               kind: str) -> None:
+    """The provider created the batch but its answer was lost: in the run (the run looks before it
+    resends) and across a crash (the resumed run looks). Each request is submitted once, none is lost."""
+    p = StudyPlan(prompts=("Only prompt.",), voices=("alpha",), samples=3)
     with FakeServer() as srv:
-        batch_config(isolated_user_dirs, srv, voices=("alpha",))
-        p = StudyPlan(prompts=("Only prompt.",), voices=("alpha",), samples=2)
+        batch_config(isolated_user_dirs, srv, kind=kind, voices=("alpha",))
+        srv.batch_settings = BatchSettings(drop_create_responses=1)
+        with Symposia(tmp_path / "run.db") as s:
+            outcome = batch_run(s, p)
+            assert outcome.status == "complete" and len(s.archive.session_turns(outcome.session_id)) == 3
+            in_run = BatchLedger(s.archive).jobs()
+        first = [cid for _, cid in srv.batch_submissions]
+        assert len(first) == len(set(first)) == 3
+        srv.reset()  # (a batch of the same size made seconds ago would make Anthropic's match ambiguous)
+        srv.batch_settings = BatchSettings(drop_create_responses=1)
+        with Symposia(tmp_path / "crash.db") as s:
+            sid, cids = lost_submission(s, p, sent=True)
+        with Symposia(tmp_path / "crash.db") as s:
+            again = batch_run(s, p, session_id=sid)
+            assert again.status == "complete"
+            assert sorted(t.result.text for t in s.archive.session_turns(sid)) == ["ok"] * 3
+            resumed = BatchLedger(s.archive).jobs()
+    assert submitted_once(srv, cids) and len(srv.batch_submissions) == 3
+    found = "tag" if kind == "openai" else "match"
+    assert [(j.status, j.found) for j in in_run] == [("collected", found)]
+    assert [(j.status, j.found) for j in resumed] == [("collected", found)]
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+def test_two_matching_batches_are_told_apart_by_tag_or_not_adopted(isolated_user_dirs: Path, tmp_path: Path,
+                                                                   kind: str) -> None:
+    """Someone else created a batch of the same size just after ours: OpenAI's tag still names ours;
+    Anthropic's batches cannot be told apart, so neither is adopted and the requests are sent again."""
+    p = StudyPlan(prompts=("Only prompt.",), voices=("alpha",), samples=3)
+    with FakeServer() as srv:
+        batch_config(isolated_user_dirs, srv, kind=kind, voices=("alpha",))
+        srv.batch_settings = BatchSettings(drop_create_responses=1)
         with Symposia(tmp_path / "b.db") as s:
-            voice = s.catalog.voice("alpha")
-            sid = s.runtime.start_session("study", "crash", plan={"kind": "study", **p.to_dict()}, voices=[voice]).id
-            spec = s.catalog.provider_for(voice)
-            client = make_batch_client(spec, "k-fake-123456")
-            assert client is not None
-            reqs = [(f"p1:alpha:s{k}", s.runtime.request_for(voice, [Message("user", "Only prompt.")]))
-                    for k in (1, 2)]
-            cids = [custom_id(sid, key, "alpha", r) for key, r in reqs]
-            ledger = BatchLedger(s.archive)
-            ledger.create_job("sy-crashtag", "fake", [(c, sid, key, "alpha", voice.model)
-                                                      for c, (key, _) in zip(cids, reqs, strict=True)], 100)
+            sid, cids = lost_submission(s, p, sent=True, foreign=1)
+        with Symposia(tmp_path / "b.db") as s:
+            notes: list[str] = []
+            again = batch_run(s, p, session_id=sid, notes=notes)
+            assert again.status == "complete" and len(s.archive.session_turns(sid)) == 3
+            jobs = BatchLedger(s.archive).jobs()
+    if kind == "openai":
+        assert submitted_once(srv, cids)
+        assert [(j.status, j.found) for j in jobs] == [("collected", "tag")]
+    else:
+        old = jobs[-1]
+        assert old.status == "abandoned" and old.remote_id is None
+        assert old.note is not None and old.note.startswith("not adopted: 2 batches")
+        assert any("not adopted" in n for n in notes)
+        assert [j.status for j in jobs[:-1]] == ["collected"]
+        assert Counter(cid for _, cid in srv.batch_submissions if cid in cids) == dict.fromkeys(cids, 2)
 
-            async def send() -> str:
-                try:
-                    return await client.submit([client.line(c, r) for c, (_, r) in zip(cids, reqs, strict=True)],
-                                               "sy-crashtag")
-                finally:
-                    await client.aclose()
 
-            remote = run_sync(send())  # ...and here the process "died"
+def test_an_adopted_batch_whose_custom_ids_differ_is_not_used(isolated_user_dirs: Path, tmp_path: Path) -> None:
+    """Ours never left; someone else's batch of the same size was created just then. It is adopted on
+    trial (Anthropic batches carry no tag) and its results are refused: their custom_ids are not ours."""
+    p = StudyPlan(prompts=("Only prompt.",), voices=("alpha",), samples=3)
+    with FakeServer() as srv:
+        batch_config(isolated_user_dirs, srv, kind="anthropic", voices=("alpha",))
+        srv.enqueue(*(Reply(text="Someone else's answer.") for _ in range(3)))
+        with Symposia(tmp_path / "b.db") as s:
+            sid, cids = lost_submission(s, p, sent=False, foreign=1)
         with Symposia(tmp_path / "b.db") as s:
             notes: list[str] = []
             again = batch_run(s, p, session_id=sid, notes=notes)
             assert again.status == "complete"
-            assert BatchLedger(s.archive).jobs()[0].remote_id == remote
-    assert len(srv.batch_submissions) == 2
-    assert any("found at fake" in n for n in notes)
+            texts = [t.result.text for t in s.archive.session_turns(sid)]
+            jobs = BatchLedger(s.archive).jobs()
+    assert texts == ["ok"] * 3  # nothing of the other batch was stored
+    assert submitted_once(srv, cids)
+    old = jobs[-1]
+    assert (old.status, old.found) == ("abandoned", "match") and old.remote_id is not None
+    assert old.note is not None and "is not this job's" in old.note
+    assert [j.status for j in jobs[:-1]] == ["collected"]
 
 
 def test_providers_without_a_batch_api_are_called_live_with_a_note(isolated_user_dirs: Path,

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 
+from support import fake_config, numbered
 from symposia.cli.main import COMMANDS, cli
 
 
@@ -55,3 +57,25 @@ def test_every_verb_defined_in_the_cli_package_is_listed() -> None:
         for name, cmd in commands.items():
             if id(cmd) not in nested and cmd is not cli:
                 assert (info.name, name) in listed, f"symposia.cli.{info.name}.{name} is not in COMMANDS"
+
+
+# What the analysis, the publishing verbs and the SDKs load: a council loads none of it before its first
+# request (the analysis stack is imported after the answers, or by the warm-up thread while they come).
+NOT_BEFORE_A_CALL = {"numpy", "onnxruntime", "datasketch", "scipy", "wordfreq", "matplotlib", "ftfy", "openai",
+                     "anthropic", "httpx2", "symposia.cli.analysis", "symposia.analysis.analyze", "symposia.embed",
+                     "symposia.publish.moltbook", "symposia.dialogue.resume", "symposia.archive.search"}
+
+
+def test_a_council_loads_only_what_its_calls_need(isolated_user_dirs: Path) -> None:
+    fake_config(isolated_user_dirs, "http://127.0.0.1:9/v1", numbered(["alpha", "beta"]))
+    loaded = _modules_after(["council", "What persists?", "-m", "alpha", "-m", "beta", "--dry-run"])
+    assert not NOT_BEFORE_A_CALL & loaded, NOT_BEFORE_A_CALL & loaded
+    assert "symposia.cli.council" in loaded
+
+
+def test_importing_the_api_loads_no_verb_stack() -> None:
+    code = "import sys, json, symposia.api\nprint(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    loaded = set(json.loads(done.stdout))
+    heavy = NOT_BEFORE_A_CALL | {"httpx", "symposia.dialogue.council", "symposia.render.transcript"}
+    assert not heavy & loaded, heavy & loaded

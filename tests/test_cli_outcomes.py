@@ -28,6 +28,51 @@ def _voices(home: Path, srv: FakeServer, attempts: int = 3, extra: str = "") -> 
                 extra=extra)
 
 
+def _retried_answer(srv: FakeServer, partial: str = "PARTIAL ") -> None:
+    """A reply that fails mid-stream after showing some text, then the real answer on the retry."""
+    srv.enqueue(Reply(text=partial * 30, chunk_chars=8, fault=Fault("midstream_error", after_chunks=12)),
+                Reply(text="The real answer."))
+
+
+def _on_a_terminal(args: list[str], env: dict[str, str], stdin: str | None = None) -> tuple[int, str]:
+    """Run ``symposia ARGS`` with its stdout on a pseudo-terminal (stdin piped); its exit code and
+    everything it wrote to the terminal."""
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "symposia", *args], env=env, stdout=follower,
+                            stderr=subprocess.PIPE, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL)
+    os.close(follower)
+    if stdin is not None:
+        assert proc.stdin is not None
+        proc.stdin.write(stdin.encode())
+        proc.stdin.close()
+    shown = b""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([leader], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=30)
+    os.close(leader)
+    return proc.returncode, shown.decode("utf-8", "replace")
+
+
+def _assert_erased(text: str) -> None:
+    partial_end = text.rfind("PARTIAL")
+    assert partial_end >= 0, text  # the failed attempt was shown as it streamed ...
+    erase = text.find("\x1b[J", partial_end)
+    assert erase > partial_end  # ... then erased, cursor moved up over its rows first
+    assert "\x1b[1A" in text[partial_end:erase] or "A\x1b[J" in text[partial_end:erase + 3]
+    assert "The real answer." in text[erase:] and "PARTIAL" not in text[erase:]
+
+
 def test_piped_ask_after_a_midstream_failure_prints_only_the_final_answer(isolated_user_dirs: Path) -> None:
     env = {**os.environ, "FAKE_API_KEY": KEY}
     with FakeServer() as srv:
@@ -45,36 +90,33 @@ def test_tty_ask_erases_the_failed_attempts_text(isolated_user_dirs: Path) -> No
     env = {**os.environ, "FAKE_API_KEY": KEY, "COLUMNS": "60", "TERM": "xterm"}
     with FakeServer() as srv:
         _voices(isolated_user_dirs, srv)
-        srv.enqueue(Reply(text="PARTIAL " * 30, chunk_chars=8, fault=Fault("midstream_error", after_chunks=12)),
-                    Reply(text="The real answer."))
-        leader, follower = pty.openpty()
-        proc = subprocess.Popen([sys.executable, "-m", "symposia", "ask", "sage", "q?"], env=env, stdout=follower,
-                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        os.close(follower)
-        shown = b""
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([leader], [], [], 0.5)
-            if ready:
-                try:
-                    chunk = os.read(leader, 65536)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                shown += chunk
-            elif proc.poll() is not None:
-                break
-        proc.wait(timeout=30)
-        os.close(leader)
-    text = shown.decode("utf-8", "replace")
-    assert proc.returncode == 0
-    partial_end = text.rfind("PARTIAL")
-    assert partial_end >= 0, text  # the failed attempt was shown as it streamed ...
-    erase = text.find("\x1b[J", partial_end)
-    assert erase > partial_end  # ... then erased, cursor moved up over its rows first
-    assert "\x1b[1A" in text[partial_end:erase] or "A\x1b[J" in text[partial_end:erase + 3]
-    assert "The real answer." in text[erase:] and "PARTIAL" not in text[erase:]
+        _retried_answer(srv)
+        code, text = _on_a_terminal(["ask", "sage", "q?"], env)
+    assert code == 0
+    _assert_erased(text)
+
+
+def test_piped_chat_after_a_midstream_failure_prints_only_the_final_answer(isolated_user_dirs: Path) -> None:
+    env = {**os.environ, "FAKE_API_KEY": KEY}
+    with FakeServer() as srv:
+        _voices(isolated_user_dirs, srv)
+        _retried_answer(srv)
+        srv.enqueue(Reply(text="The second answer."))
+        done = subprocess.run([sys.executable, "-m", "symposia", "chat", "sage"], input="q?\nand then?\n",
+                              env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "The real answer.\nThe second answer.\n"  # only the answers that stand
+    assert "retrying (attempt 2)" in done.stderr
+
+
+def test_tty_chat_erases_the_failed_attempts_text(isolated_user_dirs: Path) -> None:
+    env = {**os.environ, "FAKE_API_KEY": KEY, "COLUMNS": "60", "TERM": "xterm"}
+    with FakeServer() as srv:
+        _voices(isolated_user_dirs, srv)
+        _retried_answer(srv)
+        code, text = _on_a_terminal(["chat", "sage"], env, stdin="q?\n")
+    assert code == 0
+    _assert_erased(text)
 
 
 def test_council_exits_1_when_every_voice_failed(isolated_user_dirs: Path) -> None:

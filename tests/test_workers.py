@@ -3,19 +3,22 @@ concurrency held across workers, and a killed worker's calls taken over by the o
 
 from __future__ import annotations
 
+import asyncio
 import os
-import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from support import numbered, voice_tables, write_user_config
+from symposia.api import Symposia, run_sync
 from symposia.archive import Archive
+from symposia.dialogue.workers import QueueExecutor
+from symposia.records import Message, TurnRecord, TurnResult, utcnow
 from symposia.testing import FakeServer, Reply
+from symposia.testing.workers import WorkerPool
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,25 +34,8 @@ def env_for(home: Path) -> dict[str, str]:
             "SYMPOSIA_CONFIG_DIR": str(home / "config"), "SYMPOSIA_DATA_DIR": str(home / "data")}
 
 
-@contextmanager
-def workers(url: str, env: dict[str, str], n: int, log: Path,
-            stalled_s: int = 20) -> Iterator[list[subprocess.Popen[bytes]]]:
-    with log.open("ab") as fh:
-        procs = [subprocess.Popen([sys.executable, "-m", "symposia", "--archive", url, "worker", "--concurrency",
-                                   "8", "--name", f"w{k}", "--stalled-s", str(stalled_s)], env=env, stdout=fh,
-                                  stderr=subprocess.STDOUT, cwd=ROOT) for k in range(n)]
-        try:
-            yield procs
-        finally:
-            for p in procs:
-                if p.poll() is None:
-                    p.send_signal(signal.SIGTERM)
-            for p in procs:
-                try:
-                    p.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+def workers(url: str, env: dict[str, str], n: int, log: Path, stalled_s: int = 20) -> WorkerPool:
+    return WorkerPool(url, env, n, log, concurrency=8, stalled_s=stalled_s, cwd=ROOT)
 
 
 def study(url: str, env: dict[str, str], tmp: Path, samples: int) -> subprocess.CompletedProcess[str]:
@@ -91,7 +77,7 @@ def test_a_killed_workers_calls_are_taken_over_and_none_is_stored_twice(
         config(isolated_user_dirs, srv, concurrency=8)
         srv.default = Reply(text="An answer.", ttft=0.3)
         env = env_for(isolated_user_dirs)
-        with workers(pg_url, env, 2, tmp_path / "w.log", stalled_s=4) as procs:
+        with workers(pg_url, env, 2, tmp_path / "w.log", stalled_s=4) as pool:
             prompts = tmp_path / "p.txt"
             prompts.write_text("Name a colour.\nName a tree.\n")
             log = (tmp_path / "study.log").open("w")
@@ -100,7 +86,7 @@ def test_a_killed_workers_calls_are_taken_over_and_none_is_stored_twice(
                                       env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
             assert srv.wait_for_requests(6, timeout=120), (
                 (tmp_path / "study.log").read_text() + (tmp_path / "w.log").read_text())
-            procs[0].send_signal(signal.SIGKILL)  # with calls in flight
+            pool.kill(0)  # with calls in flight
             assert queued.wait(timeout=300) == 0
     ok, distinct, by = stored(pg_url)
     assert ok == distinct == 40  # every call stored, none twice
@@ -118,3 +104,53 @@ def test_queue_needs_a_postgresql_archive(isolated_user_dirs: Path, tmp_path: Pa
 @pytest.fixture(autouse=True)
 def _no_stray_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SYMPOSIA_ARCHIVE", raising=False)
+
+
+def test_calls_queued_at_once_end_when_turns_commit_out_of_id_order(pg_url: str, isolated_user_dirs: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through ``QueueExecutor.run``, two calls queued at once (they share one opening of the queue: the
+    second must not defer before the first has created its schema) and two workers storing their turns
+    with the lower id committed last (PostgreSQL hands out ids at insert): both calls end."""
+    monkeypatch.setenv("FAKE_API_KEY", "k-fake-123456")
+    with FakeServer() as srv:
+        config(isolated_user_dirs, srv, concurrency=2)
+        with Symposia(pg_url) as s, Symposia(pg_url) as worker_a, Symposia(pg_url) as worker_b, \
+                psycopg.connect(pg_url) as lock, psycopg.connect(pg_url, autocommit=True) as watch:
+            voice = s.catalog.voice("alpha")
+            first, second = (s.runtime.start_session("study", t, voices=[voice]).id for t in ("one", "two"))
+            request = s.runtime.request_for(voice, [Message("user", "Name a colour.")])
+            executor = QueueExecutor(s.archive, pg_url, poll_s=0.05)
+
+            def turn(session_id: str) -> TurnRecord:
+                now = utcnow()
+                return TurnRecord(id=None, session_id=session_id, seq=1, voice="alpha", voice_name="Alpha 1",
+                                  provider="fake", request=request, step_key="p1:alpha:s1",
+                                  result=TurnResult(text="Blue.", model_requested=request.model, started_at=now,
+                                                    ended_at=now))
+
+            def a_is_waiting() -> bool:
+                rows = watch.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'").fetchone()
+                return rows is not None and rows[0] > 0
+
+            async def scenario() -> None:
+                provider = s.runtime.provider(voice)
+                waits = [asyncio.ensure_future(executor.run(provider, voice, request, session_id=sid,
+                                                            step_key="p1:alpha:s1")) for sid in (first, second)]
+                # worker A inserts its turn (taking the lower id), then waits on the session row we hold
+                lock.execute("SELECT 1 FROM sessions WHERE id = %s FOR NO KEY UPDATE", (first,))
+                store_a = asyncio.ensure_future(asyncio.to_thread(worker_a.archive.add_turn, turn(first)))
+                for _ in range(3000):
+                    if a_is_waiting():
+                        break
+                    await asyncio.sleep(0.02)
+                try:
+                    await asyncio.to_thread(worker_b.archive.add_turn, turn(second))  # a higher id, committed first
+                    await asyncio.wait_for(waits[1], timeout=60)  # the run has seen it: its tail is past A's id
+                finally:
+                    lock.rollback()  # now A commits, below the tail
+                low = await store_a
+                got = await asyncio.wait_for(waits[0], timeout=60)
+                assert got.id == low and got.session_id == first
+                await executor.aclose()
+
+            run_sync(scenario())

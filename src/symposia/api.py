@@ -17,41 +17,36 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from symposia.archive import Archive
-from symposia.archive.batches import BatchJob, BatchLedger
-from symposia.archive.datasette import datasette_metadata
-from symposia.archive.listing import SessionSummary, session_summaries
-from symposia.catalog import Catalog, Preset, Voice, load_catalog
-from symposia.catalog.status import VoiceStatus, all_statuses
-from symposia.dialogue.annotation import annotate
-from symposia.dialogue.arena import run_arena
-from symposia.dialogue.chat import Chat, latest_conversation
-from symposia.dialogue.council import CouncilOutcome, CouncilPlan, run_council
-from symposia.dialogue.observer import Observer
-from symposia.dialogue.plan import Plan, load_plan
-from symposia.dialogue.ranking import ranking_table
-from symposia.dialogue.resume import resume_session
-from symposia.dialogue.runtime import OnEvent, Runtime
-from symposia.dialogue.study import StudyOutcome, StudyPlan, run_study
-from symposia.dialogue.symposium import SymposiumOutcome, run_symposium
+from symposia.catalog import Catalog, load_catalog
+from symposia.dialogue.runtime import Runtime
 from symposia.errors import UnknownVoiceError, UsageError
 from symposia.keys import register_known_keys
-from symposia.publish.moltbook import MoltbookClient
-from symposia.publish.queue import AskAnswer, PublishResult, QueueReport, publish_session, send_queue
 from symposia.records import Message, Params, SessionRecord, TurnRecord
-from symposia.render.inspect_log import inspect_logs
-from symposia.render.otel import otel_trace
-from symposia.render.transcript import transcript_json, transcript_markdown
 
-if TYPE_CHECKING:  # the analysis stack (numpy, onnxruntime) and httpx load only when those verbs run
+# What `Symposia()` needs to open (catalog, archive, runtime) is imported above; each verb imports its
+# own dialogue shape, renderer or the publishing stack when it runs (deferred: `import symposia.api`
+# and the CLI's start stay light, so a council's first request leaves sooner).
+if TYPE_CHECKING:
     from symposia.analysis.analyze import SessionAnalysis
     from symposia.analysis.floor import Floor
     from symposia.analysis.similarity import Embed
+    from symposia.archive.batches import BatchJob
     from symposia.archive.filters import SearchFilters
+    from symposia.archive.listing import SessionSummary
     from symposia.archive.neardups import SharedSpan
     from symposia.archive.origin import OriginReport, QuoteVerdict
     from symposia.archive.recall import Formulation
     from symposia.archive.search import Field, Mode, SearchResult
     from symposia.archive.semantic import Embedder
+    from symposia.catalog import Preset, Voice
+    from symposia.catalog.status import VoiceStatus
+    from symposia.dialogue.chat import Chat
+    from symposia.dialogue.council import CouncilOutcome
+    from symposia.dialogue.observer import Observer
+    from symposia.dialogue.plan import Plan
+    from symposia.dialogue.runtime import OnEvent
+    from symposia.dialogue.study import StudyOutcome, StudyPlan
+    from symposia.dialogue.symposium import SymposiumOutcome
     from symposia.importers.pipeline import ImportReport
     from symposia.publish.moltbook import MoltbookClient
     from symposia.publish.queue import AskAnswer, PublishResult, QueueReport
@@ -94,6 +89,8 @@ class Symposia:
         return self.catalog.voice(name)
 
     def voices(self) -> list[VoiceStatus]:
+        from symposia.catalog.status import all_statuses  # deferred: see the imports above
+
         return all_statuses(self.catalog)
 
     def presets(self) -> list[Preset]:
@@ -119,9 +116,9 @@ class Symposia:
         try:
             turn = await self.runtime.call(session.id, v, request, step_key="ask", on_event=on_event)
         except BaseException:
-            self.archive.set_session_status(session.id, "interrupted")
+            self.runtime.finish(session.id, "interrupted")
             raise
-        self.archive.set_session_status(session.id, "complete" if turn.result.ok else "failed")
+        self.runtime.finish(session.id, "complete" if turn.result.ok else "failed")
         return turn
 
     def ask(self, voice: str, question: str, *, system: str | None = None, temperature: float | None = None,
@@ -137,12 +134,18 @@ class Symposia:
                              on_event: OnEvent | None = None) -> TurnRecord:
         """Ask a follow-up in an earlier conversation (an ``ask`` or ``chat`` session; default: the
         latest), with everything said there as history; ``voice`` switches who answers."""
+        from symposia.dialogue.chat import Chat, latest_conversation  # deferred: see the imports above
+
         sid = session_id if session_id is not None else latest_conversation(self.archive)
         params = Params(temperature=temperature, max_tokens=max_tokens, seed=seed) \
             if temperature is not None or max_tokens is not None or seed is not None else None
-        chat = Chat.resume(self.runtime, sid, voice=voice, system=system, params=params)
-        turn = await chat.ask(question, on_event=on_event)
-        self.archive.set_session_status(chat.session_id or sid, "complete" if turn.result.ok else "failed")
+        chat = Chat.resume(self.runtime, sid, voice=voice, system=system, params=params)  # takes the lease
+        try:
+            turn = await chat.ask(question, on_event=on_event)
+        except BaseException:
+            self.runtime.finish(chat.session_id or sid, "interrupted")
+            raise
+        self.runtime.finish(chat.session_id or sid, "complete" if turn.result.ok else "failed")
         return turn
 
     def continue_conversation(self, question: str, *, session_id: str | None = None, voice: str | None = None,
@@ -161,6 +164,8 @@ class Symposia:
                             max_tokens: int | None = None, max_cost: float | None = None, seed: int | None = None,
                             observer: Observer | None = None) -> CouncilOutcome:
         """The same question to several voices at once (``voices`` may name a preset)."""
+        from symposia.dialogue.council import CouncilPlan, run_council  # deferred: see the imports above
+
         names = tuple(v.shortcut for v in self.catalog.resolve_voices(voices))
         plan = CouncilPlan(question=question, voices=names, rounds=rounds,
                            chair=self.catalog.voice(chair).shortcut if chair else None, rank=rank,
@@ -182,6 +187,8 @@ class Symposia:
                           system: str | None = None, temperature: float | None = None,
                           max_tokens: int | None = None, session_id: str | None = None) -> SessionRecord:
         """Two voices talk, each seeing the conversation from its own side."""
+        from symposia.dialogue.arena import run_arena  # deferred: see the imports above
+
         sid = await run_arena(self.runtime, voice_a, voice_b, topic, mode, turns, session_id=session_id,
                               system=system, params=Params(temperature=temperature, max_tokens=max_tokens))
         return self.archive.get_session(sid)
@@ -197,6 +204,8 @@ class Symposia:
                            observer: Observer | None = None, plan: Plan | None = None) -> Any:
         """Finish an interrupted or incomplete session without repeating its finished calls; with ``plan``
         (a corrected symposium plan), calls whose inputs are unchanged are kept and the rest are made."""
+        from symposia.dialogue.resume import resume_session  # deferred: see the imports above
+
         return await resume_session(self.runtime, self.archive.get_session(session_id).id, observer=observer,
                                     max_cost=max_cost, plan=plan)
 
@@ -210,6 +219,8 @@ class Symposia:
         """Add observations, key formulations, a synthesis or a closing to a finished session: drafted by
         ``host`` (a voice) or given in ``texts`` (kind -> Markdown, or TOML rows for the tables). Every
         attributed quote is checked; each version is kept (see :mod:`symposia.dialogue.annotation`)."""
+        from symposia.dialogue.annotation import annotate  # deferred: see the imports above
+
         class _Given:
             def write(self, kind: str, template: str, problem: str | None) -> str | None:
                 return None if problem or texts is None else texts.get(kind)
@@ -222,11 +233,17 @@ class Symposia:
         """A council's peer ranking from the record: each ranker's label map (its own shuffled order), its
         parsed ranking or a flag that it could not be parsed, and the aggregate (mean rank, votes); None
         when the session has no ranking. See :mod:`symposia.dialogue.ranking`."""
+        from symposia.dialogue.ranking import ranking_table  # deferred: see the imports above
+
         return ranking_table(self.archive.session_turns(self.archive.get_session(session_id).id))
 
     def export(self, session_id: str, fmt: str = "md", *, include_content: bool = False) -> str:
         """A session rendered from the record: Markdown in the seed's shape (``md``), full JSON (``json``),
         or OpenTelemetry GenAI spans as OTLP-JSON (``otel``; messages only with ``include_content``)."""
+        # deferred: see the imports above
+        from symposia.render.otel import otel_trace
+        from symposia.render.transcript import transcript_json, transcript_markdown
+
         session = self.archive.get_session(session_id)
         turns = self.archive.session_turns(session.id)
         if fmt == "json":
@@ -240,11 +257,15 @@ class Symposia:
 
     def export_inspect(self, session_id: str) -> dict[str, dict[str, Any]]:
         """A study as Inspect AI eval logs (JSON-ready), one per voice, keyed by voice."""
+        from symposia.render.inspect_log import inspect_logs  # deferred: see the imports above
+
         session = self.archive.get_session(session_id)
         return inspect_logs(session, self.archive.session_turns(session.id))
 
     def datasette_metadata(self, database: str | None = None) -> dict[str, Any]:
         """Datasette metadata for this archive (``symposia datasette-metadata``)."""
+        from symposia.archive.datasette import datasette_metadata  # deferred: see the imports above
+
         name = database or (self.archive.path.stem if isinstance(self.archive.path, Path) else "archive")
         return datasette_metadata(name)
 
@@ -253,6 +274,10 @@ class Symposia:
                               observer: Observer | None = None) -> SymposiumOutcome:
         """Run (or resume, given ``session_id``) a symposium plan: a :class:`Plan`, or a TOML file's path.
         A plan whose host is a person needs the terminal (``symposia symposium``)."""
+        # deferred: see the imports above
+        from symposia.dialogue.plan import Plan, load_plan
+        from symposia.dialogue.symposium import run_symposium
+
         resolved = plan if isinstance(plan, Plan) else load_plan(plan)
         return await run_symposium(self.runtime, resolved, session_id=session_id, observer=observer)
 
@@ -262,6 +287,8 @@ class Symposia:
     async def study_async(self, plan: StudyPlan, *, session_id: str | None = None,
                           observer: Observer | None = None) -> StudyOutcome:
         """Run (or resume) a study: each prompt to each voice in fresh contexts, K samples, controls."""
+        from symposia.dialogue.study import run_study  # deferred: see the imports above
+
         return await run_study(self.runtime, plan, session_id=session_id, observer=observer)
 
     def study(self, prompts: list[str] | tuple[str, ...], voices: list[str] | tuple[str, ...], *, samples: int = 5,
@@ -269,6 +296,8 @@ class Symposia:
               temperature: float | None = None, max_tokens: int | None = None, seed: int | None = None,
               session_id: str | None = None) -> StudyOutcome:
         """``symposia study`` from Python (then :meth:`analyze` the session for the statistics)."""
+        from symposia.dialogue.study import StudyPlan  # deferred: see the imports above
+
         plan = StudyPlan(prompts=tuple(prompts), voices=tuple(self.catalog.voice(v).shortcut for v in voices),
                          samples=samples, controls=tuple(control_prompts), echo=echo, system=system,
                          temperature=temperature, max_tokens=max_tokens, seed=seed)
@@ -277,24 +306,30 @@ class Symposia:
     def chat(self, voice: str, *, system: str | None = None, session_id: str | None = None) -> Chat:
         """A chat to drive turn by turn (``await chat.ask(...)``, ``retry``, ``undo``, ``switch``); with
         ``session_id``, the stored chat (or ask) continued."""
+        from symposia.dialogue.chat import Chat  # deferred: see the imports above
+
         if session_id is not None:
             return Chat.resume(self.runtime, session_id, voice=voice, system=system)
         return Chat(self.runtime, voice, system=system)
 
     def batches(self, *, open_only: bool = False, limit: int = 50) -> list[BatchJob]:
         """The provider batches sent from this archive, newest first (``symposia batches``)."""
+        from symposia.archive.batches import BatchLedger  # deferred: see the imports above
+
         return BatchLedger(self.archive).jobs(open_only=open_only, limit=limit)
 
     def publish(self, session_id: str, *, to: str = "moltbook", submolt: str = "general", title: str | None = None,
                 part: str = "full", confirm: bool = False, client: MoltbookClient | None = None,
                 ask: AskAnswer | None = None) -> PublishResult:
         """Post a session to Moltbook (a preview unless ``confirm=True``); see :mod:`symposia.publish`."""
+        from symposia.publish.queue import publish_session  # deferred: the publishing stack (ftfy, httpx)
 
         return publish_session(self.archive, session_id, to=to, submolt=submolt, title=title, part=part,
                                confirm=confirm, client=client, ask=ask)
 
     def send_queue(self, *, client: MoltbookClient | None = None, ask: AskAnswer | None = None) -> QueueReport:
         """Send queued posts that are due."""
+        from symposia.publish.queue import send_queue  # deferred: the publishing stack (ftfy, httpx)
 
         return send_queue(self.archive, client=client, ask=ask)
 
@@ -377,6 +412,8 @@ class Symposia:
     def sessions(self, *, kind: str | None = None, voice: str | None = None, since: date | None = None,
                  until: date | None = None, status: str | None = None, limit: int = 50) -> list[SessionSummary]:
         """Sessions newest first, with their calls, failures, voices and cost (``symposia sessions``)."""
+        from symposia.archive.listing import session_summaries  # deferred: see the imports above
+
         shortcut = self.catalog.voice(voice).shortcut if voice else None
         return session_summaries(self.archive, kind=kind, voice=shortcut, since=since, until=until,
                                  status=status, limit=limit)

@@ -17,6 +17,7 @@
     │   ├── ArchiveLocked          another writer held the database longer than the wait allows
     │   └── ArchiveUnavailable     the database cannot be reached: wrong URL, server down, refused
     │                              login, lost connection (the message never shows a password)
+    ├── LeaseLost                  this runner lost its session to another while it ran (lease)
     ├── BudgetExceeded             the next call would take a session past its --max-cost
     ├── ChatError                  a chat command that cannot be carried out now (nothing to undo)
     ├── ImportError_               a file that cannot be imported; the message says why
@@ -48,6 +49,7 @@ __all__ = [
     "ChatError",
     "ConfigError",
     "ImportError_",
+    "LeaseLost",
     "MissingKeyError",
     "MoltbookError",
     "NotADialogue",
@@ -199,15 +201,42 @@ class SessionBusy(UsageError):
     """Another runner holds the session's lease (:mod:`symposia.archive.lease`): says which process on
     which host, since when, and what to do. Nothing was run."""
 
-    def __init__(self, session_id: str, host: str, pid: int, since: str, expires_in: float) -> None:
+    def __init__(self, session_id: str, host: str, pid: int, since: str, expires_in: float, *,
+                 same_host: bool = False) -> None:
         self.session_id = session_id
         self.host = host
         self.pid = pid
         self.since = since
+        if same_host:  # held while that process lives, however old its heartbeat (it may be stopped)
+            held = (f"since {since}; it is alive, so it keeps the session even while paused — "
+                    f"`kill -CONT {pid}` resumes a stopped one")
+        else:
+            held = f"since {since}, heartbeat expires in {max(0.0, expires_in):.0f} s"
         super().__init__(
-            f"session {session_id} is being run by process {pid} on {host} (since {since}, heartbeat "
-            f"expires in {max(0.0, expires_in):.0f} s). Wait for it to finish, use `symposia resume "
-            f"{session_id} --wait SECONDS`, or stop that process; finished calls are never repeated."
+            f"session {session_id} is being run by process {pid} on {host} ({held}). Wait for it to "
+            f"finish, use `symposia resume {session_id} --wait SECONDS`, or stop that process; finished "
+            "calls are never repeated."
+        )
+
+
+class LeaseLost(SymposiaError):
+    """This runner lost its session's lease while it ran (it was asleep and a runner on another host
+    took the session over, or the session was finished elsewhere). It made no call after finding out;
+    an answer it had already paid for was stored unless the new holder had stored that step."""
+
+    def __init__(self, session_id: str, host: str | None, pid: int | None, generation: int | None,
+                 detail: str = "") -> None:
+        self.session_id = session_id
+        self.host = host
+        self.pid = pid
+        self.generation = generation
+        who = (f"process {pid} on {host} took it over (lease generation {generation})"
+               if host is not None and pid is not None else "it is no longer running here (finished or "
+               "taken over elsewhere)")
+        super().__init__(
+            f"this process lost session {session_id}: {who}, while this one was paused or cut off "
+            f"from the archive. It made no new calls after that{detail}. See what was stored with "
+            f"`symposia export {session_id}`; `symposia resume {session_id}` finishes it once the other runner ends."
         )
 
 

@@ -3,12 +3,13 @@ as PNG (matplotlib, Agg backend, when installed)."""
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-__all__ = ["heatmap_png", "heatmap_svg", "write_heatmaps"]
+__all__ = ["heatmap_png", "heatmap_png_bytes", "heatmap_svg", "write_heatmaps"]
 
 Matrix = Sequence[Sequence[float | None]]
 
@@ -61,23 +62,23 @@ def heatmap_svg(labels: Sequence[str], matrix: Matrix, *, title: str = "", floor
     return "\n".join(out) + "\n"
 
 
-def heatmap_png(labels: Sequence[str], matrix: Matrix, path: Path, *, title: str = "",
-                floor: float | None = None) -> bool:
-    """Write a PNG with matplotlib (Agg); False when matplotlib is not installed."""
+def heatmap_png_bytes(labels: Sequence[str], matrix: Matrix, *, title: str = "",
+                      floor: float | None = None) -> bytes | None:
+    """The heatmap as PNG bytes, drawn by matplotlib's Agg renderer through its object API (no pyplot:
+    no global figure state, no backend switched under a notebook); None without matplotlib."""
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from matplotlib import colormaps
+        from matplotlib.figure import Figure
     except ImportError:
-        return False
+        return None
     import numpy as np
 
     n = len(labels)
     data = np.array([[math.nan if x is None else float(x) for x in row] for row in matrix], dtype=float)
     lo, hi = _range(matrix, floor)
-    fig, ax = plt.subplots(figsize=(1.2 + 0.9 * max(n, 2), 1.0 + 0.9 * max(n, 2)), dpi=120)
-    cmap = plt.get_cmap("Blues").with_extremes(bad="#dddddd")
+    fig = Figure(figsize=(1.2 + 0.9 * max(n, 2), 1.0 + 0.9 * max(n, 2)), dpi=120)
+    ax = fig.subplots()
+    cmap = colormaps["Blues"].with_extremes(bad="#dddddd")
     im = ax.imshow(np.ma.masked_invalid(data), cmap=cmap, vmin=lo, vmax=hi)
     ax.set_xticks(range(n), [str(x) for x in labels], rotation=45, ha="right")
     ax.set_yticks(range(n), [str(x) for x in labels])
@@ -90,20 +91,30 @@ def heatmap_png(labels: Sequence[str], matrix: Matrix, path: Path, *, title: str
         ax.set_title(title, fontsize=10)
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def heatmap_png(labels: Sequence[str], matrix: Matrix, path: Path, *, title: str = "",
+                floor: float | None = None) -> bool:
+    """Write :func:`heatmap_png_bytes` to ``path``; False when matplotlib is not installed."""
+    png = heatmap_png_bytes(labels, matrix, title=title, floor=floor)
+    if png is None:
+        return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
-    plt.close(fig)
+    path.write_bytes(png)
     return True
 
 
 def write_heatmaps(stem: Path, labels: Sequence[str], matrix: Matrix, *, title: str = "",
-                   floor: float | None = None) -> list[Path]:
-    """``<stem>.svg`` always, ``<stem>.png`` when matplotlib is there; the paths written."""
+                   floor: float | None = None, png: bool = True) -> list[Path]:
+    """``<stem>.svg`` always, ``<stem>.png`` too when asked and matplotlib is there; the paths written."""
     stem.parent.mkdir(parents=True, exist_ok=True)
     svg = stem.with_name(stem.name + ".svg")
     svg.write_text(heatmap_svg(labels, matrix, title=title, floor=floor), encoding="utf-8")
     written = [svg]
-    png = stem.with_name(stem.name + ".png")
-    if heatmap_png(labels, matrix, png, title=title, floor=floor):
-        written.append(png)
+    png_path = stem.with_name(stem.name + ".png")
+    if png and heatmap_png(labels, matrix, png_path, title=title, floor=floor):
+        written.append(png_path)
     return written

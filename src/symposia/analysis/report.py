@@ -226,14 +226,15 @@ img{{max-width:100%}}</style></head>
 """
 
 
-def write_report(a: SessionAnalysis | StudyAnalysis, out_dir: Path) -> list[Path]:
-    """Write ``<id>.analysis.md``, ``.json``, ``.html`` and the heatmap (``.heatmap.svg``/``.png``) to ``out_dir``."""
+def write_report(a: SessionAnalysis | StudyAnalysis, out_dir: Path, *, png: bool = True) -> list[Path]:
+    """Write ``<id>.analysis.md``, ``.json``, ``.html`` and the heatmap (``.heatmap.svg``, and ``.png`` unless
+    ``png`` is False) to ``out_dir``. The Markdown shows the SVG, which is always there."""
     out_dir.mkdir(parents=True, exist_ok=True)
     sid = a.session.id
     labels, matrix, floor = heatmap_input(a)
     written = write_heatmaps(paths.session_file(out_dir, sid, ".heatmap"), labels, matrix,
-                             title="Similarity of answers", floor=floor)
-    img = next((p for p in written if p.suffix == ".png"), written[0]).name
+                             title="Similarity of answers", floor=floor, png=png)
+    img = written[0].name  # the SVG
     files = {".analysis.md": report_markdown(a, heatmap=img), ".analysis.json": report_json(a),
              ".analysis.html": report_html(a)}
     for suffix, text in files.items():

@@ -8,6 +8,7 @@ Raw cosines depend on the encoder; only ``lift = (inter - floor) / (1 - floor)``
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -15,16 +16,33 @@ from numpy.typing import NDArray
 
 from symposia.errors import SymposiaError
 
-__all__ = ["Embed", "cross_mean", "default_embed", "lift", "pair_mean", "unit_rows"]
+__all__ = ["MAX_KEPT_VECTORS", "Embed", "cross_mean", "default_embed", "lift", "pair_mean", "unit_rows",
+           "vector_counts"]
 
 Vectors = NDArray[np.float32]
 Embed = Callable[[Sequence[str]], Vectors]
 """Texts -> float32 array (n, d) of L2-normalised embeddings, one per whole text."""
 
 
+#: Chunk vectors kept per process, keyed by (model file, chunk): a text embedded once (say by the warm-up
+#: of :mod:`symposia.analysis.warmup`, while the voices answer) is not embedded again by the analysis.
+#: A chunk's vector does not depend on its batch mates, so a kept vector is the one a new run would give.
+MAX_KEPT_VECTORS = 8192
+_kept: dict[tuple[str, str], Vectors] = {}
+_kept_lock = threading.Lock()
+_counts = {"reused": 0, "computed": 0}
+
+
+def vector_counts() -> dict[str, int]:
+    """How many chunk vectors the default encoder has ``computed`` in this process, and how many it ``reused``."""
+    with _kept_lock:
+        return dict(_counts)
+
+
 def default_embed() -> Embed:
     """The offline encoder (all-MiniLM-L6-v2): long texts are cut into chunks whose vectors are averaged
-    (as ``Embedder.embed_long`` does), every chunk of every text embedded in one batched pass."""
+    (as ``Embedder.embed_long`` does), every chunk not embedded before in this process embedded in one
+    batched pass."""
     try:
         # deferred: the embedding model (onnxruntime) is optional and heavy
         from symposia.embed import Embedder, chunk_text
@@ -32,20 +50,35 @@ def default_embed() -> Embed:
         raise SymposiaError(f"the offline embedding model is not available ({exc}); "
                             "reinstall symposia with its embedding dependencies") from exc
     embedder = Embedder.default()
+    model = str(embedder.model_path)
 
     def embed(texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.zeros((0, 1), dtype=np.float32)
-        chunks: list[str] = []
+        # Each distinct chunk is embedded once: a council's voices are all shown the same question.
+        slot: dict[str, int] = {}
         owner: list[int] = []
+        which: list[int] = []
         for i, t in enumerate(texts):
             parts = chunk_text(t) if t.strip() else [t]
-            parts = parts or [t]
-            chunks.extend(parts)
-            owner.extend([i] * len(parts))
-        vecs = np.asarray(embedder.embed(chunks), dtype=np.float32)
+            for part in parts or [t]:
+                owner.append(i)
+                which.append(slot.setdefault(part, len(slot)))
+        with _kept_lock:
+            got = {c: v for c in slot if (v := _kept.get((model, c))) is not None}
+        todo = [c for c in slot if c not in got]
+        if todo:
+            got.update(zip(todo, np.asarray(embedder.embed(todo), dtype=np.float32), strict=True))
+        with _kept_lock:
+            _counts["computed"] += len(todo)
+            _counts["reused"] += len(slot) - len(todo)
+            for c in todo:
+                if len(_kept) >= MAX_KEPT_VECTORS:
+                    _kept.pop(next(iter(_kept)))  # the oldest
+                _kept[(model, c)] = got[c]
+        vecs = np.stack([got[c] for c in slot])
         out = np.zeros((len(texts), vecs.shape[1]), dtype=np.float32)
-        np.add.at(out, np.array(owner), vecs)
+        np.add.at(out, np.array(owner), vecs[np.array(which)])
         return unit_rows(out)
 
     embed.encoder_name = "all-MiniLM-L6-v2 (int8 ONNX, offline)"  # type: ignore[attr-defined]

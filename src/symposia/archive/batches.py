@@ -26,7 +26,7 @@ from symposia.archive.store import Archive  # noqa: TC001 - used at run time by 
 from symposia.codec import datetime_from_iso, datetime_to_iso, result_from_dict, result_to_dict
 from symposia.records import TurnResult, utcnow
 
-__all__ = ["OPEN_STATUSES", "BatchItem", "BatchJob", "BatchLedger", "m006_batches"]
+__all__ = ["OPEN_STATUSES", "BatchItem", "BatchJob", "BatchLedger", "m006_batches", "m009_batch_recovery"]
 
 OPEN_STATUSES = ("submitting", "running", "ended")
 JOB_STATUSES = (*OPEN_STATUSES, "collected", "abandoned")
@@ -77,6 +77,14 @@ def m006_batches(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX batch_jobs_status ON batch_jobs (status)")
 
 
+def m009_batch_recovery(conn: sqlite3.Connection) -> None:
+    """How a job's provider id was learnt (``found``: NULL, the provider's answer to the submission;
+    ``tag``: a batch carrying the job's tag; ``match``: the one batch created then with as many
+    requests, to be checked against the results), and ``note``: why a job was abandoned or adopted."""
+    conn.execute("ALTER TABLE batch_jobs ADD COLUMN found TEXT")
+    conn.execute("ALTER TABLE batch_jobs ADD COLUMN note TEXT")
+
+
 @dataclass(frozen=True)
 class BatchJob:
     id: int
@@ -93,6 +101,8 @@ class BatchJob:
     created_at: datetime
     submitted_at: datetime | None
     ended_at: datetime | None
+    found: str | None = None  # None: the provider's answer; "tag" or "match": recovered after a crash
+    note: str | None = None  # why it was abandoned or adopted
 
 
 @dataclass(frozen=True)
@@ -115,7 +125,7 @@ def _job(row: sqlite3.Row) -> BatchJob:
                     status=row["status"], remote_status=row["remote_status"], requests=row["requests"],
                     bytes=row["bytes"], succeeded=row["succeeded"], failed=row["failed"], cost=row["cost"],
                     created_at=datetime_from_iso(row["created_at"]), submitted_at=when(row["submitted_at"]),
-                    ended_at=when(row["ended_at"]))
+                    ended_at=when(row["ended_at"]), found=row["found"], note=row["note"])
 
 
 def _item(row: sqlite3.Row) -> BatchItem:
@@ -145,22 +155,28 @@ class BatchLedger:
                 "VALUES (?, ?, ?, ?, ?, ?)", [(job_id, *item) for item in items])
         return job_id
 
-    def set_submitted(self, job_id: int, remote_id: str) -> None:
+    def set_submitted(self, job_id: int, remote_id: str, *, found: str | None = None,
+                      note: str | None = None) -> None:
+        """The provider's id of the job's batch: from its answer, or ``found`` after a crash (``tag``,
+        ``match``; see :func:`m009_batch_recovery`)."""
         now = datetime_to_iso(utcnow())
         with self.archive.transaction() as conn:
-            conn.execute("UPDATE batch_jobs SET remote_id = ?, status = 'running', submitted_at = ?, updated_at = ? "
-                         "WHERE id = ?", (remote_id, now, now, job_id))
+            conn.execute("UPDATE batch_jobs SET remote_id = ?, status = 'running', submitted_at = ?, updated_at = ?, "
+                         "found = ?, note = ? WHERE id = ?", (remote_id, now, now, found, note, job_id))
 
     def set_remote_status(self, job_id: int, remote_status: str) -> None:
         with self.archive.transaction() as conn:
             conn.execute("UPDATE batch_jobs SET remote_status = ?, updated_at = ? WHERE id = ?",
                          (remote_status, datetime_to_iso(utcnow()), job_id))
 
-    def abandon(self, job_id: int) -> None:
-        """A job that never reached the provider: its items become retries."""
+    def abandon(self, job_id: int, note: str | None = None) -> None:
+        """A job whose batch is not (or not known to be) at the provider: its items become retries.
+
+        A job that had adopted a batch which turned out not to be its own keeps that batch's id (so it is
+        never adopted again) with ``note`` saying why."""
         with self.archive.transaction() as conn:
-            conn.execute("UPDATE batch_jobs SET status = 'abandoned', updated_at = ? WHERE id = ?",
-                         (datetime_to_iso(utcnow()), job_id))
+            conn.execute("UPDATE batch_jobs SET status = 'abandoned', note = coalesce(?, note), updated_at = ? "
+                         "WHERE id = ?", (note, datetime_to_iso(utcnow()), job_id))
             conn.execute("UPDATE batch_items SET outcome = 'retry' WHERE job_id = ? AND outcome = 'submitted'",
                          (job_id,))
 

@@ -198,9 +198,15 @@ from symposia.archive.batches import m006_batches  # noqa: E402
 migration(m006_batches)
 
 
-from symposia.archive.lease import m007_session_leases  # noqa: E402
+from symposia.archive.lease import m007_session_leases, m008_lease_fencing  # noqa: E402
 
 migration(m007_session_leases)
+migration(m008_lease_fencing)
+
+
+from symposia.archive.batches import m009_batch_recovery  # noqa: E402
+
+migration(m009_batch_recovery)
 
 
 from symposia.archive.tokens import m010_answer_terms  # noqa: E402

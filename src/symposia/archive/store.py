@@ -18,7 +18,7 @@ import re
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -500,8 +500,11 @@ class Archive:
 
     # -- turns -------------------------------------------------------------------------------------
 
-    def add_turn(self, turn: TurnRecord) -> int:
-        """Store one model call and return its new id; committed (durable) when this returns."""
+    def add_turn(self, turn: TurnRecord, *, guard: Callable[[sqlite3.Connection], None] | None = None) -> int:
+        """Store one model call and return its new id; committed (durable) when this returns.
+
+        ``guard`` runs first inside the same transaction: what it raises (a runner that lost the
+        session's lease) stores nothing and propagates."""
         if turn.id is not None:
             raise ArchiveError(
                 f"add_turn stores new turns and assigns their id; this one already has id {turn.id}"
@@ -513,6 +516,8 @@ class Archive:
             insert = _INSERT_TURN_PG
         try:
             with self._write(f"cannot record the turn of {turn.voice!r} in {self.path}") as c:
+                if guard is not None:
+                    guard(c)
                 cur = c.execute(insert, row)
                 c.execute(
                     "UPDATE sessions SET updated_at = ? WHERE id = ?",

@@ -169,7 +169,7 @@ def _close(key: str, names: Iterable[str]) -> list[str]:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
 
 class _TimeoutsIn(_Strict):

@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from symposia import paths
+from symposia.analysis.warmup import Warmup, warming, while_running
 from symposia.api import run_sync
 from symposia.cli.batches import BATCH_HELP, QUEUE_HELP, use_batches, use_queue
 from symposia.cli.context import Options, err, friendly_errors, out, pass_options
@@ -119,12 +120,14 @@ def _verdict(v: Any) -> None:
 
 
 def session_verdict(archive: Any, session_id: str) -> list[Path]:
-    """Analyse a finished session as `symposia analyze` does by default, write the report and heatmap to
-    the data dir, print the verdict; return the files written."""
+    """Analyse a finished session as `symposia analyze` does by default, write the report and the SVG heatmap
+    to the data dir (the PNG, whose drawing costs more than the rest of the report, is `analyze`'s), print
+    the verdict; return the files written."""
     from symposia.analysis import analyze_session, write_report  # deferred: see the module docstring
 
     a = analyze_session(archive, session_id)
-    written = write_report(a, paths.under(paths.data_dir() / "analysis", paths.check_session_id(session_id)))
+    written = write_report(a, paths.under(paths.data_dir() / "analysis", paths.check_session_id(session_id)),
+                           png=False)
     _verdict(a.verdict)
     return written
 
@@ -226,8 +229,8 @@ def analyze_cmd(opts: Options, session_id: str, floor_answers: Path | None, floo
       symposia analyze 20260131-2210 --floor-answers control-answers.txt --out report/
       symposia analyze 20260131-2210 --floor-from "kind=study" --refresh-floor
     """
-    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast
-    from symposia.analysis import analyze_session, report_json, write_report
+    # deferred: loaded when this verb runs, so `symposia --help` and the other verbs start fast (the
+    # chooser's module is light; the analysis stack is imported below, after any warm-up has ended)
     from symposia.analysis.formulations import choose_formulations
 
     with opts.open() as s:
@@ -243,8 +246,15 @@ def analyze_cmd(opts: Options, session_id: str, floor_answers: Path | None, floo
         rejected: list[dict[str, str]] = []
         if chooser:
             turns = s.archive.session_turns(session.id)
-            choice = run_sync(choose_formulations(s.runtime, chooser, turns, session_id=session.id))
+            s.runtime.ready([s.catalog.voice(chooser)])  # its provider's imports, before the warm-up's
+            warmup = Warmup()  # the analysis stack loads while the chooser answers
+            choice = run_sync(while_running(choose_formulations(s.runtime, chooser, turns, session_id=session.id),
+                                            warmup))
+            warmup.join()  # before this thread imports any of the analysis (one importer at a time)
             forms, rejected = list(choice.accepted), list(choice.rejected)
+        # deferred: the analysis stack (numpy, onnxruntime, datasketch, wordfreq) loads only here
+        from symposia.analysis import analyze_session, report_json, write_report
+
         err.print("[dim]Embedding answers…[/]")
         floor = _declared_floor(s.archive, session.id, floor_answers, floor_from, floor_seed, floor_size,
                                 refresh_floor)
@@ -334,10 +344,13 @@ def study_cmd(opts: Options, prompts_file: Path | None, voices: str | None, pres
                              temperature=temperature, max_tokens=max_tokens, concurrency=concurrency, seed=seed)
             err.print(f"[dim]{plan.calls} calls planned.[/]")
         view = LiveView(err)
+        # While the calls run, a background thread loads what the report will need (see Warmup).
+        warmup = None if no_report else Warmup()
         outcome: Any = None
         try:
             with view:
-                outcome = run_sync(run_study(s.runtime, plan, session_id=session_id, observer=view))
+                outcome = run_sync(run_study(s.runtime, plan, session_id=session_id,
+                                             observer=warming(view, warmup)))
         finally:
             sid = session_id or (outcome.session_id if outcome is not None else None)
             if sid is None:
@@ -353,4 +366,6 @@ def study_cmd(opts: Options, prompts_file: Path | None, voices: str | None, pres
                     again = " --batch" if batch else ""
                     err.print(f"[yellow]Resume with: symposia study --resume {sid}{again}[/]")
         if not no_report:
+            if warmup is not None:
+                warmup.join()  # before this thread imports any of the analysis (one importer at a time)
             _report_study(s.archive, outcome.session_id, out_dir, as_json)

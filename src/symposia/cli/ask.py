@@ -6,12 +6,11 @@ import json
 import sys
 
 import click
-from rich.cells import cell_len
-from rich.console import Console
 from rich.markup import escape
 
 from symposia.catalog.templates import load_template
 from symposia.cli.context import Options, err, friendly_errors, out, pass_options, read_text_argument
+from symposia.cli.echo import AnswerStream
 from symposia.codec import turn_to_dict
 from symposia.dialogue.chat import latest_conversation
 from symposia.records import ReasoningChunk, Restart, TextChunk, TurnRecord
@@ -31,44 +30,6 @@ def _footer(turn: TurnRecord, archive: str) -> str:
     if r.attempts > 1:
         parts.append(f"{r.attempts} attempts")
     return f"stored as {' · '.join(parts)} in {archive}"
-
-
-class AnswerEcho:
-    """Where an answer's text goes as it streams.
-
-    On a terminal the text is shown as it arrives, and a restarted attempt erases what the failed
-    one showed (cursor up over the rows it took, clear to the end of the screen). Anywhere else
-    (``ask ... > file``, a pipe) nothing is streamed: only the final answer is printed, once, so a
-    retried attempt's partial text can never corrupt the output.
-    """
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-        self.live = console.is_terminal
-        self.shown: list[str] = []
-
-    def text(self, piece: str) -> None:
-        if self.live:
-            self.console.print(piece, end="", markup=False)
-            self.shown.append(piece)
-
-    def rows(self) -> int:
-        """Terminal rows the shown text occupies (wrapped at the console's width)."""
-        width = max(1, self.console.width)
-        lines = "".join(self.shown).split("\n")
-        return sum(max(1, -(-cell_len(line) // width)) for line in lines)
-
-    def restart(self) -> None:
-        if self.live and self.shown:
-            up = self.rows() - 1
-            self.console.file.write("\r" + (f"\x1b[{up}A" if up else "") + "\x1b[J")
-            self.console.file.flush()
-        self.shown.clear()
-
-    def final(self, text: str) -> None:
-        if not self.live:
-            self.console.print(text, end="", markup=False)
-        self.console.print()
 
 
 @click.command("ask")
@@ -119,25 +80,11 @@ def ask_cmd(opts: Options, voice: str | None, question: str | None, cont: bool, 
             if voice is None:
                 raise click.UsageError(f"session {sid} has no voice to continue with; give a VOICE")
         v = s.voice(voice)
-        state = {"reasoning": False}
-        echo = AnswerEcho(out)
+        stream = AnswerStream(out, err)  # the same printer as chat's: a retry erases (TTY) or is never shown
 
         def on_event(ev: TextChunk | ReasoningChunk | Restart) -> None:
-            if as_json:
-                return
-            if isinstance(ev, ReasoningChunk):
-                if not state["reasoning"]:
-                    err.print("[dim]thinking…[/]")
-                    state["reasoning"] = True
-                err.print(f"[dim]{escape(ev.text)}[/]", end="")
-            elif isinstance(ev, TextChunk):
-                if state["reasoning"]:
-                    err.print()
-                    state["reasoning"] = False
-                echo.text(ev.text)
-            else:
-                echo.restart()
-                err.print(f"\n[yellow]↻ retrying (attempt {ev.attempt}): {escape(ev.reason)}[/]")
+            if not as_json:
+                stream(ev)
 
         if not as_json:
             err.print(f"[bold]{escape(v.name)}[/] [dim]({escape(v.shortcut)} · {escape(v.model)})[/]")
@@ -151,7 +98,7 @@ def ask_cmd(opts: Options, voice: str | None, question: str | None, cont: bool, 
         if as_json:
             click.echo(json.dumps(turn_to_dict(turn), ensure_ascii=False, indent=2))
         else:
-            echo.final(turn.result.text)
+            stream.end(turn.result.text)
             r = turn.result
             if r.error is not None:
                 err.print(f"[bold red]✗ {escape(v.shortcut)} failed:[/] {escape(r.error.message)}")

@@ -49,7 +49,8 @@ def batches_cmd(opts: Options, open_only: bool, limit: int, as_json: bool) -> No
             "id": j.remote_id, "tag": j.tag, "provider": j.provider, "status": j.status,
             "remote_status": j.remote_status, "requests": j.requests, "bytes": j.bytes, "succeeded": j.succeeded,
             "failed": j.failed, "cost": j.cost, "created_at": j.created_at.isoformat(),
-            "ended_at": j.ended_at.isoformat() if j.ended_at else None} for j in jobs], indent=2))
+            "ended_at": j.ended_at.isoformat() if j.ended_at else None, "found": j.found, "note": j.note}
+            for j in jobs], indent=2))
         return
     if not jobs:
         err.print("No batches in this archive." if not open_only else "No open batches.")
@@ -62,6 +63,9 @@ def batches_cmd(opts: Options, open_only: bool, limit: int, as_json: bool) -> No
                   str(j.requests), str(j.succeeded), str(j.failed), "—" if j.cost is None else f"{j.cost:.4f}",
                   j.created_at.strftime("%Y-%m-%d %H:%M"))
     out.print(t)
+    for j in jobs:
+        if j.note:
+            err.print(f"[dim]{escape(j.remote_id or j.tag)}: {escape(j.note)}[/]")
     total = sum(j.cost or 0.0 for j in jobs)
     err.print(f"[dim]{len(jobs)} batch(es), {sum(j.requests for j in jobs)} requests, cost {total:.4f}[/]")
 

@@ -9,9 +9,10 @@ from rich.markup import escape
 
 from symposia.api import Symposia, run_sync
 from symposia.cli.context import Options, err, friendly_errors, out, pass_options
+from symposia.cli.echo import AnswerStream
 from symposia.dialogue.chat import Chat
 from symposia.errors import SymposiaError
-from symposia.records import Params, ReasoningChunk, Restart, TextChunk, TurnRecord
+from symposia.records import Params, TurnRecord
 from symposia.redact import redact
 
 HELP = """Commands:
@@ -35,27 +36,6 @@ def _read_line(interactive: bool) -> str | None:
             return None
     line = sys.stdin.readline()
     return line.rstrip("\r\n") if line else None
-
-
-class _Stream:
-    """Prints one streamed answer: text on stdout, reasoning dimmed on stderr."""
-
-    def __init__(self) -> None:
-        self.reasoning = False
-
-    def __call__(self, ev: TextChunk | ReasoningChunk | Restart) -> None:
-        if isinstance(ev, ReasoningChunk):
-            if not self.reasoning:
-                err.print("[dim]thinking…[/]")
-                self.reasoning = True
-            err.print(f"[dim]{escape(ev.text)}[/]", end="")
-        elif isinstance(ev, TextChunk):
-            if self.reasoning:
-                err.print()
-                self.reasoning = False
-            out.print(ev.text, end="", markup=False)
-        else:
-            err.print(f"\n[yellow]↻ retrying (attempt {ev.attempt}): {escape(ev.reason)}[/]")
 
 
 def _footer(turn: TurnRecord) -> None:
@@ -83,14 +63,12 @@ async def _answer(chat: Chat, question: str | None) -> None:
     else:
         voice = chat.voice
     err.print(f"[bold]{escape(voice.name)}[/]" + (" [dim](retry)[/]" if question is None else ""))
-    stream = _Stream()
+    stream = AnswerStream(out, err)  # ask's printer: a retried attempt is erased (TTY) or never shown (pipe)
     if question is None:
         turn = await chat.retry(on_event=stream)
     else:
         turn = await chat.ask(question, on_event=stream)
-    if stream.reasoning:
-        err.print()
-    out.print()
+    stream.end(turn.result.text)
     _footer(turn)
 
 
@@ -184,8 +162,10 @@ def chat_cmd(opts: Options, voice: str | None, resume_id: str | None, system: st
             try:
                 await _loop(chat, interactive)
             finally:
-                chat.close()
-                await s.runtime.aclose()
+                try:
+                    chat.close()
+                finally:
+                    await s.runtime.aclose()
 
         run_sync(go())
         if chat.session_id is not None:

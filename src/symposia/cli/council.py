@@ -13,7 +13,7 @@ import click
 from rich.markup import escape
 
 from symposia import paths
-from symposia.cli.analysis import session_verdict
+from symposia.analysis.warmup import VERDICT_STEPS, Warmup, warming
 from symposia.cli.batches import BATCH_HELP, QUEUE_HELP, use_batches, use_queue
 from symposia.cli.context import Options, err, friendly_errors, out, pass_options, read_text_argument
 from symposia.cli.live import LiveView, usage_table
@@ -178,13 +178,15 @@ def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool, ses
 
     view = LiveView(err, keep_answers=keep_answers)
     view.interactive = view.interactive and live
+    # While the voices answer, a background thread loads what the analysis will need (see Warmup).
+    warmup = Warmup(VERDICT_STEPS) if analyze else None
     outcome: Any = None
     status: str | None = None
     busy = False
     before = _last_session(s)
     try:
         with view:
-            outcome = run_sync(start(view))
+            outcome = run_sync(start(warming(view, warmup)))
     except SessionBusy:
         busy = True  # another process runs it: nothing of ours to report
         raise
@@ -205,6 +207,11 @@ def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool, ses
             if analyze and status == "complete" and len({t.voice for t in turns
                                                          if t.role == "voice" and t.result.ok}) >= 2:
                 err.print("[dim]Measuring what the voices share…[/]")
+                if warmup is not None:
+                    warmup.join()  # before this thread imports any of the analysis (one importer at a time)
+                # deferred: the analysis verbs' module (and through it the analysis stack) loads only here
+                from symposia.cli.analysis import session_verdict
+
                 report = session_verdict(s.archive, sid)
             err.print(f"[dim]session {sid} ({status}) in {s.archive.path}[/]")
             err.print(f"transcript: {target}")

@@ -36,7 +36,7 @@ from symposia.dialogue.authoring import (
 from symposia.dialogue.observer import NullObserver, Observer
 from symposia.dialogue.runtime import Runtime
 from symposia.errors import UsageError
-from symposia.records import ErrorInfo, TurnRecord
+from symposia.records import ErrorInfo, SessionRecord, TurnRecord
 
 __all__ = ["ANNOTATION_KINDS", "AnnotationOutcome", "Annotator", "annotate"]
 
@@ -67,15 +67,33 @@ async def annotate(rt: Runtime, session_id: str, kinds: Sequence[str], *, host: 
                    observer: Observer | None = None) -> AnnotationOutcome:
     """Add a new version of each of ``kinds`` to a finished session, written by ``host`` (a voice) or
     ``person``; every attributed quote checked."""
-    obs = observer or NullObserver()
     session = rt.archive.get_session(session_id)
-    if session.status == "running":
-        raise UsageError(f"session {session.id} is still running: annotate it once it has finished")
     unknown = [k for k in kinds if k not in ANNOTATION_KINDS]
     if unknown:
         raise UsageError(f"cannot annotate {unknown[0]!r}: choose from {', '.join(ANNOTATION_KINDS)}")
     if (host is None) == (person is None):
         raise UsageError("an annotation is written by a voice (--host VOICE) or by you, not both")
+    # One runner per session: the lease is held while the annotations are written (a second annotate,
+    # or a resume, refuses naming this process); the session's status is given back at the end.
+    rt.hold(session.id)
+    if session.status == "running":  # left running by a process that is gone (a live one refused above)
+        rt.release(session.id)
+        raise UsageError(f"session {session.id} is still running (or was left running by a process that "
+                         f"is gone: `symposia resume {session.id}`): annotate it once it has finished")
+    try:
+        outcome = await _annotate(rt, session, kinds, host=host, person=person, intent=intent, title=title,
+                                  observer=observer)
+    except BaseException:
+        rt.finish(session.id, session.status)
+        raise
+    rt.finish(session.id, session.status)
+    return outcome
+
+
+async def _annotate(rt: Runtime, session: SessionRecord, kinds: Sequence[str], *, host: str | None,
+                    person: Annotator | None, intent: str | None, title: str | None,
+                    observer: Observer | None) -> AnnotationOutcome:
+    obs = observer or NullObserver()
     plan = dict(session.plan)
     host_name = str((plan.get("host") or {}).get("name") or "Host") if isinstance(plan.get("host"), dict) else "Host"
     outcome = AnnotationOutcome(session.id)

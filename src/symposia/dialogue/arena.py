@@ -150,7 +150,7 @@ def _open_session(rt: Runtime, plan: dict[str, Any], session_id: str | None, tit
                 f"{same}); resume it with the voices, mode and topic it was started with, or leave "
                 f"out the session id to start a new arena"
             )
-        rt.archive.set_session_status(session_id, "running")
+        rt.hold(session_id)  # one runner per session: refuses (naming it) while another runs it
         return session_id
     meta = {"voices": plan["voices"], "mode": plan["mode"]}
     return rt.start_session("arena", title, plan=plan, meta=meta, session_id=session_id, voices=voices).id
@@ -220,13 +220,13 @@ async def run_arena(rt: Runtime, voice_a: Voice | str, voice_b: Voice | str, top
             if turn.result.error is not None:
                 if observer is not None:
                     observer.note(f"turn {k} ({name}) failed; the arena stops here")
-                rt.archive.set_session_status(sid, "failed")
+                rt.finish(sid, "failed")
                 return sid
             history.append(Utterance(side, turn.result.text))
     except (asyncio.CancelledError, KeyboardInterrupt):
-        rt.archive.set_session_status(sid, "interrupted")
+        rt.finish(sid, "interrupted")
         raise
-    rt.archive.set_session_status(sid, "complete")
+    rt.finish(sid, "complete")
     return sid
 
 

@@ -9,9 +9,11 @@ Every step is in the archive's batch ledger (:mod:`symposia.archive.batches`) be
 a call's ``custom_id`` is a hash of (session, step, voice, request), so a run that was killed and is
 started again (``--resume``) never pays twice: a call whose result was downloaded is answered from the
 ledger; a call in a batch still running waits for that batch (by its stored id); a batch whose id was
-lost in the crash is found at the provider by its tag; only calls that expired, were cancelled or
-failed transiently are submitted again (up to the provider's ``max_attempts``). Providers without a
-batch API are called live, with a note saying so.
+lost in the crash (or whose answer was lost) is found at the provider by its tag, or, where batches
+carry none (Anthropic), adopted only when exactly one batch matches it and used only when its results
+name exactly its custom_ids (else its calls are sent again, and the ledger's note says why); only calls
+that expired, were cancelled or failed transiently are submitted again (up to the provider's
+``max_attempts``). Providers without a batch API are called live, with a note saying so.
 """
 
 from __future__ import annotations
@@ -195,24 +197,52 @@ class BatchExecutor:
         except ProviderError as exc:
             # A timeout or dropped connection may hide a batch that was created: look before resending.
             unsure = exc.retryable or exc.status is None
-            remote_id = await self._find_quietly(client, tag, since, len(calls)) if unsure else None
+            try:
+                remote_id = await self._recover(client, job_id, tag, since, len(calls)) if unsure else None
+            except ProviderError as listing:  # cannot tell whether it arrived: resend nothing now
+                self._note(f"could not submit a batch of {len(calls)} to {spec.name} ({exc.detail}), nor tell "
+                           f"whether it arrived ({listing.detail}): resume to look again")
+                for c in calls:
+                    self._deliver(c.cid, _error_result(c.request.model, c.voice.shortcut, listing, 1))
+                return
             if remote_id is None:
-                self.ledger.abandon(job_id)
+                if not unsure:
+                    self.ledger.abandon(job_id, f"refused: {exc.detail}")
                 self._note(f"could not submit a batch of {len(calls)} to {spec.name}: {exc.detail}")
                 for c in calls:
                     self._fail_or_retry(c, exc, client)
                 return
-        self.ledger.set_submitted(job_id, remote_id)
+        else:
+            self.ledger.set_submitted(job_id, remote_id)
         self._note(f"batch {remote_id}: {len(calls)} requests ({size:,} bytes) submitted to {spec.name}")
         self._watch(self.ledger.job(job_id), client)
 
-    async def _find_quietly(self, client: BatchClient, tag: str, since: float, count: int) -> str | None:
-        """The provider's id of the batch sent with ``tag``, unless it is one the ledger already follows."""
-        try:
-            found = await client.find(tag, since, count)
-        except ProviderError:
-            return None
-        return None if found is None or self.ledger.knows_remote(found) else found
+    async def _recover(self, client: BatchClient, job_id: int, tag: str, since: float, count: int) -> str | None:
+        """After the answer to a submission was lost: the provider's id of the job's batch, recorded in
+        the ledger; or None, with the job abandoned and the reason in its note (then its requests are
+        sent again). Where batches carry our tag the id is certain; where they cannot (Anthropic) the
+        one batch created then with as many requests is adopted, on trial: :meth:`_collect` uses its
+        results only if their custom_ids are exactly the job's. Two or more such batches: none is
+        adopted. A :class:`ProviderError` (the listing failed) leaves the job as it was."""
+        name = client.spec.name
+        found = [c for c in await client.candidates(tag, since, count) if not self.ledger.knows_remote(c)]
+        if found and client.tagged:
+            note = None if len(found) == 1 else f"{len(found)} batches carry this tag ({', '.join(found)})"
+            self.ledger.set_submitted(job_id, found[0], found="tag", note=note)
+            return found[0]
+        if len(found) == 1:
+            self.ledger.set_submitted(job_id, found[0], found="match", note=(
+                f"adopted as the only batch at {name} created then with {count} requests; its results are "
+                "used only if their custom_ids are exactly this job's"))
+            return found[0]
+        if found:
+            note = (f"not adopted: {len(found)} batches at {name} were created then with {count} requests "
+                    f"({', '.join(found)}) and none can be told to be this one; its requests are sent again")
+        else:
+            note = f"no batch at {name} {'carries its tag' if client.tagged else 'matches it'}: it never arrived"
+        self.ledger.abandon(job_id, note)
+        self._note(f"batch {tag}: {note}")
+        return None
 
     def _fail_or_retry(self, call: _Call, exc: ProviderError, client: BatchClient) -> None:
         """After a failed submission: send the call again while it has attempts left, else fail it."""
@@ -250,13 +280,10 @@ class BatchExecutor:
         spec = client.spec
         remote_id = job.remote_id
         if remote_id is None:  # the process died between sending the batch and hearing its id
-            remote_id = await self._find_quietly(client, job.tag, job.created_at.timestamp(), job.requests)
+            remote_id = await self._recover(client, job.id, job.tag, job.created_at.timestamp(), job.requests)
             if remote_id is None:
-                self.ledger.abandon(job.id)
-                self._note(f"batch {job.tag} never reached {spec.name}: its {job.requests} requests are sent again")
                 self._requeue([i.custom_id for i in self.ledger.items(job.id)], client)
                 return
-            self.ledger.set_submitted(job.id, remote_id)
             self._note(f"batch {remote_id} (submitted before the restart) found at {spec.name}")
         delay, longest = poll_interval(spec)
         seen = job.remote_status
@@ -282,6 +309,15 @@ class BatchExecutor:
         items = self.ledger.items(job.id)
         raw = await client.results(remote_id, {i.custom_id: i.model for i in items})
         fresh = self.ledger.job(job.id)
+        ours = {i.custom_id for i in items}
+        foreign, lacking = set(raw) - ours, ours - set(raw)
+        if foreign or (fresh.found == "match" and lacking):
+            note = (f"batch {remote_id} is not this job's: its results name {len(foreign)} custom_ids the job never "
+                    f"sent and lack {len(lacking)} it did; none is used, and its requests are sent again")
+            self.ledger.abandon(job.id, note)
+            self._note(note)
+            self._requeue(sorted(ours), client)
+            return
         started = fresh.submitted_at or fresh.created_at
         now = utcnow()
         outcomes: dict[str, tuple[str, TurnResult | None]] = {}

@@ -184,7 +184,8 @@ class Chat:
                    params=stored.merged(params) if params is not None else stored)
         chat.exchanges = list(state.exchanges)
         chat.session_id = session.id
-        rt.archive.set_session_status(session.id, "running")
+        rt.ready([chat.voice])  # a missing key stops us before the session is touched
+        rt.hold(session.id)  # one runner per session: a second chat --resume / ask -c refuses, naming it
         if voice is not None:
             chat.switch(voice)
         if system is not None and system != chat.system:
@@ -271,4 +272,4 @@ class Chat:
     def close(self) -> None:
         """Mark the stored session complete (nothing to do if nothing was stored)."""
         if self.session_id is not None:
-            self.rt.archive.set_session_status(self.session_id, "complete")
+            self.rt.finish(self.session_id, "complete")

@@ -166,7 +166,7 @@ async def run_council(rt: Runtime, plan: CouncilPlan, *, session_id: str | None 
                                       meta={"voices": list(plan.voices)}, voices=callers).id
     else:
         rt.ready(callers)
-        rt.archive.set_session_status(session_id, "running")
+        rt.hold(session_id)  # one runner per session: refuses (naming it) while another runs it
     outcome = CouncilOutcome(session_id)
     made: list[TurnRecord] = []
     try:
@@ -230,15 +230,12 @@ async def run_council(rt: Runtime, plan: CouncilPlan, *, session_id: str | None 
             table = ranking_table([t for _, t in ranked])
             outcome.rankings = [(r.voice, r.mean_rank, r.votes) for r in table.rows
                                 if r.mean_rank is not None] if table else []
-    except BudgetExceeded:
-        rt.archive.set_session_status(session_id, "interrupted")
-        raise
     except BaseException:
-        rt.archive.set_session_status(session_id, "interrupted")
+        rt.finish(session_id, "interrupted")
         raise
     ok = any(t.result.ok for t in made)
     outcome.status = ("incomplete" if outcome.refused else "complete") if ok else "failed"
-    rt.archive.set_session_status(session_id, outcome.status)
+    rt.finish(session_id, outcome.status)
     return outcome
 
 

@@ -12,7 +12,6 @@ import asyncio
 import hashlib
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
@@ -20,7 +19,8 @@ from typing import Any, Literal, Protocol
 from symposia.archive import Archive, lease, new_session_id
 from symposia.catalog import Catalog, Voice
 from symposia.catalog.prices import PriceTable, load_prices
-from symposia.errors import ArchiveError, SessionBusy
+from symposia.dialogue.tenure import Tenure
+from symposia.errors import ArchiveError, LeaseLost, SessionBusy
 from symposia.keys import resolve_key
 from symposia.providers.base import Provider
 from symposia.providers.registry import SEED_LIMIT, SEEDED_KINDS, fresh_seed, make_provider
@@ -71,24 +71,27 @@ class Runtime:
     """Catalog + archive + one provider instance per configured provider; ``executor`` (None: live
     calls through the runner) decides how each call is made.
 
-    A runtime holds the lease (:mod:`symposia.archive.lease`) of every session it runs: taken when it
-    starts a session or :meth:`claim` s one to resume it, renewed by a heartbeat thread, released
-    when the session ends or the runtime closes.
+    A runtime holds the lease (:mod:`symposia.archive.lease`) of every session it runs, through its
+    :class:`~symposia.dialogue.tenure.Tenure`: taken when it starts a session, :meth:`hold` s an
+    existing one (every verb that adds to a session: resume, chat --resume, ask -c, annotate) or
+    :meth:`claim` s one to resume it, renewed by a heartbeat thread, released when the session
+    :meth:`finish` es or the runtime closes. Each answer is stored only while the lease is still this
+    runtime's; one that lost it makes no new call (:class:`~symposia.errors.LeaseLost`).
     """
 
     catalog: Catalog
     archive: Archive
     prices: PriceTable = field(default_factory=load_prices)
-    lease_ttl_s: float = lease.DEFAULT_TTL_S
+    lease_ttl_s: float = field(default_factory=lease.ttl_from_env)
     _providers: dict[str, Provider] = field(default_factory=dict)
     calls_made: int = 0  # model calls made by this runtime
     calls_kept: int = 0  # finished calls found in the record with the same inputs, not made again
     executor: CallExecutor | None = None
-    _holder: lease.Holder = field(default_factory=lease.new_holder)
-    _leases: set[str] = field(default_factory=set)
-    _heartbeat: threading.Thread | None = None
-    _stop: threading.Event = field(default_factory=threading.Event)
+    tenure: Tenure = field(init=False)
     _store_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.tenure = Tenure(self.archive, self.lease_ttl_s)
 
     def slots(self, wanted: int) -> int:
         """How many calls an orchestrator should have in flight at once (its own limit when live)."""
@@ -119,56 +122,30 @@ class Runtime:
         rec = SessionRecord(id=session_id or new_session_id(kind), kind=kind, title=title, created_at=utcnow(),
                             plan=plan or {}, meta=meta or {})
         self.archive.create_session(rec)
-        self._take(rec.id)
+        self.tenure.hold(rec.id)
         return rec
 
     # -- one runner per session -----------------------------------------------------------------------
-    def _take(self, session_id: str) -> None:
-        with self.archive.transaction() as conn:
-            lease.try_acquire(conn, session_id, self._holder, self.lease_ttl_s)
-        self._leases.add(session_id)
-        if self._heartbeat is None:
-            self._heartbeat = threading.Thread(target=self._beat, name="symposia-lease-heartbeat", daemon=True)
-            self._heartbeat.start()
+    def hold(self, session_id: str) -> None:
+        """Become the one runner of an existing ``session_id`` now (marking it ``running``), before
+        adding anything to it; :class:`~symposia.errors.SessionBusy` names a live runner holding it."""
+        self.tenure.hold(session_id)
 
     async def claim(self, session_id: str, *, wait: float = 0.0,
                     on_wait: Callable[[SessionBusy], None] | None = None) -> None:
         """Become the one runner of ``session_id`` (marking it ``running``). When another live runner
         holds it: wait up to ``wait`` seconds for it to finish (``on_wait`` is told once), then raise
         :class:`~symposia.errors.SessionBusy` naming the holder."""
-        deadline = time.monotonic() + wait
-        told = False
-        while True:
-            try:
-                self._take(session_id)
-                return
-            except SessionBusy as busy:
-                if time.monotonic() >= deadline:
-                    raise
-                if on_wait is not None and not told:
-                    on_wait(busy)
-                    told = True
-            await asyncio.sleep(min(1.0, max(0.05, self.lease_ttl_s / 10)))
+        await self.tenure.claim(session_id, wait=wait, on_wait=on_wait)
 
     def release(self, session_id: str) -> None:
-        """Give up the lease of ``session_id`` (it is also freed by the session's final status)."""
-        if session_id in self._leases:
-            self._leases.discard(session_id)
-            with self.archive.transaction() as conn:
-                lease.release(conn, session_id, self._holder)
+        """Give up the lease of ``session_id`` (it is also freed by :meth:`finish`)."""
+        self.tenure.release(session_id)
 
-    def _beat(self) -> None:
-        while not self._stop.wait(self.lease_ttl_s / 3):
-            held = sorted(self._leases)
-            if not held:
-                continue
-            try:
-                with self.archive.transaction() as conn:
-                    lost = lease.renew(conn, held, self._holder, self.lease_ttl_s)
-            except Exception:  # a closed archive or a busy disk: the next beat tries again
-                log.debug("lease heartbeat failed", exc_info=True)
-                continue
-            self._leases.difference_update(lost)
+    def finish(self, session_id: str, status: str) -> None:
+        """Record the session's final ``status`` and free its lease; a runtime that lost the lease
+        leaves the status to the new holder and raises :class:`~symposia.errors.LeaseLost`."""
+        self.tenure.finish(session_id, status)
 
     async def call(self, session_id: str, voice: Voice, request: TurnRequest, *,
                    role: Literal["voice", "host", "chair"] = "voice", step_key: str | None = None,
@@ -179,6 +156,7 @@ class Runtime:
         that the stored request carries it; a finished call whose seed was drawn that way still counts
         as the same call on resume.
         """
+        self.tenure.ensure(session_id)  # a runner that lost the session makes no new call
         draw = request.params.seed is None and self.catalog.provider_for(voice).kind in SEEDED_KINDS
         if step_key is not None:
             done = self.archive.find_turn(session_id, step_key)
@@ -232,27 +210,54 @@ class Runtime:
         return await asyncio.to_thread(self._store, record)
 
     def _store(self, record: TurnRecord) -> TurnRecord:
-        """Give ``record`` the session's next ``seq`` and store it (one at a time: seq stays unique)."""
+        """Give ``record`` the session's next ``seq`` and store it (one at a time: seq stays unique),
+        while this runtime still holds the session's lease."""
+        sid = record.session_id
         with self._store_lock:
-            record = replace(record, seq=self.archive.next_seq(record.session_id))
+            if self.tenure.lost(sid):
+                return self._store_fenced(record)
+            record = replace(record, seq=self.archive.next_seq(sid))
             try:
-                turn_id = self.archive.add_turn(record)
+                turn_id = self.archive.add_turn(record, guard=self.tenure.guard(sid))
+            except LeaseLost as lost:
+                self.tenure.lose(sid, lost)
+                return self._store_fenced(record)
             except ArchiveError:
                 # Another runner stored this step meanwhile (only possible without the lease, e.g. an
                 # older symposia on the same file). This answer was paid for: keep it, unkeyed.
                 key = record.step_key
-                other = self.archive.find_turn(record.session_id, key) if key is not None else None
+                other = self.archive.find_turn(sid, key) if key is not None else None
                 if other is None or not other.result.ok:
                     raise
                 self.archive.add_turn(replace(record, step_key=None, meta={**record.meta, "superseded_step": key},
-                                              seq=self.archive.next_seq(record.session_id)))
+                                              seq=self.archive.next_seq(sid)))
                 return other
             return self.archive.get_turn(turn_id)
+
+    def _store_fenced(self, record: TurnRecord) -> TurnRecord:
+        """Store an answer that arrived after the lease was lost, only if its step is not stored yet:
+        never two turns for one step key (the new holder's stands)."""
+        sid, key = record.session_id, record.step_key
+        other = self.archive.find_turn(sid, key) if key is not None else None
+        if other is not None and other.result.ok:
+            self.tenure.fenced(sid, key or "", stored=False)
+            return other
+        try:
+            turn_id = self.archive.add_turn(replace(record, seq=self.archive.next_seq(sid)))
+        except ArchiveError:
+            other = self.archive.find_turn(sid, key) if key is not None else None
+            if other is None:
+                raise
+            self.tenure.fenced(sid, key or "", stored=False)  # stored by the new holder a moment ago
+            return other
+        self.tenure.fenced(sid, key or f"turn {turn_id}", stored=True)
+        return self.archive.get_turn(turn_id)
 
     def record_host(self, session_id: str, text: str, *, kind: str, step_key: str, host_name: str,
                     provider: str = "plan", role: Literal["host", "chair"] = "host",
                     meta: dict[str, Any] | None = None, error: ErrorInfo | None = None) -> TurnRecord:
         """Store a contribution that is not a model call (a person's or a plan's words), idempotently."""
+        self.tenure.ensure(session_id)
         done = self.archive.find_turn(session_id, step_key)
         if done is not None and done.result.ok:
             if done.result.text == text and error is None:
@@ -275,10 +280,4 @@ class Runtime:
         for p in self._providers.values():
             await p.aclose()
         self._providers.clear()
-        self._stop.set()
-        for sid in list(self._leases):
-            try:
-                self.release(sid)
-            except Exception:  # the archive may already be closed; the lease then simply expires
-                log.debug("could not release the lease of %s", sid, exc_info=True)
-        self._leases.clear()
+        self.tenure.close()

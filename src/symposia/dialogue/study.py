@@ -183,7 +183,7 @@ async def run_study(rt: Runtime, plan: StudyPlan, *, session_id: str | None = No
                                       meta={"voices": list(plan.voices)}, voices=callers).id
     else:
         rt.ready(callers)
-        rt.archive.set_session_status(session_id, "running")
+        rt.hold(session_id)  # one runner per session: refuses (naming it) while another runs it
     sid = session_id
     outcome = StudyOutcome(sid)
     numbered = list(enumerate(plan.prompts, 1))
@@ -210,11 +210,11 @@ async def run_study(rt: Runtime, plan: StudyPlan, *, session_id: str | None = No
         if plan.echo:
             outcome.turns.extend(await run_calls(rt, sid, _exposed_calls(plan, voices, fresh), plan.params, obs))
     except BaseException:
-        rt.archive.set_session_status(sid, "interrupted")
+        rt.finish(sid, "interrupted")
         raise
     ok = [t.result.ok for t in outcome.turns]
     outcome.status = "complete" if all(ok) else ("failed" if not any(ok) else "interrupted")
-    rt.archive.set_session_status(sid, outcome.status)
+    rt.finish(sid, outcome.status)
     return outcome
 
 

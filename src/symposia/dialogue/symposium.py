@@ -412,7 +412,7 @@ async def run_symposium(rt: Runtime, plan: Plan, *, session_id: str | None = Non
                                       meta={"voices": list(plan.voices), "host": plan.host.name}, voices=voices).id
     else:
         rt.ready(voices)
-        rt.archive.set_session_status(session_id, "running")
+        rt.hold(session_id)  # one runner per session: refuses (naming it) while another runs it
     run = _Run(rt, plan, session_id, obs, human, SymposiumOutcome(session_id))
     try:
         entry = plan.context_entry()
@@ -425,8 +425,8 @@ async def run_symposium(rt: Runtime, plan: Plan, *, session_id: str | None = Non
         if not plan.steps and human is not None:
             await run.free_form()
     except BaseException:
-        rt.archive.set_session_status(session_id, "interrupted")
+        rt.finish(session_id, "interrupted")
         raise
     run.outcome.status = session_status(run.outcome.turns, run.outcome.refused)
-    rt.archive.set_session_status(session_id, run.outcome.status)
+    rt.finish(session_id, run.outcome.status)
     return run.outcome

@@ -8,8 +8,9 @@ the turn. Each worker (:func:`run_worker`) runs jobs through its own :class:`Run
 and keys), which stores the turn the moment it ends and never repeats a step already stored.
 
 * Per-provider concurrency across all workers: a call's job carries the lock ``provider:slot`` with
-  ``slot`` one of the provider's ``concurrency`` slots; procrastinate runs at most one job per lock at a
-  time, so at most ``concurrency`` calls of a provider run at once, however many workers there are.
+  ``slot`` one of the provider's ``concurrency`` slots, taken in turn; procrastinate runs at most one job
+  per lock at a time, so at most ``concurrency`` calls of a provider run at once, however many workers
+  there are.
 * A killed worker stops sending heartbeats; any live worker finds its jobs stalled after
   ``stalled_s`` and puts them back in the queue. A call that had finished was stored, and is not made
   again: the job sees the stored step and returns.
@@ -86,6 +87,8 @@ class QueueExecutor:
         self.poll_s = poll_s
         self._app: Any = None
         self._open: Any = None
+        self._opening: asyncio.Task[Any] | None = None
+        self._queued: dict[str, int] = {}  # calls queued per provider: the next job lock (slot) to use
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiting: dict[tuple[str, str], list[asyncio.Future[None]]] = {}
         self._poller: asyncio.Task[None] | None = None
@@ -94,13 +97,21 @@ class QueueExecutor:
         return 1_000_000  # every call waits in the queue at once; the workers pace them
 
     async def _get_app(self) -> Any:
-        if self._app is None or self._loop is not asyncio.get_running_loop():
-            self._loop = asyncio.get_running_loop()  # the app's connection pool belongs to this loop
-            self._app = make_app(self.url)
-            self._open = self._app.open_async()
-            await self._open.__aenter__()
-            await ensure_schema(self._app, self.archive)
-        return self._app
+        """The app, opened once per event loop (its connection pool belongs to the loop). Every call of
+        a study arrives at once: they all wait for the one opening, schema included, before deferring."""
+        loop = asyncio.get_running_loop()
+        if self._opening is None or self._loop is not loop:
+            self._loop = loop
+            self._opening = loop.create_task(self._open_app())
+        return await self._opening
+
+    async def _open_app(self) -> Any:
+        app = make_app(self.url)
+        self._open = app.open_async()
+        await self._open.__aenter__()
+        self._app = app
+        await ensure_schema(app, self.archive)
+        return app
 
     async def run(self, provider: Provider, voice: Voice, request: TurnRequest, *, session_id: str,
                   step_key: str | None, on_event: OnEvent | None = None) -> TurnRecord:
@@ -110,7 +121,11 @@ class QueueExecutor:
             raise SymposiaError("only calls with a step key can be queued")
         app = await self._get_app()
         cid = custom_id(session_id, step_key, voice.shortcut, request)
-        slot = int(cid[3:11], 16) % max(1, provider.spec.slots)
+        # round robin, not a hash of the call: a lock runs its jobs one after another, so the fullest
+        # lock sets the pace; a hash left some locks with half as many calls again as others
+        queued = self._queued.get(provider.spec.name, 0)
+        self._queued[provider.spec.name] = queued + 1
+        slot = queued % max(1, provider.spec.slots)
         deferrer = app.configure_task(TASK, lock=f"{provider.spec.name}:{slot}", queueing_lock=cid)
         with contextlib.suppress(procrastinate.exceptions.AlreadyEnqueued):  # queued by an earlier run
             await deferrer.defer_async(session_id=session_id, step_key=step_key, voice=voice.shortcut,
@@ -160,7 +175,7 @@ class QueueExecutor:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
         self._poller = None
-        opened, self._open, self._app = self._open, None, None
+        opened, self._open, self._app, self._opening = self._open, None, None, None
         if opened is not None and self._loop is asyncio.get_running_loop():
             await opened.__aexit__(None, None, None)
         # else: its loop has ended (a study runs in one asyncio.run, closing in another) and took the

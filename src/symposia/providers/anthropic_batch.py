@@ -1,8 +1,10 @@
 """Anthropic's Message Batches API through the official ``anthropic`` SDK: requests inline, results as
 a JSONL stream (``succeeded`` / ``errored`` / ``canceled`` / ``expired`` per ``custom_id``).
 
-Message Batches carry no metadata, so a batch whose id was lost to a crash is recognised by when it
-was created and how many requests it holds (:meth:`AnthropicBatchClient.find`).
+Message Batches carry no metadata, so a batch whose id was lost to a crash can only be matched by when
+it was created and how many requests it holds (:meth:`AnthropicBatchClient.candidates`); the executor
+adopts a match only when it is the only one, and uses its results only when their custom_ids are exactly
+the job's (:mod:`symposia.dialogue.batching`).
 """
 
 from __future__ import annotations
@@ -65,22 +67,30 @@ class AnthropicBatchClient(SdkBatchClient):
     def line(self, custom_id: str, request: TurnRequest) -> dict[str, Any]:
         return {"custom_id": custom_id, "params": messages_body(request)}
 
+    tagged = False
+
     async def submit(self, lines: Sequence[dict[str, Any]], tag: str) -> str:
+        # not retried by the SDK: a create whose answer was lost may have made the batch (see candidates)
         batch = await self._call("creating the message batch",
-                                 self._sdk().messages.batches.create(requests=list(lines)))
+                                 self._sdk().with_options(max_retries=0).messages.batches.create(requests=list(lines)))
         return str(batch.id)
 
-    async def find(self, tag: str, since_unix: float, count: int) -> str | None:
+    async def candidates(self, tag: str, since_unix: float, count: int) -> list[str]:
+        """Every batch created within a few seconds before ``since_unix`` and the submission's timeout
+        after it, holding ``count`` requests. Message Batches carry no metadata, so this is a guess
+        that the caller checks: a batch's results must name exactly the job's custom_ids."""
         page = await self._call("listing message batches", self._sdk().messages.batches.list(limit=100))
+        latest = since_unix + self.spec.timeouts.total + 60
+        found: list[str] = []
         async for b in page:
             created = b.created_at.timestamp() if isinstance(b.created_at, datetime) else 0.0
             if created < since_unix - 60:
                 break
             c = b.request_counts
             total = c.processing + c.succeeded + c.errored + c.canceled + c.expired
-            if created >= since_unix - 5 and total == count:
-                return str(b.id)
-        return None
+            if since_unix - 5 <= created <= latest and total == count:
+                found.append(str(b.id))
+        return found
 
     async def state(self, remote_id: str) -> BatchState:
         b = await self._call(f"polling message batch {remote_id}", self._sdk().messages.batches.retrieve(remote_id))

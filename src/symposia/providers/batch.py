@@ -78,14 +78,20 @@ class BatchClient(Protocol):
         """The provider's batch line for one request (a JSON object)."""
         ...
 
+    tagged: bool
+    """Whether a batch carries our tag (OpenAI: ``metadata``), so :meth:`candidates` names it exactly;
+    where it cannot (Anthropic), candidates are matched by time and size and must be checked against
+    their results before anything of them is used."""
+
     async def submit(self, lines: Sequence[dict[str, Any]], tag: str) -> str:
-        """Submit one batch; return the provider's batch id. ``tag`` (our id for it) goes along as
-        metadata where the API allows, so that :meth:`find` can recover a batch whose id was lost."""
+        """Submit one batch (never retried by the SDK: a lost answer is recovered with :meth:`candidates`,
+        not by sending again); return the provider's batch id. ``tag`` (our id for it) goes along as
+        metadata where the API allows."""
         ...
 
-    async def find(self, tag: str, since_unix: float, count: int) -> str | None:
-        """The id of a batch submitted with ``tag`` (or, where batches carry no metadata, the one created
-        after ``since_unix`` with ``count`` requests), or None."""
+    async def candidates(self, tag: str, since_unix: float, count: int) -> list[str]:
+        """The ids of the batches that may be the one submitted with ``tag`` at about ``since_unix``:
+        with :attr:`tagged`, those carrying the tag; else those created then with ``count`` requests."""
         ...
 
     async def state(self, remote_id: str) -> BatchState: ...

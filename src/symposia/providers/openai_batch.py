@@ -2,7 +2,8 @@
 uploaded with ``purpose="batch"``, one batch per file, results in an output file and an error file.
 
 The batch carries our tag as ``metadata["symposia_tag"]`` so that a batch submitted just before the
-process died can be found again (:meth:`OpenAIBatchClient.find`) instead of being submitted twice.
+process died (or whose answer was lost) is found again by that tag (:meth:`OpenAIBatchClient.candidates`)
+instead of being submitted twice.
 """
 
 from __future__ import annotations
@@ -73,25 +74,31 @@ class OpenAIBatchClient(SdkBatchClient):
     def line(self, custom_id: str, request: TurnRequest) -> dict[str, Any]:
         return {"custom_id": custom_id, "method": "POST", "url": ENDPOINT, "body": chat_body(request)}
 
+    tagged = True
+
     async def submit(self, lines: Sequence[dict[str, Any]], tag: str) -> str:
         data = "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines).encode()
         client = self._sdk()
         upload = await self._call("uploading the batch file", client.files.create(
             file=(f"{tag}.jsonl", data), purpose="batch"))
-        batch = await self._call("creating the batch", client.batches.create(
+        # not retried by the SDK: a create whose answer was lost may have made the batch; our tag finds it
+        batch = await self._call("creating the batch", client.with_options(max_retries=0).batches.create(
             input_file_id=upload.id, endpoint=ENDPOINT, completion_window="24h",
             metadata={"symposia_tag": tag}))
         return str(batch.id)
 
-    async def find(self, tag: str, since_unix: float, count: int) -> str | None:
+    async def candidates(self, tag: str, since_unix: float, count: int) -> list[str]:
+        """The batches carrying ``metadata["symposia_tag"] == tag`` (newest first, back to a minute
+        before ``since_unix``)."""
         client = self._sdk()
         page = await self._call("listing batches", client.batches.list(limit=100))
+        found: list[str] = []
         async for batch in page:
-            if (batch.metadata or {}).get("symposia_tag") == tag:
-                return str(batch.id)
             if batch.created_at < since_unix - 60:
                 break
-        return None
+            if (batch.metadata or {}).get("symposia_tag") == tag:
+                found.append(str(batch.id))
+        return found
 
     async def state(self, remote_id: str) -> BatchState:
         b = await self._call(f"polling batch {remote_id}", self._sdk().batches.retrieve(remote_id))

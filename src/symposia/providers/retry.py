@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import math
 import random
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from symposia.errors import ProviderError
 from symposia.redact import redact
@@ -222,14 +223,19 @@ NO_KEY = "no-key"
 
 
 def _transport_errors() -> tuple[type[BaseException], ...]:
-    """Low-level network errors that can escape the SDKs' own wrapping (e.g. mid-stream)."""
+    """Low-level network errors that can escape a client's own wrapping (e.g. mid-stream): httpx's (the
+    streaming providers'), and httpx2's once an SDK has loaded it (the SDKs use it; it is not imported
+    here for them, which would cost every council's start-up)."""
     errs: list[type[BaseException]] = [ConnectionError, EOFError]
-    for mod_name in ("httpx", "httpx2"):
-        try:
-            mod = __import__(mod_name)
-        except ImportError:
-            continue
-        errs.append(mod.TransportError)
+    try:
+        import httpx
+    except ImportError:  # pragma: no cover - a core dependency
+        pass
+    else:
+        errs.append(httpx.TransportError)
+    httpx2 = sys.modules.get("httpx2")
+    if httpx2 is not None:
+        errs.append(httpx2.TransportError)
     try:
         import anyio
 
@@ -239,7 +245,17 @@ def _transport_errors() -> tuple[type[BaseException], ...]:
     return tuple(errs)
 
 
-TRANSPORT_ERRORS = _transport_errors()
+if TYPE_CHECKING:
+    TRANSPORT_ERRORS: tuple[type[BaseException], ...]
+
+
+def __getattr__(name: str) -> Any:
+    # ``TRANSPORT_ERRORS`` is computed when asked for, so importing the retry rules (the catalog and the
+    # archive do) does not import httpx (deferred: start-up of `import symposia.api`), and an error table
+    # built after an SDK loaded httpx2 includes its errors.
+    if name == "TRANSPORT_ERRORS":
+        return _transport_errors()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def response_body(response: Any, fallback: Any) -> Any:

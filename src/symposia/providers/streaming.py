@@ -214,6 +214,14 @@ class StreamingProvider(ABC):
     async def _open(self, client: httpx.AsyncClient, url: str, request: TurnRequest) -> httpx.Response:
         """Post the request; return the streaming response, or raise the error response as ours."""
         response = await client.send(client.build_request("POST", url, json=self._body(request)), stream=True)
+        if response.is_redirect:
+            # Not followed: the key would travel with the request to wherever the answer points.
+            await response.aclose()
+            where = response.headers.get("location", "another address")
+            raise ProviderError(f"the server redirected the call to {where}: set providers.{self.spec.name}.base_url "
+                                "to the new address (symposia does not send keys on to a redirect)",
+                                provider=self.spec.name, status=response.status_code, retryable=False,
+                                kind="redirect")
         if response.status_code >= 400:
             try:
                 raw = bytearray()

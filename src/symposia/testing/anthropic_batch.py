@@ -121,6 +121,9 @@ def _create(conn: Connection, service: BatchService, base_url: str, raw: bytes) 
         seen.add(custom_id)
         requests.append((custom_id, item["params"]))
     job = service.create("anthropic", requests, prefix="msgbatch_")
+    if service.drop_create_response():
+        conn.hard_close()  # created, but the client never hears of it
+        return
     conn.send_json(200, _batch_object(job, base_url))
 
 

@@ -5,8 +5,10 @@ results then *appear* over time: the job waits ``validating_s``, spreads the req
 ``processing_s``, then waits ``finalizing_s``. A cancelled job stops at the moment of cancellation
 (``cancelling_s`` later it is final); a job whose window (``expire_after_s``) closes first expires,
 keeping what finished. ``failure_rate`` errors a deterministic share of requests (chosen by a hash of
-job id and ``custom_id``, so a resubmission is a fresh draw). Rendering each wire's objects and files
-is left to :mod:`symposia.testing.openai_batch` and :mod:`symposia.testing.anthropic_batch`.
+job id and ``custom_id``, so a resubmission is a fresh draw); ``drop_create_responses`` creates the next
+jobs but loses the answers (the connection closes), as if the client had died before hearing back.
+Rendering each wire's objects and files is left to :mod:`symposia.testing.openai_batch` and
+:mod:`symposia.testing.anthropic_batch`.
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ class BatchSettings:
     failure_rate: float = 0.0  # share of requests that error with HTTP 500 (deterministic per job)
     max_requests: int | None = None  # None: the provider's published limit
     max_bytes: int | None = None  # None: the provider's published limit
+    # the next N batch creations are carried out, but the connection closes before the answer: the
+    # client never learns the batch's id (as when it dies between sending and hearing back)
+    drop_create_responses: int = 0
 
     def __post_init__(self) -> None:
         for name in ("validating_s", "processing_s", "finalizing_s", "cancelling_s"):
@@ -232,6 +237,14 @@ class BatchService:
             if job.cancel_at is None and job.state(now) != "ended":
                 job.cancel_at = now
             return job
+
+    def drop_create_response(self) -> bool:
+        """Whether the answer to the batch just created is to be lost (``drop_create_responses``)."""
+        with self._lock:
+            if self.settings.drop_create_responses > 0:
+                self.settings.drop_create_responses -= 1
+                return True
+            return False
 
     def submissions(self) -> list[tuple[str, str]]:
         with self._lock:

@@ -54,6 +54,8 @@ class FakeServer:
         self._in_flight = 0
         self._peak_in_flight = 0
         self._stopping = threading.Event()
+        self._gate = threading.Event()  # set: replies go out; cleared by hold_replies()
+        self._gate.set()
         self._thread: threading.Thread | None = None
         self.batches = BatchService(self._next_reply)
         self._httpd = HTTPServer((host, port), Handler, self)
@@ -166,6 +168,15 @@ class FakeServer:
         for model, items in by_model.items():
             self.enqueue(*items, model=model)
 
+    def hold_replies(self) -> None:
+        """Requests from now on are recorded (counted, :meth:`wait_for_requests`) but get no reply until
+        :meth:`release_replies`: calls stay in flight for as long as a test needs, by events, not sleeps."""
+        self._gate.clear()
+
+    def release_replies(self) -> None:
+        """Let the held requests (and every later one) be answered."""
+        self._gate.set()
+
     def reset(self) -> None:
         """Forget queued replies, recorded requests, batches and files (``default`` is kept);
         batch settings return to their defaults."""
@@ -237,6 +248,11 @@ class FakeServer:
         with self._arrived:
             # the peak, not the current count: once reached, every waiter goes on (even if one already finished)
             self._arrived.wait_for(lambda: self._peak_in_flight >= n or self._stopping.is_set(), timeout=10.0)
+
+    def _wait_for_gate(self) -> None:
+        while not self._gate.wait(0.05):
+            if self._stopping.is_set():
+                return
 
     def _next_reply(self, model: str | None) -> Reply:
         with self._lock:

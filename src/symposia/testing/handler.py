@@ -120,6 +120,7 @@ class Handler(Connection):
                 status, kind, message = problem
                 self._send_error(wire, status, kind, message, None, "req_" + secrets.token_hex(8))
                 return
+            self.fake._wait_for_gate()
             reply = self.fake._next_reply(model)
             if reply.hold_until_in_flight:
                 self.fake._hold_until_in_flight(reply.hold_until_in_flight)

@@ -154,6 +154,9 @@ def _create(conn: Connection, service: BatchService, raw: bytes) -> None:
     metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
     job = service.create("openai", requests, prefix="batch_", validation_errors=errors,
                          endpoint=ENDPOINT, input_file_id=file_id, metadata=dict(metadata or {}))
+    if service.drop_create_response():
+        conn.hard_close()  # created, but the client never hears of it
+        return
     conn.send_json(200, _batch_object(service, job))
 
 

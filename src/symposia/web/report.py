@@ -29,8 +29,10 @@ class Report:
 def analysis_missing() -> str | None:
     """Why the analysis cannot run here, or None when it can."""
     try:
-        # deferred: the analysis stack (numpy, onnxruntime) loads only when a report is shown
-        import symposia.analysis  # noqa: F401
+        # deferred: the analysis stack (numpy, onnxruntime) loads only when a report is shown; the package
+        # imports its modules lazily, so the report module (which needs them all) is imported too
+        import symposia.analysis
+        import symposia.analysis.report  # noqa: F401
     except ImportError as exc:
         return f"The analysis package is not installed or failed to import ({exc})."
     return None

@@ -1,0 +1,229 @@
+"""Warm-up: what an analysis will need, loaded in a background thread while the process waits.
+
+A command that analyses at its end (``council``, ``study``) spends most of its life waiting on the
+network, one core idle. The analysis then pays about two seconds before its first number: importing
+the analysis stack (numpy, datasketch, whose ``lsh`` module imports ``scipy.integrate``, wordfreq,
+markdown-it), loading the embedding model (onnxruntime), reading wordfreq's table, importing
+matplotlib. A :class:`Warmup` does that work in a daemon thread while the voices answer; the
+analysis finds it done and reuses it: the modules are in ``sys.modules``, the model is the process's
+``Embedder.default()``, the table is in wordfreq's cache. Nothing is computed twice and nothing the
+analysis returns depends on whether the warm-up ran.
+
+Rules for callers, so the two threads never import the same package at the same time (Python's
+per-module import locks can report a deadlock when they do):
+
+* start it once the main thread has done its own imports for the run (:func:`warming` starts it
+  shortly after the first call begins, when the requests are out);
+* :meth:`Warmup.join` it before the main thread imports anything of the analysis.
+
+A step that fails is recorded in :attr:`Warmup.failed` and otherwise ignored: the analysis then does
+that work itself, as it would have without a warm-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
+
+from symposia.catalog import Voice
+from symposia.dialogue.observer import Observer
+from symposia.records import ReasoningChunk, Restart, TextChunk, TurnRecord
+
+if TYPE_CHECKING:
+    from symposia.embed import Embedder
+
+__all__ = ["START_DELAY_S", "STEPS", "VERDICT_STEPS", "Warmup", "WarmingObserver", "warming", "while_running"]
+
+_T = TypeVar("_T")
+
+#: How long after the first call of a run begins the warm-up starts: by then every call of the first
+#: round has sent its request (they all start in the same turn of the event loop).
+START_DELAY_S = 0.05
+
+
+def _import_analysis() -> None:
+    import markdown_it
+
+    # deferred: importing the analysis stack off the main thread is this module's purpose
+    import symposia.analysis.analyze
+    import symposia.analysis.report  # noqa: F401  (the study statistics and the heatmap come with it)
+
+    # the HTML report's Markdown renderer compiles its rules on first use
+    markdown_it.MarkdownIt("commonmark", {"html": False}).enable("table").render("| a |\n|---|\n| *b* |\n")
+
+
+def _load_embedder() -> Embedder:
+    # deferred: the embedding model (onnxruntime) is heavy; loading it off the main thread is the point
+    from symposia.embed import Embedder, count_tokens
+
+    embedder = Embedder.default()  # the process's shared instance: the analysis gets this very object
+    embedder.embed(["warm-up"])  # onnxruntime's first run sets up its buffers
+    count_tokens("warm-up")  # the chunker's tokenizer, also loaded once per process
+    return embedder
+
+
+def _load_wordfreq() -> None:
+    from wordfreq import zipf_frequency
+
+    zipf_frequency("the", "en")  # reads the shipped frequency table into wordfreq's cache
+
+
+def _load_matplotlib() -> None:
+    # deferred: matplotlib is optional and heavy; drawing a throwaway heatmap loads every part the real
+    # one uses (the Agg renderer, the fonts, the colour map, the colour bar, the layout, the PNG encoder)
+    from symposia.analysis.heatmap import heatmap_png_bytes
+
+    heatmap_png_bytes(["a", "b"], [[None, 0.5], [0.5, None]], title="warm-up", floor=0.25)
+
+
+#: The default steps, in order: name -> what it does (its result, if any, is kept in ``results``).
+STEPS: Mapping[str, Callable[[], object]] = {
+    "analysis": _import_analysis,
+    "embedder": _load_embedder,
+    "wordfreq": _load_wordfreq,
+    "matplotlib": _load_matplotlib,
+}
+
+
+#: What a council's closing verdict needs (it writes the SVG heatmap only: no matplotlib).
+VERDICT_STEPS: Mapping[str, Callable[[], object]] = {k: v for k, v in STEPS.items() if k != "matplotlib"}
+
+
+class Warmup:
+    """Runs ``steps`` once, in a daemon thread; :meth:`join` waits for them and never raises."""
+
+    #: The warm-up most recently started in this process (what a command did, for diagnostics and tests).
+    latest: ClassVar[Warmup | None] = None
+
+    def __init__(self, steps: Mapping[str, Callable[[], object]] = STEPS) -> None:
+        self.steps = dict(steps)
+        self.done: list[str] = []  # steps that ran to the end, in order
+        self.failed: dict[str, str] = {}  # step -> the error it raised (the analysis does that work itself)
+        self.results: dict[str, object] = {}  # step -> what it returned (the embedder, for "embedder")
+        self.embedded = 0  # texts of fed turns embedded ahead of the analysis (answers, what voices were shown)
+        self._fed: queue.SimpleQueue[TurnRecord | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
+    @property
+    def embedder(self) -> Embedder | None:
+        """The embedding model the warm-up loaded (the process's ``Embedder.default()``), if it did."""
+        return cast("Embedder | None", self.results.get("embedder"))
+
+    def start(self) -> None:
+        """Start the thread (once; later calls do nothing)."""
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._run, name="symposia-warmup", daemon=True)
+            Warmup.latest = self
+            self._thread.start()
+
+    def feed(self, turn: TurnRecord) -> None:
+        """A turn that has just ended: once the steps are done, the thread embeds the texts the analysis
+        will embed for it (the answer, what its voice was shown), so the analysis finds their vectors
+        kept (:func:`symposia.analysis.similarity.default_embed`). In a council of several rounds, a
+        round's answers are embedded while the next round is out."""
+        self._fed.put(turn)
+
+    def join(self) -> None:
+        """Wait until every step has ended and every fed turn is embedded (at once if never started)."""
+        with self._lock:
+            thread = self._thread
+        if thread is not None:
+            self._fed.put(None)  # nothing more will be fed
+            thread.join()
+
+    def _run(self) -> None:
+        for name, step in self.steps.items():
+            try:
+                result = step()
+            except Exception as exc:  # a warm-up never breaks the run it serves
+                self.failed[name] = f"{type(exc).__name__}: {exc}"
+                continue
+            if result is not None:
+                self.results[name] = result
+            self.done.append(name)
+        ending = False
+        while not ending:
+            turns: list[TurnRecord] = []
+            while not turns or not self._fed.empty():  # waits for one, then takes all that have come
+                turn = self._fed.get()
+                if turn is None:
+                    ending = True
+                    break
+                turns.append(turn)
+            if not turns:
+                continue
+            try:
+                self.embedded += _embed_ahead(turns)
+            except Exception as exc:  # the analysis embeds them itself
+                self.failed["vectors"] = f"{type(exc).__name__}: {exc}"
+
+
+def _embed_ahead(turns: list[TurnRecord]) -> int:
+    """Embed what the analysis of a session will embed for ``turns``; how many texts that was."""
+    # deferred: the analysis stack, off the main thread (the "analysis" step has usually loaded it)
+    from symposia.analysis.analyze import answer_turns
+    from symposia.analysis.motifs import answer_of
+    from symposia.analysis.similarity import default_embed
+
+    answers = answer_turns(turns)
+    texts = [t.result.text for t in answers] + [answer_of(t).shown for t in answers]
+    if texts:
+        default_embed()(texts)
+    return len(texts)
+
+
+class WarmingObserver:
+    """An observer that passes everything on to ``inner``, starts ``warmup`` :data:`START_DELAY_S` after
+    the first call of the run begins, and feeds it every turn that ends."""
+
+    def __init__(self, inner: Observer, warmup: Warmup, delay: float = START_DELAY_S) -> None:
+        self.inner = inner
+        self.warmup = warmup
+        self.delay = delay
+        self._scheduled = False
+
+    def _schedule(self) -> None:
+        if self._scheduled:
+            return
+        self._scheduled = True
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # called outside a loop: nothing to wait for
+            self.warmup.start()
+            return
+        loop.call_later(self.delay, self.warmup.start)
+
+    def note(self, text: str) -> None:
+        self.inner.note(text)
+
+    def turn_started(self, key: str, voice: Voice, label: str) -> None:
+        self.inner.turn_started(key, voice, label)
+        self._schedule()
+
+    def event(self, key: str, event: TextChunk | ReasoningChunk | Restart) -> None:
+        self.inner.event(key, event)
+
+    def turn_finished(self, key: str, turn: TurnRecord) -> None:
+        self.inner.turn_finished(key, turn)
+        self.warmup.feed(turn)
+
+
+async def while_running(awaitable: Awaitable[_T], warmup: Warmup, delay: float = START_DELAY_S) -> _T:
+    """Await ``awaitable`` (one call, say), starting ``warmup`` ``delay`` seconds after it begins."""
+    asyncio.get_running_loop().call_later(delay, warmup.start)
+    return await awaitable
+
+
+def warming(observer: Observer, warmup: Warmup | None) -> Observer:
+    """``observer``, made to start ``warmup`` once the run's first calls are out (unchanged without one)."""
+    return observer if warmup is None else WarmingObserver(observer, warmup)
