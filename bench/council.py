@@ -13,7 +13,9 @@ measures, per run:
 Scenarios (the issue's): ``seven`` voices answering in 1…7 s; ``twelve`` voices × 2 s; ``rounds``:
 3 rounds × 12 voices × 2 s; ``hundred`` voices × 50 ms, whose per-turn overhead is
 ``(wall(100 voices) - wall(1 voice)) / 99`` (both whole commands with 50 ms voices, so the fixed
-cost cancels out), and its CPU the same way. ``help``: ``symposia --help``. Medians of ``--repeats``
+cost cancels out), and its CPU the same way; ``hundred_engine`` / ``one_engine``: the same with
+``--no-analyze``, so the calls alone (the closing analysis compares every pair of voices, 4,950 pairs
+for 100, and is measured by the difference). ``help``: ``symposia --help``. Medians of ``--repeats``
 runs are printed as JSON.
 
 ``--src DIR`` runs another source tree's symposia (say a checkout of an older commit) the same way,
@@ -47,6 +49,8 @@ QUESTION = "What persists between two conversations?"
 
 # name -> (per-voice answer times in seconds, rounds)
 SCENARIOS: dict[str, tuple[list[float], int]] = {
+    "hundred_engine": ([0.05] * 100, 1),  # with --no-analyze: the calls alone, without the closing analysis
+    "one_engine": ([0.05], 1),
     "seven": ([float(i) for i in range(1, 8)], 1),
     "twelve": ([2.0] * 12, 1),
     "rounds": ([2.0] * 12, 3),
@@ -74,13 +78,14 @@ def env_for(home: Path, src: Path) -> dict[str, str]:
     return env
 
 
-def run_council(srv: FakeServer, home: Path, src: Path, times: list[float], rounds: int) -> dict[str, float]:
+def run_council(srv: FakeServer, home: Path, src: Path, times: list[float], rounds: int,
+                extra: tuple[str, ...] = ()) -> dict[str, float]:
     srv.reset()
     for i, t in enumerate(times, start=1):
         for _ in range(rounds):
             srv.enqueue(Reply(text=f"Voice {i} answers: what persists is the pattern, not the instance.", ttft=t),
                         model=f"fake/v{i}")
-    args = [sys.executable, "-m", "symposia", "council", QUESTION, "--rounds", str(rounds)]
+    args = [sys.executable, "-m", "symposia", "council", QUESTION, "--rounds", str(rounds), *extra]
     for i in range(1, len(times) + 1):
         args += ["-m", f"v{i}"]
     cpu0 = _children_cpu()
@@ -135,7 +140,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--src", type=Path, help="another source tree to measure the same way (e.g. the base commit)")
-    ap.add_argument("--only", default="help,seven,twelve,rounds,hundred,one")
+    ap.add_argument("--only", default="help,seven,twelve,rounds,hundred,one,hundred_engine,one_engine")
     ap.add_argument("--importtime", action="store_true")
     args = ap.parse_args()
     wanted = args.only.split(",")
@@ -152,15 +157,17 @@ def main() -> None:
                         runs[name].append(run_help(home, src))
                     else:
                         times, rounds = SCENARIOS[scenario]
-                        runs[name].append(run_council(srv, home, src, times, rounds))
+                        extra = ("--no-analyze",) if scenario.endswith("_engine") else ()
+                        runs[name].append(run_council(srv, home, src, times, rounds, extra))
             for name in trees:
                 results[name][scenario] = median_of(runs[name])
         for name, src in trees.items():
             r = results[name]
-            if "hundred" in r and "one" in r:
-                h, o = r["hundred"], r["one"]
-                h["per_turn_overhead_ms"] = round((h["wall_s"] - o["wall_s"]) / 99 * 1000, 2)
-                h["per_turn_cpu_ms"] = round((h["cpu_s"] - o["cpu_s"]) / 99 * 1000, 2)
+            for many, one in (("hundred", "one"), ("hundred_engine", "one_engine")):
+                if many in r and one in r:
+                    h, o = r[many], r[one]
+                    h["per_turn_overhead_ms"] = round((h["wall_s"] - o["wall_s"]) / 99 * 1000, 2)
+                    h["per_turn_cpu_ms"] = round((h["cpu_s"] - o["cpu_s"]) / 99 * 1000, 2)
             if args.importtime:
                 r["importtime_help"] = importtime(home, src, ["--help"])
                 r["importtime_council_dry_run"] = importtime(home, src, ["council", QUESTION, "-m", "v1", "--dry-run"])

@@ -11,6 +11,7 @@ or two voices' pooled). Each comes with a one-line meaning (:data:`MEANINGS`) th
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -42,6 +43,17 @@ def _ngrams(words: Sequence[str], n: int) -> list[tuple[str, ...]]:
     return [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
 
 
+Grams = Counter[tuple[str, ...]]
+
+
+@functools.lru_cache(maxsize=4096)
+def _counted(text: str) -> tuple[int, tuple[Grams, ...]]:
+    """A text's word count and its 1- to 4-gram counts, made once per text: a council's pooled pairs
+    (4,950 for 100 voices) ask each answer again and again. Callers must not change the counters."""
+    words = _words(text)
+    return len(words), tuple(Counter(_ngrams(words, n)) for n in range(1, 5))
+
+
 def vendi_score(vectors: NDArray[np.floating]) -> float:
     """Effective number of distinct items of unit-norm ``vectors`` (NaN when empty)."""
     x = np.asarray(vectors, dtype=np.float64)
@@ -55,38 +67,47 @@ def vendi_score(vectors: NDArray[np.floating]) -> float:
 
 def distinct_n(texts: Sequence[str], n: int) -> float:
     """Distinct n-grams / total n-grams over all ``texts`` (NaN when they hold no n-gram)."""
-    grams = [g for t in texts for g in _ngrams(_words(t), n)]
-    return len(set(grams)) / len(grams) if grams else math.nan
+    if not 1 <= n <= 4:
+        grams = [g for t in texts for g in _ngrams(_words(t), n)]
+        return len(set(grams)) / len(grams) if grams else math.nan
+    counts = [_counted(t)[1][n - 1] for t in texts]
+    total = sum(c.total() for c in counts)
+    return len(set().union(*counts)) / total if total else math.nan
 
 
-def _bleu(hyp: Sequence[str], refs: Sequence[Sequence[str]], max_n: int = 4) -> float:
-    if not hyp or not refs:
+def _bleu(hyp: tuple[int, tuple[Grams, ...]], refs: Sequence[tuple[int, tuple[Grams, ...]]],
+          max_n: int = 4) -> float:
+    """BLEU-``max_n`` of a hypothesis against references, each given as ``_counted``'s (length, counts)."""
+    hyp_len, hyp_counts = hyp
+    if not hyp_len or not refs:
         return 0.0
     logs = []
     for n in range(1, max_n + 1):
-        h = Counter(_ngrams(hyp, n))
-        total = sum(h.values())
-        best: Counter[tuple[str, ...]] = Counter()
-        for r in refs:
-            for g, c in Counter(_ngrams(r, n)).items():
-                best[g] = max(best[g], c)
-        match = sum(min(c, best[g]) for g, c in h.items())
+        h = hyp_counts[n - 1]
+        total = h.total()
+        if len(refs) == 1:
+            best = refs[0][1][n - 1]
+        else:
+            best = Counter()
+            for _, ref_counts in refs:
+                best |= ref_counts[n - 1]  # the most times any one reference has each n-gram
+        match = sum((h & best).values())  # clipped counts
         if n > 1:  # add-one smoothing (Lin & Och 2004): a short answer with no 4-gram match is not 0
             match, total = match + 1, total + 1
         if total == 0 or match == 0:
             return 0.0
         logs.append(math.log(match / total))
-    closest = min((abs(len(r) - len(hyp)), len(r)) for r in refs)[1]
-    bp = 1.0 if len(hyp) > closest else math.exp(1 - closest / len(hyp))
+    closest = min((abs(r_len - hyp_len), r_len) for r_len, _ in refs)[1]
+    bp = 1.0 if hyp_len > closest else math.exp(1 - closest / hyp_len)
     return bp * math.exp(sum(logs) / max_n)
 
 
 def self_bleu(texts: Sequence[str]) -> float:
     """Mean BLEU-4 of each text against all the others (NaN with fewer than two texts)."""
-    toks = [_words(t) for t in texts]
-    if len(toks) < 2:
+    counted = [_counted(t) for t in texts]
+    if len(counted) < 2:
         return math.nan
-    return float(np.mean([_bleu(toks[i], toks[:i] + toks[i + 1:]) for i in range(len(toks))]))
+    return float(np.mean([_bleu(counted[i], counted[:i] + counted[i + 1:]) for i in range(len(counted))]))
 
 
 @dataclass(frozen=True)
