@@ -203,6 +203,7 @@ def test_a_runner_that_lost_its_session_elsewhere_stops_and_stores_no_step_twice
     assert requests == len(VOICES)  # round 1's calls were in flight; round 2 was never started
     assert first.returncode == 1, err1
     assert "lost session" in err1 and "process 4242 on another-host" in err1  # told, clearly
+    assert "Resume with" not in err1  # the session is the new runner's to finish, not ours to resume
     assert "of the answers it had already paid for, 5 were stored" in err1, err1
     assert f"and 1 was not, because the new runner had stored that step ({step_key(1, 'alpha')})" in err1
     assert generation == 2

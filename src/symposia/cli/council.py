@@ -18,7 +18,7 @@ from symposia.cli.batches import BATCH_HELP, QUEUE_HELP, use_batches, use_queue
 from symposia.cli.context import Options, err, friendly_errors, out, pass_options, read_text_argument
 from symposia.cli.live import LiveView, usage_table
 from symposia.dialogue.council import CouncilPlan, council_preview, run_council
-from symposia.errors import EXIT_FAILED, SessionBusy
+from symposia.errors import EXIT_FAILED, LeaseLost, SessionBusy
 from symposia.redact import redact
 from symposia.render.inspect_log import inspect_logs
 
@@ -182,13 +182,16 @@ def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool, ses
     warmup = Warmup(VERDICT_STEPS) if analyze else None
     outcome: Any = None
     status: str | None = None
-    busy = False
+    busy = lost = False
     before = _last_session(s)
     try:
         with view:
             outcome = run_sync(start(warming(view, warmup)))
     except SessionBusy:
         busy = True  # another process runs it: nothing of ours to report
+        raise
+    except LeaseLost:
+        lost = True  # another runner took the session over: it finishes it, not a resume of ours
         raise
     finally:
         # Interrupted, the orchestrator returned nothing: the newest session is ours only if this run made it
@@ -225,7 +228,7 @@ def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool, ses
             if status == "incomplete":
                 err.print(f"[yellow]Incomplete: a step was refused (see the transcript). Fix the plan, then: "
                           f"symposia resume {sid} --plan FIXED.toml[/]")
-            elif status != "complete":
+            elif status != "complete" and not lost:
                 err.print(f"[yellow]Resume with: symposia resume {sid}[/]")
     if as_json and outcome is not None:
         click.echo(render_session(s, session_id or outcome.session_id, "json"))
