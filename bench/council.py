@@ -13,10 +13,10 @@ measures, per run:
 Scenarios (the issue's): ``seven`` voices answering in 1…7 s; ``twelve`` voices × 2 s; ``rounds``:
 3 rounds × 12 voices × 2 s; ``hundred`` voices × 50 ms, whose per-turn overhead is
 ``(wall(100 voices) - wall(1 voice)) / 99`` (both whole commands with 50 ms voices, so the fixed
-cost cancels out), and its CPU the same way; ``hundred_engine`` / ``one_engine``: the same with
-``--no-analyze``, so the calls alone (the closing analysis compares every pair of voices, 4,950 pairs
-for 100, and is measured by the difference). ``help``: ``symposia --help``. Medians of ``--repeats``
-runs are printed as JSON.
+cost cancels out), and its CPU the same way. Any scenario with the suffix ``_engine`` (``twelve_engine``,
+``hundred_engine``...) runs with ``--no-analyze``: the calls alone, without the closing analysis, whose
+cost is the difference (it compares every pair of voices: 4,950 pairs for 100). ``help``:
+``symposia --help``. Medians of ``--repeats`` runs are printed as JSON.
 
 ``--src DIR`` runs another source tree's symposia (say a checkout of an older commit) the same way,
 interleaved with this one, so that before/after are measured on the same machine at the same time;
@@ -49,8 +49,6 @@ QUESTION = "What persists between two conversations?"
 
 # name -> (per-voice answer times in seconds, rounds)
 SCENARIOS: dict[str, tuple[list[float], int]] = {
-    "hundred_engine": ([0.05] * 100, 1),  # with --no-analyze: the calls alone, without the closing analysis
-    "one_engine": ([0.05], 1),
     "seven": ([float(i) for i in range(1, 8)], 1),
     "twelve": ([2.0] * 12, 1),
     "rounds": ([2.0] * 12, 3),
@@ -156,7 +154,8 @@ def main() -> None:
                     if scenario == "help":
                         runs[name].append(run_help(home, src))
                     else:
-                        times, rounds = SCENARIOS[scenario]
+                        # NAME_engine: scenario NAME with --no-analyze (the calls alone, no closing analysis)
+                        times, rounds = SCENARIOS[scenario.removesuffix("_engine")]
                         extra = ("--no-analyze",) if scenario.endswith("_engine") else ()
                         runs[name].append(run_council(srv, home, src, times, rounds, extra))
             for name in trees:

@@ -24,10 +24,10 @@ from wordfreq import zipf_frequency
 
 from symposia.analysis.lemmas import content_terms, lemma, tokens
 from symposia.analysis.stats import benjamini_hochberg, poisson_binomial_tail
-from symposia.records import TurnRecord
+from symposia.records import TurnRecord, TurnRequest
 
 __all__ = ["COMMON_ZIPF", "Answer", "Background", "Motif", "VoiceUse", "answer_of", "general_frequency",
-           "motif_index", "name_keys", "shared_motifs", "shown_text"]
+           "motif_index", "name_keys", "request_text", "shared_motifs", "shown_text"]
 
 MIN_BASE_DOCS = 5  # fewer background answers than this for a voice: no base rate for it
 COMMON_ZIPF = 5.0  # at least once per 100,000 words of general English: an ordinary word, not an image
@@ -55,7 +55,12 @@ def name_keys(names: Iterable[str]) -> frozenset[str]:
 
 def shown_text(turn: TurnRecord) -> str:
     """Everything the voice saw for this call: the system prompt and every message sent."""
-    parts = [turn.request.system or ""] + [m.content for m in turn.request.messages]
+    return request_text(turn.request)
+
+
+def request_text(request: TurnRequest) -> str:
+    """Everything a request shows its voice: the system prompt and every message, as one text."""
+    parts = [request.system or ""] + [m.content for m in request.messages]
     return "\n\n".join(p for p in parts if p)
 
 

@@ -29,8 +29,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
 
 from symposia.catalog import Voice
-from symposia.dialogue.observer import Observer
-from symposia.records import ReasoningChunk, Restart, TextChunk, TurnRecord
+from symposia.dialogue.observer import Observer, RequestObserver
+from symposia.records import ReasoningChunk, Restart, TextChunk, TurnRecord, TurnRequest
 
 if TYPE_CHECKING:
     from symposia.embed import Embedder
@@ -104,7 +104,7 @@ class Warmup:
         self.failed: dict[str, str] = {}  # step -> the error it raised (the analysis does that work itself)
         self.results: dict[str, object] = {}  # step -> what it returned (the embedder, for "embedder")
         self.embedded = 0  # texts of fed turns embedded ahead of the analysis (answers, what voices were shown)
-        self._fed: queue.SimpleQueue[TurnRecord | None] = queue.SimpleQueue()
+        self._fed: queue.SimpleQueue[TurnRecord | TurnRequest | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -133,6 +133,11 @@ class Warmup:
         round's answers are embedded while the next round is out."""
         self._fed.put(turn)
 
+    def feed_request(self, request: TurnRequest) -> None:
+        """A request being sent: what it shows its voice is embedded while the voice answers (the later
+        rounds of a council show each voice the others' answers, long texts the analysis embeds too)."""
+        self._fed.put(request)
+
     def join(self) -> None:
         """Wait until every step has ended and every fed turn is embedded (at once if never started)."""
         with self._lock:
@@ -153,30 +158,32 @@ class Warmup:
             self.done.append(name)
         ending = False
         while not ending:
-            turns: list[TurnRecord] = []
-            while not turns or not self._fed.empty():  # waits for one, then takes all that have come
-                turn = self._fed.get()
-                if turn is None:
+            items: list[TurnRecord | TurnRequest] = []
+            while not items or not self._fed.empty():  # waits for one, then takes all that have come
+                item = self._fed.get()
+                if item is None:
                     ending = True
                     break
-                turns.append(turn)
-            if not turns:
+                items.append(item)
+            if not items:
                 continue
             try:
-                self.embedded += _embed_ahead(turns)
+                self.embedded += _embed_ahead(items)
             except Exception as exc:  # the analysis embeds them itself
                 self.failed["vectors"] = f"{type(exc).__name__}: {exc}"
 
 
-def _embed_ahead(turns: list[TurnRecord]) -> int:
-    """Embed what the analysis of a session will embed for ``turns``; how many texts that was."""
+def _embed_ahead(items: list[TurnRecord | TurnRequest]) -> int:
+    """Embed what the analysis of a session will embed for ``items`` (ended turns: the answer and what
+    its voice was shown; requests being sent: what they show); how many new texts that was."""
     # deferred: the analysis stack, off the main thread (the "analysis" step has usually loaded it)
     from symposia.analysis.analyze import answer_turns
-    from symposia.analysis.motifs import answer_of
+    from symposia.analysis.motifs import answer_of, request_text
     from symposia.analysis.similarity import default_embed
 
-    answers = answer_turns(turns)
+    answers = answer_turns([t for t in items if isinstance(t, TurnRecord)])
     texts = [t.result.text for t in answers] + [answer_of(t).shown for t in answers]
+    texts += [request_text(r) for r in items if isinstance(r, TurnRequest)]
     if texts:
         default_embed()(texts)
     return len(texts)
@@ -216,6 +223,11 @@ class WarmingObserver:
     def turn_finished(self, key: str, turn: TurnRecord) -> None:
         self.inner.turn_finished(key, turn)
         self.warmup.feed(turn)
+
+    def request_ready(self, key: str, request: TurnRequest) -> None:
+        if isinstance(self.inner, RequestObserver):
+            self.inner.request_ready(key, request)
+        self.warmup.feed_request(request)
 
 
 async def while_running(awaitable: Awaitable[_T], warmup: Warmup, delay: float = START_DELAY_S) -> _T:

@@ -18,7 +18,7 @@ from typing import Any
 from symposia import prompts
 from symposia.catalog import Voice
 from symposia.dialogue.authoring import draft_checked, judge_with, outside_voices, session_speakers
-from symposia.dialogue.observer import NullObserver, Observer
+from symposia.dialogue.observer import NullObserver, Observer, RequestObserver
 from symposia.dialogue.ranking import parse_ranking, ranking_table
 from symposia.dialogue.runtime import Runtime, step_seed
 from symposia.dialogue.visibility import council_round_messages
@@ -183,6 +183,8 @@ async def run_council(rt: Runtime, plan: CouncilPlan, *, session_id: str | None 
                                                       plan.token_budget)
                 key = step_key(rnd, v.shortcut)
                 request = rt.request_for(v, messages, system=plan.system, params=plan.params_for(key))
+                if isinstance(obs, RequestObserver):
+                    obs.request_ready(key, request)
                 obs.turn_started(key, v, f"round {rnd}")
                 turn = await rt.call(session_id, v, request, step_key=key,
                                      on_event=lambda ev: obs.event(key, ev),

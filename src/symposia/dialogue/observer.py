@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from symposia.catalog import Voice
-from symposia.records import ReasoningChunk, Restart, TextChunk, TurnRecord
+from symposia.records import ReasoningChunk, Restart, TextChunk, TurnRecord, TurnRequest
 
 
 class Observer(Protocol):
@@ -20,6 +20,15 @@ class Observer(Protocol):
 
     def turn_finished(self, key: str, turn: TurnRecord) -> None:
         """Step ``key`` ended and is stored."""
+
+
+@runtime_checkable
+class RequestObserver(Protocol):
+    """An observer that also wants each request as it is sent (the analysis warm-up embeds what a voice
+    is shown while it answers). Orchestrators call it only on observers that have it."""
+
+    def request_ready(self, key: str, request: TurnRequest) -> None:
+        """The request for step ``key`` is about to be sent."""
 
 
 class NullObserver:
