@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -182,3 +186,28 @@ def test_the_observer_starts_the_warm_up_after_the_first_call_begins_and_passes_
     warm.join()
     assert ran == ["warm"] and warm.done == ["mark"]
     assert seen == ["note Round 1 of 1", "started r1:a", "started r1:b", "event r1:a"]
+
+
+def test_a_warm_up_never_left_running_stops_at_its_step_boundary() -> None:
+    """A run that ends without its analysis never joins the warm-up: stop() lets the step under way end,
+    starts no other, and returns once the thread is gone."""
+    release, ran = threading.Event(), []
+    warm = Warmup({"slow": lambda: release.wait(30) and ran.append("slow"), "next": lambda: ran.append("next")})
+    warm.start()
+    stopper = threading.Thread(target=warm.stop)
+    stopper.start()
+    release.set()
+    stopper.join(30)
+    assert not stopper.is_alive() and ran == ["slow"] and warm.done == ["slow"]
+
+
+def test_the_interpreter_does_not_exit_under_a_running_warm_up() -> None:
+    """The main thread ends while a step runs: the exit waits for the step (it used to end the process
+    inside the embedding model's native code, which aborted it with SIGABRT)."""
+    code = ("import time\nfrom symposia.analysis.warmup import Warmup\n"
+            "w = Warmup({'slow': lambda: time.sleep(0.5) or print('step ended', flush=True)})\n"
+            "w.start()\ntime.sleep(0.05)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "step ended\n"

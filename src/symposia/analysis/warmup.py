@@ -23,6 +23,7 @@ that work itself, as it would have without a warm-up.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import queue
 import threading
 from collections.abc import Awaitable, Callable, Mapping
@@ -107,6 +108,7 @@ class Warmup:
         self._fed: queue.SimpleQueue[TurnRecord | TurnRequest | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
 
     @property
     def started(self) -> bool:
@@ -125,6 +127,10 @@ class Warmup:
             self._thread = threading.Thread(target=self._run, name="symposia-warmup", daemon=True)
             Warmup.latest = self
             self._thread.start()
+            # A run that ends without its analysis (a failure, Ctrl-C) never joins the warm-up: it must not
+            # still be importing or inside the embedding model's native code while the interpreter shuts
+            # down (that aborted processes with SIGABRT in the soak). Stopped at exit, before finalisation.
+            atexit.register(self.stop)
 
     def feed(self, turn: TurnRecord) -> None:
         """A turn that has just ended: once the steps are done, the thread embeds the texts the analysis
@@ -145,9 +151,17 @@ class Warmup:
         if thread is not None:
             self._fed.put(None)  # nothing more will be fed
             thread.join()
+            atexit.unregister(self.stop)  # nothing left to stop at exit
+
+    def stop(self) -> None:
+        """Stop early: no further step and no further embedding; wait for the one under way to end."""
+        self._stopping.set()
+        self.join()
 
     def _run(self) -> None:
         for name, step in self.steps.items():
+            if self._stopping.is_set():
+                return
             try:
                 result = step()
             except Exception as exc:  # a warm-up never breaks the run it serves
@@ -165,8 +179,8 @@ class Warmup:
                     ending = True
                     break
                 items.append(item)
-            if not items:
-                continue
+            if not items or self._stopping.is_set():
+                continue  # stopping: drain the queue up to its end without embedding
             try:
                 self.embedded += _embed_ahead(items)
             except Exception as exc:  # the analysis embeds them itself
