@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from symposia.errors import ProviderError
 from symposia.redact import redact
@@ -222,10 +222,11 @@ def status_error(provider: str, status: int | None, body: Mapping[str, Any] | st
 NO_KEY = "no-key"
 
 
-def _transport_errors() -> tuple[type[BaseException], ...]:
+def transport_errors() -> tuple[type[BaseException], ...]:
     """Low-level network errors that can escape a client's own wrapping (e.g. mid-stream): httpx's (the
     streaming providers'), and httpx2's once an SDK has loaded it (the SDKs use it; it is not imported
-    here for them, which would cost every council's start-up)."""
+    here for them, which would cost every council's start-up). Asked for when an error table is built,
+    so a table built after an SDK loaded httpx2 includes its errors."""
     errs: list[type[BaseException]] = [ConnectionError, EOFError]
     try:
         import httpx
@@ -243,19 +244,6 @@ def _transport_errors() -> tuple[type[BaseException], ...]:
     except ImportError:
         pass
     return tuple(errs)
-
-
-if TYPE_CHECKING:
-    TRANSPORT_ERRORS: tuple[type[BaseException], ...]
-
-
-def __getattr__(name: str) -> Any:
-    # ``TRANSPORT_ERRORS`` is computed when asked for, so importing the retry rules (the catalog and the
-    # archive do) does not import httpx (deferred: start-up of `import symposia.api`), and an error table
-    # built after an SDK loaded httpx2 includes its errors.
-    if name == "TRANSPORT_ERRORS":
-        return _transport_errors()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def response_body(response: Any, fallback: Any) -> Any:

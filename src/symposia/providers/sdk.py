@@ -16,12 +16,12 @@ from typing import Any
 
 from symposia.errors import ProviderError
 from symposia.providers.retry import (
-    TRANSPORT_ERRORS,
     connection_error,
     describe_cause,
     response_body,
     status_error,
     timeout_error,
+    transport_errors,
 )
 from symposia.redact import redact
 
@@ -95,5 +95,5 @@ def sdk_error_table(sdk: Any) -> dict[type[BaseException], ErrorRule]:
         sdk.APIError: _in_stream,
         json.JSONDecodeError: malformed_rule,
     }
-    table.update(dict.fromkeys(TRANSPORT_ERRORS, transport_rule))
+    table.update(dict.fromkeys(transport_errors(), transport_rule))
     return table

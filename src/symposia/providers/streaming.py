@@ -36,10 +36,10 @@ from symposia.providers.base import ProviderSpec
 from symposia.providers.endpoints import EndpointPool
 from symposia.providers.retry import (
     NO_KEY,
-    TRANSPORT_ERRORS,
     connection_error,
     status_error,
     timeout_error,
+    transport_errors,
 )
 from symposia.providers.runner import Deadline
 from symposia.providers.sdk import ErrorRule, malformed_rule, map_exceptions, timeout_rule, transport_rule
@@ -73,7 +73,7 @@ class Event:
 
 WIRE_ERRORS: dict[type[BaseException], ErrorRule] = {
     httpx.TimeoutException: timeout_rule,
-    **dict.fromkeys(TRANSPORT_ERRORS, transport_rule),
+    **dict.fromkeys(transport_errors(), transport_rule),
     httpx_sse.SSEError: malformed_rule,
     json.JSONDecodeError: malformed_rule,
 }
