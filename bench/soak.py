@@ -140,12 +140,18 @@ class Soak:
             return []
         return [r[0] for r in rows]
 
-    def resume2(self) -> None:
+    def unfinished_or_kill(self) -> str | None:
+        """An unfinished session to resume; with none, a council killed mid-way (which makes one)."""
         ids = self.unfinished()
         if not ids:
             self.council(kill=True)
+            return None
+        return self.rng.choice(ids)
+
+    def resume2(self) -> None:
+        sid = self.unfinished_or_kill()
+        if sid is None:
             return
-        sid = self.rng.choice(ids)
         i = self.next_id()
         results: list[int] = []
 
@@ -162,11 +168,9 @@ class Soak:
         self.outcomes[f"resume2 rcs={sorted(results)}"] += 1
 
     def pause(self) -> None:
-        ids = self.unfinished()
-        if not ids:
-            self.council(kill=True)
+        sid = self.unfinished_or_kill()
+        if sid is None:
             return
-        sid = self.rng.choice(ids)
         i = self.next_id()
         env = {**self.env(), "SYMPOSIA_LEASE_TTL": "1"}
         rc2: int | str = "-"

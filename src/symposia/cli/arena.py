@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 
@@ -10,7 +9,7 @@ import click
 from rich.markup import escape
 
 from symposia.api import Symposia, run_sync
-from symposia.cli.context import Options, err, friendly_errors, out, pass_options, read_text_argument
+from symposia.cli.context import Options, echo_json, err, friendly_errors, out, pass_options, read_text_argument
 from symposia.codec import session_to_dict, turn_to_dict
 from symposia.dialogue.arena import MODES, ArenaEvent, TurnFinished, TurnStarted, resume_arena, run_arena
 from symposia.records import Params, ReasoningChunk, Restart, TextChunk, TurnRecord
@@ -141,7 +140,7 @@ def arena_cmd(opts: Options, voice_a: str | None, voice_b: str | None, mode: str
         stored = s.archive.session_turns(sid)
         if as_json:
             data = {"session": session_to_dict(session), "turns": [turn_to_dict(t) for t in stored]}
-            click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+            echo_json(data)
         else:
             out.print()
             if session.status == "failed":

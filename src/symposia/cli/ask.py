@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 from rich.markup import escape
 
 from symposia.catalog.templates import load_template
-from symposia.cli.context import Options, err, friendly_errors, out, pass_options, read_text_argument
+from symposia.cli.context import Options, echo_json, err, friendly_errors, out, pass_options, read_text_argument
 from symposia.cli.echo import AnswerStream
 from symposia.codec import turn_to_dict
 from symposia.dialogue.chat import latest_conversation
@@ -96,7 +95,7 @@ def ask_cmd(opts: Options, voice: str | None, question: str | None, cont: bool, 
             turn = s.ask(v.shortcut, q, system=system, temperature=temperature, max_tokens=max_tokens, seed=seed,
                          params=template.params if template else None, on_event=on_event)
         if as_json:
-            click.echo(json.dumps(turn_to_dict(turn), ensure_ascii=False, indent=2))
+            echo_json(turn_to_dict(turn))
         else:
             stream.end(turn.result.text)
             r = turn.result

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import textwrap
 from pathlib import Path
@@ -12,7 +11,7 @@ from rich.cells import cell_len, set_cell_size
 from rich.markup import escape
 
 from symposia.catalog import load_catalog
-from symposia.cli.context import Options, friendly_errors, out, pass_options
+from symposia.cli.context import Options, echo_json, friendly_errors, out, pass_options
 from symposia.importers import ImportReport, ReportEntry, import_paths
 from symposia.paths import archive_path
 
@@ -88,7 +87,7 @@ def import_cmd(opts: Options, paths: tuple[Path, ...], dry_run: bool, as_json: b
         with opts.open_archive() as archive:
             report = import_paths(archive, catalog, list(paths), dry_run=dry_run)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        echo_json(report.to_dict())
     else:
         for line in report_lines(report, verbose=verbose):
             style = next((s for st, s in _STYLE.items() if line.startswith(st)), None)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from symposia.archive.datasette import datasette_metadata
-from symposia.cli.context import Options, friendly_errors, out, pass_options
+from symposia.cli.context import Options, echo_json, friendly_errors, out, pass_options
 from symposia.codec import turn_to_dict
 from symposia.render.turns import turn_detail_markdown, turns_markdown
 
@@ -28,7 +26,7 @@ def log_cmd(opts: Options, count: int, voice: str | None, as_json: bool) -> None
     with opts.open() as s:
         turns = s.log(count, voice=voice)
         if as_json:
-            click.echo(json.dumps([turn_to_dict(t) for t in turns], ensure_ascii=False, indent=2))
+            echo_json([turn_to_dict(t) for t in turns])
         elif not turns:
             click.echo(f"No turns yet in {s.archive.path}. Try: symposia ask local \"What is play?\"")
         else:
@@ -45,7 +43,7 @@ def show_cmd(opts: Options, turn_id: int, as_json: bool) -> None:
     with opts.open() as s:
         turn = s.show(turn_id)
         if as_json:
-            click.echo(json.dumps(turn_to_dict(turn), ensure_ascii=False, indent=2))
+            echo_json(turn_to_dict(turn))
         else:
             _emit_markdown(turn_detail_markdown(turn))
 
@@ -58,4 +56,4 @@ def datasette_metadata_cmd(opts: Options, database: str | None) -> None:
     """Metadata for Datasette: `symposia datasette-metadata > m.json; datasette ARCHIVE -m m.json`."""
     with opts.open() as s:
         name = database or s.archive.path.stem
-    click.echo(json.dumps(datasette_metadata(name), indent=2, ensure_ascii=False))
+    echo_json(datasette_metadata(name))

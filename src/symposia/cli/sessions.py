@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
-from symposia.cli.context import Options, friendly_errors, out, pass_options
+from symposia.cli.context import Options, echo_json, friendly_errors, out, pass_options
 
 
 @click.command("sessions")
@@ -35,7 +34,7 @@ def sessions_cmd(opts: Options, kind: str | None, voice: str | None, since: date
         rows = s.sessions(kind=kind, voice=voice, since=since.date() if since else None,
                           until=until.date() if until else None, status=status, limit=limit)
         if as_json:
-            click.echo(json.dumps([r.to_dict() for r in rows], ensure_ascii=False, indent=2))
+            echo_json([r.to_dict() for r in rows])
             return
         if not rows:
             click.echo(f"No sessions match in {s.archive.path}.")
