@@ -56,8 +56,10 @@ async def http_health_check(url: str) -> bool:
     """``GET {url}/models`` answers below 500 (an auth error still means the server is up)."""
     import httpx  # deferred: only replicated providers check health
 
+    from symposia.providers import tls
+
     try:
-        async with httpx.AsyncClient(timeout=5.0) as client:
+        async with httpx.AsyncClient(timeout=5.0, verify=tls.shared_context()) as client:
             r = await client.get(url.rstrip("/") + "/models")
         return r.status_code < 500
     except httpx.HTTPError:

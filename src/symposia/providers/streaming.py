@@ -42,6 +42,7 @@ from symposia.providers.retry import (
     transport_errors,
 )
 from symposia.providers.runner import Deadline
+from symposia.providers import tls
 from symposia.providers.sdk import ErrorRule, malformed_rule, map_exceptions, timeout_rule, transport_rule
 from symposia.records import (
     FinishReason,
@@ -154,6 +155,7 @@ class StreamingProvider(ABC):
 
     def __init__(self, spec: ProviderSpec, api_key: str | None) -> None:
         register_secret(api_key)
+        tls.prepare()  # the shared TLS context loads its CA bundle in the background meanwhile
         self.spec = spec
         # An explicit placeholder when a server needs no key: nothing falls back to another variable.
         self._api_key = api_key or NO_KEY
@@ -190,7 +192,8 @@ class StreamingProvider(ABC):
         if client is None:
             t = self.spec.timeouts
             client = self._clients[base_url] = httpx.AsyncClient(
-                timeout=httpx.Timeout(t.total, connect=t.connect), limits=_LIMITS, headers=self._headers())
+                timeout=httpx.Timeout(t.total, connect=t.connect), limits=_LIMITS, headers=self._headers(),
+                verify=tls.shared_context())
         return client
 
     async def stream(self, request: TurnRequest) -> AsyncIterator[StreamEvent]:

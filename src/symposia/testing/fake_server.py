@@ -13,6 +13,7 @@ The parts: :mod:`~symposia.testing.script` (replies, faults, plans), :mod:`~symp
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections import deque
 from collections.abc import Mapping
@@ -42,7 +43,8 @@ class FakeServer:
     APIs live under the same addresses (``/v1/files``, ``/v1/batches``, ``/v1/messages/batches``).
     """
 
-    def __init__(self, port: int = 0, *, host: str = "127.0.0.1", require_auth: bool = True) -> None:
+    def __init__(self, port: int = 0, *, host: str = "127.0.0.1", require_auth: bool = True,
+                 tls: ssl.SSLContext | None = None) -> None:
         self.require_auth = require_auth
         self.default: Reply = Reply()
         self.models: list[str] = ["fake-model"]  # listed by GET /v1/models
@@ -58,7 +60,8 @@ class FakeServer:
         self._gate.set()
         self._thread: threading.Thread | None = None
         self.batches = BatchService(self._next_reply)
-        self._httpd = HTTPServer((host, port), Handler, self)
+        self._httpd = HTTPServer((host, port), Handler, self, tls)
+        self._scheme = "https" if tls is not None else "http"
         self.host = host
         self.port: int = self._httpd.server_address[1]
 
@@ -113,7 +116,7 @@ class FakeServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self._scheme}://{self.host}:{self.port}"
 
     @property
     def openai_base_url(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import ssl
 import sys
 import threading
 from collections.abc import Mapping
@@ -43,12 +44,15 @@ class HTTPServer(ThreadingHTTPServer):
     block_on_close = False
     request_queue_size = 256
 
-    def __init__(self, address: tuple[str, int], handler: type[Connection], owner: Any) -> None:
+    def __init__(self, address: tuple[str, int], handler: type[Connection], owner: Any,
+                 tls: ssl.SSLContext | None = None) -> None:
         self.owner = owner
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
         self.accepted = 0
         super().__init__(address, handler)
+        if tls is not None:  # HTTPS: the handshake happens in the connection's own thread, on its first read
+            self.socket = tls.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
 
     def track(self, conn: socket.socket) -> None:
         with self._conns_lock:
