@@ -75,31 +75,59 @@ def distinct_n(texts: Sequence[str], n: int) -> float:
     return len(set().union(*counts)) / total if total else math.nan
 
 
-def _bleu(hyp: tuple[int, tuple[Grams, ...]], refs: Sequence[tuple[int, tuple[Grams, ...]]],
-          max_n: int = 4) -> float:
-    """BLEU-``max_n`` of a hypothesis against references, each given as ``_counted``'s (length, counts)."""
-    hyp_len, hyp_counts = hyp
-    if not hyp_len or not refs:
-        return 0.0
-    logs = []
-    for n in range(1, max_n + 1):
-        h = hyp_counts[n - 1]
-        total = h.total()
-        if len(refs) == 1:
-            best = refs[0][1][n - 1]
-        else:
-            best = Counter()
-            for _, ref_counts in refs:
-                best |= ref_counts[n - 1]  # the most times any one reference has each n-gram
-        match = sum((h & best).values())  # clipped counts
-        if n > 1:  # add-one smoothing (Lin & Och 2004): a short answer with no 4-gram match is not 0
-            match, total = match + 1, total + 1
-        if total == 0 or match == 0:
-            return 0.0
-        logs.append(math.log(match / total))
-    closest = min((abs(r_len - hyp_len), r_len) for r_len, _ in refs)[1]
-    bp = 1.0 if hyp_len > closest else math.exp(1 - closest / hyp_len)
-    return bp * math.exp(sum(logs) / max_n)
+Counted = tuple[int, tuple[Grams, ...]]
+
+
+def _bleus_against_the_others(counted: Sequence[Counted], max_n: int = 4) -> list[float]:
+    """BLEU-``max_n`` of each text against all the others as references, each text given as
+    ``_counted``'s (length, counts).
+
+    A clipped count needs, for each n-gram of the hypothesis, the most times any *other* text has it.
+    That is the n-gram's highest count in the whole set, unless the hypothesis itself holds it; then
+    it is the second highest. So each n-gram's two highest counts, gathered in one pass over the set,
+    answer every hypothesis: linear in the set's n-grams, where merging the references anew for each
+    hypothesis was quadratic (a pooled pair of voices asks this for every answer of both)."""
+    # per n: n-gram -> (highest count, the text that has it, second highest count)
+    tops: list[dict[tuple[str, ...], tuple[int, int, int]]] = []
+    for n in range(max_n):
+        top: dict[tuple[str, ...], tuple[int, int, int]] = {}
+        for i, (_, grams) in enumerate(counted):
+            for g, c in grams[n].items():
+                t = top.get(g)
+                if t is None:
+                    top[g] = (c, i, 0)
+                elif c > t[0]:
+                    top[g] = (c, i, t[0])
+                elif c > t[2]:
+                    top[g] = (t[0], t[1], c)
+        tops.append(top)
+    lengths = [length for length, _ in counted]
+    out: list[float] = []
+    for i, (hyp_len, hyp_counts) in enumerate(counted):
+        if not hyp_len:
+            out.append(0.0)
+            continue
+        logs: list[float] = []
+        for n in range(max_n):
+            h, top = hyp_counts[n], tops[n]
+            total = h.total()
+            match = 0
+            for g, c in h.items():
+                best, holder, second = top[g]
+                match += min(c, second if holder == i else best)  # clipped by the most any other text has
+            if n > 0:  # add-one smoothing (Lin & Och 2004): a short answer with no 4-gram match is not 0
+                match, total = match + 1, total + 1
+            if total == 0 or match == 0:
+                logs = []
+                break
+            logs.append(math.log(match / total))
+        if not logs:
+            out.append(0.0)
+            continue
+        closest = min((abs(r_len - hyp_len), r_len) for k, r_len in enumerate(lengths) if k != i)[1]
+        bp = 1.0 if hyp_len > closest else math.exp(1 - closest / hyp_len)
+        out.append(bp * math.exp(sum(logs) / max_n))
+    return out
 
 
 def self_bleu(texts: Sequence[str]) -> float:
@@ -107,7 +135,7 @@ def self_bleu(texts: Sequence[str]) -> float:
     counted = [_counted(t) for t in texts]
     if len(counted) < 2:
         return math.nan
-    return float(np.mean([_bleu(counted[i], counted[:i] + counted[i + 1:]) for i in range(len(counted))]))
+    return float(np.mean(_bleus_against_the_others(counted)))
 
 
 @dataclass(frozen=True)
