@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from support import fake_config, numbered
-from symposia.analysis import similarity
+from symposia.analysis import diversity, similarity, spans
 from symposia.analysis.similarity import vector_counts
 from symposia.analysis.warmup import STEPS, VERDICT_STEPS, WarmingObserver, Warmup
 from symposia.archive import Archive
@@ -40,12 +40,23 @@ def fake_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FAKE_API_KEY", "k-fake-123456")
 
 
+# What the analysis keeps per text in this process (the warm-up fills them while a council runs).
+PER_TEXT_CACHES = (diversity._counted, spans._norm_words, spans._word_pairs, spans._sentences)
+
+
+def forget_per_text_work() -> None:
+    for cache in PER_TEXT_CACHES:
+        cache.cache_clear()
+
+
 @pytest.fixture
 def fresh(monkeypatch: pytest.MonkeyPatch) -> None:
-    """As in a new process: no embedding model loaded yet, no vector kept, no warm-up started."""
+    """As in a new process: no embedding model loaded yet, no vector kept, no warm-up started, no text's
+    n-grams, words or sentences made."""
     monkeypatch.setattr(Embedder, "_default", None)
     monkeypatch.setattr(similarity, "_kept", {})
     monkeypatch.setattr(Warmup, "latest", None)
+    forget_per_text_work()
 
 
 def _council(home: Path, *extra: str) -> tuple[Result, str]:
@@ -81,6 +92,12 @@ def test_council_warms_up_while_the_voices_answer_and_the_analysis_reuses_it(iso
     # turn its answer and what it was shown (kept already: reused)
     assert warm.embedded == 9
     assert after["computed"] - before["computed"] == 4 and after["reused"] - before["reused"] >= 4
+    # and what the analysis computes from each answer alone was made by the warm-up, then only reused:
+    # 3 answers' n-grams and sentences, the words of the 3 answers and of what was shown (one question)
+    assert warm.prepared == 3
+    assert diversity._counted.cache_info().misses == 3 and diversity._counted.cache_info().hits > 0
+    assert spans._sentences.cache_info().misses == 3 and spans._sentences.cache_info().hits >= 3
+    assert spans._word_pairs.cache_info().misses == 1
     assert "heatmap: " in res.stderr and (isolated_user_dirs / "data" / "analysis" / sid).is_dir()
 
 
@@ -92,6 +109,7 @@ def test_the_report_is_the_same_bytes_with_and_without_the_warm_up(isolated_user
     # `analyze` warms nothing up: it loads its own model and computes every vector again
     monkeypatch.setattr(Embedder, "_default", None)
     monkeypatch.setattr(similarity, "_kept", {})
+    forget_per_text_work()
     computed = vector_counts()["computed"]
     cold_dir = isolated_user_dirs / "cold"
     res = CliRunner().invoke(cli, ["analyze", sid, "--out", str(cold_dir)])

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from symposia.analysis import diversity as _diversity
+from symposia.analysis import spans as _spans
 from symposia.analysis.diversity import MEANINGS, Diversity, diversity
 from symposia.analysis.floor import Floor
 from symposia.analysis.formulations import Formulation, extract_formulations
@@ -29,7 +31,7 @@ from symposia.analysis.verdict import Verdict, session_verdict
 from symposia.archive import Archive
 from symposia.records import SessionRecord, TurnRecord
 
-__all__ = ["PairStat", "SessionAnalysis", "analyze_session", "answer_turns"]
+__all__ = ["PairStat", "SessionAnalysis", "analyze_session", "answer_turns", "prepare"]
 
 @dataclass(frozen=True)
 class PairStat:
@@ -93,6 +95,16 @@ def answer_turns(turns: Sequence[TurnRecord]) -> list[TurnRecord]:
     """The answers worth analysing: successful, non-empty voice turns (not peer rankings)."""
     return [t for t in turns if t.role == "voice" and t.result.ok and t.result.text.strip()
             and t.meta.get("kind") != "ranking"]
+
+
+def prepare(turns: Sequence[TurnRecord], *, min_span_words: int = 5) -> None:
+    """Make ahead, in their caches, what :func:`analyze_session` computes from each of these answers alone
+    (its n-gram counts, its words and sentences for the shared spans, the words of what its voice was
+    shown), so that the analysis at the end of a council only compares. The warm-up calls this while
+    the next round is out; it changes no result, and an analysis that finds nothing prepared makes it all."""
+    for t in answer_turns(turns):
+        _diversity.prepare(t.result.text)
+        _spans.prepare(t.result.text, answer_of(t).shown, min_words=min_span_words)
 
 
 def analyze_session(archive: Archive, session_id: str, *, embed: Embed | None = None, floor: Floor | None = None,

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["MEANINGS", "Diversity", "averaged", "distinct_n", "diversity", "self_bleu", "vendi_score"]
+__all__ = ["MEANINGS", "Diversity", "averaged", "distinct_n", "diversity", "prepare", "self_bleu", "vendi_score"]
 
 _WORD = re.compile(r"\w+(?:['\u2019]\w+)*")
 
@@ -52,6 +52,12 @@ def _counted(text: str) -> tuple[int, tuple[Grams, ...]]:
     (4,950 for 100 voices) ask each answer again and again. Callers must not change the counters."""
     words = _words(text)
     return len(words), tuple(Counter(_ngrams(words, n)) for n in range(1, 5))
+
+
+def prepare(text: str) -> None:
+    """Count ``text``'s n-grams ahead of the measures that will ask for them (the analysis warm-up calls
+    this while a council runs); changes no result."""
+    _counted(text)
 
 
 def vendi_score(vectors: NDArray[np.floating]) -> float:

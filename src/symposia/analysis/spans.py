@@ -14,6 +14,7 @@ habit, not agreement. Spans across the whole archive are ``symposia near-dups``'
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ from datasketch import MinHash, MinHashLSH
 
 from symposia.analysis.lemmas import tokens
 
-__all__ = ["NEAR_JACCARD", "SharedSpan", "Source", "near_sentences", "shared_spans"]
+__all__ = ["NEAR_JACCARD", "SharedSpan", "Source", "near_sentences", "prepare", "shared_spans"]
 
 NEAR_JACCARD = 0.5  # word-pair Jaccard similarity from which two sentences count as near-verbatim
 NUM_PERM = 128
@@ -55,16 +56,73 @@ class SharedSpan:
                                  "session_id": sources[i].session_id, "text": t} for i, t in self.spans]}
 
 
-def _norm_words(text: str) -> tuple[list[str], list[tuple[int, int]]]:
+Words = tuple[str, ...]
+
+
+@functools.lru_cache(maxsize=4096)
+def _norm_words(text: str) -> tuple[Words, tuple[tuple[int, int], ...]]:
+    """The words of ``text`` as spans compare them (case, width and apostrophes folded) and their
+    offsets; made once per text (a text is asked again as the pairs and sentences of a session are;
+    the analysis warm-up prepares the answers of a council while it runs)."""
     words: list[str] = []
     offs: list[tuple[int, int]] = []
     for w, a, b in tokens(text):
         words.append(unicodedata.normalize("NFKC", w).casefold().replace("\u2019", "'"))
         offs.append((a, b))
-    return words, offs
+    return tuple(words), tuple(offs)
 
 
-def _contains(hay: list[str], needle: list[str]) -> bool:
+@functools.lru_cache(maxsize=4096)
+def _word_pairs(text: str) -> frozenset[str]:
+    """The adjacent word pairs of ``text`` (what an echo of a sentence is checked against)."""
+    return frozenset(_pairs(_norm_words(text)[0]))
+
+
+@functools.lru_cache(maxsize=8)
+def _bands(threshold: float, num_perm: int) -> tuple[int, int]:
+    """The (bands, rows) datasketch picks for an LSH index of ``threshold``: it finds them by numerical
+    integration (about 10 ms), the same answer every time, so once per process."""
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    return lsh.b, lsh.r
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    text: str  # as written (stripped)
+    words: Words
+    pairs: frozenset[str]
+    minhash: MinHash
+
+
+@functools.lru_cache(maxsize=4096)
+def _sentences(text: str, min_words: int) -> tuple[_Sentence, ...]:
+    """The sentences of ``text`` of at least ``min_words`` words, with their word pairs and MinHash
+    (fixed seed: deterministic); made once per text. Nothing here is changed after it is made."""
+    out = []
+    for m in _SENTENCE.finditer(text):
+        words = _norm_words(m.group(0))[0]
+        if len(words) >= min_words:
+            grams = frozenset(_pairs(words))
+            mh = MinHash(num_perm=NUM_PERM, seed=1)
+            mh.update_batch([g.encode("utf-8") for g in sorted(grams)])
+            out.append(_Sentence(m.group(0).strip(), words, grams, mh))
+    return tuple(out)
+
+
+def prepare(text: str = "", shown: str = "", *, min_words: int = 5) -> None:
+    """Make what :func:`shared_spans` will ask of an answer and of what its voice was shown, ahead of it,
+    and the bands of its LSH index (all that is made with no text); the analysis warm-up calls this while
+    a council runs. Changes no result."""
+    _bands(NEAR_JACCARD * LSH_SLACK, NUM_PERM)
+    if text:
+        _norm_words(text)
+        _sentences(text, min_words)
+    if shown:
+        _norm_words(shown)
+        _word_pairs(shown)
+
+
+def _contains(hay: Words, needle: Words) -> bool:
     n = len(needle)
     return any(hay[i:i + n] == needle for i in range(len(hay) - n + 1))
 
@@ -86,7 +144,7 @@ def _covers(run: SharedSpan, near: SharedSpan) -> bool:
     return inside >= 2 and run.words >= 0.8 * near.words
 
 
-def _pairs(words: list[str]) -> set[str]:
+def _pairs(words: Sequence[str]) -> set[str]:
     return {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)}
 
 
@@ -95,26 +153,21 @@ def near_sentences(sources: Sequence[Source], *, min_words: int = 5,
     """Sentences of at least ``min_words`` words, in texts of different voices, whose word pairs overlap
     with Jaccard similarity >= ``threshold`` without being the same words (those are verbatim runs).
     MinHash + LSH proposes the pairs; the exact Jaccard decides. Deterministic (fixed MinHash seed)."""
-    units: list[tuple[int, str, list[str], set[str]]] = []  # (source, sentence as written, words, word pairs)
-    for k, src in enumerate(sources):
-        for m in _SENTENCE.finditer(src.text):
-            words = _norm_words(m.group(0))[0]
-            if len(words) >= min_words:
-                units.append((k, m.group(0).strip(), words, _pairs(words)))
+    units: list[tuple[int, _Sentence]] = [(k, sentence) for k, src in enumerate(sources)
+                                          for sentence in _sentences(src.text, min_words)]
     # candidates from a looser LSH band (it is probabilistic near its threshold); the exact Jaccard decides
-    lsh = MinHashLSH(threshold=threshold * LSH_SLACK, num_perm=NUM_PERM)
-    hashes = []
-    for u, (_, _, _, grams) in enumerate(units):
-        mh = MinHash(num_perm=NUM_PERM, seed=1)
-        mh.update_batch([g.encode("utf-8") for g in sorted(grams)])
-        hashes.append(mh)
-        lsh.insert(str(u), mh)
-    shown = [_pairs(_norm_words(s.shown)[0]) for s in sources]
+    lsh = MinHashLSH(threshold=threshold * LSH_SLACK, num_perm=NUM_PERM,
+                     params=_bands(threshold * LSH_SLACK, NUM_PERM))
+    for u, (_, sentence) in enumerate(units):
+        lsh.insert(str(u), sentence.minhash)
+    shown = [_word_pairs(s.shown) for s in sources]
     out: list[SharedSpan] = []
     seen: set[tuple[int, int]] = set()
-    for u, (k, text, words, grams) in enumerate(units):
-        for hit in sorted(int(h) for h in lsh.query(hashes[u])):
-            k2, text2, words2, grams2 = units[hit]
+    for u, (k, sentence) in enumerate(units):
+        text, words, grams = sentence.text, sentence.words, sentence.pairs
+        for hit in sorted(int(h) for h in lsh.query(sentence.minhash)):
+            k2, other = units[hit]
+            text2, words2, grams2 = other.text, other.words, other.pairs
             if hit == u or (min(u, hit), max(u, hit)) in seen or sources[k].voice == sources[k2].voice:
                 continue
             seen.add((min(u, hit), max(u, hit)))
@@ -175,6 +228,6 @@ def _verbatim_runs(sources: Sequence[Source], *, min_words: int, limit: int) -> 
             text = sources[k].text[offs[a][0]:offs[b - 1][1]]
             if (k, text) not in spans:
                 spans.append((k, text))
-        echo = any(_contains(shown[k], list(key)) for k, _, _ in locs)
+        echo = any(_contains(shown[k], key) for k, _, _ in locs)
         out.append(SharedSpan(words=len(key), spans=tuple(spans), echo=echo))
     return out

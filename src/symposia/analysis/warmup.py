@@ -51,6 +51,9 @@ def _import_analysis() -> None:
     # deferred: importing the analysis stack off the main thread is this module's purpose
     import symposia.analysis.analyze
     import symposia.analysis.report  # noqa: F401  (the study statistics and the heatmap come with it)
+    from symposia.analysis import spans
+
+    spans.prepare()  # the shared-span index's bands: found by numerical integration, once per process
 
     # the HTML report's Markdown renderer compiles its rules on first use
     markdown_it.MarkdownIt("commonmark", {"html": False}).enable("table").render("| a |\n|---|\n| *b* |\n")
@@ -105,6 +108,7 @@ class Warmup:
         self.failed: dict[str, str] = {}  # step -> the error it raised (the analysis does that work itself)
         self.results: dict[str, object] = {}  # step -> what it returned (the embedder, for "embedder")
         self.embedded = 0  # texts of fed turns embedded ahead of the analysis (answers, what voices were shown)
+        self.prepared = 0  # answers whose own measures (n-grams, words, sentences) were made ahead
         self._fed: queue.SimpleQueue[TurnRecord | TurnRequest | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -182,16 +186,19 @@ class Warmup:
             if not items or self._stopping.is_set():
                 continue  # stopping: drain the queue up to its end without embedding
             try:
-                self.embedded += _embed_ahead(items)
+                embedded, prepared = _embed_ahead(items)
+                self.embedded += embedded
+                self.prepared += prepared
             except Exception as exc:  # the analysis embeds them itself
                 self.failed["vectors"] = f"{type(exc).__name__}: {exc}"
 
 
-def _embed_ahead(items: list[TurnRecord | TurnRequest]) -> int:
+def _embed_ahead(items: list[TurnRecord | TurnRequest]) -> tuple[int, int]:
     """Embed what the analysis of a session will embed for ``items`` (ended turns: the answer and what
-    its voice was shown; requests being sent: what they show); how many new texts that was."""
+    its voice was shown; requests being sent: what they show), and make what it computes from each
+    answer alone; how many texts were embedded and how many answers prepared."""
     # deferred: the analysis stack, off the main thread (the "analysis" step has usually loaded it)
-    from symposia.analysis.analyze import answer_turns
+    from symposia.analysis.analyze import answer_turns, prepare
     from symposia.analysis.motifs import answer_of, request_text
     from symposia.analysis.similarity import default_embed
 
@@ -200,7 +207,8 @@ def _embed_ahead(items: list[TurnRecord | TurnRequest]) -> int:
     texts += [request_text(r) for r in items if isinstance(r, TurnRequest)]
     if texts:
         default_embed()(texts)
-    return len(texts)
+    prepare(answers)  # and what the analysis computes from each answer alone (n-grams, words, sentences)
+    return len(texts), len(answers)
 
 
 class WarmingObserver:
