@@ -195,15 +195,18 @@ def test_a_council_of_many_calls_summarises_usage_by_voice() -> None:
     from symposia.cli.live import PER_CALL_ROWS, usage_table
     from symposia.records import ErrorInfo, TurnRecord, TurnRequest, TurnResult, Usage
 
-    def turn(i: int) -> TurnRecord:
+    def turn(i: int, voices: int = 5) -> TurnRecord:
         err = ErrorInfo(kind="server_error", message="x") if i % 10 == 0 else None
-        return TurnRecord(id=i, session_id="s", seq=i, voice=f"v{i % 5}", voice_name="V", provider="fake",
+        return TurnRecord(id=i, session_id="s", seq=i, voice=f"v{i % voices}", voice_name="V", provider="fake",
                           request=TurnRequest(model="m", messages=()),
                           result=TurnResult(text="ok", usage=Usage(prompt_tokens=10, completion_tokens=5, cost=0.01),
                                             latency_s=1.0, error=err), step_key=f"r1:{i}")
 
-    small = usage_table([turn(i) for i in range(PER_CALL_ROWS)])
-    assert small.row_count == PER_CALL_ROWS + 1  # one row a call, then the total
+    small = usage_table([turn(i, voices=PER_CALL_ROWS) for i in range(PER_CALL_ROWS)])
+    assert small.row_count == PER_CALL_ROWS + 1  # one call a voice: one row a call, then the total
+    rounds = usage_table([turn(i, voices=4) for i in range(12)])  # 4 voices, 3 calls each
+    assert rounds.row_count == 4 + 1  # one row a voice, then the total
+    assert list(rounds.columns[1].cells)[:4] == ["3"] * 4 and list(rounds.columns[2].cells)[0] == "[red]1[/]"
     big = usage_table([turn(i) for i in range(500)])
     assert big.row_count == 5 + 1  # one row a voice, then the total
     assert list(big.columns[1].cells)[-1] == "500" and list(big.columns[2].cells)[-1] == "50"

@@ -138,8 +138,9 @@ def _answer_panel(turn: TurnRecord, label: str, width: int) -> Panel:
 
 def usage_table(turns: Sequence[TurnRecord], title: str = "Calls") -> Table:
     """Tokens, cost and latency per call, with totals (voices by shortcut, to fit 80 columns); one row
-    per voice instead when there are more than :data:`PER_CALL_ROWS` calls."""
-    if len(turns) > PER_CALL_ROWS:
+    per voice instead when a voice made several calls (a council of rounds: the transcript has each
+    call) or there are more than :data:`PER_CALL_ROWS` calls."""
+    if len(turns) > PER_CALL_ROWS or len({t.voice for t in turns}) < len(turns):
         return _per_voice_table(turns, title)
     table = Table(title=title, title_justify="left")
     for col, justify in (("voice", "left"), ("step", "left"), ("in", "right"), ("out", "right"),
