@@ -82,3 +82,27 @@ def test_a_trusted_certificate_carries_the_council_and_one_context_serves_every_
     # two providers, so two clients: both were given the one context the process built
     counts = [line.split()[1:] for line in done.stderr.splitlines() if line.startswith("CONTEXTS")]
     assert counts == [["2", "1"]], done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("env", ["default", "SSL_CERT_FILE", "SSL_CERT_DIR"])
+def test_the_shared_context_is_the_one_httpx_would_build(env: str, ca: trustme.CA, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    from symposia.providers.tls import verifying_context
+
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    if env == "SSL_CERT_FILE":
+        ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    elif env == "SSL_CERT_DIR":
+        monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path))
+    ours, theirs = verifying_context(), httpx.create_ssl_context()
+    for attr in ("verify_mode", "check_hostname", "options", "minimum_version", "maximum_version",
+                 "verify_flags", "protocol"):
+        assert getattr(ours, attr) == getattr(theirs, attr), attr
+    assert ours.cert_store_stats() == theirs.cert_store_stats()
+    assert ours.get_ca_certs() == theirs.get_ca_certs()
+    if env == "default":
+        assert ours.cert_store_stats()["x509_ca"] > 50  # certifi's bundle, not an empty store

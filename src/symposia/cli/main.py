@@ -81,6 +81,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                   "with every place and date, and whether the speaker had been shown it (echo)."),
 }
 
+#: The verbs that call voices: their TLS context is prepared while their modules import (see get_command).
+CALLING = frozenset({"ask", "council", "resume", "symposium", "annotate", "arena", "chat", "study", "worker"})
+
+
 def _shorten(text: str, limit: int) -> str:
     """``text`` cut at a word boundary to fit ``limit`` characters, with "..." when cut."""
     if len(text) <= limit:
@@ -99,6 +103,12 @@ class LazyGroup(SymposiaGroup):
         entry = COMMANDS.get(cmd_name)
         if entry is None:
             return None
+        if cmd_name in CALLING:
+            # deferred: only the verbs that call voices need it; its CA bundle then loads in a background
+            # thread while this one imports the verb's modules (symposia.providers.tls)
+            from symposia.providers import tls
+
+            tls.prepare()
         module = importlib.import_module(f"symposia.cli.{entry[0]}")
         gc.enable()  # start-up is over (see main)
         cmd = getattr(module, entry[1])

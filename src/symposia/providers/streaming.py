@@ -32,6 +32,7 @@ import httpx
 import httpx_sse
 
 from symposia.errors import ProviderError
+from symposia.providers import tls
 from symposia.providers.base import ProviderSpec
 from symposia.providers.endpoints import EndpointPool
 from symposia.providers.retry import (
@@ -42,7 +43,6 @@ from symposia.providers.retry import (
     transport_errors,
 )
 from symposia.providers.runner import Deadline
-from symposia.providers import tls
 from symposia.providers.sdk import ErrorRule, malformed_rule, map_exceptions, timeout_rule, transport_rule
 from symposia.records import (
     FinishReason,
