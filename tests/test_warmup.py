@@ -82,7 +82,8 @@ def test_council_warms_up_while_the_voices_answer_and_the_analysis_reuses_it(iso
     warm = Warmup.latest
     assert warm is not None, "the council started no warm-up"
     # The verdict writes the SVG heatmap only: matplotlib is not warmed up (nor drawn after).
-    assert warm.failed == {} and warm.done == list(VERDICT_STEPS) and "matplotlib" not in warm.done
+    # (then the command's collector policy: settle, a no-op outside the `symposia` process itself)
+    assert warm.failed == {} and warm.done == [*VERDICT_STEPS, "settle"] and "matplotlib" not in warm.done
     # The model was loaded once, by the warm-up, and the analysis used that very instance.
     assert warm.embedder is not None and Embedder._default is warm.embedder
     # The warm-up embedded each answer and what its voice was shown as the turn ended; the analysis
@@ -138,7 +139,7 @@ def test_analyze_with_a_chooser_warms_up_while_the_chooser_answers(isolated_user
         res = CliRunner().invoke(cli, ["analyze", session.id, "--chooser", "delta"])
     assert res.exit_code == 0, res.output
     warm = Warmup.latest
-    assert warm is not None and warm.failed == {} and warm.done == list(STEPS)
+    assert warm is not None and warm.failed == {} and warm.done == [*STEPS, "settle"]
     assert warm.embedder is not None and Embedder._default is warm.embedder
     assert quote in res.stdout  # the chooser's verbatim choice is in the key formulations
 

@@ -16,9 +16,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from symposia import paths
-from symposia.analysis.warmup import Warmup, warming, while_running
+from symposia.analysis.warmup import STEPS, Warmup, warming, while_running
 from symposia.api import run_sync
 from symposia.cli.batches import BATCH_HELP, QUEUE_HELP, use_batches, use_queue
+from symposia.cli.collector import settling
 from symposia.cli.context import Options, err, friendly_errors, out, pass_options
 from symposia.cli.live import LiveView, usage_table
 from symposia.dialogue.study import StudyPlan, load_prompt_file, run_study
@@ -247,7 +248,7 @@ def analyze_cmd(opts: Options, session_id: str, floor_answers: Path | None, floo
         if chooser:
             turns = s.archive.session_turns(session.id)
             s.runtime.ready([s.catalog.voice(chooser)])  # its provider's imports, before the warm-up's
-            warmup = Warmup()  # the analysis stack loads while the chooser answers
+            warmup = Warmup(settling(STEPS))  # the analysis stack loads while the chooser answers
             choice = run_sync(while_running(choose_formulations(s.runtime, chooser, turns, session_id=session.id),
                                             warmup))
             warmup.join()  # before this thread imports any of the analysis (one importer at a time)
@@ -345,7 +346,7 @@ def study_cmd(opts: Options, prompts_file: Path | None, voices: str | None, pres
             err.print(f"[dim]{plan.calls} calls planned.[/]")
         view = LiveView(err)
         # While the calls run, a background thread loads what the report will need (see Warmup).
-        warmup = None if no_report else Warmup()
+        warmup = None if no_report else Warmup(settling(STEPS))
         outcome: Any = None
         try:
             with view:

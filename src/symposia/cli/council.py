@@ -15,6 +15,7 @@ from rich.markup import escape
 from symposia import paths
 from symposia.analysis.warmup import VERDICT_STEPS, Warmup, warming
 from symposia.cli.batches import BATCH_HELP, QUEUE_HELP, use_batches, use_queue
+from symposia.cli.collector import settling
 from symposia.cli.context import Options, err, friendly_errors, out, pass_options, read_text_argument
 from symposia.cli.live import LiveView, usage_table
 from symposia.dialogue.council import CouncilPlan, council_preview, run_council
@@ -179,7 +180,7 @@ def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool, ses
     view = LiveView(err, keep_answers=keep_answers)
     view.interactive = view.interactive and live
     # While the voices answer, a background thread loads what the analysis will need (see Warmup).
-    warmup = Warmup(VERDICT_STEPS) if analyze else None
+    warmup = Warmup(settling(VERDICT_STEPS)) if analyze else None
     outcome: Any = None
     status: str | None = None
     busy = lost = False

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from symposia.cli.collector import own, settle
 from symposia.cli.context import Options, redact_terminal
 from symposia.cli.group import SymposiaGroup
 from symposia.version import __version__
@@ -110,7 +111,8 @@ class LazyGroup(SymposiaGroup):
 
             tls.prepare()
         module = importlib.import_module(f"symposia.cli.{entry[0]}")
-        gc.enable()  # start-up is over (see main)
+        settle()  # start-up is over: what it loaded lives until exit (symposia.cli.collector)
+        gc.enable()  # (see main)
         cmd = getattr(module, entry[1])
         assert isinstance(cmd, click.Command)
         return cmd
@@ -162,9 +164,11 @@ def cli(ctx: click.Context, archive: str | None, config: Path | None, force_arch
 
 def main() -> None:
     # Start-up allocates a great many long-lived objects (modules, classes, pydantic models): no cycle
-    # collection while importing them (re-enabled once the verb's modules are in), and
-    # none at exit either, where collecting them all cost 0.6 s after the last line was printed.
+    # collection while importing them (re-enabled once the verb's modules are in, and those frozen:
+    # symposia.cli.collector), and none at exit either, where collecting them all cost 0.6 s after the
+    # last line was printed.
     gc.disable()
+    own()
     # For the whole process: an uncaught exception's traceback is printed after cli() returns.
     atexit.register(redact_terminal())
     try:
