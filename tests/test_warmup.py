@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from support import fake_config, numbered
-from symposia.analysis import diversity, similarity, spans
+from symposia.analysis import diversity, motifs, similarity, spans
 from symposia.analysis.similarity import vector_counts
 from symposia.analysis.warmup import STEPS, VERDICT_STEPS, WarmingObserver, Warmup
 from symposia.archive import Archive
@@ -41,7 +41,8 @@ def fake_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # What the analysis keeps per text in this process (the warm-up fills them while a council runs).
-PER_TEXT_CACHES = (diversity._counted, spans._norm_words, spans._word_pairs, spans._sentences)
+PER_TEXT_CACHES = (diversity._counted, spans._norm_words, spans._word_pairs, spans._sentences, motifs._terms,
+                   similarity._chunks)
 
 
 def forget_per_text_work() -> None:
@@ -99,6 +100,8 @@ def test_council_warms_up_while_the_voices_answer_and_the_analysis_reuses_it(iso
     assert diversity._counted.cache_info().misses == 3 and diversity._counted.cache_info().hits > 0
     assert spans._sentences.cache_info().misses == 3 and spans._sentences.cache_info().hits >= 3
     assert spans._word_pairs.cache_info().misses == 1
+    assert motifs._terms.cache_info().misses == 4  # the 3 answers' content words and the question's
+    assert similarity._chunks.cache_info().misses == 4  # the texts embedded: 3 answers, 1 question
     assert "heatmap: " in res.stderr and (isolated_user_dirs / "data" / "analysis" / sid).is_dir()
 
 

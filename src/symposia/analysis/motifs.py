@@ -15,6 +15,7 @@ thousand), so the list does not move as the archive grows. Ordinary words (Zipf 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from symposia.analysis.stats import benjamini_hochberg, poisson_binomial_tail
 from symposia.records import TurnRecord, TurnRequest
 
 __all__ = ["COMMON_ZIPF", "Answer", "Background", "Motif", "VoiceUse", "answer_of", "general_frequency",
-           "motif_index", "name_keys", "request_text", "shared_motifs", "shown_text"]
+           "motif_index", "name_keys", "prepare", "request_text", "shared_motifs", "shown_text"]
 
 MIN_BASE_DOCS = 5  # fewer background answers than this for a voice: no base rate for it
 COMMON_ZIPF = 5.0  # at least once per 100,000 words of general English: an ordinary word, not an image
@@ -160,6 +161,20 @@ class Motif:
         }
 
 
+@functools.lru_cache(maxsize=4096)
+def _terms(text: str, phrases: bool) -> Mapping[str, frozenset[str]]:
+    """:func:`content_terms` of ``text``, made once per text (a council's voices are shown the same texts;
+    the warm-up prepares each answer as its turn ends). Read only: callers must not change it."""
+    return {key: frozenset(forms) for key, forms in content_terms(text, phrases=phrases).items()}
+
+
+def prepare(text: str, shown: str = "", *, phrases: bool = True) -> None:
+    """Find the content words of an answer and of what its voice was shown, ahead of
+    :func:`shared_motifs` (the analysis warm-up calls this while a council runs); changes no result."""
+    _terms(text, phrases)
+    _terms(shown, phrases)
+
+
 def shared_motifs(answers: Sequence[Answer], *, background: Background | None = None, min_voices: int = 2,
                   phrases: bool = True, exclude: frozenset[str] = frozenset(),
                   common_zipf: float = COMMON_ZIPF) -> list[Motif]:
@@ -176,12 +191,9 @@ def shared_motifs(answers: Sequence[Answer], *, background: Background | None = 
     # key -> voice -> (unprompted?, turn ids, forms)
     uses: dict[str, dict[str, tuple[bool, list[int], set[str]]]] = {}
     forms_count: dict[str, Counter[str]] = {}
-    shown_cache: dict[str, dict[str, set[str]]] = {}
     for a in answers:
-        shown = shown_cache.get(a.shown)
-        if shown is None:
-            shown = shown_cache[a.shown] = content_terms(a.shown, phrases=phrases)
-        for key, fs in content_terms(a.text, phrases=phrases).items():
+        shown = _terms(a.shown, phrases)
+        for key, fs in _terms(a.text, phrases).items():
             unprompted, ids, forms = uses.setdefault(key, {}).get(a.voice, (False, [], set()))
             if a.turn_id is not None:
                 ids.append(a.turn_id)

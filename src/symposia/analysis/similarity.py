@@ -7,6 +7,7 @@ Raw cosines depend on the encoder; only ``lift = (inter - floor) / (1 - floor)``
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Callable, Sequence
@@ -39,13 +40,23 @@ def vector_counts() -> dict[str, int]:
         return dict(_counts)
 
 
+@functools.lru_cache(maxsize=4096)
+def _chunks(text: str) -> tuple[str, ...]:
+    """The pieces ``text`` is embedded as (tokenizing it to find them is the cost): made once per text,
+    so that vectors kept from the warm-up are found again without tokenizing the texts a second time."""
+    # deferred: the tokenizer comes with the embedding stack (see default_embed)
+    from symposia.embed import chunk_text
+
+    return tuple(chunk_text(text)) if text.strip() else (text,)
+
+
 def default_embed() -> Embed:
     """The offline encoder (all-MiniLM-L6-v2): long texts are cut into chunks whose vectors are averaged
     (as ``Embedder.embed_long`` does), every chunk not embedded before in this process embedded in one
     batched pass."""
     try:
         # deferred: the embedding model (onnxruntime) is optional and heavy
-        from symposia.embed import Embedder, chunk_text
+        from symposia.embed import Embedder
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise SymposiaError(f"the offline embedding model is not available ({exc}); "
                             "reinstall symposia with its embedding dependencies") from exc
@@ -60,8 +71,7 @@ def default_embed() -> Embed:
         owner: list[int] = []
         which: list[int] = []
         for i, t in enumerate(texts):
-            parts = chunk_text(t) if t.strip() else [t]
-            for part in parts or [t]:
+            for part in _chunks(t) or (t,):
                 owner.append(i)
                 which.append(slot.setdefault(part, len(slot)))
         with _kept_lock:
