@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from click.testing import CliRunner, Result
 
 from support import fake_config, numbered
 from symposia.analysis import diversity, motifs, similarity, spans
+from symposia.analysis import warmup as warmup_module
 from symposia.analysis.similarity import vector_counts
 from symposia.analysis.warmup import STEPS, VERDICT_STEPS, WarmingObserver, Warmup
 from symposia.archive import Archive
@@ -233,3 +235,31 @@ def test_the_interpreter_does_not_exit_under_a_running_warm_up() -> None:
                           env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")})
     assert done.returncode == 0, done.stderr
     assert done.stdout == "step ended\n"
+
+
+def _answer(i: int) -> TurnRecord:
+    from symposia.records import Message, TurnRequest, TurnResult
+
+    return TurnRecord(id=i, session_id="s", seq=i, voice=f"v{i}", voice_name=f"V{i}", provider="fake",
+                      request=TurnRequest(model="m", messages=(Message("user", QUESTION),)),
+                      result=TurnResult(text=f"Answer {i}: {ANSWERS['alpha']}"), step_key=f"r1:v{i}")
+
+
+def test_fed_turns_wait_for_a_lull_or_a_flush(fresh: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A round's answers come in a burst while the main thread stores them and sends the next round: the
+    warm-up works on them once they stop coming, or at once when the run says it is over (flush)."""
+    monkeypatch.setattr(warmup_module, "QUIET_S", 3600.0)  # no lull in this test: only a flush releases them
+    warm = Warmup({})
+    warm.start()
+    warm.feed(_answer(1))
+    warm.feed(_answer(2))
+    time.sleep(0.3)
+    assert warm.prepared == 0  # still waiting for a lull
+    warm.flush()
+    deadline = time.monotonic() + 120
+    while warm.prepared < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert warm.prepared == 2 and warm.embedded == 4  # each answer, and the question both were shown
+    warm.feed(_answer(3))
+    warm.join()  # the end: what was fed since is worked on without a lull either
+    assert warm.prepared == 3 and warm.failed == {}

@@ -36,13 +36,23 @@ from symposia.records import ReasoningChunk, Restart, TextChunk, TurnRecord, Tur
 if TYPE_CHECKING:
     from symposia.embed import Embedder
 
-__all__ = ["START_DELAY_S", "STEPS", "VERDICT_STEPS", "Warmup", "WarmingObserver", "warming", "while_running"]
+__all__ = ["QUIET_S", "START_DELAY_S", "STEPS", "VERDICT_STEPS", "Warmup", "WarmingObserver", "warming",
+           "while_running"]
 
 _T = TypeVar("_T")
 
 #: How long after the first call of a run begins the warm-up starts: by then every call of the first
 #: round has sent its request (they all start in the same turn of the event loop).
 START_DELAY_S = 0.05
+
+#: How long the fed turns and requests must have stopped coming before the warm-up works on them. They
+#: come in bursts: a round's answers end together and the next round's requests follow at once, while
+#: the main thread stores the answers and builds and sends the requests. Working during the burst
+#: (holding the GIL for the Python half of the work) lengthened each round's turnover by 8–10 ms; the
+#: work waits for the lull instead (the voices are then out), or for :meth:`Warmup.flush`.
+QUIET_S = 0.02
+
+_FLUSH = "flush"  # fed by Warmup.flush: work on what has come, without waiting for a lull
 
 
 def _import_analysis() -> None:
@@ -109,7 +119,7 @@ class Warmup:
         self.results: dict[str, object] = {}  # step -> what it returned (the embedder, for "embedder")
         self.embedded = 0  # texts of fed turns embedded ahead of the analysis (answers, what voices were shown)
         self.prepared = 0  # answers whose own measures (n-grams, words, sentences) were made ahead
-        self._fed: queue.SimpleQueue[TurnRecord | TurnRequest | None] = queue.SimpleQueue()
+        self._fed: queue.SimpleQueue[TurnRecord | TurnRequest | str | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -148,6 +158,11 @@ class Warmup:
         rounds of a council show each voice the others' answers, long texts the analysis embeds too)."""
         self._fed.put(request)
 
+    def flush(self) -> None:
+        """The run is over (no more bursts of turns): work on what was fed at once, not after a lull, while
+        the caller writes its usage table and transcript."""
+        self._fed.put(_FLUSH)
+
     def join(self) -> None:
         """Wait until every step has ended and every fed turn is embedded (at once if never started)."""
         with self._lock:
@@ -177,11 +192,17 @@ class Warmup:
         ending = False
         while not ending:
             items: list[TurnRecord | TurnRequest] = []
-            while not items or not self._fed.empty():  # waits for one, then takes all that have come
-                item = self._fed.get()
+            while True:  # waits for one, then takes what comes until QUIET_S pass without any (or the end)
+                try:
+                    item = self._fed.get(timeout=QUIET_S if items else None)
+                except queue.Empty:
+                    break
                 if item is None:
                     ending = True
                     break
+                if item == _FLUSH:
+                    break
+                assert not isinstance(item, str)
                 items.append(item)
             if not items or self._stopping.is_set():
                 continue  # stopping: drain the queue up to its end without embedding

@@ -188,6 +188,8 @@ def run_and_report(s: Any, start: Any, out_path: Path | None, as_json: bool, ses
     try:
         with view:
             outcome = run_sync(start(warming(view, warmup)))
+        if warmup is not None:
+            warmup.flush()  # the last answers: prepared for the analysis while the table and transcript are written
     except SessionBusy:
         busy = True  # another process runs it: nothing of ours to report
         raise
