@@ -20,9 +20,17 @@ from symposia.analysis.diversity import MEANINGS, Diversity
 from symposia.analysis.heatmap import heatmap_svg, write_heatmaps
 from symposia.analysis.study import StudyAnalysis
 
-__all__ = ["heatmap_input", "report_html", "report_json", "report_markdown", "write_report"]
+__all__ = ["FULL_TABLES_MAX_VOICES", "PAIRS_SHOWN", "heatmap_input", "report_html", "report_json", "report_markdown",
+           "write_report"]
 
 MAX_MOTIFS = 40
+
+#: Up to this many voices the Markdown and HTML reports print every pair (the similarity matrix, each
+#: pair's similarity and pooled diversity). Above it, a table of every pair helps no reader (100 voices:
+#: a 100-column matrix and 4,950 rows, and 1.4 s of rendering): the heatmap shows the matrix, the
+#: :data:`PAIRS_SHOWN` most and least similar pairs are listed, and the JSON report keeps every number.
+FULL_TABLES_MAX_VOICES = 12
+PAIRS_SHOWN = 10
 
 
 def _n(x: float | None, digits: int = 2) -> str:
@@ -49,6 +57,14 @@ def _matrix_md(labels: Sequence[str], matrix: Sequence[Sequence[float | None]]) 
                   [[f"**{md.inline(a)}**", *(_n(x) for x in row)] for a, row in zip(labels, matrix, strict=True)])
 
 
+def _extremes(pairs: Sequence[Any]) -> list[Any]:
+    """The :data:`PAIRS_SHOWN` most and least similar pairs (by their answers), most similar first."""
+    ranked = sorted(pairs, key=lambda p: (-p.inter, p.a, p.b))
+    if len(ranked) <= 2 * PAIRS_SHOWN:
+        return ranked
+    return ranked[:PAIRS_SHOWN] + ranked[-PAIRS_SHOWN:]
+
+
 def _session_md(a: SessionAnalysis, heatmap: str | None, level: int) -> str:
     h = "#" * level
     parts = [f"{h} Convergence analysis",
@@ -56,8 +72,11 @@ def _session_md(a: SessionAnalysis, heatmap: str | None, level: int) -> str:
              f"{md.inline(a.encoder)}.*",
              f"{h}# Verdict", f"**{md.inline(a.verdict.headline)}**",
              "\n".join(f"- {md.inline(p)}" for p in a.verdict.points)]
+    full = len(a.voices) <= FULL_TABLES_MAX_VOICES
     parts += [f"{h}# Similarity of answers", "Mean cosine between voices' answers (the diagonal: between a "
-              "voice's own answers, where it gave several).", _matrix_md(a.voices, a.matrix)]
+              "voice's own answers, where it gave several)."]
+    parts.append(_matrix_md(a.voices, a.matrix) if full else
+                 f"*{len(a.voices)} voices: the matrix is the heatmap's; every value is in the JSON report.*")
     if heatmap:
         parts.append(f"![Similarity heatmap]({heatmap})")
     parts.append(f"Floor (unrelated answers, same encoder): **{_n(a.floor)}** — {md.inline(a.floor_source)}.")
@@ -66,12 +85,22 @@ def _session_md(a: SessionAnalysis, heatmap: str | None, level: int) -> str:
         parts.append(f"*Floor source: {md.inline(f.kind)}; seed {f.seed}; {len(f.texts)} texts of "
                      f"{f.candidates} offered; {f.pairs} text pairs; frozen with this analysis (ids in the JSON report)"
                      + (f"; UNRELIABLE: {md.inline(f.unreliable)}" if f.unreliable else "") + ".*")
-    if a.pairs:
+    shown_pairs = a.pairs if full else _extremes(a.pairs)
+    if shown_pairs:
+        if not full:
+            parts.append(f"*The {PAIRS_SHOWN} most and {PAIRS_SHOWN} least similar of the {len(a.pairs)} pairs, "
+                         "most similar first; every pair is in the JSON report.*")
         parts.append(md.table(["Voices", "Answers", "What they were shown", "Lift"],
                             [[f"{md.inline(p.a)} · {md.inline(p.b)}", _n(p.inter), _n(p.prompts), _n(p.lift)]
-                             for p in a.pairs]))
-    parts += [f"{h}# Diversity", "Per voice (its own answers) and per pair (both voices' answers pooled).",
-              _diversity_md(a.diversity)]
+                             for p in shown_pairs]))
+    if full:
+        parts += [f"{h}# Diversity", "Per voice (its own answers) and per pair (both voices' answers pooled).",
+                  _diversity_md(a.diversity)]
+    else:
+        labels = {f"{p.a} · {p.b}" for p in shown_pairs}
+        listed = list(a.diversity[:len(a.voices)]) + [d for d in a.diversity[len(a.voices):] if d.label in labels]
+        parts += [f"{h}# Diversity", "Per voice (its own answers), and pooled for the pairs listed above (every "
+                  "pair is in the JSON report).", _diversity_md(listed)]
     shared = [m for m in a.motifs if len(m.uses) >= 2]
     echo = sorted((m for m in shared if m.status == "echo" and not m.phrase),
                   key=lambda m: (-len(m.uses), m.label))[:MAX_MOTIFS]

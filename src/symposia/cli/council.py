@@ -141,8 +141,10 @@ def council_cmd(opts: Options, question: str | None, preset: str | None, voices:
             use_batches(s)
         if queue:
             use_queue(s, opts)
+        # a council of one voice has nothing to compare: no analysis, so nothing to warm up while it runs
         run_and_report(s, lambda view: run_council(s.runtime, plan, observer=view), out_path, as_json,
-                       after=print_ranking, keep_answers=not as_json, analyze=analyze and not as_json)
+                       after=print_ranking, keep_answers=not as_json,
+                       analyze=analyze and not as_json and len(resolved) >= 2)
 
 
 def print_ranking(s: Any, session_id: str) -> None:
