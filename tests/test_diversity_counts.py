@@ -86,3 +86,30 @@ pool = st.lists(st.lists(vocab, min_size=1, max_size=12).map(" ".join), min_size
 def test_self_bleu_with_repeated_texts_is_the_textbook_number(data: st.DataObject, base: list[str]) -> None:
     texts = data.draw(st.lists(st.sampled_from(base), min_size=2, max_size=7))
     assert same(self_bleu(texts), reference_self_bleu(texts))
+
+
+@settings(max_examples=150)
+@given(data=st.data(), n_texts=st.integers(0, 8), dim=st.integers(2, 6))
+def test_the_batched_measures_are_each_sets_own(data: st.DataObject, n_texts: int, dim: int) -> None:
+    """diversities() (one Gram matrix, sets of one size batched) gives each set what diversity() gives it
+    alone: sets of any size, overlapping, empty, or with a zero vector."""
+    import numpy as np
+
+    from symposia.analysis.diversity import diversities, diversity
+    from symposia.analysis.similarity import unit_rows
+
+    text_list = data.draw(st.lists(st.lists(vocab, max_size=12).map(" ".join), min_size=n_texts, max_size=n_texts))
+    raw = data.draw(st.lists(st.lists(st.integers(-3, 3), min_size=dim, max_size=dim),
+                             min_size=n_texts, max_size=n_texts))
+    vectors = unit_rows(np.array(raw, dtype=np.float32).reshape(n_texts, dim))
+    sets = data.draw(st.lists(st.tuples(st.text("abc", min_size=1, max_size=3),
+                                        st.lists(st.integers(0, max(n_texts - 1, 0)), max_size=5)
+                                        if n_texts else st.just([])), max_size=8))
+    batched = diversities(sets, text_list, vectors)
+    for (label, idx), got in zip(sets, batched, strict=True):
+        alone = diversity(label, [text_list[i] for i in idx], vectors[idx] if idx else vectors[:0])
+        assert got.label == alone.label and got.n == alone.n
+        for field in ("mean_cos", "vendi", "distinct_1", "distinct_2", "self_bleu"):
+            a, b = getattr(got, field), getattr(alone, field)
+            assert (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9), \
+                (field, a, b)

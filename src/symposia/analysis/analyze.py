@@ -22,11 +22,11 @@ import numpy as np
 from symposia.analysis import diversity as _diversity
 from symposia.analysis import motifs as _motifs
 from symposia.analysis import spans as _spans
-from symposia.analysis.diversity import MEANINGS, Diversity, diversity
+from symposia.analysis.diversity import MEANINGS, Diversity, diversities
 from symposia.analysis.floor import Floor
 from symposia.analysis.formulations import Formulation, extract_formulations
 from symposia.analysis.motifs import Background, Motif, answer_of, name_keys, shared_motifs
-from symposia.analysis.similarity import Embed, cross_mean, default_embed, lift, pair_mean
+from symposia.analysis.similarity import Embed, block_means, default_embed, lift, pair_mean
 from symposia.analysis.spans import SharedSpan, Source, shared_spans
 from symposia.analysis.verdict import Verdict, session_verdict
 from symposia.archive import Archive
@@ -132,13 +132,14 @@ def analyze_session(archive: Archive, session_id: str, *, embed: Embed | None = 
     n = len(voices)
     matrix: list[list[float | None]] = [[None] * n for _ in range(n)]
     pmatrix: list[list[float | None]] = [[None] * n for _ in range(n)]
+    groups = [idx[v] for v in voices]
+    cross, pcross = block_means(ans_v, groups), block_means(shown_v, groups)  # every pair, one product each
     for i, a in enumerate(voices):
         intra = pair_mean(ans_v[idx[a]])
         matrix[i][i] = None if math.isnan(intra) else intra
         for j in range(i + 1, n):
-            b = voices[j]
-            matrix[i][j] = matrix[j][i] = cross_mean(ans_v[idx[a]], ans_v[idx[b]])
-            pmatrix[i][j] = pmatrix[j][i] = cross_mean(shown_v[idx[a]], shown_v[idx[b]])
+            matrix[i][j] = matrix[j][i] = float(cross[i, j])
+            pmatrix[i][j] = pmatrix[j][i] = float(pcross[i, j])
 
     # the floor: a declared source, embedded with the same encoder
     background: Background | None = None
@@ -161,9 +162,9 @@ def analyze_session(archive: Archive, session_id: str, *, embed: Embed | None = 
     inter_mean = float(np.mean([p.inter for p in pairs])) if pairs else None
     prompt_mean = float(np.mean([p.prompts for p in pairs])) if pairs else None
 
-    div = [diversity(v, [texts[k] for k in idx[v]], ans_v[idx[v]]) for v in voices]
-    div += [diversity(f"{a} · {b}", [texts[k] for k in idx[a] + idx[b]], ans_v[idx[a] + idx[b]])
-            for a, b in itertools.combinations(voices, 2)]
+    div = diversities([(v, idx[v]) for v in voices]
+                      + [(f"{a} · {b}", idx[a] + idx[b]) for a, b in itertools.combinations(voices, 2)],
+                      texts, ans_v)
     models = [t.request.model for t in answers] + [t.result.model_reported or "" for t in answers]
     exclude = name_keys([*voices, *names.values(), *models])
     motifs = shared_motifs([answer_of(t) for t in answers], background=background, exclude=exclude)

@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["MEANINGS", "Diversity", "averaged", "distinct_n", "diversity", "prepare", "self_bleu", "vendi_score"]
+__all__ = ["MEANINGS", "Diversity", "averaged", "distinct_n", "diversities", "diversity", "prepare", "self_bleu",
+           "vendi_score"]
 
 _WORD = re.compile(r"\w+(?:['\u2019]\w+)*")
 
@@ -93,6 +94,8 @@ def _bleus_against_the_others(counted: Sequence[Counted], max_n: int = 4) -> lis
     it is the second highest. So each n-gram's two highest counts, gathered in one pass over the set,
     answer every hypothesis: linear in the set's n-grams, where merging the references anew for each
     hypothesis was quadratic (a pooled pair of voices asks this for every answer of both)."""
+    if len(counted) == 2:
+        return _bleus_of_two(counted[0], counted[1], max_n)
     # per n: n-gram -> (highest count, the text that has it, second highest count)
     tops: list[dict[tuple[str, ...], tuple[int, int, int]]] = []
     for n in range(max_n):
@@ -110,30 +113,42 @@ def _bleus_against_the_others(counted: Sequence[Counted], max_n: int = 4) -> lis
     lengths = [length for length, _ in counted]
     out: list[float] = []
     for i, (hyp_len, hyp_counts) in enumerate(counted):
-        if not hyp_len:
-            out.append(0.0)
-            continue
-        logs: list[float] = []
+        matches = []
         for n in range(max_n):
-            h, top = hyp_counts[n], tops[n]
-            total = h.total()
-            match = 0
-            for g, c in h.items():
+            match, top = 0, tops[n]
+            for g, c in hyp_counts[n].items():
                 best, holder, second = top[g]
                 match += min(c, second if holder == i else best)  # clipped by the most any other text has
-            if n > 0:  # add-one smoothing (Lin & Och 2004): a short answer with no 4-gram match is not 0
-                match, total = match + 1, total + 1
-            if total == 0 or match == 0:
-                logs = []
-                break
-            logs.append(math.log(match / total))
-        if not logs:
-            out.append(0.0)
-            continue
+            matches.append(match)
         closest = min((abs(r_len - hyp_len), r_len) for k, r_len in enumerate(lengths) if k != i)[1]
-        bp = 1.0 if hyp_len > closest else math.exp(1 - closest / hyp_len)
-        out.append(bp * math.exp(sum(logs) / max_n))
+        out.append(_score(hyp_len, hyp_counts, matches, closest, max_n))
     return out
+
+
+def _bleus_of_two(a: Counted, b: Counted, max_n: int) -> list[float]:
+    """The same for two texts (a pair of voices with one answer each: 4,950 of them for 100 voices): each
+    is the other's only reference, and a clipped count, the n-grams both have, is the same both ways."""
+    common = []
+    for n in range(max_n):
+        small, large = sorted((a[1][n], b[1][n]), key=len)
+        common.append(sum(min(c, large.get(g, 0)) for g, c in small.items()))
+    return [_score(a[0], a[1], common, b[0], max_n), _score(b[0], b[1], common, a[0], max_n)]
+
+
+def _score(hyp_len: int, hyp_counts: tuple[Grams, ...], matches: Sequence[int], ref_len: int, max_n: int) -> float:
+    """BLEU from a hypothesis's clipped n-gram ``matches`` and the length of its closest reference."""
+    if not hyp_len:
+        return 0.0
+    logs = []
+    for n in range(max_n):
+        match, total = matches[n], hyp_counts[n].total()
+        if n > 0:  # add-one smoothing (Lin & Och 2004): a short answer with no 4-gram match is not 0
+            match, total = match + 1, total + 1
+        if total == 0 or match == 0:
+            return 0.0
+        logs.append(math.log(match / total))
+    bp = 1.0 if hyp_len > ref_len else math.exp(1 - ref_len / hyp_len)
+    return bp * math.exp(sum(logs) / max_n)
 
 
 def self_bleu(texts: Sequence[str]) -> float:
@@ -176,6 +191,39 @@ def diversity(label: str, texts: Sequence[str], vectors: NDArray[np.floating]) -
     """Every measure for one set of answers (``vectors``: their unit-norm embeddings, same order)."""
     return Diversity(label, len(texts), _mean_cos(vectors), vendi_score(vectors), distinct_n(texts, 1),
                      distinct_n(texts, 2), self_bleu(texts))
+
+
+def diversities(sets: Sequence[tuple[str, Sequence[int]]], texts: Sequence[str],
+                vectors: NDArray[np.floating]) -> list[Diversity]:
+    """:func:`diversity` of many sets of answers at once (a council's voices, and every pair of them pooled):
+    ``sets`` are (label, indices into ``texts`` and ``vectors``). The cosines of all the answers are one
+    matrix product, and each set's mean cosine and Vendi score come from its block of it, sets of one
+    size batched together; 4,950 pairs cost one product instead of 4,950 small ones."""
+    x = np.asarray(vectors, dtype=np.float64)
+    gram = x @ x.T if len(x) else np.zeros((0, 0))
+    mean_cos = [math.nan] * len(sets)
+    vendi = [math.nan] * len(sets)
+    by_size: dict[int, list[int]] = {}
+    for k, (_, idx) in enumerate(sets):
+        by_size.setdefault(len(idx), []).append(k)
+    for n, members in by_size.items():
+        if n == 0:
+            continue
+        rows = np.array([sets[k][1] for k in members], dtype=np.intp)  # (sets, n)
+        blocks = gram[rows[:, :, None], rows[:, None, :]]  # (sets, n, n): each set's cosines
+        if n >= 2:
+            iu = np.triu_indices(n, 1)
+            for k, m in zip(members, blocks[:, iu[0], iu[1]].mean(axis=1), strict=True):
+                mean_cos[k] = float(m)
+        for k, eig in zip(members, np.linalg.eigvalsh(blocks / n), strict=True):
+            eig = eig[eig > 1e-12]
+            vendi[k] = float(math.exp(-float(np.sum(eig * np.log(eig)))))
+    out = []
+    for k, (label, idx) in enumerate(sets):
+        ts = [texts[i] for i in idx]
+        out.append(Diversity(label, len(ts), mean_cos[k], vendi[k], distinct_n(ts, 1), distinct_n(ts, 2),
+                             self_bleu(ts)))
+    return out
 
 
 def averaged(label: str, parts: Sequence[Diversity]) -> Diversity:

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from symposia.errors import SymposiaError
 
-__all__ = ["MAX_KEPT_VECTORS", "Embed", "cross_mean", "default_embed", "lift", "pair_mean", "unit_rows",
+__all__ = ["MAX_KEPT_VECTORS", "Embed", "block_means", "cross_mean", "default_embed", "lift", "pair_mean", "unit_rows",
            "vector_counts"]
 
 Vectors = NDArray[np.float32]
@@ -109,6 +109,22 @@ def cross_mean(a: Vectors, b: Vectors) -> float:
     if len(a) == 0 or len(b) == 0:
         return math.nan
     return float(np.mean(a @ b.T))
+
+
+def block_means(vectors: Vectors, groups: Sequence[Sequence[int]]) -> NDArray[np.float64]:
+    """``out[i][j]``: :func:`cross_mean` of the rows of group i and the rows of group j, for every two
+    groups at once (a council's voices: 4,950 pairs for 100), from one product; NaN for an empty group."""
+    x = np.asarray(vectors, dtype=np.float64)
+    weights = np.zeros((len(groups), len(x)))
+    for g, rows in enumerate(groups):
+        for r in rows:
+            weights[g, r] += 1.0 / len(rows)
+    sums = weights @ x  # each group's mean vector: the mean of a block of dot products is a dot of means
+    out: NDArray[np.float64] = sums @ sums.T
+    empty = [g for g, rows in enumerate(groups) if not rows]
+    out[empty, :] = math.nan
+    out[:, empty] = math.nan
+    return out
 
 
 def pair_mean(a: Vectors) -> float:
