@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from support import fake_config, numbered
 from symposia.analysis import analyze_session, report_html, report_json, report_markdown
-from symposia.analysis.report import FULL_TABLES_MAX_VOICES, PAIRS_SHOWN
+from symposia.analysis.report import FULL_TABLES_MAX_VOICES, PAIRS_SHOWN, _clean
 from symposia.archive import Archive
 from symposia.cli.main import cli
 from symposia.testing import FakeServer, Reply
@@ -73,6 +73,7 @@ def test_a_large_council_reports_the_extreme_pairs_and_keeps_every_number_in_the
     assert len(div) == n + 2 * PAIRS_SHOWN
     # the JSON report keeps every pair and the whole matrix
     data = json.loads(report_json(a))
+    assert data == _clean(a.to_dict())  # one record a line, the same data
     assert len(data["pairs"]) == pairs and len(data["similarity"]) == n
     assert all(len(r) == n for r in data["similarity"])
     assert len(data["diversity"]) == n + pairs

