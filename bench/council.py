@@ -16,8 +16,8 @@ Scenarios (the issue's): ``seven`` voices answering in 1…7 s; ``twelve`` voice
 cost cancels out: start-up, and with the analysis its stack and model, which a council of one voice
 does not load since it has nothing to compare), and its CPU the same way. Any scenario with the
 suffix ``_engine`` (``twelve_engine``, ``hundred_engine``...) runs with ``--no-analyze``: the calls
-alone, without the closing analysis, whose cost is the difference (it compares every pair of voices: 4,950 pairs for 100). ``help``:
-``symposia --help``. Medians of ``--repeats`` runs are printed as JSON.
+alone, without the closing analysis, whose cost is the difference (it compares every pair of voices:
+4,950 pairs for 100). ``help``: ``symposia --help``. Medians of ``--repeats`` runs are printed as JSON.
 
 ``--src DIR`` runs another source tree's symposia (say a checkout of an older commit) the same way,
 interleaved with this one, so that before/after are measured on the same machine at the same time;
