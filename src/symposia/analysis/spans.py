@@ -57,6 +57,7 @@ class SharedSpan:
 
 
 Words = tuple[str, ...]
+Places = set[tuple[int, int, int]]  # where a run is: (source, start word, end word)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -184,35 +185,44 @@ def near_sentences(sources: Sequence[Source], *, min_words: int = 5,
 
 def _verbatim_runs(sources: Sequence[Source], *, min_words: int, limit: int) -> list[SharedSpan]:
     prepared = [_norm_words(s.text) for s in sources]
-    shown = [_norm_words(s.shown)[0] for s in sources]
     grams: dict[tuple[str, ...], list[tuple[int, int]]] = {}
     for si, (words, _) in enumerate(prepared):
         for i in range(len(words) - min_words + 1):
             grams.setdefault(tuple(words[i:i + min_words]), []).append((si, i))
-    found: dict[tuple[str, ...], set[tuple[int, int, int]]] = {}  # words -> (source, start, end) word idx
+    found: dict[Words, Places] = {}  # words -> (source, start, end) word idx
+    first: dict[tuple[str, ...], tuple[int, int, int, int]] = {}  # words -> where first found (si, sj, i, j)
     for si, (words, _) in enumerate(prepared):
-        for sj in range(si + 1, len(sources)):
-            x, y = sources[si], sources[sj]
-            if x.voice == y.voice:
-                continue
-            other = prepared[sj][0]
-            # positions in sj for each n-gram starting point in si, extended to maximal runs
-            seen: set[tuple[int, int]] = set()
-            for i in range(len(words) - min_words + 1):
-                for (sk, j) in grams.get(tuple(words[i:i + min_words]), ()):
-                    if sk != sj or (i, j) in seen:
-                        continue
-                    if i > 0 and j > 0 and words[i - 1] == other[j - 1]:
-                        continue  # not the start of a maximal run
-                    k = min_words
-                    while i + k < len(words) and j + k < len(other) and words[i + k] == other[j + k]:
-                        k += 1
-                    for d in range(k - min_words + 1):
-                        seen.add((i + d, j + d))
-                    key = tuple(words[i:i + k])
-                    found.setdefault(key, set()).update({(si, i, i + k), (sj, j, j + k)})
-    # drop runs contained in a longer run found in the same places
-    keys = sorted(found, key=len, reverse=True)
+        # Each shingle of si leads straight to the later texts that share it (a pair of texts that share
+        # none costs nothing: visiting every pair was quadratic in the voices, times their shingles).
+        seen_in: dict[int, set[tuple[int, int]]] = {}  # per text sj: (i, j) already inside a run found
+        for i in range(len(words) - min_words + 1):
+            for (sj, j) in grams.get(tuple(words[i:i + min_words]), ()):
+                if sj <= si or sources[si].voice == sources[sj].voice:
+                    continue
+                seen = seen_in.setdefault(sj, set())
+                if (i, j) in seen:
+                    continue
+                other = prepared[sj][0]
+                if i > 0 and j > 0 and words[i - 1] == other[j - 1]:
+                    continue  # not the start of a maximal run
+                k = min_words
+                while i + k < len(words) and j + k < len(other) and words[i + k] == other[j + k]:
+                    k += 1
+                for d in range(k - min_words + 1):
+                    seen.add((i + d, j + d))
+                key = tuple(words[i:i + k])
+                found.setdefault(key, set()).update({(si, i, i + k), (sj, j, j + k)})
+                first[key] = min(first.get(key, (si, sj, i, j)), (si, sj, i, j))
+    # longest first; among runs of a length, in the order of the pairs of texts they were found in
+    return _reported(sorted(found, key=lambda key: (-len(key), first[key])), found, sources, limit=limit)
+
+
+def _reported(keys: Sequence[Words], found: dict[Words, Places], sources: Sequence[Source], *,
+              limit: int) -> list[SharedSpan]:
+    """The runs ``found`` (words -> where), taken in the order of ``keys``, less those inside a longer run
+    found in the same places; each with its text as written in each place and whether it is an echo."""
+    prepared = [_norm_words(s.text) for s in sources]
+    shown = [_norm_words(s.shown)[0] for s in sources]
     kept: list[tuple[tuple[str, ...], set[tuple[int, int, int]]]] = []
     for key in keys:
         locs = found[key]
