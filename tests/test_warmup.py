@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from support import fake_config, numbered
-from symposia.analysis import diversity, motifs, similarity, spans
+from symposia.analysis import diversity, formulations, motifs, similarity, spans
 from symposia.analysis import warmup as warmup_module
 from symposia.analysis.similarity import vector_counts
 from symposia.analysis.warmup import STEPS, VERDICT_STEPS, WarmingObserver, Warmup
@@ -44,7 +44,7 @@ def fake_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # What the analysis keeps per text in this process (the warm-up fills them while a council runs).
 PER_TEXT_CACHES = (diversity._counted, spans._norm_words, spans._word_pairs, spans._sentences, motifs._terms,
-                   similarity._chunks)
+                   similarity._chunks, formulations._extracted)
 
 
 def forget_per_text_work() -> None:
@@ -104,6 +104,7 @@ def test_council_warms_up_while_the_voices_answer_and_the_analysis_reuses_it(iso
     assert spans._word_pairs.cache_info().misses == 1
     assert motifs._terms.cache_info().misses == 4  # the 3 answers' content words and the question's
     assert similarity._chunks.cache_info().misses == 4  # the texts embedded: 3 answers, 1 question
+    assert formulations._extracted.cache_info().misses == 3 and formulations._extracted.cache_info().hits == 3
     assert "heatmap: " in res.stderr and (isolated_user_dirs / "data" / "analysis" / sid).is_dir()
 
 

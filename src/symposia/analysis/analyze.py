@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from symposia.analysis import diversity as _diversity
+from symposia.analysis import formulations as _formulations
 from symposia.analysis import motifs as _motifs
 from symposia.analysis import spans as _spans
 from symposia.analysis.diversity import MEANINGS, Diversity, diversities
@@ -98,16 +99,17 @@ def answer_turns(turns: Sequence[TurnRecord]) -> list[TurnRecord]:
             and t.meta.get("kind") != "ranking"]
 
 
-def prepare(turns: Sequence[TurnRecord], *, min_span_words: int = 5) -> None:
+def prepare(turns: Sequence[TurnRecord], *, min_span_words: int = 5, per_voice: int = 2) -> None:
     """Make ahead, in their caches, what :func:`analyze_session` computes from each of these answers alone
-    (its n-gram counts, its words and sentences for the shared spans, its content words, the words of
-    what its voice was shown), so that the analysis at the end of a council only compares. The warm-up calls this while
+    (its n-gram counts, its words and sentences for the shared spans, its content words, its key
+    formulations, the words of what its voice was shown), so that the analysis at the end of a council only compares. The warm-up calls this while
     the next round is out; it changes no result, and an analysis that finds nothing prepared makes it all."""
     for t in answer_turns(turns):
         shown = answer_of(t).shown
         _diversity.prepare(t.result.text)
         _spans.prepare(t.result.text, shown, min_words=min_span_words)
         _motifs.prepare(t.result.text, shown)
+        _formulations.prepare(t, per_voice)
 
 
 def analyze_session(archive: Archive, session_id: str, *, embed: Embed | None = None, floor: Floor | None = None,

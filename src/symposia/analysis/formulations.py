@@ -8,6 +8,7 @@ paraphrase, a "fix", a merge — is rejected and reported, never shown.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -28,6 +29,7 @@ __all__ = [
     "extract_formulations",
     "formulation_rows",
     "parse_choices",
+    "prepare",
 ]
 
 _BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
@@ -71,7 +73,18 @@ def _aphorism_score(s: str) -> float:
 def extract_formulations(turn: TurnRecord, per_voice: int = 3) -> list[Formulation]:
     """Up to ``per_voice`` quotable lines of one answer: its bold spans first, then its most aphoristic
     short sentences. Each is an exact slice of the stored answer."""
-    text = turn.result.text
+    return list(_extracted(turn.voice, turn.result.text, turn.id, per_voice))
+
+
+def prepare(turn: TurnRecord, per_voice: int = 3) -> None:
+    """Find an answer's formulations ahead of the analysis (its warm-up calls this while a council runs)."""
+    _extracted(turn.voice, turn.result.text, turn.id, per_voice)
+
+
+@functools.lru_cache(maxsize=4096)
+def _extracted(voice: str, text: str, turn_id: int | None, per_voice: int) -> tuple[Formulation, ...]:
+    """:func:`extract_formulations` of one answer, made once (checking each line against the answer with
+    the matcher is the cost)."""
     picked: list[tuple[int, int, Literal["bold", "aphorism"]]] = []
 
     def overlaps(a: int, b: int) -> bool:
@@ -99,8 +112,8 @@ def extract_formulations(turn: TurnRecord, per_voice: int = 3) -> list[Formulati
     for a, b, how in sorted(picked):
         quote = text[a:b]
         if contains(text, quote):  # always true for a slice; kept as the invariant's guard
-            out.append(Formulation(turn.voice, quote, turn.id, how))
-    return out
+            out.append(Formulation(voice, quote, turn_id, how))
+    return tuple(out)
 
 
 def parse_choices(text: str) -> list[dict[str, str]]:
