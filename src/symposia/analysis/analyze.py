@@ -102,8 +102,9 @@ def answer_turns(turns: Sequence[TurnRecord]) -> list[TurnRecord]:
 def prepare(turns: Sequence[TurnRecord], *, min_span_words: int = 5, per_voice: int = 2) -> None:
     """Make ahead, in their caches, what :func:`analyze_session` computes from each of these answers alone
     (its n-gram counts, its words and sentences for the shared spans, its content words, its key
-    formulations, the words of what its voice was shown), so that the analysis at the end of a council only compares. The warm-up calls this while
-    the next round is out; it changes no result, and an analysis that finds nothing prepared makes it all."""
+    formulations, the words of what its voice was shown), so that the analysis at the end of a council
+    only compares. The warm-up calls this while the next round is out; it changes no result, and an
+    analysis that finds nothing prepared makes it all."""
     for t in answer_turns(turns):
         shown = answer_of(t).shown
         _diversity.prepare(t.result.text)
