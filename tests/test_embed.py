@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -283,3 +285,25 @@ def test_token_count() -> None:
     assert count_tokens("embeddings") == 4  # em ##bed ##ding ##s
     assert count_tokens("word " * 1000) == 1000  # no truncation when counting
     assert re.fullmatch(r"\d+", str(Embedder.default().count_tokens("The gap is the altar.")))
+
+
+def test_the_memory_a_call_took_goes_back_when_it_ends() -> None:
+    """Long texts make onnxruntime's arena grow by hundreds of MB; after embed() returns the memory is given
+    back (the peak stays in VmHWM, the resident size returns near where it was), and the next call still
+    gives the same vectors. Run in a fresh interpreter: the resident size is the process's."""
+    code = """
+from symposia.embed import Embedder
+def status(k):
+    return int([l for l in open("/proc/self/status") if l.startswith(k)][0].split()[1]) // 1024
+e = Embedder()
+e.embed(["warm up"])
+base = status("VmRSS")
+texts = [" ".join(f"word{j} river pattern" for j in range(80)) + f" {i}" for i in range(40)]
+first = e.embed(texts)
+print(base, status("VmHWM"), status("VmRSS"), bool((e.embed(texts) == first).all()))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    base, peak, now, same = done.stdout.split()
+    assert int(peak) - int(base) > 100, done.stdout  # the long batches did take memory
+    assert int(now) - int(base) < (int(peak) - int(base)) / 4, done.stdout  # and it went back
+    assert same == "True"
