@@ -200,7 +200,7 @@ class Warmup:
                 if item is None:
                     ending = True
                     break
-                if item == _FLUSH:
+                if item is _FLUSH:
                     break
                 assert not isinstance(item, str)
                 items.append(item)

@@ -82,8 +82,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                   "with every place and date, and whether the speaker had been shown it (echo)."),
 }
 
-#: The verbs that call voices: their TLS context is prepared while their modules import (see get_command).
-CALLING = frozenset({"ask", "council", "resume", "symposium", "annotate", "arena", "chat", "study", "worker"})
+#: The verbs that call voices (or may: `analyze --chooser`): their TLS context is prepared while their
+#: modules import (see get_command).
+CALLING = frozenset({"ask", "council", "resume", "symposium", "annotate", "arena", "chat", "study", "worker",
+                     "analyze"})
 
 
 def _shorten(text: str, limit: int) -> str:
