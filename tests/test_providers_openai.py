@@ -340,3 +340,34 @@ async def test_registered_key_of_any_shape_is_redacted(srv: FakeServer) -> None:
     assert res.error is not None and res.error.kind == "moderation"
     assert odd not in res.error.message
     assert "may not use this model" in res.error.message
+
+
+# -- the connection after the end of a stream ---------------------------------------------------
+
+
+async def test_a_stream_read_to_its_end_hands_its_connection_back(srv: FakeServer) -> None:
+    """After [DONE] the body is read to its end, so the next call (a council's next round) reuses the
+    connection: over TLS, no new handshake. Closed unread, every call connected anew."""
+    srv.enqueue(Reply(text="First answer."), Reply(text="Second answer."), Reply(text="Third answer."))
+    p = make(srv)
+    before = srv.connection_count
+    for expected in ("First answer.", "Second answer.", "Third answer."):
+        _, res = await collect(p, req())
+        assert res.text == expected and res.finish_reason == "stop"
+    await p.aclose()
+    assert srv.request_count == 3 and srv.connection_count == before + 1
+
+
+async def test_a_body_left_open_after_done_is_cut_and_the_answer_kept(srv: FakeServer) -> None:
+    """A server that keeps the body open past [DONE] (keep-alives, never the last chunk): the whole answer
+    is kept and the call ends, well before the idle timeout would have failed it; that connection is not
+    reused, the next call connects again."""
+    srv.enqueue(Reply(text="The answer is whole.", fault=Fault("linger")), Reply(text="And the next one."))
+    p = make(srv, idle=5.0)
+    before = srv.connection_count
+    _, res = await asyncio.wait_for(collect(p, req()), 60)  # a regression fails here instead of hanging
+    assert res.text == "The answer is whole." and res.finish_reason == "stop" and res.error is None
+    _, res2 = await collect(p, req())
+    await p.aclose()
+    assert res2.text == "And the next one."
+    assert srv.connection_count == before + 2

@@ -81,6 +81,22 @@ WIRE_ERRORS: dict[type[BaseException], ErrorRule] = {
 """Exceptions of the HTTP client and the stream parser, as our errors (the most specific class wins)."""
 
 
+#: How long the end of an HTTP body may take to arrive once the stream said it was done.
+DRAIN_S = 0.5
+
+
+async def _read_to_the_end(events: AsyncIterator[Any]) -> None:
+    """Read what follows the end of a stream up to the end of the HTTP body (normally it is already
+    there: the chunked body's last, empty chunk). A response read to its end hands its connection back
+    to the pool; one closed unread closes the connection, so the next call of this provider (the next
+    round of a council) connects again, over TLS a new handshake each. A server that keeps the body
+    open past the end of the stream is cut after :data:`DRAIN_S`; the answer is whole either way."""
+    with contextlib.suppress(TimeoutError, httpx.HTTPError):
+        async with asyncio.timeout(DRAIN_S):
+            async for _ in events:
+                pass
+
+
 def error_response(provider: str, status: int, raw: bytes, headers: Mapping[str, str]) -> ProviderError:
     """Our error for an HTTP error response: its JSON body (or text) classified, Retry-After kept."""
     text = raw.decode("utf-8", errors="replace")
@@ -261,6 +277,7 @@ class StreamingProvider(ABC):
                     finally:
                         dl.waiting = False
                     if sse.data == "[DONE]":  # OpenAI's end of stream
+                        await _read_to_the_end(events)
                         break
                     if not sse.data:
                         continue

@@ -239,5 +239,11 @@ class Handler(Connection):
             return
         for payload in events.closing():
             self.event(payload)
+        if fault is not None and fault.kind == "linger":  # the answer is whole, the body never ends
+            i = 0
+            while True:  # pause() flushes, and ends this reply (Abort) when the server stops
+                self.pause(HANG_KEEPALIVE_S)
+                self.event(events.keepalive(i))
+                i += 1
         self.event(b"")
         self.flush()

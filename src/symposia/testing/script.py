@@ -47,7 +47,7 @@ HTTP_FAULTS: dict[str, tuple[int, str, str, str, str]] = {
                              "details. (insufficient_quota) For details, see: "
                              "https://help.aliyun.com/zh/model-studio/error-code#token-limit"),
 }
-STREAM_FAULTS = frozenset({"midstream_error", "drop", "hang", "hang_stream", "empty", "reasoning_only"})
+STREAM_FAULTS = frozenset({"midstream_error", "drop", "hang", "hang_stream", "linger", "empty", "reasoning_only"})
 
 FAULT_KINDS: frozenset[str] = frozenset(HTTP_FAULTS) | STREAM_FAULTS
 """Every value :attr:`Fault.kind` accepts."""
@@ -83,6 +83,8 @@ class Fault:
     whose choice finished with "error", Anthropic a 529. ``drop``: 200, ``after_chunks`` chunks,
     then the socket closes mid-body. ``hang``: nothing at all until the server stops.
     ``hang_stream``: headers and ``after_chunks`` chunks, then only keep-alives every 0.2 s.
+    ``linger``: the whole answer and its end of stream (OpenAI ``[DONE]``), then keep-alives every 0.2 s
+    instead of the end of the HTTP body.
     ``empty``: no text, finish "stop". ``reasoning_only``: reasoning, no text, finish "length".
     """
 
