@@ -67,8 +67,12 @@ def vendi_score(vectors: NDArray[np.floating]) -> float:
     n = len(x)
     if n == 0:
         return math.nan
-    eig = np.linalg.eigvalsh((x @ x.T) / n)
-    eig = eig[eig > 1e-12]
+    return _vendi(np.linalg.eigvalsh((x @ x.T) / n))
+
+
+def _vendi(eigenvalues: NDArray[np.floating]) -> float:
+    """exp of the Shannon entropy of the eigenvalues of K/n (those above rounding noise)."""
+    eig = eigenvalues[eigenvalues > 1e-12]
     return float(math.exp(-float(np.sum(eig * np.log(eig)))))
 
 
@@ -216,8 +220,7 @@ def diversities(sets: Sequence[tuple[str, Sequence[int]]], texts: Sequence[str],
             for k, m in zip(members, blocks[:, iu[0], iu[1]].mean(axis=1), strict=True):
                 mean_cos[k] = float(m)
         for k, eig in zip(members, np.linalg.eigvalsh(blocks / n), strict=True):
-            eig = eig[eig > 1e-12]
-            vendi[k] = float(math.exp(-float(np.sum(eig * np.log(eig)))))
+            vendi[k] = _vendi(eig)
     out = []
     for k, (label, idx) in enumerate(sets):
         ts = [texts[i] for i in idx]

@@ -108,11 +108,14 @@ def heatmap_png(labels: Sequence[str], matrix: Matrix, path: Path, *, title: str
 
 
 def write_heatmaps(stem: Path, labels: Sequence[str], matrix: Matrix, *, title: str = "",
-                   floor: float | None = None, png: bool = True) -> list[Path]:
-    """``<stem>.svg`` always, ``<stem>.png`` too when asked and matplotlib is there; the paths written."""
+                   floor: float | None = None, png: bool = True, svg_text: str | None = None) -> list[Path]:
+    """``<stem>.svg`` always (``svg_text``: the heatmap already drawn), ``<stem>.png`` too when asked and
+    matplotlib is there; the paths written."""
     stem.parent.mkdir(parents=True, exist_ok=True)
     svg = stem.with_name(stem.name + ".svg")
-    svg.write_text(heatmap_svg(labels, matrix, title=title, floor=floor), encoding="utf-8")
+    if svg_text is None:
+        svg_text = heatmap_svg(labels, matrix, title=title, floor=floor)
+    svg.write_text(svg_text, encoding="utf-8")
     written = [svg]
     png_path = stem.with_name(stem.name + ".png")
     if png and heatmap_png(labels, matrix, png_path, title=title, floor=floor):

@@ -276,11 +276,12 @@ def write_report(a: SessionAnalysis | StudyAnalysis, out_dir: Path, *, png: bool
     out_dir.mkdir(parents=True, exist_ok=True)
     sid = a.session.id
     labels, matrix, floor = heatmap_input(a)
+    svg = heatmap_svg(labels, matrix, title="Similarity of answers", floor=floor)  # drawn once: file and page
     written = write_heatmaps(paths.session_file(out_dir, sid, ".heatmap"), labels, matrix,
-                             title="Similarity of answers", floor=floor, png=png)
+                             title="Similarity of answers", floor=floor, png=png, svg_text=svg)
     img = written[0].name  # the SVG
     files = {".analysis.md": report_markdown(a, heatmap=img), ".analysis.json": report_json(a),
-             ".analysis.html": report_html(a, svg=written[0].read_text(encoding="utf-8"))}
+             ".analysis.html": report_html(a, svg=svg)}
     for suffix, text in files.items():
         target = paths.session_file(out_dir, sid, suffix)
         target.write_text(text, encoding="utf-8")
